@@ -1,0 +1,32 @@
+"""Caviar: train a whole population of neural networks in one vectorized program.
+
+The public Python API:
+
+* :func:`caviar.train`: configurations in, a :class:`~caviar.api.TrainRun` out
+  (per-member histories, statuses, the best model and its test score);
+* :class:`caviar.TrainedModel`: save, load, predict;
+* :class:`caviar.RunConfig`: the typed configuration schema;
+* :class:`caviar.CaviarError`: every user-facing error.
+"""
+
+__version__ = "0.1.0"
+
+from caviar.errors import CaviarError  # noqa: E402
+
+__all__ = ["CaviarError", "RunConfig", "TrainRun", "TrainedModel", "__version__", "train"]
+
+
+def __getattr__(name: str):  # lazy: `import caviar` stays cheap until the engine is used
+    if name in ("train", "TrainRun"):
+        from caviar import api
+
+        return getattr(api, name)
+    if name == "TrainedModel":
+        from caviar.model import TrainedModel
+
+        return TrainedModel
+    if name == "RunConfig":
+        from caviar.config import RunConfig
+
+        return RunConfig
+    raise AttributeError(f"module 'caviar' has no attribute {name!r}")

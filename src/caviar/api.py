@@ -1,0 +1,145 @@
+"""The Python API: configurations in, per-member histories and models out.
+
+    >>> import caviar
+    >>> run = caviar.train({"data": {"source": "iris"},
+    ...                     "optimizer": {"name": "adam", "lr": [1e-3, 1e-2]},
+    ...                     "train": {"epochs": 20}})
+    >>> run.best.val_score, run.test_score         # doctest: +SKIP
+    >>> run.best_model.predict(X)                   # doctest: +SKIP
+
+Configurations that share their structure train as one population; each member's
+history is in ``run.members[i].history``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from caviar.config import RunConfig, expand_configs, load_configs
+from caviar.data import PreparedData, prepare_data
+from caviar.errors import CaviarError
+from caviar.model import TrainedModel
+from caviar.train.evaluate import evaluate
+from caviar.train.population import group_by_structure
+from caviar.train.result import MemberResult, PopulationResult, rank_members
+from caviar.train.trainer import DTYPES, EpochCallback, split_tensors, train_population
+
+
+@dataclass
+class TrainRun:
+    """The outcome of :func:`train`: every member, ranked, and the best model."""
+
+    data: PreparedData
+    populations: list[PopulationResult]
+    members: list[MemberResult]  # ranked, best first; ``index`` is the config's position
+    best_model: TrainedModel
+    test_loss: float
+    test_score: float
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best(self) -> MemberResult:
+        return self.members[0]
+
+
+def as_configs(config: RunConfig | dict | list | str | Path) -> list[RunConfig]:
+    """Accept a RunConfig, a dict (possibly a grid), a list of those, or a TOML path."""
+    if isinstance(config, RunConfig):
+        return [config]
+    if isinstance(config, (str, Path)):
+        return load_configs(config)
+    if isinstance(config, dict):
+        return expand_configs(config)
+    if isinstance(config, list):
+        out: list[RunConfig] = []
+        for c in config:
+            out.extend(as_configs(c))
+        return out
+    raise CaviarError(f"cannot use a {type(config).__name__} as a configuration")
+
+
+def load_data_for(configs: list[RunConfig]) -> PreparedData:
+    """Prepare the one data set that all ``configs`` name."""
+    data_cfg = configs[0].data
+    if any(c.data != data_cfg for c in configs[1:]):
+        raise CaviarError("all configurations of one run must use the same [data] section")
+    return prepare_data(
+        data_cfg.source,
+        target=data_cfg.target,
+        task=data_cfg.task,
+        val_fraction=data_cfg.val_fraction,
+        test_fraction=data_cfg.test_fraction,
+        seed=data_cfg.seed,
+    )
+
+
+def train(
+    config: RunConfig | dict | list | str | Path,
+    *,
+    data: PreparedData | None = None,
+    on_epoch: Callable[[int, int, int, int, float], None] | None = None,
+) -> TrainRun:
+    """Train every configuration ``config`` lists; one population per structure.
+
+    ``on_epoch(population, epoch, epochs, alive, best_val_score)`` is called after
+    every epoch (progress reporting). The test split is evaluated once, for the
+    best member only (validation discipline, seeds 003 and 004).
+    """
+    import time
+
+    start = time.perf_counter()
+    configs = as_configs(config)
+    if not configs:
+        raise CaviarError("no configurations to train")
+    data = data if data is not None else load_data_for(configs)
+    populations, members = [], []
+    for g, group in enumerate(group_by_structure(configs)):
+        cb: EpochCallback | None = None
+        if on_epoch is not None:
+
+            def cb(epoch, epochs, alive, best, g=g):  # noqa: ANN001
+                on_epoch(g, epoch, epochs, alive, best)
+
+        result = train_population([configs[i] for i in group], data, on_epoch=cb)
+        for m, idx in zip(result.members, group, strict=True):
+            m.index, m.population = idx, len(populations)
+        populations.append(result)
+        members.extend(result.members)
+    ranked = rank_members(members)
+    best = ranked[0]
+    pop_i, member_i = best.population, best.position
+    test_loss, test_score = _test_metrics(populations[pop_i], member_i, data)
+    metrics = {**best.summary(), "test_loss": test_loss, "test_score": test_score}
+    best_model = TrainedModel.from_population(populations[pop_i], [member_i], data, metrics)
+    return TrainRun(
+        data=data,
+        populations=populations,
+        members=ranked,
+        best_model=best_model,
+        test_loss=test_loss,
+        test_score=test_score,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _test_metrics(result: PopulationResult, member: int, data: PreparedData) -> tuple[float, float]:
+    """Loss and score of one member on the test split (nan when there is none)."""
+    if data.X_test is None or len(data.X_test) == 0:
+        return float("nan"), float("nan")
+    cfg = result.members[member].config
+    dtype = DTYPES[cfg.train.dtype]
+    x, y = split_tensors(data.task, data.X_test, data.y_test, dtype, cfg.train.device)
+    row = result.model.flat.detach()[member : member + 1]
+    hypers = {k: v[member : member + 1] for k, v in result.knobs.loss.items()}
+    slope = result.knobs.leaky_slope[member : member + 1]
+    loss, score = evaluate(
+        result.model, x, y, loss_name=result.loss_name, loss_hypers=hypers, slope=slope, flat=row
+    )
+    return float(loss[0]), float(score[0])
+
+
+__all__ = ["TrainRun", "as_configs", "load_data_for", "train"]

@@ -1,0 +1,49 @@
+"""Entry point: parse arguments, dispatch, and turn user errors into one line.
+
+Every :class:`~caviar.errors.CaviarError` (bad file, config, flag or data) is
+printed as ``error: <message>`` on stderr with exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from caviar import __version__
+from caviar.errors import CaviarError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line with exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from caviar.cli import predict_cmd, train_cmd
+
+    parser = _Parser(prog="caviar", description="Train and tune populations of neural networks.")
+    parser.add_argument("--version", action="version", version=f"caviar {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train_cmd.add_parser(sub)
+    predict_cmd.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CaviarError as e:
+        sys.stderr.write(f"error: {e}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""``caviar train CONFIG.toml``: train the configurations a file lists.
+
+Writes, all or nothing, a run directory holding ``model/`` (the best member:
+safetensors + JSON), ``leaderboard.csv``, ``history.csv`` (every member, every
+epoch) and ``summary.json``; prints a leaderboard (or ``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from caviar.api import TrainRun, train
+from caviar.atomic import atomic_directory
+from caviar.cli.output import stderr_console
+from caviar.cli.progress import epoch_progress
+from caviar.config import load_configs
+from caviar.serialize import dumps
+from caviar.train.population import group_by_structure
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train the configurations a TOML file lists",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument("config", help="TOML configuration file (lists of values make a grid)")
+    p.add_argument("-o", "--out", help="run directory (default: runs/<config name>)")
+    p.add_argument("--top", type=int, default=10, help="leaderboard rows to print")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def varied_fields(run: TrainRun) -> list[str]:
+    """Dotted config fields whose values differ between members."""
+    dumps_ = [pd.json_normalize(m.config.model_dump(mode="json")).iloc[0] for m in run.members]
+    frame = pd.DataFrame(dumps_)
+    return [c for c in frame.columns if frame[c].astype(str).nunique() > 1]
+
+
+def leaderboard(run: TrainRun) -> pd.DataFrame:
+    fields = varied_fields(run)
+    rows = []
+    for rank, m in enumerate(run.members, start=1):
+        flat = pd.json_normalize(m.config.model_dump(mode="json")).iloc[0]
+        rows.append(
+            {
+                "rank": rank,
+                "member": m.index,
+                **{f: flat[f] for f in fields},
+                **{k: v for k, v in m.summary().items() if k != "member"},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def history_frame(run: TrainRun) -> pd.DataFrame:
+    parts = []
+    for m in run.members:
+        frame = pd.DataFrame(m.history)
+        frame.insert(0, "epoch", range(1, len(frame) + 1))
+        frame.insert(0, "member", m.index)
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True).sort_values(["member", "epoch"])
+
+
+def summary(run: TrainRun, out: Path) -> dict:
+    counts = pd.Series([m.status for m in run.members]).value_counts().to_dict()
+    return {
+        "task": run.data.task,
+        "n_configs": len(run.members),
+        "n_populations": len(run.populations),
+        "status_counts": counts,
+        "best": {**run.best.summary(), "config": run.best.config.model_dump(mode="json")},
+        "test_loss": run.test_loss,
+        "test_score": run.test_score,
+        "score_name": "accuracy" if run.data.task == "classification" else "r2",
+        "seconds": run.seconds,
+        "run_dir": str(out),
+        "model_dir": str(out / "model"),
+    }
+
+
+SHORT_FIELD = {"label_smoothing": "smooth", "weight_decay": "wd", "leaky_slope": "slope"}
+
+
+def print_leaderboard(board: pd.DataFrame, top: int, score: str, console: Console) -> None:
+    """The top rows with short headers: varied fields by their last name, then results."""
+    results = {
+        "status": "status",
+        "best_epoch": "ep",
+        "val_loss": "loss",
+        "val_score": "val",
+        "train_score": "train",
+    }
+    fields = [c for c in board.columns if "." in c]
+    headers = [
+        "#",
+        "id",
+        *(SHORT_FIELD.get(f.rsplit(".", 1)[1], f.rsplit(".", 1)[1]) for f in fields),
+        *results.values(),
+    ]
+    rows = [
+        [row["rank"], row["member"], *(row[f] for f in fields), *(row[k] for k in results)]
+        for _, row in board.head(top).iterrows()
+    ]
+    cells = [[f"{v:.3g}" if isinstance(v, float) else str(v) for v in r] for r in rows]
+    table = Table(
+        title=f"leaderboard: val/train {score} at the best epoch (ep)",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+    )
+    for k, header in enumerate(headers):
+        width = max([len(header)] + [len(r[k]) for r in cells])
+        table.add_column(header, justify="right", no_wrap=True, min_width=width)
+    for r in cells:
+        table.add_row(*r)
+    console.print(table)
+
+
+def run(args: argparse.Namespace) -> int:
+    configs = load_configs(args.config)
+    out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    groups = group_by_structure(configs)
+    labels = [
+        (f"population {i + 1}/{len(groups)} (P={len(g)})", configs[g[0]].train.epochs)
+        for i, g in enumerate(groups)
+    ]
+    with epoch_progress(labels, enabled=not (args.quiet or args.json)) as on_epoch:
+        result = train(configs, on_epoch=on_epoch)
+    board = leaderboard(result)
+    with atomic_directory(out) as tmp:
+        result.best_model.save(tmp / "model")
+        board.to_csv(tmp / "leaderboard.csv", index=False)
+        history_frame(result).to_csv(tmp / "history.csv", index=False)
+        info = summary(result, out)
+        (tmp / "summary.json").write_text(dumps(info))
+    if args.json:
+        sys.stdout.write(dumps(info) + "\n")
+        return 0
+    console = Console()
+    score = info["score_name"]
+    print_leaderboard(board, args.top, score, console)
+    console.print(
+        f"best member {result.best.index}: val {score} {result.best.val_score:.4f}, "
+        f"test {score} {result.test_score:.4f} (test split used once, for this model)"
+    )
+    console.print(f"saved {out / 'model'}")
+    stderr_console.file.flush()
+    return 0

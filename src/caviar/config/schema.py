@@ -1,0 +1,166 @@
+"""The typed configuration schema: one source of truth for config files, the CLI
+and the Python API. A ``RunConfig`` describes one member completely; it is
+recorded with every trained model so any result can be rebuilt.
+
+Fields marked *per member* are continuous hyperparameters: members of one
+population may differ in them (they become ``(P,)`` tensors). All other fields
+are structural: members that differ in them train in different populations.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Task = Literal["auto", "classification", "regression"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    """Where the data comes from and how it is split (seed 003 "Validation")."""
+
+    source: str = Field(description="bundled dataset name or a .csv/.parquet/.npz path")
+    target: str | None = Field(default=None, description="target column (CSV/Parquet)")
+    task: Task = "auto"
+    val_fraction: float = Field(default=0.2, gt=0, lt=1)
+    test_fraction: float = Field(default=0.2, ge=0, lt=1)
+    seed: int = 0
+
+
+class ModelConfig(_Section):
+    """MLP structure and initialization (seeds 002 §2, §8; 003; 004)."""
+
+    hidden: list[int] = Field(default_factory=lambda: [64])
+    activation: Literal["sigmoid", "tanh", "relu", "leaky_relu"] = "relu"
+    leaky_slope: float = Field(default=0.01, ge=0, description="per member")
+    init: Literal[
+        "zeros",
+        "normal",
+        "uniform",
+        "glorot_uniform",
+        "glorot_normal",
+        "he_uniform",
+        "he_normal",
+        "lecun_uniform",
+        "lecun_normal",
+    ] = "he_uniform"
+    init_scale: float = Field(default=0.05, gt=0, description="per member: sigma or bound")
+    output_init: Literal["default", "prior"] = Field(
+        default="prior", description="'prior': seed 004 output weights 0, bias = baseline"
+    )
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive_widths(cls, v: list[int]) -> list[int]:
+        if any(w < 1 for w in v):
+            raise ValueError(f"hidden layer widths must be >= 1, got {v}")
+        return v
+
+
+class LossConfig(_Section):
+    """Data loss (seed 000 Loss §1-6, seed 003 label smoothing)."""
+
+    name: str = Field(default="auto", description="'auto': cross_entropy or mse by task")
+    delta: float = Field(default=1.0, gt=0, description="per member: Huber delta")
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1, description="per member")
+
+
+class PenaltyConfig(_Section):
+    """Weights of L1/L2 penalties on kernels, biases and activity (seed 000 §7-9)."""
+
+    l1_kernel: float = Field(default=0.0, ge=0)
+    l2_kernel: float = Field(default=0.0, ge=0)
+    l1_bias: float = Field(default=0.0, ge=0)
+    l2_bias: float = Field(default=0.0, ge=0)
+    l1_activity: float = Field(default=0.0, ge=0)
+    l2_activity: float = Field(default=0.0, ge=0)
+
+
+class OptimizerConfig(_Section):
+    """First-order optimizer; unset hyperparameters take the optimizer's defaults."""
+
+    name: str = "adam"
+    lr: float | None = Field(default=None, ge=0)
+    momentum: float | None = Field(default=None, ge=0, lt=1)
+    dampening: float | None = Field(default=None, ge=0, le=1)
+    beta1: float | None = Field(default=None, ge=0, lt=1)
+    beta2: float | None = Field(default=None, ge=0, lt=1)
+    rho: float | None = Field(default=None, ge=0, lt=1)
+    eps: float | None = Field(default=None, gt=0)
+    weight_decay: float | None = Field(default=None, ge=0)
+    eps_inside_sqrt: bool | None = None
+
+    def hypers(self) -> dict[str, float]:
+        """The continuous hyperparameters that were set (name -> value)."""
+        skip = {"name", "eps_inside_sqrt"}
+        return {k: v for k, v in self.model_dump().items() if k not in skip and v is not None}
+
+
+class ScheduleConfig(_Section):
+    """Learning-rate schedule in epochs (seed 000 Optimization §6)."""
+
+    name: str = "constant"
+    k: float | None = Field(default=None, ge=0)
+    factor: float | None = Field(default=None, gt=0, le=1)
+    min_factor: float | None = Field(default=None, ge=0, le=1)
+    warmup: float = Field(default=0.0, ge=0)
+
+    def params(self) -> dict[str, float]:
+        return {k: v for k, v in self.model_dump().items() if k != "name" and v is not None}
+
+
+class TrainingConfig(_Section):
+    """The training loop (seed 003 "Stopping criterion", seed 000 Optimization §3)."""
+
+    epochs: int = Field(default=100, ge=1)
+    batch_size: int | Literal["full"] = 32
+    patience: int | None = Field(default=10, ge=1, description="per member; None: no stop")
+    min_delta: float = Field(default=0.0, ge=0, description="per member")
+    seed: int = Field(default=0, description="per member: initial weights")
+    shuffle_seed: int = Field(default=0, description="mini-batch order (shared)")
+    dtype: Literal["float32", "float64"] = "float32"
+    device: str = "cpu"
+
+    @field_validator("batch_size")
+    @classmethod
+    def _positive_batch(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 1:
+            raise ValueError(f"batch size must be >= 1 or 'full', got {v}")
+        return v
+
+
+class RunConfig(_Section):
+    """Everything that defines one trained member."""
+
+    data: DataConfig
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    penalty: PenaltyConfig = Field(default_factory=PenaltyConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    train: TrainingConfig = Field(default_factory=TrainingConfig)
+
+
+# Continuous fields: members of one population may differ in these.
+PER_MEMBER_FIELDS = frozenset(
+    {
+        "model.leaky_slope",
+        "model.init_scale",
+        "loss.delta",
+        "loss.label_smoothing",
+        *(f"penalty.{k}" for k in PenaltyConfig.model_fields),
+        *(
+            f"optimizer.{k}"
+            for k in OptimizerConfig.model_fields
+            if k not in ("name", "eps_inside_sqrt")
+        ),
+        *(f"schedule.{k}" for k in ScheduleConfig.model_fields if k != "name"),
+        "train.patience",
+        "train.min_delta",
+        "train.seed",
+    }
+)

@@ -1,0 +1,194 @@
+"""From a source to model-ready arrays: load, detect the task, split, preprocess.
+
+Pipeline (:func:`prepare_data` for a dataset name or file, :func:`prepare_arrays`
+for in-memory data):
+
+1. load features ``X`` and target ``y`` (:mod:`caviar.data.sources`);
+2. reject NaN/inf features over all rows (so counts in messages are complete) and
+   resolve the task (:func:`caviar.data.task.detect_task`);
+3. split row indices into train / validation / test, stratified for
+   classification (:func:`caviar.data.split.split_indices`);
+4. fit a :class:`~caviar.data.preprocess.Preprocessor` on the **training rows
+   only** (means/stds and categories; seed 003 "Data Normalization": x <- (x - mu)
+   / sigma; seed 004: one-hot for categorical inputs) and apply it to all splits.
+   The label *set* comes from the full target, so every split's labels are
+   encodable and ``n_classes`` does not depend on the seed (knowing which classes
+   exist is not a statistic of the features, so nothing leaks).
+
+Regression targets are kept raw (float64, not standardized).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from caviar.data.preprocess import Preprocessor, check_features
+from caviar.data.sources import RawData, load_source, raw_from_arrays
+from caviar.data.split import split_indices
+from caviar.data.task import Task, detect_task
+
+
+@dataclass
+class PreparedData:
+    """Model-ready splits plus everything needed to map new data the same way.
+
+    Attributes:
+        task: ``"classification"`` or ``"regression"``.
+        X_train, X_val, X_test: float64 arrays ``(n, n_features)``.
+        y_train, y_val, y_test: int64 class codes ``(n,)`` for classification,
+            float64 raw targets ``(n,)`` for regression.
+        n_classes: number of classes (classification) or ``None``.
+        feature_names: output feature names (``col`` or ``col=category``).
+        preprocessor: the fitted :class:`Preprocessor` (fitted on train rows).
+        image_shape: ``(height, width)`` if the features are image pixels, else ``None``.
+        source_name: dataset or file name.
+        train_idx, val_idx, test_idx: row indices of each split in the source
+            (sorted int64), or ``None`` when built by hand.
+    """
+
+    task: Task
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int | None
+    feature_names: list[str]
+    preprocessor: Preprocessor
+    image_shape: tuple[int, int] | None = None
+    source_name: str = "arrays"
+    train_idx: np.ndarray | None = None
+    val_idx: np.ndarray | None = None
+    test_idx: np.ndarray | None = None
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features after preprocessing."""
+        return int(self.X_train.shape[1])
+
+    def train_val(self) -> tuple[np.ndarray, np.ndarray]:
+        """Training and validation rows concatenated (see :func:`train_val`)."""
+        return train_val(self)
+
+
+def train_val(data: PreparedData) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(X, y)`` with the training rows followed by the validation rows.
+
+    Used to refit a final model on train+val. The preprocessing is *not* refitted:
+    the arrays stay in the space of the train-fitted preprocessor, so the test
+    split and future inputs keep matching them.
+    """
+    X = np.concatenate([data.X_train, data.X_val], axis=0)
+    y = np.concatenate([data.y_train, data.y_val], axis=0)
+    return X, y
+
+
+def prepare_raw(
+    raw: RawData,
+    *,
+    task: str = "auto",
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> PreparedData:
+    """Run steps 2-4 of the module pipeline on already-loaded :class:`RawData`."""
+    check_features(raw.X)
+    resolved = detect_task(raw.y, task)
+    train_idx, val_idx, test_idx = split_indices(
+        len(raw.y),
+        raw.y.to_numpy(dtype=object) if resolved == "classification" else None,
+        task=resolved,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+    )
+    pre = Preprocessor(resolved, target=str(raw.y.name))
+    classes = raw.y if resolved == "classification" else None
+    pre.fit(raw.X.iloc[train_idx], raw.y.iloc[train_idx], classes=classes)
+
+    def arrays(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return pre.transform(raw.X.iloc[idx]), pre.encode_labels(raw.y.iloc[idx])
+
+    X_train, y_train = arrays(train_idx)
+    X_val, y_val = arrays(val_idx)
+    X_test, y_test = arrays(test_idx)
+    return PreparedData(
+        task=resolved,
+        X_train=X_train,
+        y_train=y_train,
+        X_val=X_val,
+        y_val=y_val,
+        X_test=X_test,
+        y_test=y_test,
+        n_classes=pre.n_classes,
+        feature_names=pre.feature_names,
+        preprocessor=pre,
+        image_shape=raw.image_shape,
+        source_name=raw.name,
+        train_idx=train_idx,
+        val_idx=val_idx,
+        test_idx=test_idx,
+    )
+
+
+def prepare_data(
+    source: str,
+    *,
+    target: str | None = None,
+    task: str = "auto",
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> PreparedData:
+    """Load ``source`` (bundled dataset name or data file) and prepare its splits.
+
+    See :func:`caviar.data.sources.load_source` for ``source``/``target`` and
+    :func:`caviar.data.split.split_indices` for the split arguments.
+
+    Raises:
+        CaviarError: any problem with the source, target, task or split.
+    """
+    raw = load_source(source, target=target)
+    return prepare_raw(
+        raw, task=task, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+    )
+
+
+def prepare_arrays(
+    X: Any,
+    y: Any,
+    *,
+    task: str = "auto",
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    feature_names: Sequence[str] | None = None,
+    target_name: str | None = None,
+    image_shape: tuple[int, int] | None = None,
+    name: str = "arrays",
+) -> PreparedData:
+    """Prepare in-memory data: ``X`` a DataFrame or array, ``y`` a Series, array or list.
+
+    Array features are named ``feature_names`` or ``x0``, ``x1``, ...; a 3-D ``X``
+    ``(n, H, W)`` is flattened with ``image_shape=(H, W)``. The target is named
+    ``target_name``, else the Series' name, else ``"y"``.
+
+    Raises:
+        CaviarError: shape/length problems or any problem with the task or split.
+    """
+    raw = raw_from_arrays(
+        X,
+        y,
+        name=name,
+        target_name=target_name,
+        feature_names=feature_names,
+        image_shape=image_shape,
+    )
+    return prepare_raw(
+        raw, task=task, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+    )

@@ -1,0 +1,30 @@
+"""Output-layer initialization from the training targets (seed 004, "Initialization").
+
+"For the output units, non-bias weights can be set to zero and the bias weights to
+the mean for regression or inverse-sigmoid of the empirical probability for
+classification." The network then starts out predicting the naive baseline:
+
+* regression: W_out = 0, b_out = mean(y)
+* one sigmoid output (binary cross-entropy): b_out = logit(p) = log(p / (1 - p))
+* K softmax outputs: b_out,k = log(p_k), so softmax(b_out) = p (the softmax analogue
+  of the inverse sigmoid; any constant shift gives the same probabilities)
+
+Class frequencies are clipped to [1e-6, 1 - 1e-6] so an absent class stays finite.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def output_bias(y: np.ndarray, *, task: str, n_outputs: int) -> np.ndarray:
+    """Bias of the output layer that makes the untrained network predict the baseline."""
+    if task == "regression":
+        return np.atleast_1d(np.asarray(y, dtype=np.float64).reshape(len(y), -1).mean(axis=0))
+    n_classes = max(int(np.max(y)) + 1, 2 if n_outputs == 1 else n_outputs)
+    prior = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes) / len(y)
+    prior = np.clip(prior, 1e-6, 1 - 1e-6)
+    if n_outputs == 1:
+        p = prior[1]
+        return np.array([np.log(p / (1 - p))])
+    return np.log(prior[:n_outputs])

@@ -1,0 +1,66 @@
+"""Plain (stochastic) gradient descent, one learning rate per member.
+
+Update rule (seed 000 Optimization §2, and seed 004 "Gradient Descent"), for
+member ``i`` with learning rate ``eta_i = lr_i * lr_scale_i``::
+
+    theta <- theta * (1 - eta_i * weight_decay_i)     # decoupled decay, seed 002 §9
+    theta <- theta - eta_i * grad
+
+With ``weight_decay = 0`` this is ``torch.optim.SGD(lr=eta)``. Because there is
+no momentum, the decoupled decay equals PyTorch's coupled L2 decay:
+``theta*(1 - eta*wd) - eta*g == theta - eta*(g + wd*theta)``, i.e.
+``torch.optim.SGD(lr=eta, weight_decay=wd)``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+
+from caviar.optim.base import NON_NEGATIVE, PopulationOptimizer, Rule, decoupled_weight_decay_
+from caviar.tensors import per_member
+
+
+def sgd_step(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    step: torch.Tensor,
+    *,
+    lr: torch.Tensor,
+    weight_decay: torch.Tensor | None = None,
+) -> None:
+    """One SGD update in place on ``param`` of shape ``(P, ...)``.
+
+    ``lr`` and ``weight_decay`` are ``(P,)`` (``weight_decay=None``: no decay);
+    ``step`` is the ``(P,)`` update counter, incremented.
+    """
+    step.add_(1)
+    decoupled_weight_decay_(param, lr, weight_decay)
+    param.addcmul_(grad, per_member(-lr, param))
+
+
+class SGD(PopulationOptimizer):
+    """Population SGD (seed 000 Optimization §2). Hypers: ``lr``, ``weight_decay``."""
+
+    name = "sgd"
+    hyper_defaults: ClassVar[dict[str, float]] = {"lr": 1e-2, "weight_decay": 0.0}
+    hyper_rules: ClassVar[dict[str, Rule]] = {"lr": NON_NEGATIVE, "weight_decay": NON_NEGATIVE}
+    state_names: ClassVar[tuple[str, ...]] = ()
+
+    def _update(
+        self,
+        param: torch.Tensor,
+        grad: torch.Tensor,
+        state: dict[str, torch.Tensor],
+        hypers: dict[str, torch.Tensor],
+        lr: torch.Tensor,
+        scratch: torch.Tensor | None,
+    ) -> None:
+        sgd_step(
+            param,
+            grad,
+            state["step"],
+            lr=lr,
+            weight_decay=self._decay_or_none(hypers["weight_decay"]),
+        )

@@ -1,0 +1,52 @@
+"""L1 and L2 penalties on parameters (kernel / bias regularizers), seed 000 Loss §7-9.
+
+    Loss = Data Loss + λ R(θ),    L1: R(θ) = Σ_{i,j} |θ_{i,j}|,    L2: R(θ) = Σ_{i,j} θ_{i,j}²
+
+summed over every tensor given (all layers' kernels W, or all biases b) and computed per
+member: tensors are ``(P, ...)`` and the result is ``(P,)``. As in the seed (and Keras
+``regularizers.L1`` / ``L2``) there is no factor ½ on the L2 term: its gradient is
+``2λθ`` (seed 000 §8 describes the decay up to that constant); the L1 gradient is
+``λ sign(θ)`` (0 at θ = 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from caviar.penalties._lambdas import Lambda, check_lambdas
+from caviar.tensors import per_member
+
+
+def l1_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``Σ |θ|`` over every tensor, per member: list of ``(P, ...)`` → ``(P,)``."""
+    return sum(t.abs().flatten(1).sum(dim=1) for t in tensors)  # type: ignore[return-value]
+
+
+def squared_l2_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``Σ θ²`` over every tensor, per member: list of ``(P, ...)`` → ``(P,)``."""
+    return sum(t.square().flatten(1).sum(dim=1) for t in tensors)  # type: ignore[return-value]
+
+
+def scaled(lam: Lambda, value: torch.Tensor) -> torch.Tensor:
+    """``λ · value`` for a python float or a ``(P,)`` λ against ``value (P,)``."""
+    return lam * value if not isinstance(lam, torch.Tensor) else per_member(lam, value) * value
+
+
+def parameter_penalty(
+    tensors: Sequence[torch.Tensor], *, l1: Lambda = 0.0, l2: Lambda = 0.0
+) -> torch.Tensor:
+    """``λ₁ Σ|θ| + λ₂ Σθ²`` per member, ``(P,)``; a term whose λ is 0 for all members is skipped."""
+    if not tensors:
+        raise ValueError("parameter_penalty needs at least one tensor")
+    first = tensors[0]
+    lams = check_lambdas(
+        {"l1": l1, "l2": l2}, first.shape[0], dtype=first.dtype, device=first.device
+    )
+    total = first.new_zeros(first.shape[0])
+    if lams["l1"] is not None:
+        total = total + scaled(lams["l1"], l1_norm(tensors))
+    if lams["l2"] is not None:
+        total = total + scaled(lams["l2"], squared_l2_norm(tensors))
+    return total

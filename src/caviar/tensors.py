@@ -1,0 +1,28 @@
+"""Small helpers for tensors that carry the population (member) axis."""
+
+from __future__ import annotations
+
+import torch
+
+
+def per_member(value: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """View a ``(P,)`` hyperparameter as ``(P, 1, ..., 1)`` to broadcast against ``like``."""
+    return value.reshape((value.shape[0],) + (1,) * (like.dim() - 1))
+
+
+def as_member_tensor(
+    value: float | torch.Tensor | list[float],
+    size: int,
+    *,
+    dtype: torch.dtype,
+    device: torch.device | str | None = None,
+    name: str = "value",
+) -> torch.Tensor:
+    """Broadcast a scalar, list or tensor to a ``(size,)`` tensor of one value per member."""
+    t = torch.as_tensor(value, dtype=dtype, device=device)
+    if t.dim() == 0:
+        return t.expand(size).clone()
+    t = t.reshape(-1)
+    if t.shape[0] != size:
+        raise ValueError(f"{name} has {t.shape[0]} values for a population of {size}")
+    return t.clone()

@@ -1,0 +1,23 @@
+"""Per-member scores, higher is better: accuracy for classification, R^2 for regression.
+
+* accuracy_p = mean_i [argmax_k proba_p,i,k == y_i]
+* R^2_p = 1 - sum_i (yhat_p,i - y_i)^2 / sum_i (y_i - mean y)^2
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def accuracy(proba: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``proba`` (P, B, K), ``target`` (B,) or (P, B) class codes -> (P,)."""
+    return (proba.argmax(dim=-1) == target).to(proba.dtype).mean(dim=-1)
+
+
+def r2_score(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``pred`` (P, B, K), ``target`` (B, K) -> (P,) coefficient of determination."""
+    target = target.reshape(pred.shape[-2:]) if target.dim() < 3 else target
+    sse = (pred - target).pow(2).sum(dim=(-2, -1))
+    centered = target - target.mean(dim=-2, keepdim=True)
+    sst = centered.pow(2).sum(dim=(-2, -1)).clamp_min(torch.finfo(pred.dtype).tiny)
+    return 1.0 - sse / sst

@@ -1,0 +1,68 @@
+"""What training a population returns: per-member histories, statuses and scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from caviar.config import RunConfig
+
+HISTORY_KEYS = ("train_loss", "train_score", "val_loss", "val_score", "lr")
+
+
+@dataclass
+class MemberResult:
+    """One trained member: its config, status, per-epoch history and best scores.
+
+    ``status`` is ``complete`` (ran every epoch), ``early_stopped`` (patience ran
+    out; best weights restored) or ``diverged`` (its loss became NaN/inf; frozen).
+    Scores are higher-is-better (accuracy or R^2), measured at ``best_epoch``.
+    """
+
+    index: int  # position in the run's list of configurations
+    position: int  # row of this member in its population's tensors
+    config: RunConfig
+    status: str
+    best_epoch: int
+    epochs_run: int
+    history: dict[str, list[float]]
+    val_loss: float
+    val_score: float
+    train_loss: float
+    train_score: float
+    population: int = 0  # which population of the run trained it
+
+    def summary(self) -> dict:
+        return {
+            "member": self.index,
+            "status": self.status,
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "val_loss": self.val_loss,
+            "val_score": self.val_score,
+            "train_loss": self.train_loss,
+            "train_score": self.train_score,
+        }
+
+
+@dataclass
+class PopulationResult:
+    """A trained population: the model (best weights restored) and its members."""
+
+    model: object  # caviar.nn.PopulationMLP
+    loss_name: str
+    members: list[MemberResult]
+    knobs: object  # caviar.train.population.PopulationKnobs
+    history: dict[str, np.ndarray] = field(default_factory=dict)  # key -> (epochs, P)
+
+
+def rank_members(members: list[MemberResult]) -> list[MemberResult]:
+    """Best first: highest validation score, then lowest validation loss; NaN last."""
+
+    def key(m: MemberResult) -> tuple[float, float]:
+        score = m.val_score if np.isfinite(m.val_score) else -np.inf
+        loss = m.val_loss if np.isfinite(m.val_loss) else np.inf
+        return (-score, loss)
+
+    return sorted(members, key=key)
