@@ -65,7 +65,6 @@ class TrainedModel:
         )
         for i, tensors in enumerate(member_tensors):
             self._net.load_member_tensors(tensors, member=i)
-        self._net.requires_grad_(False)
 
     @property
     def n_members(self) -> int:

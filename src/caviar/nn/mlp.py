@@ -2,11 +2,18 @@
 
 All members share one structure (input width, hidden widths, output width,
 activation); each member has its own weights. The parameters of the whole
-population live in a single leaf tensor ``flat`` of shape ``(P, N)``: row ``p`` is
+population live in a single tensor ``flat`` of shape ``(P, N)``: row ``p`` is
 member ``p``'s parameters, and every layer's weight ``(P, fan_in, fan_out)`` and
 bias ``(P, 1, fan_out)`` are views into it. One optimizer update therefore touches
 one contiguous tensor, a member's parameters can be copied with one row copy
 (population-based training), and second-order methods see a member as a vector.
+
+Gradients land in ``flat.grad`` (same shape) without any copy: each layer view is
+an autograd leaf whose ``.grad`` is preassigned to the matching view of
+``flat.grad``, and autograd accumulates into an existing ``.grad`` in place.
+(Differentiating through slices of one big leaf instead makes every slice's
+backward allocate and fill a full ``(P, N)`` zero tensor: measured 60% of a
+training step at P=64.) Call :meth:`zero_grad` before each backward pass.
 
 Forward pass of layer l for all members at once (``torch.baddbmm``):
 
@@ -18,6 +25,7 @@ The input is ``(B, F)`` shared by all members or ``(P, B, F)`` per member.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +58,17 @@ def layer_slices(sizes: list[int]) -> list[LayerSlice]:
     return slices
 
 
-class PopulationMLP(torch.nn.Module):
+warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout")
+
+
+def _leaf(view: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """An autograd leaf sharing ``view``'s storage, accumulating into ``grad``."""
+    leaf = view.detach().requires_grad_(True)
+    leaf.grad = grad
+    return leaf
+
+
+class PopulationMLP:
     """``P`` MLPs of identical shape, parameters in one ``(P, N)`` tensor."""
 
     def __init__(
@@ -62,7 +80,6 @@ class PopulationMLP(torch.nn.Module):
         dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
     ) -> None:
-        super().__init__()
         if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
             raise ValueError(f"invalid layer sizes {sizes}")
         self.sizes = [int(s) for s in sizes]
@@ -70,9 +87,20 @@ class PopulationMLP(torch.nn.Module):
         self.activation = check_activation(activation)
         self.slices = layer_slices(self.sizes)
         n_params = self.slices[-1].end
-        self.flat = torch.nn.Parameter(
-            torch.zeros(population, n_params, dtype=dtype, device=device)
-        )
+        self.flat = torch.zeros(population, n_params, dtype=dtype, device=device)
+        self.flat.grad = torch.zeros_like(self.flat)
+        self._weights = [
+            _leaf(w, g)
+            for w, g in zip(self.weights(self.flat), self.weights(self.flat.grad), strict=True)
+        ]
+        self._biases = [
+            _leaf(b, g)
+            for b, g in zip(self.biases(self.flat), self.biases(self.flat.grad), strict=True)
+        ]
+
+    def zero_grad(self) -> None:
+        """Reset ``flat.grad`` (and so every layer's gradient) to zero."""
+        self.flat.grad.zero_()
 
     @property
     def n_params(self) -> int:
@@ -80,16 +108,20 @@ class PopulationMLP(torch.nn.Module):
         return self.flat.shape[1]
 
     def weights(self, flat: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """Weight views ``(P, fan_in, fan_out)``, layer by layer."""
-        f = self.flat if flat is None else flat
+        """Weight views ``(P, fan_in, fan_out)``, layer by layer (of ``flat`` if given)."""
+        if flat is None:
+            return self._weights
+        f = flat
         return [
             f[:, s.weight_start : s.bias_start].view(f.shape[0], s.fan_in, s.fan_out)
             for s in self.slices
         ]
 
     def biases(self, flat: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """Bias views ``(P, 1, fan_out)``, layer by layer."""
-        f = self.flat if flat is None else flat
+        """Bias views ``(P, 1, fan_out)``, layer by layer (of ``flat`` if given)."""
+        if flat is None:
+            return self._biases
+        f = flat
         return [f[:, s.bias_start : s.end].view(f.shape[0], 1, s.fan_out) for s in self.slices]
 
     @torch.no_grad()
@@ -124,7 +156,7 @@ class PopulationMLP(torch.nn.Module):
                 rows[p, s.weight_start : s.bias_start] = w.reshape(-1)
         self.flat.copy_(rows.to(self.flat.device))
 
-    def forward(
+    def __call__(
         self,
         x: torch.Tensor,
         *,
@@ -138,11 +170,10 @@ class PopulationMLP(torch.nn.Module):
         best snapshot); ``return_activities`` also returns the hidden activations
         (for activity penalties).
         """
-        f = self.flat if flat is None else flat
-        n = f.shape[0]
+        n = self.population if flat is None else flat.shape[0]
         h = x if x.dim() == 3 else x.unsqueeze(0).expand(n, -1, -1)
         activities: list[torch.Tensor] = []
-        weights, biases = self.weights(f), self.biases(f)
+        weights, biases = self.weights(flat), self.biases(flat)
         last = len(weights) - 1
         for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
             h = torch.baddbmm(b, h, w)

@@ -20,7 +20,7 @@ end each member is restored to its best-validation weights.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,97 +114,210 @@ def _resolve_device(name: str) -> str:
     return name
 
 
+class PopulationTrainer:
+    """Trains ``configs`` (one shared structure) as one population on ``data``.
+
+    Callbacks ``callback(trainer)`` run after every epoch's validation and early
+    stopping; they may stop members (:meth:`prune`), copy members onto others
+    (:meth:`copy_members`, for population-based training) or change per-member
+    hyperparameters (:meth:`set_hyper`). Successive halving and PBT are built on
+    these three operations, without checkpoint files.
+    """
+
+    def __init__(
+        self,
+        configs: list[RunConfig],
+        data,
+        *,
+        callbacks: Sequence[Callable[[PopulationTrainer], None]] = (),
+        on_epoch: EpochCallback | None = None,
+    ) -> None:
+        _check_population(configs)
+        self.configs = list(configs)
+        self.data = data
+        self.callbacks = list(callbacks)
+        self.on_epoch = on_epoch
+        first = configs[0]
+        self.dtype = DTYPES[first.train.dtype]
+        self.device = _resolve_device(first.train.device)
+        self.knobs = stack_knobs(configs, data.task, dtype=self.dtype, device=self.device)
+        self.model = build_model(configs, data, self.knobs)
+        self.tensors = to_tensors(data, self.dtype, self.device)
+        self.spec = get_loss(self.knobs.loss_name)
+        self.n_train = self.tensors.x_train.shape[0]
+        self.epochs = first.train.epochs
+        size = first.train.batch_size
+        self.batch_size = self.n_train if size == "full" else min(int(size), self.n_train)
+        self.steps_per_epoch = -(-self.n_train // self.batch_size)
+        self.size = len(configs)
+        self.optimizer = make_optimizer(
+            first.optimizer.name,
+            [self.model.flat],
+            **self.knobs.optimizer,
+            **_optimizer_flags(first),
+        )
+        self.schedule = self._make_schedule(first)
+        self.stopper = EarlyStopping(self.knobs.patience, self.knobs.min_delta, self.model.flat)
+        mask = torch.zeros(self.size, dtype=torch.bool, device=self.device)
+        self.alive = ~mask
+        self.diverged, self.stopped, self.pruned = mask.clone(), mask.clone(), mask.clone()
+        self.epochs_run = torch.zeros(self.size, dtype=torch.long, device=self.device)
+        self.epoch = 0
+        self.history: dict[str, list[torch.Tensor]] = {k: [] for k in HISTORY_KEYS}
+        self._generator = torch.Generator().manual_seed(int(first.train.shuffle_seed))
+        penalty = self.knobs.penalty
+        self._need_activities = bool(
+            (penalty["l1_activity"] > 0).any() or (penalty["l2_activity"] > 0).any()
+        )
+
+    def _make_schedule(self, first: RunConfig):
+        params = dict(self.knobs.schedule)
+        if first.schedule.name == "cosine":
+            params.setdefault("T", torch.full((self.size,), float(self.epochs), dtype=self.dtype))
+        return make_schedule(
+            first.schedule.name,
+            self.size,
+            dtype=self.dtype,
+            device=self.device,
+            steps_per_epoch=self.steps_per_epoch,
+            **params,
+        )
+
+    # -- the loop -----------------------------------------------------------------
+    def run(self) -> PopulationResult:
+        """Train until every member stopped or the epochs ran out; restore best weights."""
+        for epoch in range(self.epochs):
+            self.epoch = epoch
+            self.train_epoch()
+            self.validate()
+            for callback in self.callbacks:
+                callback(self)
+            self._report()
+            if not bool(self.alive.any()):
+                break
+        self.stopper.restore_best(self.model.flat)
+        return self._collect()
+
+    def train_epoch(self) -> None:
+        """One pass over the shuffled training set in mini-batches."""
+        t, knobs, spec, model = self.tensors, self.knobs, self.spec, self.model
+        epoch, bs, steps = self.epoch, self.batch_size, self.steps_per_epoch
+        perm = torch.randperm(self.n_train, generator=self._generator).to(self.device)
+        loss_sum = torch.zeros(self.size, dtype=self.dtype, device=self.device)
+        score_sum = torch.zeros_like(loss_sum)
+        self.history["lr"].append(knobs.optimizer["lr"] * self.schedule(float(epoch)))
+        self.epochs_run += self.alive.long()
+        for step in range(steps):
+            idx = perm[step * bs : (step + 1) * bs]
+            xb, yb = t.x_train[idx], t.y_train[idx]
+            out, acts = model(xb, slope=knobs.leaky_slope, return_activities=True)
+            data_loss = spec.fn(out, yb, **knobs.loss)
+            total = data_loss + penalties(
+                model.weights(),
+                model.biases(),
+                acts if self._need_activities else [],
+                **knobs.penalty,
+            )
+            finite = torch.isfinite(total.detach())
+            self.diverged |= self.alive & ~finite
+            self.alive &= finite
+            model.zero_grad()
+            torch.where(self.alive, total, torch.zeros_like(total)).sum().backward()
+            self.optimizer.step(lr_scale=self.schedule(epoch + step / steps), alive=self.alive)
+            with torch.no_grad():
+                loss_sum += data_loss.detach() * idx.shape[0]
+                score_sum += _batch_score_sum(spec, out.detach(), yb)
+        self.history["train_loss"].append(loss_sum / self.n_train)
+        self.history["train_score"].append(_finish_train_score(spec, score_sum, t.y_train))
+
+    def validate(self) -> None:
+        """Per-member validation loss and score in one pass, then early stopping."""
+        val_loss, val_score = evaluate(
+            self.model,
+            self.tensors.x_val,
+            self.tensors.y_val,
+            loss_name=self.knobs.loss_name,
+            loss_hypers=self.knobs.loss,
+            slope=self.knobs.leaky_slope,
+        )
+        bad = self.alive & ~torch.isfinite(val_loss)
+        self.diverged |= bad
+        self.alive &= ~bad
+        self.history["val_loss"].append(val_loss)
+        self.history["val_score"].append(val_score)
+        stop_now = self.stopper.update(self.epoch, val_loss, self.model.flat, self.alive)
+        self.stopped |= stop_now
+        self.alive &= ~stop_now
+
+    def _report(self) -> None:
+        if self.on_epoch is None:
+            return
+        scores = self.history["val_score"][-1]
+        finite = scores[torch.isfinite(scores)]
+        best = float(finite.max()) if finite.numel() else float("nan")
+        self.on_epoch(self.epoch + 1, self.epochs, int(self.alive.sum()), best)
+
+    # -- operations for callbacks (successive halving, PBT) ---------------------------
+    @property
+    def val_loss(self) -> torch.Tensor:
+        """The last epoch's validation loss ``(P,)``."""
+        return self.history["val_loss"][-1]
+
+    @property
+    def val_score(self) -> torch.Tensor:
+        """The last epoch's validation score ``(P,)`` (higher is better)."""
+        return self.history["val_score"][-1]
+
+    def prune(self, mask: torch.Tensor) -> None:
+        """Stop the members in ``mask`` for good (status ``pruned``); their best weights stay."""
+        mask = mask.to(self.alive.device) & self.alive
+        self.pruned |= mask
+        self.alive &= ~mask
+
+    @torch.no_grad()
+    def copy_members(
+        self, dst: Sequence[int] | torch.Tensor, src: Sequence[int] | torch.Tensor
+    ) -> None:
+        """Member ``dst[j]`` becomes a copy of member ``src[j]``: weights, optimizer state
+        and early-stopping record (its best weights and patience). Hyperparameters are
+        not copied. ``dst`` members become alive again if their source is."""
+        d = torch.as_tensor(dst, dtype=torch.long, device=self.device).reshape(-1)
+        s = torch.as_tensor(src, dtype=torch.long, device=self.device).reshape(-1)
+        self.model.flat.index_copy_(0, d, self.model.flat.index_select(0, s))
+        self.optimizer.copy_members(d, s)
+        st = self.stopper
+        for name in ("best", "best_epoch", "wait", "best_flat"):
+            value = getattr(st, name)
+            value.index_copy_(0, d, value.index_select(0, s))
+        for mask in (self.alive, self.diverged, self.stopped, self.pruned):
+            mask.index_copy_(0, d, mask.index_select(0, s))
+
+    def set_hyper(self, group: str, name: str, values: torch.Tensor | Sequence[float]) -> None:
+        """Set a per-member hyperparameter: ``group`` is optimizer, loss, penalty or schedule."""
+        table = getattr(self.knobs, group, None)
+        if not isinstance(table, dict) or name not in table:
+            raise CaviarError(f"no per-member hyperparameter '{group}.{name}' in this population")
+        v = torch.as_tensor(values, dtype=self.dtype, device=self.device).reshape(self.size)
+        if group == "optimizer":
+            self.optimizer.set_hyper(name, v)
+        elif group == "schedule":
+            self.schedule.params[name].copy_(v)
+        table[name].copy_(v)
+
+    # -- results ---------------------------------------------------------------------
+    def _collect(self) -> PopulationResult:
+        return collect_results(self)
+
+
 def train_population(
     configs: list[RunConfig],
     data,
     *,
     on_epoch: EpochCallback | None = None,
+    callbacks: Sequence[Callable[[PopulationTrainer], None]] = (),
 ) -> PopulationResult:
     """Train ``configs`` (one shared structure) as one population on ``data``."""
-    _check_population(configs)
-    first = configs[0]
-    dtype, device = DTYPES[first.train.dtype], _resolve_device(first.train.device)
-    knobs = stack_knobs(configs, data.task, dtype=dtype, device=device)
-    model = build_model(configs, data, knobs)
-    t = to_tensors(data, dtype, device)
-    spec = get_loss(knobs.loss_name)
-    n_train, epochs = t.x_train.shape[0], first.train.epochs
-    bs = n_train if first.train.batch_size == "full" else min(int(first.train.batch_size), n_train)
-    steps_per_epoch = -(-n_train // bs)
-    pop = len(configs)
-
-    optimizer = make_optimizer(
-        first.optimizer.name, [model.flat], **knobs.optimizer, **_optimizer_flags(first)
-    )
-    sched_params = dict(knobs.schedule)
-    if first.schedule.name == "cosine":
-        sched_params.setdefault("T", torch.full((pop,), float(epochs), dtype=dtype))
-    schedule = make_schedule(
-        first.schedule.name,
-        pop,
-        dtype=dtype,
-        device=device,
-        steps_per_epoch=steps_per_epoch,
-        **sched_params,
-    )
-    stopper = EarlyStopping(knobs.patience, knobs.min_delta, model.flat)
-    alive = torch.ones(pop, dtype=torch.bool, device=device)
-    diverged = torch.zeros_like(alive)
-    stopped = torch.zeros_like(alive)
-    epochs_run = torch.zeros(pop, dtype=torch.long, device=device)
-    need_acts = bool(
-        (knobs.penalty["l1_activity"] > 0).any() or (knobs.penalty["l2_activity"] > 0).any()
-    )
-    gen = torch.Generator().manual_seed(int(first.train.shuffle_seed))
-    history: dict[str, list[torch.Tensor]] = {k: [] for k in HISTORY_KEYS}
-    slope = knobs.leaky_slope
-
-    for epoch in range(epochs):
-        perm = torch.randperm(n_train, generator=gen).to(device)
-        loss_sum = torch.zeros(pop, dtype=dtype, device=device)
-        correct = torch.zeros(pop, dtype=dtype, device=device)
-        history["lr"].append(knobs.optimizer["lr"] * schedule(float(epoch)))
-        was_alive = alive.clone()
-        for step in range(steps_per_epoch):
-            idx = perm[step * bs : (step + 1) * bs]
-            xb, yb = t.x_train[idx], t.y_train[idx]
-            out, acts = model(xb, slope=slope, return_activities=True)
-            data_loss = spec.fn(out, yb, **knobs.loss)
-            total = data_loss + penalties(
-                model.weights(), model.biases(), acts if need_acts else [], **knobs.penalty
-            )
-            finite = torch.isfinite(total.detach())
-            diverged |= alive & ~finite
-            alive &= finite
-            model.flat.grad = None
-            torch.where(alive, total, torch.zeros_like(total)).sum().backward()
-            optimizer.step(lr_scale=schedule(epoch + step / steps_per_epoch), alive=alive)
-            with torch.no_grad():
-                loss_sum += data_loss.detach() * idx.shape[0]
-                correct += _batch_score_sum(spec, out.detach(), yb)
-        epochs_run += was_alive.long()
-        val_loss, val_score = evaluate(
-            model, t.x_val, t.y_val, loss_name=knobs.loss_name, loss_hypers=knobs.loss, slope=slope
-        )
-        bad_val = alive & ~torch.isfinite(val_loss)
-        diverged |= bad_val
-        alive &= ~bad_val
-        history["train_loss"].append(loss_sum / n_train)
-        history["train_score"].append(_finish_train_score(spec, correct, t.y_train))
-        history["val_loss"].append(val_loss)
-        history["val_score"].append(val_score)
-        stop_now = stopper.update(epoch, val_loss, model.flat, alive)
-        stopped |= stop_now
-        alive &= ~stop_now
-        if on_epoch is not None:
-            finite_scores = val_score[torch.isfinite(val_score)]
-            best = float(finite_scores.max()) if finite_scores.numel() else float("nan")
-            on_epoch(epoch + 1, epochs, int(alive.sum()), best)
-        if not bool(alive.any()):
-            break
-
-    stopper.restore_best(model.flat)
-    return _collect(configs, model, knobs, history, stopper, diverged, stopped, epochs_run)
+    return PopulationTrainer(configs, data, on_epoch=on_epoch, callbacks=callbacks).run()
 
 
 def _optimizer_flags(cfg: RunConfig) -> dict[str, bool]:
@@ -226,28 +339,24 @@ def _finish_train_score(spec, acc: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     return 1.0 - acc / sst
 
 
-def _collect(configs, model, knobs, history, stopper, diverged, stopped, epochs_run):
-    hist = {k: torch.stack(v).cpu().double().numpy() for k, v in history.items()}
-    best_epoch = stopper.best_epoch.cpu().numpy()
+def collect_results(trainer: PopulationTrainer) -> PopulationResult:
+    """Per-member results (status, best epoch, histories) of a finished trainer."""
+    hist = {k: torch.stack(v).cpu().double().numpy() for k, v in trainer.history.items()}
+    best_epoch = trainer.stopper.best_epoch.cpu().numpy()
     members = []
-    for p, cfg in enumerate(configs):
+    for p, cfg in enumerate(trainer.configs):
         be = int(best_epoch[p])
-        status = (
-            "diverged"
-            if bool(diverged[p])
-            else ("early_stopped" if bool(stopped[p]) else "complete")
-        )
 
         def at(key: str, p: int = p, be: int = be) -> float:
             return float(hist[key][be, p]) if be >= 0 else float("nan")
 
-        n_run = int(epochs_run[p])
+        n_run = int(trainer.epochs_run[p])
         members.append(
             MemberResult(
                 index=p,
                 position=p,
                 config=cfg,
-                status=status,
+                status=_status(trainer, p),
                 best_epoch=be,
                 epochs_run=n_run,
                 history={k: hist[k][:n_run, p].tolist() for k in HISTORY_KEYS},
@@ -258,5 +367,19 @@ def _collect(configs, model, knobs, history, stopper, diverged, stopped, epochs_
             )
         )
     return PopulationResult(
-        model=model, loss_name=knobs.loss_name, members=members, knobs=knobs, history=hist
+        model=trainer.model,
+        loss_name=trainer.knobs.loss_name,
+        members=members,
+        knobs=trainer.knobs,
+        history=hist,
     )
+
+
+def _status(trainer: PopulationTrainer, p: int) -> str:
+    if bool(trainer.diverged[p]):
+        return "diverged"
+    if bool(trainer.pruned[p]):
+        return "pruned"
+    if bool(trainer.stopped[p]):
+        return "early_stopped"
+    return "complete"
