@@ -77,6 +77,36 @@ def load_data_for(configs: list[RunConfig]) -> PreparedData:
     )
 
 
+def check_configs(configs: list[RunConfig], data: PreparedData) -> None:
+    """Validate every configuration against the data before any training starts.
+
+    Catches unknown losses/optimizers/schedules, a loss for the wrong task, and
+    hyperparameters an optimizer does not have, so a bad config fails at once.
+    """
+    from caviar.schedules import SCHEDULES
+    from caviar.train.population import optimizer_hypers, resolve_loss_name
+
+    for cfg in configs:
+        resolve_loss_name(cfg, data.task)
+        optimizer_hypers(cfg)
+        if cfg.schedule.name not in SCHEDULES:
+            raise CaviarError(
+                f"unknown schedule '{cfg.schedule.name}' (choose from: {', '.join(SCHEDULES)})"
+            )
+
+
+def prepare(
+    config: RunConfig | dict | list | str | Path, data: PreparedData | None = None
+) -> tuple[list[RunConfig], PreparedData]:
+    """Configurations and data of a run, all validated (nothing trained yet)."""
+    configs = as_configs(config)
+    if not configs:
+        raise CaviarError("no configurations to train")
+    data = data if data is not None else load_data_for(configs)
+    check_configs(configs, data)
+    return configs, data
+
+
 def train(
     config: RunConfig | dict | list | str | Path,
     *,
@@ -92,10 +122,7 @@ def train(
     import time
 
     start = time.perf_counter()
-    configs = as_configs(config)
-    if not configs:
-        raise CaviarError("no configurations to train")
-    data = data if data is not None else load_data_for(configs)
+    configs, data = prepare(config, data)
     populations, members = [], []
     for g, group in enumerate(group_by_structure(configs)):
         cb: EpochCallback | None = None

@@ -16,11 +16,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from caviar.api import TrainRun, train
+from caviar.api import TrainRun, prepare, train
 from caviar.atomic import atomic_directory
 from caviar.cli.output import stderr_console
 from caviar.cli.progress import epoch_progress
-from caviar.config import load_configs
 from caviar.serialize import dumps
 from caviar.train.population import group_by_structure
 
@@ -127,7 +126,7 @@ def print_leaderboard(board: pd.DataFrame, top: int, score: str, console: Consol
 
 
 def run(args: argparse.Namespace) -> int:
-    configs = load_configs(args.config)
+    configs, data = prepare(args.config)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     groups = group_by_structure(configs)
     labels = [
@@ -135,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         for i, g in enumerate(groups)
     ]
     with epoch_progress(labels, enabled=not (args.quiet or args.json)) as on_epoch:
-        result = train(configs, on_epoch=on_epoch)
+        result = train(configs, data=data, on_epoch=on_epoch)
     board = leaderboard(result)
     with atomic_directory(out) as tmp:
         result.best_model.save(tmp / "model")
