@@ -14,6 +14,17 @@ def accuracy(proba: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (proba.argmax(dim=-1) == target).to(proba.dtype).mean(dim=-1)
 
 
+def predicted_class(outputs: torch.Tensor) -> torch.Tensor:
+    """Class codes ``(P, B)`` from raw outputs ``(P, B, K)`` without computing probabilities.
+
+    Softmax and per-output sigmoids are monotone, so the most probable class is the
+    largest output; a single sigmoid output means class 1 when the logit is positive.
+    """
+    if outputs.shape[-1] == 1:
+        return (outputs[..., 0] > 0).long()
+    return outputs.argmax(dim=-1)
+
+
 def r2_score(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``pred`` (P, B, K), ``target`` (B, K) -> (P,) coefficient of determination."""
     target = target.reshape(pred.shape[-2:]) if target.dim() < 3 else target

@@ -35,7 +35,7 @@ from caviar.penalties import penalties
 from caviar.schedules import make_schedule
 from caviar.train.early_stopping import EarlyStopping
 from caviar.train.evaluate import evaluate
-from caviar.train.metrics import accuracy
+from caviar.train.metrics import predicted_class
 from caviar.train.population import PopulationKnobs, stack_knobs, structure_key
 from caviar.train.result import HISTORY_KEYS, MemberResult, PopulationResult
 
@@ -328,7 +328,7 @@ def _optimizer_flags(cfg: RunConfig) -> dict[str, bool]:
 def _batch_score_sum(spec, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
     """Correct predictions (classification) or squared error sum (regression) per member."""
     if spec.task == "classification":
-        return accuracy(spec.predict_proba(out), yb) * yb.shape[0]
+        return (predicted_class(out) == yb).sum(dim=-1).to(out.dtype)
     return (out - yb).pow(2).sum(dim=(-2, -1))
 
 
