@@ -70,25 +70,5 @@ class Adagrad(PopulationOptimizer):
     }
     state_names: ClassVar[tuple[str, ...]] = ("sum",)
 
-    def _uses_scratch(self) -> bool:
-        return True
-
-    def _update(
-        self,
-        param: torch.Tensor,
-        grad: torch.Tensor,
-        state: dict[str, torch.Tensor],
-        hypers: dict[str, torch.Tensor],
-        lr: torch.Tensor,
-        scratch: torch.Tensor | None,
-    ) -> None:
-        adagrad_step(
-            param,
-            grad,
-            state["sum"],
-            state["step"],
-            lr=lr,
-            eps=hypers["eps"],
-            weight_decay=self._decay_or_none(hypers["weight_decay"]),
-            scratch=scratch,
-        )
+    step_fn = staticmethod(adagrad_step)
+    uses_scratch: ClassVar[bool] = True

@@ -98,31 +98,8 @@ class Adam(PopulationOptimizer):
     }
     state_names: ClassVar[tuple[str, ...]] = ("exp_avg", "exp_avg_sq")
 
-    def _uses_scratch(self) -> bool:
-        return True
-
-    def _update(
-        self,
-        param: torch.Tensor,
-        grad: torch.Tensor,
-        state: dict[str, torch.Tensor],
-        hypers: dict[str, torch.Tensor],
-        lr: torch.Tensor,
-        scratch: torch.Tensor | None,
-    ) -> None:
-        adam_step(
-            param,
-            grad,
-            state["exp_avg"],
-            state["exp_avg_sq"],
-            state["step"],
-            lr=lr,
-            beta1=hypers["beta1"],
-            beta2=hypers["beta2"],
-            eps=hypers["eps"],
-            weight_decay=self._decay_or_none(hypers["weight_decay"]),
-            scratch=scratch,
-        )
+    step_fn = staticmethod(adam_step)
+    uses_scratch: ClassVar[bool] = True
 
 
 class AdamW(Adam):

@@ -202,6 +202,15 @@ class PopulationOptimizer:
             state[sname] = torch.zeros_like(p, memory_format=torch.contiguous_format)
         return state
 
+    #: The algorithm's pure step function, called as
+    #: ``step_fn(param, grad, *state buffers (state_names order), step, lr=, **hypers,
+    #: [scratch=], **options())``.
+    step_fn: ClassVar[Callable[..., None]]
+    #: Hypers passed as ``None`` when zero for every member, so their terms are skipped.
+    skippable_hypers: ClassVar[frozenset[str]] = frozenset({"weight_decay", "dampening"})
+    #: Whether ``step_fn`` takes a preallocated ``scratch`` buffer shaped like the param.
+    uses_scratch: ClassVar[bool] = False
+
     def _update(
         self,
         param: torch.Tensor,
@@ -212,7 +221,15 @@ class PopulationOptimizer:
         scratch: torch.Tensor | None,
     ) -> None:
         """Apply one update in place to ``param`` and ``state`` (all members given)."""
-        raise NotImplementedError
+        kwargs: dict[str, Any] = {
+            name: self._decay_or_none(v) if name in self.skippable_hypers else v
+            for name, v in hypers.items()
+            if name != "lr"
+        }
+        if self.uses_scratch:
+            kwargs["scratch"] = scratch
+        buffers = (state[name] for name in self.state_names)
+        self.step_fn(param, grad, *buffers, state["step"], lr=lr, **kwargs, **self.options())
 
     @staticmethod
     def _decay_or_none(weight_decay: torch.Tensor) -> torch.Tensor | None:
@@ -320,7 +337,7 @@ class PopulationOptimizer:
                 saved_p = p.index_select(0, frozen_idx)
                 saved = {k: v.index_select(0, frozen_idx) for k, v in state.items()}
             scratch = self._scratch[i]
-            if scratch is None and self._uses_scratch():
+            if scratch is None and self.uses_scratch:
                 scratch = self._scratch[i] = torch.empty_like(
                     p, memory_format=torch.contiguous_format
                 )
@@ -330,9 +347,6 @@ class PopulationOptimizer:
                 p.index_copy_(0, frozen_idx, saved_p)
                 for k, v in state.items():
                     v.index_copy_(0, frozen_idx, saved[k])
-
-    def _uses_scratch(self) -> bool:
-        return False
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (like ``torch.optim.Optimizer.zero_grad``)."""

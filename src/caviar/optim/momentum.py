@@ -125,25 +125,7 @@ class Momentum(PopulationOptimizer):
     }
     state_names: ClassVar[tuple[str, ...]] = ("momentum_buffer",)
 
-    def _update(
-        self,
-        param: torch.Tensor,
-        grad: torch.Tensor,
-        state: dict[str, torch.Tensor],
-        hypers: dict[str, torch.Tensor],
-        lr: torch.Tensor,
-        scratch: torch.Tensor | None,
-    ) -> None:
-        momentum_step(
-            param,
-            grad,
-            state["momentum_buffer"],
-            state["step"],
-            lr=lr,
-            momentum=hypers["momentum"],
-            dampening=self._decay_or_none(hypers["dampening"]),
-            weight_decay=self._decay_or_none(hypers["weight_decay"]),
-        )
+    step_fn = staticmethod(momentum_step)
 
 
 class VelocityMomentum(PopulationOptimizer):
@@ -167,21 +149,4 @@ class VelocityMomentum(PopulationOptimizer):
     }
     state_names: ClassVar[tuple[str, ...]] = ("velocity",)
 
-    def _update(
-        self,
-        param: torch.Tensor,
-        grad: torch.Tensor,
-        state: dict[str, torch.Tensor],
-        hypers: dict[str, torch.Tensor],
-        lr: torch.Tensor,
-        scratch: torch.Tensor | None,
-    ) -> None:
-        velocity_momentum_step(
-            param,
-            grad,
-            state["velocity"],
-            state["step"],
-            lr=lr,
-            momentum=hypers["momentum"],
-            weight_decay=self._decay_or_none(hypers["weight_decay"]),
-        )
+    step_fn = staticmethod(velocity_momentum_step)

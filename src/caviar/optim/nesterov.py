@@ -74,21 +74,4 @@ class Nesterov(PopulationOptimizer):
     }
     state_names: ClassVar[tuple[str, ...]] = ("momentum_buffer",)
 
-    def _update(
-        self,
-        param: torch.Tensor,
-        grad: torch.Tensor,
-        state: dict[str, torch.Tensor],
-        hypers: dict[str, torch.Tensor],
-        lr: torch.Tensor,
-        scratch: torch.Tensor | None,
-    ) -> None:
-        nesterov_step(
-            param,
-            grad,
-            state["momentum_buffer"],
-            state["step"],
-            lr=lr,
-            momentum=hypers["momentum"],
-            weight_decay=self._decay_or_none(hypers["weight_decay"]),
-        )
+    step_fn = staticmethod(nesterov_step)

@@ -102,27 +102,5 @@ class RMSprop(PopulationOptimizer):
     def options(self) -> dict[str, Any]:
         return {"eps_inside_sqrt": self.eps_inside_sqrt}
 
-    def _uses_scratch(self) -> bool:
-        return True
-
-    def _update(
-        self,
-        param: torch.Tensor,
-        grad: torch.Tensor,
-        state: dict[str, torch.Tensor],
-        hypers: dict[str, torch.Tensor],
-        lr: torch.Tensor,
-        scratch: torch.Tensor | None,
-    ) -> None:
-        rmsprop_step(
-            param,
-            grad,
-            state["square_avg"],
-            state["step"],
-            lr=lr,
-            rho=hypers["rho"],
-            eps=hypers["eps"],
-            weight_decay=self._decay_or_none(hypers["weight_decay"]),
-            eps_inside_sqrt=self.eps_inside_sqrt,
-            scratch=scratch,
-        )
+    step_fn = staticmethod(rmsprop_step)
+    uses_scratch: ClassVar[bool] = True

@@ -48,19 +48,4 @@ class SGD(PopulationOptimizer):
     hyper_rules: ClassVar[dict[str, Rule]] = {"lr": NON_NEGATIVE, "weight_decay": NON_NEGATIVE}
     state_names: ClassVar[tuple[str, ...]] = ()
 
-    def _update(
-        self,
-        param: torch.Tensor,
-        grad: torch.Tensor,
-        state: dict[str, torch.Tensor],
-        hypers: dict[str, torch.Tensor],
-        lr: torch.Tensor,
-        scratch: torch.Tensor | None,
-    ) -> None:
-        sgd_step(
-            param,
-            grad,
-            state["step"],
-            lr=lr,
-            weight_decay=self._decay_or_none(hypers["weight_decay"]),
-        )
+    step_fn = staticmethod(sgd_step)
