@@ -35,7 +35,7 @@ from sklearn.neural_network import MLPClassifier
 
 from caviar.config import expand_configs
 from caviar.data import prepare_data
-from caviar.train.trainer import train_population
+from caviar.training.trainer import train_population
 
 HIDDEN = [128, 128]
 

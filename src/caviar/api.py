@@ -22,10 +22,10 @@ from caviar.config import RunConfig, expand_configs, load_configs
 from caviar.data import PreparedData, prepare_data
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
-from caviar.train.evaluate import evaluate
-from caviar.train.population import group_by_structure
-from caviar.train.result import MemberResult, PopulationResult, rank_members
-from caviar.train.trainer import DTYPES, EpochCallback, split_tensors, train_population
+from caviar.training.evaluate import evaluate
+from caviar.training.population import group_by_structure
+from caviar.training.result import MemberResult, PopulationResult, rank_members
+from caviar.training.trainer import DTYPES, EpochCallback, split_tensors, train_population
 
 
 @dataclass
@@ -84,7 +84,7 @@ def check_configs(configs: list[RunConfig], data: PreparedData) -> None:
     hyperparameters an optimizer does not have, so a bad config fails at once.
     """
     from caviar.schedules import SCHEDULES
-    from caviar.train.population import optimizer_hypers, resolve_loss_name
+    from caviar.training.population import optimizer_hypers, resolve_loss_name
 
     for cfg in configs:
         resolve_loss_name(cfg, data.task)

@@ -21,7 +21,7 @@ from caviar.atomic import atomic_directory
 from caviar.cli.output import stderr_console
 from caviar.cli.progress import epoch_progress
 from caviar.serialize import dumps
-from caviar.train.population import group_by_structure
+from caviar.training.population import group_by_structure
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from caviar.losses import get_loss
-from caviar.train.metrics import accuracy, r2_score
+from caviar.training.metrics import accuracy, r2_score
 
 EVAL_BYTES = 256 * 2**20  # activations budget for one evaluation chunk
 

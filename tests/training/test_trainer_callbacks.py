@@ -5,7 +5,7 @@ import torch
 
 from caviar.config import expand_configs
 from caviar.data import prepare_data
-from caviar.train.trainer import PopulationTrainer
+from caviar.training.trainer import PopulationTrainer
 
 
 @pytest.fixture(scope="module")

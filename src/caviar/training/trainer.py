@@ -11,7 +11,7 @@ Every epoch (seed 000 Optimization §2-3, seed 003 "Stochastic Gradient Descent"
    optimizer step with the per-member learning-rate multiplier of the schedule at
    ``t = step / steps_per_epoch`` epochs;
 3. a per-member validation loss and score in one batched pass, then per-member
-   early stopping (``caviar.train.early_stopping``).
+   early stopping (``caviar.training.early_stopping``).
 
 A member whose training loss becomes NaN/inf is marked diverged and frozen (its
 parameters and optimizer state stop changing) while the others go on. At the
@@ -33,11 +33,11 @@ from caviar.nn import PopulationMLP, output_bias
 from caviar.optim import make_optimizer
 from caviar.penalties import penalties
 from caviar.schedules import make_schedule
-from caviar.train.early_stopping import EarlyStopping
-from caviar.train.evaluate import evaluate
-from caviar.train.metrics import predicted_class
-from caviar.train.population import PopulationKnobs, stack_knobs, structure_key
-from caviar.train.result import HISTORY_KEYS, MemberResult, PopulationResult
+from caviar.training.early_stopping import EarlyStopping
+from caviar.training.evaluate import evaluate
+from caviar.training.metrics import predicted_class
+from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
+from caviar.training.result import HISTORY_KEYS, MemberResult, PopulationResult
 
 EpochCallback = Callable[[int, int, int, float], None]
 

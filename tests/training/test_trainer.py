@@ -6,8 +6,8 @@ import torch
 
 from caviar.config import expand_configs
 from caviar.data import prepare_data
-from caviar.train.evaluate import evaluate
-from caviar.train.trainer import to_tensors, train_population
+from caviar.training.evaluate import evaluate
+from caviar.training.trainer import to_tensors, train_population
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,7 @@ class PopulationResult:
     model: object  # caviar.nn.PopulationMLP
     loss_name: str
     members: list[MemberResult]
-    knobs: object  # caviar.train.population.PopulationKnobs
+    knobs: object  # caviar.training.population.PopulationKnobs
     history: dict[str, np.ndarray] = field(default_factory=dict)  # key -> (epochs, P)
 
 

@@ -6,7 +6,7 @@ import torch
 
 from caviar.config import expand_configs
 from caviar.data import prepare_data
-from caviar.train.trainer import train_population
+from caviar.training.trainer import train_population
 
 
 @pytest.fixture(scope="module")
