@@ -80,7 +80,7 @@ class TrainedModel:
             loss_name=result.loss_name,
             task=data.task,
             member_tensors=[model.member_tensors(m) for m in members],
-            leaky_slopes=[float(result.knobs.leaky_slope[m]) for m in members],
+            leaky_slopes=[result.members[m].config.model.leaky_slope for m in members],
             preprocessor=data.preprocessor,
             configs=[result.members[m].config.model_dump(mode="json") for m in members],
             metrics=metrics,

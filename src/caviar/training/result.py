@@ -17,7 +17,10 @@ class MemberResult:
 
     ``status`` is ``complete`` (ran every epoch), ``early_stopped`` (patience ran
     out; best weights restored) or ``diverged`` (its loss became NaN/inf; frozen).
-    Scores are higher-is-better (accuracy or R^2), measured at ``best_epoch``.
+    Scores are higher-is-better (accuracy or R^2), measured at ``best_epoch``, the
+    0-based index into ``history`` (-1 if no epoch was ever best); the number of
+    epochs that reached the best weights, seed 000's i*, is ``best_epoch + 1``.
+    :meth:`summary` (what users see) reports epochs 1-based, like ``history.csv``.
     """
 
     index: int  # position in the run's list of configurations
@@ -37,7 +40,7 @@ class MemberResult:
         return {
             "member": self.index,
             "status": self.status,
-            "best_epoch": self.best_epoch,
+            "best_epoch": self.best_epoch + 1,
             "epochs_run": self.epochs_run,
             "val_loss": self.val_loss,
             "val_score": self.val_score,
