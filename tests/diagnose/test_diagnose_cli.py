@@ -58,5 +58,6 @@ def test_diagnose_full_batch_text_and_bad_input(tmp_path, capsys) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[data]\nsource = "iris"\n[optimizer]\nname = "nope"\n')
     assert main(["diagnose", str(bad), "-o", str(tmp_path / "x")]) == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: unknown optimizer")
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("error: unknown optimizer 'nope'") and "lbfgs" in last
     assert not (tmp_path / "x").exists()

@@ -68,3 +68,30 @@ def test_full_batch_config_errors(iris) -> None:
     big = {**BASE, "model": {"hidden": [64, 64]}, "optimizer": {"name": "newton"}}
     with pytest.raises(CaviarError, match="parameters exceed MAX_DENSE_PARAMS.*lbfgs"):
         train(big, data=iris)
+
+
+def test_callbacks_prune_copy_and_set_hyper(iris) -> None:
+    import torch
+
+    from caviar.train.full_batch import FullBatchTrainer
+
+    cfg = {
+        **BASE,
+        "optimizer": {"name": "bfgs"},
+        "train": {**BASE["train"], "seed": [0, 1, 2], "patience": None, "epochs": 6},
+    }
+
+    def callback(tr) -> None:
+        if tr.epoch == 1:
+            tr.copy_members([1], [0])  # member 1 continues as a copy of member 0
+            tr.prune(torch.tensor([False, False, True]))
+            tr.set_hyper("penalty", "l2_kernel", [1e-3, 1e-3, 0.5])
+
+    tr = FullBatchTrainer(expand_configs(cfg), iris, callbacks=[callback])
+    res = tr.run()
+    h0, h1, h2 = (m.history["train_loss"] for m in res.members)
+    assert res.members[2].status == "pruned" and len(h2) == 2
+    assert h1[:2] != h0[:2]
+    np.testing.assert_allclose(h1[2:], h0[2:], rtol=1e-12)  # curvature memory copied too
+    with pytest.raises(CaviarError, match="no per-member hyperparameter"):
+        tr.set_hyper("schedule", "k", [1.0, 1.0, 1.0])

@@ -18,7 +18,7 @@ not used; the schedule must be ``constant`` (the methods choose their own steps)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -83,6 +83,8 @@ def _first_order_view(cfg: RunConfig) -> RunConfig:
 class FullBatchTrainer:
     """Trains ``configs`` (one shared structure, a full-batch method) as one population.
 
+    ``callbacks`` run after every iteration's validation, with the first-order
+    trainer's operations (:meth:`prune`, :meth:`copy_members`, :meth:`set_hyper`);
     ``grad_hook(trainer, grad)`` (optional) sees each iteration's ``(P, N)`` gradient.
     """
 
@@ -91,6 +93,7 @@ class FullBatchTrainer:
         configs: list[RunConfig],
         data,
         *,
+        callbacks: Sequence[Callable[[FullBatchTrainer], None]] = (),
         on_epoch: EpochCallback | None = None,
         grad_hook: Callable[[FullBatchTrainer, torch.Tensor], None] | None = None,
     ) -> None:
@@ -100,7 +103,9 @@ class FullBatchTrainer:
         self.configs = list(configs)
         self.data = data
         self.on_epoch = on_epoch
+        self.callbacks = list(callbacks)
         self.grad_hook = grad_hook
+        self._dirty = False
         first = configs[0]
         self.dtype = DTYPES[first.train.dtype]
         self.device = _resolve_device(first.train.device)
@@ -157,13 +162,13 @@ class FullBatchTrainer:
     def run(self) -> PopulationResult:
         """Iterate until every member stopped or the epochs ran out; restore best weights."""
         opt = self.knobs.optimizer
-        x = self.model.flat.detach().clone()
-        fx, g = value_and_grad(self.objective, x)
-        bad = ~torch.isfinite(fx)
+        self._refresh()
+        bad = ~torch.isfinite(self.fx)
         self.diverged |= bad
         self.alive &= ~bad
         for epoch in range(self.epochs):
             self.epoch = epoch
+            x, fx, g = self.x, self.fx, self.g
             if self.grad_hook is not None:
                 self.grad_hook(self, g)
             self.epochs_run += self.alive.long()
@@ -172,19 +177,23 @@ class FullBatchTrainer:
             self.diverged |= self.alive & ~finite
             move = self.alive & finite
             decrease = fx - res.value
-            x = torch.where(move[:, None], res.x, x)
-            g = torch.where(move[:, None], res.grad, g)
-            fx = torch.where(move, res.value, fx)
+            self.x = torch.where(move[:, None], res.x, x)
+            self.g = torch.where(move[:, None], res.grad, g)
+            self.fx = torch.where(move, res.value, fx)
             self.alive &= finite
             with torch.no_grad():
-                self.model.flat.copy_(x)
+                self.model.flat.copy_(self.x)
             self.history["lr"].append(torch.where(move, res.step, torch.zeros_like(res.step)))
             self._record_train()
             self._validate()
-            small_grad = g.abs().amax(dim=-1) <= opt["gtol"]
+            small_grad = self.g.abs().amax(dim=-1) <= opt["gtol"]
             done = self.alive & (small_grad | (decrease < opt["tolerance"]) | ~res.ok)
             self.converged |= done
             self.alive &= ~done
+            for callback in self.callbacks:
+                callback(self)
+            if self._dirty:
+                self._refresh()
             self._report()
             if not bool(self.alive.any()):
                 break
@@ -194,6 +203,60 @@ class FullBatchTrainer:
             if m.status == "complete" and bool(self.converged[m.position]):
                 m.status = "converged"
         return result
+
+    def _refresh(self) -> None:
+        """Point, objective and gradient from ``model.flat`` (after a callback changed them)."""
+        self.x = self.model.flat.detach().clone()
+        self.fx, self.g = value_and_grad(self.objective, self.x)
+        self._dirty = False
+
+    # -- operations for callbacks (same contract as PopulationTrainer) ------------
+    @property
+    def val_loss(self) -> torch.Tensor:
+        """The last iteration's validation loss ``(P,)``."""
+        return self.history["val_loss"][-1]
+
+    @property
+    def val_score(self) -> torch.Tensor:
+        """The last iteration's validation score ``(P,)`` (higher is better)."""
+        return self.history["val_score"][-1]
+
+    def prune(self, mask: torch.Tensor) -> None:
+        """Stop the members in ``mask`` for good (status ``pruned``)."""
+        mask = mask.to(self.alive.device) & self.alive
+        self.pruned |= mask
+        self.alive &= ~mask
+
+    @torch.no_grad()
+    def copy_members(
+        self, dst: Sequence[int] | torch.Tensor, src: Sequence[int] | torch.Tensor
+    ) -> None:
+        """Member ``dst[j]`` becomes a copy of ``src[j]``: weights, curvature memory,
+        early-stopping record and status masks (not hyperparameters)."""
+        d = torch.as_tensor(dst, dtype=torch.long, device=self.device).reshape(-1)
+        s = torch.as_tensor(src, dtype=torch.long, device=self.device).reshape(-1)
+        self.model.flat.index_copy_(0, d, self.model.flat.index_select(0, s))
+        self.method.copy_members(d, s)
+        st = self.stopper
+        for name in ("best", "best_epoch", "wait", "best_flat"):
+            value = getattr(st, name)
+            value.index_copy_(0, d, value.index_select(0, s))
+        for mask in (self.alive, self.diverged, self.stopped, self.pruned, self.converged):
+            mask.index_copy_(0, d, mask.index_select(0, s))
+        self._dirty = True
+
+    def set_hyper(self, group: str, name: str, values: torch.Tensor | Sequence[float]) -> None:
+        """Set a per-member hyperparameter: ``group`` is optimizer, loss or penalty."""
+        table = getattr(self.knobs, group, None)
+        if group == "schedule" or not isinstance(table, dict) or name not in table:
+            raise CaviarError(f"no per-member hyperparameter '{group}.{name}' in this population")
+        v = torch.as_tensor(values, dtype=self.dtype, device=self.device).reshape(self.size)
+        table[name].copy_(v)
+        if group == "optimizer" and name == "lr":
+            self.method.t0.copy_(v)
+        elif group == "optimizer" and name == "damping" and hasattr(self.method, "damping"):
+            self.method.damping = v.clone()
+        self._dirty = self._dirty or group != "optimizer"
 
     def _record_train(self) -> None:
         t = self.tensors
@@ -237,7 +300,11 @@ class FullBatchTrainer:
 
 
 def train_full_batch(
-    configs: list[RunConfig], data, *, on_epoch: EpochCallback | None = None
+    configs: list[RunConfig],
+    data,
+    *,
+    on_epoch: EpochCallback | None = None,
+    callbacks: Sequence[Callable[[FullBatchTrainer], None]] = (),
 ) -> PopulationResult:
     """Train ``configs`` (one structure, a full-batch method) as one population."""
-    return FullBatchTrainer(configs, data, on_epoch=on_epoch).run()
+    return FullBatchTrainer(configs, data, on_epoch=on_epoch, callbacks=callbacks).run()
