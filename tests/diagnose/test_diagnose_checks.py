@@ -103,3 +103,25 @@ def test_lanczos_bounds_are_honest() -> None:
         assert abs(float(est["lambda_max"][p]) - top) <= float(est["err_max"][p]) + 1e-9
         assert abs(float(est["lambda_min"][p]) - low) <= float(est["err_min"][p]) + 1e-9
         assert abs(float(est["lambda_max"][p]) - top) < 1e-3 * top
+
+
+def test_lanczos_estimate_on_an_mlp_hessian_within_its_bound() -> None:
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(40, 4, generator=gen, dtype=D)
+    y = torch.randint(0, 3, (40,), generator=gen)
+    model = _mlp("tanh", 3)
+    f = member_objective(
+        model,
+        x,
+        y,
+        loss_name="cross_entropy",
+        loss_hypers={"label_smoothing": 0.0},
+        penalty={"l2_kernel": 0.05},
+        slope=0.0,
+    )
+    exact = hessian_conditioning(f, model.flat[:1])
+    est = hessian_conditioning(f, model.flat[:1], max_dense=0, lanczos_steps=20)
+    assert est["method"] == "lanczos(20 steps)"
+    assert abs(est["lambda_max"] - exact["lambda_max"]) <= est["err_max"] + 1e-10
+    assert abs(est["lambda_max"] - exact["lambda_max"]) < 1e-6 * abs(exact["lambda_max"])
+    assert est["lambda_min"] >= exact["lambda_min"] - 1e-10  # Ritz values lie inside

@@ -151,3 +151,18 @@ def test_hessian_matches_autograd_and_dense_limit() -> None:
         with pytest.raises(CaviarError, match=rf"{MAX_DENSE_PARAMS + 1} parameters.*lbfgs"):
             make_method(name, big)
     make_method("lbfgs", big)  # L-BFGS has no dense matrix
+
+
+def test_newton_damps_an_indefinite_hessian() -> None:
+    """f = x^4/4 - x^2/2 + y^2 at x = 0.1: f''(x) < 0, plain Newton heads to the maximum."""
+
+    def f(z: torch.Tensor) -> torch.Tensor:
+        return z[:, 0] ** 4 / 4 - z[:, 0] ** 2 / 2 + z[:, 1] ** 2
+
+    X0 = torch.tensor([[0.1, 1.0]], dtype=D)
+    method = make_method("newton", X0)
+    method.direction(f, X0, value_and_grad(f, X0)[1])
+    assert float(method.last_shift[0]) == pytest.approx(1 - 3 * 0.01 + 1e-6, rel=1e-9)
+    res = minimize(make_method("newton", X0), f, X0, gtol=1e-10)
+    assert bool(res.converged[0])
+    torch.testing.assert_close(res.x[0], torch.tensor([1.0, 0.0], dtype=D), atol=1e-8, rtol=0)
