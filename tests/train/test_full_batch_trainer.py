@@ -41,12 +41,16 @@ def test_full_batch_methods_train_from_the_config(name: str, iris) -> None:
     assert run.best_model.predict(iris.X_test).shape == (len(iris.X_test),)
 
 
-def test_member_in_population_follows_solo_trajectory(iris) -> None:
+@pytest.mark.parametrize(
+    "name,line_search,epochs",
+    [("lbfgs", "golden", 6), ("bfgs", "armijo", 6), ("newton", "armijo", 3)],
+)
+def test_member_in_population_follows_solo_trajectory(name, line_search, epochs, iris) -> None:
     cfg = {
         **BASE,
-        "optimizer": {"name": "lbfgs", "line_search": "golden"},
+        "optimizer": {"name": name, "line_search": line_search, "lr": [1.0, 0.5]},
         "penalty": {"l2_kernel": [1e-3, 1e-1]},
-        "train": {**BASE["train"], "seed": [0, 1], "epochs": 6},
+        "train": {**BASE["train"], "seed": [0, 1], "epochs": epochs},
     }
     configs = expand_configs(cfg)
     pop = train_full_batch(configs, iris)
@@ -63,6 +67,8 @@ def test_full_batch_config_errors(iris) -> None:
         train({**BASE, "optimizer": {"name": "bfgs", "momentum": 0.9}}, data=iris)
     with pytest.raises(CaviarError, match="schedule 'constant'"):
         train({**BASE, "optimizer": {"name": "bfgs"}, "schedule": {"name": "step"}}, data=iris)
+    with pytest.raises(CaviarError, match="'bfgs' has no hyperparameter 'history_size'"):
+        train({**BASE, "optimizer": {"name": "bfgs", "history_size": 5}}, data=iris)
     with pytest.raises(CaviarError, match="no hyperparameter 'damping'"):
         train({**BASE, "optimizer": {"name": "adam", "damping": 0.1}}, data=iris)
     big = {**BASE, "model": {"hidden": [64, 64]}, "optimizer": {"name": "newton"}}
@@ -95,3 +101,12 @@ def test_callbacks_prune_copy_and_set_hyper(iris) -> None:
     np.testing.assert_allclose(h1[2:], h0[2:], rtol=1e-12)  # curvature memory copied too
     with pytest.raises(CaviarError, match="no per-member hyperparameter"):
         tr.set_hyper("schedule", "k", [1.0, 1.0, 1.0])
+
+
+def test_newton_damping_is_per_member(iris) -> None:
+    cfg = {**BASE, "optimizer": {"name": "newton", "damping": [1e-6, 10.0]}}
+    cfg["train"] = {**BASE["train"], "epochs": 2}
+    run = train(cfg, data=iris)
+    by_damping = {m.config.optimizer.damping: m for m in run.members}
+    # a large eigenvalue floor shrinks Newton's step towards a short gradient step
+    assert by_damping[10.0].history["train_loss"][0] > by_damping[1e-6].history["train_loss"][0]

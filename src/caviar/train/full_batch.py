@@ -59,6 +59,10 @@ def _check_config(cfg: RunConfig) -> None:
     if bad or cfg.optimizer.eps_inside_sqrt is not None:
         field = bad[0] if bad else "eps_inside_sqrt"
         raise CaviarError(f"optimizer '{name}' has no hyperparameter '{field}'")
+    only = {"damping": "newton", "history_size": "lbfgs"}
+    for key, owner in only.items():
+        if getattr(cfg.optimizer, key) is not None and name != owner:
+            raise CaviarError(f"optimizer '{name}' has no hyperparameter '{key}' (only {owner})")
     if cfg.schedule.name != "constant":
         raise CaviarError(
             f"optimizer '{name}' chooses its own steps: use schedule 'constant', "
