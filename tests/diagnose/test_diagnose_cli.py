@@ -43,6 +43,8 @@ def test_diagnose_shows_vanishing_sigmoid_gradients(tmp_path, capsys) -> None:
         assert rep["fit"]["verdict"] in {"underfitting", "overfitting", "good fit"}
     names = sorted(p.name for p in out.iterdir())
     assert "report.json" in names and "config0_gradient_norms.png" in names
+    assert "config1_learning_curves.png" in names
+    assert len(sig["fit"]["history"]["val_loss"]) == 3
     assert (out / "config1_lr_range.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

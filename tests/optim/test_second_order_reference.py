@@ -166,3 +166,9 @@ def test_newton_damps_an_indefinite_hessian() -> None:
     res = minimize(make_method("newton", X0), f, X0, gtol=1e-10)
     assert bool(res.converged[0])
     torch.testing.assert_close(res.x[0], torch.tensor([1.0, 0.0], dtype=D), atol=1e-8, rtol=0)
+
+
+def test_dense_memory_limit_names_the_population() -> None:
+    x = torch.zeros(600, 1000, dtype=D)  # 600 x 1000 x 1000 x 8 bytes = 4.5 GiB
+    with pytest.raises(CaviarError, match=r"600 dense 1000x1000 matrices \(4\.5 GiB"):
+        make_method("bfgs", x)

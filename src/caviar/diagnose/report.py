@@ -112,7 +112,10 @@ def diagnose(cfg: RunConfig, data, *, epochs: int = 20, lr_steps: int = 100) -> 
         "conditioning": cond,
         "gradient_norms": {**norms, "epochs": epochs},
         "lr_range_test": lr,
-        "fit": _baseline_and_verdict(data, member.train_score, member.val_score),
+        "fit": {
+            **_baseline_and_verdict(data, member.train_score, member.val_score),
+            "history": {k: member.history[k] for k in ("train_loss", "val_loss")},
+        },
     }
 
 
@@ -163,7 +166,7 @@ def render_text(report: dict, console) -> None:
 
 
 def write_plots(report: dict, out: Path, prefix: str = "") -> list[Path]:
-    """PNG plots: per-layer gradient norms over epochs, and the lr range test."""
+    """PNG plots: per-layer gradient norms, learning curves and the lr range test."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -177,6 +180,16 @@ def write_plots(report: dict, out: Path, prefix: str = "") -> list[Path]:
     ax.set(xlabel="epoch", ylabel="||dL/dW||", title="gradient norm per layer")
     ax.legend(fontsize=7)
     path = out / f"{prefix}gradient_norms.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    paths.append(path)
+    hist = report["fit"]["history"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key in ("train_loss", "val_loss"):
+        ax.plot(range(1, len(hist[key]) + 1), hist[key], label=key)
+    ax.set(xlabel="epoch", ylabel="loss", title=f"learning curves ({report['fit']['verdict']})")
+    ax.legend()
+    path = out / f"{prefix}learning_curves.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     paths.append(path)

@@ -27,7 +27,7 @@ class BFGS(FullBatchMethod):
     curvature_c2 = 0.9
 
     def __init__(self, x0: torch.Tensor, **kw) -> None:
-        check_dense(x0.shape[1], "bfgs")
+        check_dense(x0.shape[1], "bfgs", x0.shape[0], x0.element_size())
         super().__init__(x0, **kw)
         P, N = x0.shape
         self.H = torch.eye(N, dtype=x0.dtype, device=x0.device).repeat(P, 1, 1)

@@ -23,16 +23,26 @@ MAX_DENSE_PARAMS = 2000
 """Largest parameter count per member for dense ``(P, N, N)`` matrices (32 MB each in
 float64 at the limit)."""
 
+MAX_DENSE_BYTES = 4 * 2**30
+"""Largest total size of one population's dense ``(P, N, N)`` stack."""
+
 HVP_CHUNK = 64  # directions per vmapped chunk when building a Hessian
 
 
-def check_dense(n_params: int, method: str) -> None:
+def check_dense(n_params: int, method: str, population: int = 1, itemsize: int = 8) -> None:
     """Raise a one-line error when ``n_params`` is too many for a dense method."""
     if n_params > MAX_DENSE_PARAMS:
         raise CaviarError(
             f"{method} needs a dense {n_params}x{n_params} matrix per member: "
             f"{n_params} parameters exceed MAX_DENSE_PARAMS={MAX_DENSE_PARAMS}; "
             "use optimizer.name = 'lbfgs' instead"
+        )
+    size = population * n_params * n_params * itemsize
+    if size > MAX_DENSE_BYTES:
+        raise CaviarError(
+            f"{method} needs {population} dense {n_params}x{n_params} matrices "
+            f"({size / 2**30:.1f} GiB > {MAX_DENSE_BYTES / 2**30:.0f} GiB): use fewer members "
+            "per population or optimizer.name = 'lbfgs'"
         )
 
 
@@ -48,7 +58,7 @@ def hvp(f: Objective, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 def hessian(f: Objective, x: torch.Tensor, *, chunk: int = HVP_CHUNK) -> torch.Tensor:
     """The ``(P, N, N)`` stack of member Hessians of ``f`` at ``x`` ``(P, N)``."""
     P, N = x.shape
-    check_dense(N, "the exact Hessian")
+    check_dense(N, "the exact Hessian", P, x.element_size())
     x = x.detach()
 
     def total(z: torch.Tensor) -> torch.Tensor:

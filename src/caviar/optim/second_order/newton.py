@@ -25,7 +25,7 @@ class Newton(FullBatchMethod):
     name = "newton"
 
     def __init__(self, x0: torch.Tensor, *, damping: torch.Tensor | float = 1e-6, **kw) -> None:
-        check_dense(x0.shape[1], "newton")
+        check_dense(x0.shape[1], "newton", x0.shape[0], x0.element_size())
         super().__init__(x0, **kw)
         P = x0.shape[0]
         self.damping = torch.as_tensor(damping, dtype=x0.dtype, device=x0.device).expand(P)
