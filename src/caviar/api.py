@@ -23,6 +23,7 @@ from caviar.data import PreparedData, prepare_data
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
 from caviar.training.evaluate import evaluate
+from caviar.training.full_batch import is_full_batch, train_full_batch
 from caviar.training.population import group_by_structure
 from caviar.training.result import MemberResult, PopulationResult, rank_members
 from caviar.training.trainer import DTYPES, EpochCallback, split_tensors, train_population
@@ -131,7 +132,9 @@ def train(
             def cb(epoch, epochs, alive, best, g=g):  # noqa: ANN001
                 on_epoch(g, epoch, epochs, alive, best)
 
-        result = train_population([configs[i] for i in group], data, on_epoch=cb)
+        members_cfg = [configs[i] for i in group]
+        runner = train_full_batch if is_full_batch(members_cfg[0]) else train_population
+        result = runner(members_cfg, data, on_epoch=cb)
         for m, idx in zip(result.members, group, strict=True):
             m.index, m.population = idx, len(populations)
         populations.append(result)

@@ -81,7 +81,13 @@ class PenaltyConfig(_Section):
 
 
 class OptimizerConfig(_Section):
-    """First-order optimizer; unset hyperparameters take the optimizer's defaults."""
+    """The optimizer; unset hyperparameters take the optimizer's defaults.
+
+    First-order names (sgd, momentum, adam, ...) train in mini-batches. The
+    full-batch names ``gd``, ``gd_linesearch``, ``newton``, ``bfgs`` and ``lbfgs``
+    (``caviar.optim.second_order``) take one step per pass over the whole training
+    set and use the fields below the blank line.
+    """
 
     name: str = "adam"
     lr: float | None = Field(default=None, ge=0)
@@ -93,6 +99,19 @@ class OptimizerConfig(_Section):
     eps: float | None = Field(default=None, gt=0)
     weight_decay: float | None = Field(default=None, ge=0)
     eps_inside_sqrt: bool | None = None
+
+    tolerance: float | None = Field(
+        default=None, ge=0, description="per member: stop when the loss decrease < tau"
+    )
+    gtol: float | None = Field(
+        default=None, gt=0, description="per member: stop when max|grad| <= gtol"
+    )
+    damping: float | None = Field(
+        default=None, ge=0, description="per member: Newton eigenvalue floor"
+    )
+    line_search: Literal["armijo", "golden", "none"] | None = None
+    max_line_search: int | None = Field(default=None, ge=1, description="evaluations per search")
+    history_size: int | None = Field(default=None, ge=1, description="L-BFGS memory m")
 
     def hypers(self) -> dict[str, float]:
         """The continuous hyperparameters that were set (name -> value)."""
@@ -145,6 +164,9 @@ class RunConfig(_Section):
     train: TrainingConfig = Field(default_factory=TrainingConfig)
 
 
+# Optimizer fields that shape a population's tensors or loops (never per member).
+OPTIMIZER_STRUCTURAL = ("line_search", "max_line_search", "history_size")
+
 # Continuous fields: members of one population may differ in these.
 PER_MEMBER_FIELDS = frozenset(
     {
@@ -156,7 +178,7 @@ PER_MEMBER_FIELDS = frozenset(
         *(
             f"optimizer.{k}"
             for k in OptimizerConfig.model_fields
-            if k not in ("name", "eps_inside_sqrt")
+            if k not in ("name", "eps_inside_sqrt", *OPTIMIZER_STRUCTURAL)
         ),
         *(f"schedule.{k}" for k in ScheduleConfig.model_fields if k != "name"),
         "train.patience",

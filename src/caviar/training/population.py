@@ -53,7 +53,10 @@ def optimizer_hypers(cfg: RunConfig) -> dict[str, float]:
     """The optimizer's hyperparameters for ``cfg``, defaults filled in."""
     name = cfg.optimizer.name
     if name not in OPTIMIZERS:
-        raise CaviarError(f"unknown optimizer '{name}' (choose from: {', '.join(OPTIMIZERS)})")
+        from caviar.optim.second_order import FULL_BATCH_METHODS
+
+        names = ", ".join([*OPTIMIZERS, *FULL_BATCH_METHODS])
+        raise CaviarError(f"unknown optimizer '{name}' (choose from: {names})")
     defaults = dict(OPTIMIZERS[name].hyper_defaults)
     for key, value in cfg.optimizer.hypers().items():
         if key not in defaults:

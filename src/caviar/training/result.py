@@ -16,7 +16,10 @@ class MemberResult:
     """One trained member: its config, status, per-epoch history and best scores.
 
     ``status`` is ``complete`` (ran every epoch), ``early_stopped`` (patience ran
-    out; best weights restored) or ``diverged`` (its loss became NaN/inf; frozen).
+    out; best weights restored), ``diverged`` (its loss became NaN/inf; frozen),
+    ``pruned`` (stopped by a callback) or, for full-batch methods, ``converged``
+    (stopped by its stopping rule: loss decrease < tau, small gradient, or no
+    Armijo step).
     Scores are higher-is-better (accuracy or R^2), measured at ``best_epoch``, the
     0-based index into ``history`` (-1 if no epoch was ever best); the number of
     epochs that reached the best weights, seed 000's i*, is ``best_epoch + 1``.

@@ -1,0 +1,314 @@
+"""The full-batch training loop for gradient descent, Newton, BFGS and L-BFGS.
+
+Selected by ``optimizer.name`` in ``gd | gd_linesearch | newton | bfgs | lbfgs``.
+One "epoch" is one iteration of the method on the whole training set (a line
+search evaluates the loss several times within it). The objective of member ``p``
+is its full-batch training loss plus penalties,
+
+    f_p(theta_p) = loss(model(X_train, flat=theta)_p, y_train) + R_p(theta_p),
+
+evaluated for all members at once (``caviar.optim.second_order``). After every
+iteration the members are validated and early-stopped exactly as in the
+first-order trainer. A member also stops, with status ``converged``, by seed 000
+Optimization §2's rule -- its loss decrease fell below ``tolerance`` (tau) -- or
+when ``max |grad| <= gtol`` or its line search found no Armijo step. Histories:
+``lr`` holds the accepted step size of each iteration. ``train.batch_size`` is
+not used; the schedule must be ``constant`` (the methods choose their own steps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+from caviar.config import RunConfig
+from caviar.errors import CaviarError
+from caviar.losses import get_loss
+from caviar.optim.second_order import FULL_BATCH_METHODS, make_method, value_and_grad
+from caviar.penalties import penalties
+from caviar.training.early_stopping import EarlyStopping
+from caviar.training.evaluate import evaluate
+from caviar.training.population import stack_knobs
+from caviar.training.result import HISTORY_KEYS, PopulationResult
+from caviar.training.trainer import (
+    DTYPES,
+    EpochCallback,
+    _check_population,
+    _resolve_device,
+    build_model,
+    collect_results,
+    to_tensors,
+)
+
+DEFAULTS = {"lr": 1.0, "tolerance": 1e-10, "gtol": 1e-7, "damping": 1e-6}
+GD_DEFAULT_LR = 0.1  # plain gradient descent without a line search
+FIRST_ORDER_FIELDS = ("momentum", "dampening", "beta1", "beta2", "rho", "eps", "weight_decay")
+
+
+def is_full_batch(cfg: RunConfig) -> bool:
+    """Whether ``cfg`` names a full-batch method."""
+    return cfg.optimizer.name in FULL_BATCH_METHODS
+
+
+def _check_config(cfg: RunConfig) -> None:
+    name = cfg.optimizer.name
+    if name not in FULL_BATCH_METHODS:
+        raise CaviarError(f"'{name}' is not a full-batch method")
+    bad = [k for k in FIRST_ORDER_FIELDS if getattr(cfg.optimizer, k) is not None]
+    if bad or cfg.optimizer.eps_inside_sqrt is not None:
+        field = bad[0] if bad else "eps_inside_sqrt"
+        raise CaviarError(f"optimizer '{name}' has no hyperparameter '{field}'")
+    only = {"damping": "newton", "history_size": "lbfgs"}
+    for key, owner in only.items():
+        if getattr(cfg.optimizer, key) is not None and name != owner:
+            raise CaviarError(f"optimizer '{name}' has no hyperparameter '{key}' (only {owner})")
+    if cfg.schedule.name != "constant":
+        raise CaviarError(
+            f"optimizer '{name}' chooses its own steps: use schedule 'constant', "
+            f"not '{cfg.schedule.name}'"
+        )
+
+
+def _hyper(cfg: RunConfig, key: str) -> float:
+    value = getattr(cfg.optimizer, key)
+    if value is not None:
+        return float(value)
+    if key == "lr" and cfg.optimizer.name == "gd" and cfg.optimizer.line_search in (None, "none"):
+        return GD_DEFAULT_LR
+    return DEFAULTS[key]
+
+
+def _first_order_view(cfg: RunConfig) -> RunConfig:
+    """``cfg`` with a plain sgd optimizer, to reuse the first-order knob stacking."""
+    return cfg.model_copy(update={"optimizer": cfg.optimizer.__class__(name="sgd")})
+
+
+class FullBatchTrainer:
+    """Trains ``configs`` (one shared structure, a full-batch method) as one population.
+
+    ``callbacks`` run after every iteration's validation, with the first-order
+    trainer's operations (:meth:`prune`, :meth:`copy_members`, :meth:`set_hyper`);
+    ``grad_hook(trainer, grad)`` (optional) sees each iteration's ``(P, N)`` gradient.
+    """
+
+    def __init__(
+        self,
+        configs: list[RunConfig],
+        data,
+        *,
+        callbacks: Sequence[Callable[[FullBatchTrainer], None]] = (),
+        on_epoch: EpochCallback | None = None,
+        grad_hook: Callable[[FullBatchTrainer, torch.Tensor], None] | None = None,
+    ) -> None:
+        _check_population(configs)
+        for c in configs:
+            _check_config(c)
+        self.configs = list(configs)
+        self.data = data
+        self.on_epoch = on_epoch
+        self.callbacks = list(callbacks)
+        self.grad_hook = grad_hook
+        self._dirty = False
+        first = configs[0]
+        self.dtype = DTYPES[first.train.dtype]
+        self.device = _resolve_device(first.train.device)
+        self.knobs = stack_knobs(
+            [_first_order_view(c) for c in configs], data.task, dtype=self.dtype, device=self.device
+        )
+
+        def col(key: str) -> torch.Tensor:
+            return torch.tensor(
+                [_hyper(c, key) for c in configs], dtype=self.dtype, device=self.device
+            )
+
+        self.knobs.optimizer = {k: col(k) for k in DEFAULTS}
+        self.model = build_model(configs, data, self.knobs)
+        self.tensors = to_tensors(data, self.dtype, self.device)
+        self.spec = get_loss(self.knobs.loss_name)
+        self.size = len(configs)
+        self.epochs = first.train.epochs
+        opt = first.optimizer
+        self.method = make_method(
+            opt.name,
+            self.model.flat.detach(),
+            line_search=opt.line_search,
+            lr=self.knobs.optimizer["lr"],
+            damping=self.knobs.optimizer["damping"],
+            history_size=opt.history_size,
+            max_evals=opt.max_line_search,
+        )
+        self.stopper = EarlyStopping(self.knobs.patience, self.knobs.min_delta, self.model.flat)
+        mask = torch.zeros(self.size, dtype=torch.bool, device=self.device)
+        self.alive = ~mask
+        self.diverged, self.stopped, self.pruned = mask.clone(), mask.clone(), mask.clone()
+        self.converged = mask.clone()
+        self.epochs_run = torch.zeros(self.size, dtype=torch.long, device=self.device)
+        self.epoch = 0
+        self.history: dict[str, list[torch.Tensor]] = {k: [] for k in HISTORY_KEYS}
+        pen = self.knobs.penalty
+        self._need_activities = bool(
+            (pen["l1_activity"] > 0).any() or (pen["l2_activity"] > 0).any()
+        )
+
+    def objective(self, flat: torch.Tensor) -> torch.Tensor:
+        """Full-batch training loss plus penalties of every member, ``(P,)``."""
+        t, knobs, model = self.tensors, self.knobs, self.model
+        out, acts = model(t.x_train, slope=knobs.leaky_slope, flat=flat, return_activities=True)
+        data_loss = self.spec.fn(out, t.y_train, **knobs.loss)
+        return data_loss + penalties(
+            model.weights(flat),
+            model.biases(flat),
+            acts if self._need_activities else [],
+            **knobs.penalty,
+        )
+
+    def run(self) -> PopulationResult:
+        """Iterate until every member stopped or the epochs ran out; restore best weights."""
+        opt = self.knobs.optimizer
+        self._refresh()
+        bad = ~torch.isfinite(self.fx)
+        self.diverged |= bad
+        self.alive &= ~bad
+        for epoch in range(self.epochs):
+            self.epoch = epoch
+            x, fx, g = self.x, self.fx, self.g
+            if self.grad_hook is not None:
+                self.grad_hook(self, g)
+            self.epochs_run += self.alive.long()
+            res = self.method.step(self.objective, x, fx, g, self.alive)
+            finite = torch.isfinite(res.value) & torch.isfinite(res.grad).all(dim=-1)
+            self.diverged |= self.alive & ~finite
+            move = self.alive & finite
+            decrease = fx - res.value
+            self.x = torch.where(move[:, None], res.x, x)
+            self.g = torch.where(move[:, None], res.grad, g)
+            self.fx = torch.where(move, res.value, fx)
+            self.alive &= finite
+            with torch.no_grad():
+                self.model.flat.copy_(self.x)
+            self.history["lr"].append(torch.where(move, res.step, torch.zeros_like(res.step)))
+            self._record_train()
+            self._validate()
+            small_grad = self.g.abs().amax(dim=-1) <= opt["gtol"]
+            done = self.alive & (small_grad | (decrease < opt["tolerance"]) | ~res.ok)
+            self.converged |= done
+            self.alive &= ~done
+            for callback in self.callbacks:
+                callback(self)
+            if self._dirty:
+                self._refresh()
+            self._report()
+            if not bool(self.alive.any()):
+                break
+        self.stopper.restore_best(self.model.flat)
+        result = collect_results(self)
+        for m in result.members:
+            if m.status == "complete" and bool(self.converged[m.position]):
+                m.status = "converged"
+        return result
+
+    def _refresh(self) -> None:
+        """Point, objective and gradient from ``model.flat`` (after a callback changed them)."""
+        self.x = self.model.flat.detach().clone()
+        self.fx, self.g = value_and_grad(self.objective, self.x)
+        self._dirty = False
+
+    # -- operations for callbacks (same contract as PopulationTrainer) ------------
+    @property
+    def val_loss(self) -> torch.Tensor:
+        """The last iteration's validation loss ``(P,)``."""
+        return self.history["val_loss"][-1]
+
+    @property
+    def val_score(self) -> torch.Tensor:
+        """The last iteration's validation score ``(P,)`` (higher is better)."""
+        return self.history["val_score"][-1]
+
+    def prune(self, mask: torch.Tensor) -> None:
+        """Stop the members in ``mask`` for good (status ``pruned``)."""
+        mask = mask.to(self.alive.device) & self.alive
+        self.pruned |= mask
+        self.alive &= ~mask
+
+    @torch.no_grad()
+    def copy_members(
+        self, dst: Sequence[int] | torch.Tensor, src: Sequence[int] | torch.Tensor
+    ) -> None:
+        """Member ``dst[j]`` becomes a copy of ``src[j]``: weights, curvature memory,
+        early-stopping record and status masks (not hyperparameters)."""
+        d = torch.as_tensor(dst, dtype=torch.long, device=self.device).reshape(-1)
+        s = torch.as_tensor(src, dtype=torch.long, device=self.device).reshape(-1)
+        self.model.flat.index_copy_(0, d, self.model.flat.index_select(0, s))
+        self.method.copy_members(d, s)
+        st = self.stopper
+        for name in ("best", "best_epoch", "wait", "best_flat"):
+            value = getattr(st, name)
+            value.index_copy_(0, d, value.index_select(0, s))
+        for mask in (self.alive, self.diverged, self.stopped, self.pruned, self.converged):
+            mask.index_copy_(0, d, mask.index_select(0, s))
+        self._dirty = True
+
+    def set_hyper(self, group: str, name: str, values: torch.Tensor | Sequence[float]) -> None:
+        """Set a per-member hyperparameter: ``group`` is optimizer, loss or penalty."""
+        table = getattr(self.knobs, group, None)
+        if group == "schedule" or not isinstance(table, dict) or name not in table:
+            raise CaviarError(f"no per-member hyperparameter '{group}.{name}' in this population")
+        v = torch.as_tensor(values, dtype=self.dtype, device=self.device).reshape(self.size)
+        table[name].copy_(v)
+        if group == "optimizer" and name == "lr":
+            self.method.t0.copy_(v)
+        elif group == "optimizer" and name == "damping" and hasattr(self.method, "damping"):
+            self.method.damping = v.clone()
+        self._dirty = self._dirty or group != "optimizer"
+
+    def _record_train(self) -> None:
+        t = self.tensors
+        loss, score = evaluate(
+            self.model,
+            t.x_train,
+            t.y_train,
+            loss_name=self.knobs.loss_name,
+            loss_hypers=self.knobs.loss,
+            slope=self.knobs.leaky_slope,
+        )
+        self.history["train_loss"].append(loss)
+        self.history["train_score"].append(score)
+
+    def _validate(self) -> None:
+        t = self.tensors
+        val_loss, val_score = evaluate(
+            self.model,
+            t.x_val,
+            t.y_val,
+            loss_name=self.knobs.loss_name,
+            loss_hypers=self.knobs.loss,
+            slope=self.knobs.leaky_slope,
+        )
+        bad = self.alive & ~torch.isfinite(val_loss)
+        self.diverged |= bad
+        self.alive &= ~bad
+        self.history["val_loss"].append(val_loss)
+        self.history["val_score"].append(val_score)
+        stop_now = self.stopper.update(self.epoch, val_loss, self.model.flat, self.alive)
+        self.stopped |= stop_now
+        self.alive &= ~stop_now
+
+    def _report(self) -> None:
+        if self.on_epoch is None:
+            return
+        scores = self.history["val_score"][-1]
+        finite = scores[torch.isfinite(scores)]
+        best = float(finite.max()) if finite.numel() else float("nan")
+        self.on_epoch(self.epoch + 1, self.epochs, int(self.alive.sum()), best)
+
+
+def train_full_batch(
+    configs: list[RunConfig],
+    data,
+    *,
+    on_epoch: EpochCallback | None = None,
+    callbacks: Sequence[Callable[[FullBatchTrainer], None]] = (),
+) -> PopulationResult:
+    """Train ``configs`` (one structure, a full-batch method) as one population."""
+    return FullBatchTrainer(configs, data, on_epoch=on_epoch, callbacks=callbacks).run()
