@@ -43,7 +43,8 @@ class PreparedData:
             float64 raw targets ``(n,)`` for regression.
         n_classes: number of classes (classification) or ``None``.
         feature_names: output feature names (``col`` or ``col=category``).
-        preprocessor: the fitted :class:`Preprocessor` (fitted on train rows).
+        preprocessor: the fitted :class:`Preprocessor` (fitted on train rows), or
+            ``None`` when the arrays are used as given (the scikit-learn estimators).
         image_shape: ``(height, width)`` if the features are image pixels, else ``None``.
         source_name: dataset or file name.
         train_idx, val_idx, test_idx: row indices of each split in the source
@@ -59,7 +60,7 @@ class PreparedData:
     y_test: np.ndarray
     n_classes: int | None
     feature_names: list[str]
-    preprocessor: Preprocessor
+    preprocessor: Preprocessor | None  # None: arrays used as given (caviar.sklearn)
     image_shape: tuple[int, int] | None = None
     source_name: str = "arrays"
     train_idx: np.ndarray | None = None

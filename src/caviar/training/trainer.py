@@ -13,6 +13,10 @@ Every epoch (seed 000 Optimization §2-3, seed 003 "Stochastic Gradient Descent"
 3. a per-member validation loss and score in one batched pass, then per-member
    early stopping (``caviar.training.early_stopping``).
 
+Data with an empty validation split (0 rows) trains without validation: every
+member runs all its epochs, validation histories are NaN, nothing stops early
+and each member keeps its final weights (its ``best_epoch`` is its last epoch).
+
 A member whose training loss becomes NaN/inf is marked diverged and frozen (its
 parameters and optimizer state stop changing) while the others go on. At the
 end each member is restored to its best-validation weights.
@@ -62,7 +66,9 @@ def split_tensors(
     if task == "classification":
         return xt, torch.as_tensor(np.asarray(y), dtype=torch.long, device=device)
     y = np.array(y, dtype=np.float64)  # a writable copy
-    return xt, torch.as_tensor(y.reshape(len(y), -1), dtype=dtype, device=device)
+    k = int(np.prod(y.shape[1:]))  # columns; n may be 0 (no validation rows)
+    y = y.reshape(-1, 1) if y.ndim == 1 else y.reshape(y.shape[0], k)
+    return xt, torch.as_tensor(y, dtype=dtype, device=device)
 
 
 def to_tensors(data, dtype: torch.dtype, device: torch.device | str) -> Tensors:
@@ -145,6 +151,7 @@ class PopulationTrainer:
         self.tensors = to_tensors(data, self.dtype, self.device)
         self.spec = get_loss(self.knobs.loss_name)
         self.n_train = self.tensors.x_train.shape[0]
+        self.has_val = self.tensors.x_val.shape[0] > 0
         self.epochs = first.train.epochs
         size = first.train.batch_size
         self.batch_size = self.n_train if size == "full" else min(int(size), self.n_train)
@@ -195,7 +202,8 @@ class PopulationTrainer:
             self._report()
             if not bool(self.alive.any()):
                 break
-        self.stopper.restore_best(self.model.flat)
+        if self.has_val:
+            self.stopper.restore_best(self.model.flat)
         return self._collect()
 
     def train_epoch(self) -> None:
@@ -232,6 +240,11 @@ class PopulationTrainer:
 
     def validate(self) -> None:
         """Per-member validation loss and score in one pass, then early stopping."""
+        if not self.has_val:
+            nan = torch.full((self.size,), float("nan"), dtype=self.dtype, device=self.device)
+            self.history["val_loss"].append(nan)
+            self.history["val_score"].append(nan.clone())
+            return
         val_loss, val_score = evaluate(
             self.model,
             self.tensors.x_val,
@@ -343,6 +356,8 @@ def collect_results(trainer: PopulationTrainer) -> PopulationResult:
     """Per-member results (status, best epoch, histories) of a finished trainer."""
     hist = {k: torch.stack(v).cpu().double().numpy() for k, v in trainer.history.items()}
     best_epoch = trainer.stopper.best_epoch.cpu().numpy()
+    if not trainer.has_val:  # no validation: the final weights are the result
+        best_epoch = trainer.epochs_run.cpu().numpy() - 1
     members = []
     for p, cfg in enumerate(trainer.configs):
         be = int(best_epoch[p])

@@ -1,0 +1,239 @@
+"""What the scikit-learn estimators share: parameters -> ``RunConfig``, arrays ->
+``PreparedData``, one trained member -> fitted attributes, and the forward pass.
+
+A fit is split in steps that :class:`~caviar.sklearn.PopulationSearchCV` reuses so
+that a member trained inside a population goes through exactly the code path of
+the same estimator fitted alone (population independence, docs/conventions.md):
+
+1. ``_validate_xy(X, y)``: scikit-learn input validation, sets ``n_features_in_``
+   (and ``classes_``), returns float64 ``X`` and encoded ``y``;
+2. ``_seed()``: one integer from ``random_state`` (an int is used as is; ``None``
+   or a ``RandomState`` draws one) seeding the initial weights, the mini-batch
+   order and the validation split;
+3. ``_run_config(seed)``: the member's :class:`~caviar.config.RunConfig`, validated;
+4. ``_prepared(X, y, seed)``: the :class:`~caviar.data.PreparedData` the engine trains
+   on. No preprocessing: ``X`` is used as given (put a ``StandardScaler`` in a
+   ``Pipeline``, as with scikit-learn's own MLPs). With ``early_stopping=True`` a
+   ``validation_fraction`` of the rows (stratified for classifiers) is held out
+   and each member keeps its best-validation-loss weights (seed 003 "Stopping
+   criterion"); otherwise every row trains, all ``epochs`` run and the final
+   weights are kept;
+5. ``_adopt(result, member)``: copy one member's weights and history into
+   attributes ending in ``_``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import ValidationError
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from caviar.config import RunConfig, set_path
+from caviar.config.load import format_validation_error
+from caviar.data import PreparedData
+from caviar.data.split import split_indices
+from caviar.errors import CaviarError
+from caviar.nn import PopulationMLP
+from caviar.training.population import optimizer_hypers, resolve_loss_name
+from caviar.training.result import PopulationResult
+from caviar.training.trainer import train_population
+
+# estimator parameter -> config path (both estimators)
+COMMON_PATHS: dict[str, str] = {
+    "activation": "model.activation",
+    "leaky_slope": "model.leaky_slope",
+    "init": "model.init",
+    "init_scale": "model.init_scale",
+    "output_init": "model.output_init",
+    "loss": "loss.name",
+    "optimizer": "optimizer.name",
+    "learning_rate": "optimizer.lr",
+    "momentum": "optimizer.momentum",
+    "dampening": "optimizer.dampening",
+    "beta1": "optimizer.beta1",
+    "beta2": "optimizer.beta2",
+    "rho": "optimizer.rho",
+    "eps": "optimizer.eps",
+    "weight_decay": "optimizer.weight_decay",
+    "eps_inside_sqrt": "optimizer.eps_inside_sqrt",
+    "schedule": "schedule.name",
+    "schedule_k": "schedule.k",
+    "schedule_factor": "schedule.factor",
+    "schedule_min_factor": "schedule.min_factor",
+    "warmup": "schedule.warmup",
+    "l1_kernel": "penalty.l1_kernel",
+    "l2_kernel": "penalty.l2_kernel",
+    "l1_bias": "penalty.l1_bias",
+    "l2_bias": "penalty.l2_bias",
+    "l1_activity": "penalty.l1_activity",
+    "l2_activity": "penalty.l2_activity",
+    "batch_size": "train.batch_size",
+    "epochs": "train.epochs",
+    "min_delta": "train.min_delta",
+    "dtype": "train.dtype",
+    "device": "train.device",
+}
+
+
+class CaviarValueError(CaviarError, ValueError):
+    """A bad estimator parameter or input: a :class:`CaviarError` that is also a
+    ``ValueError`` (what scikit-learn's checks and tools expect)."""
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars -> Python scalars, tuples -> lists (what the schema takes)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list, np.ndarray)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class CaviarEstimatorMixin:
+    """Fitting and forward pass shared by :class:`CaviarClassifier` and
+    :class:`CaviarRegressor`; subclasses define ``_task`` and ``_extra_paths``."""
+
+    _task: str = ""
+    _extra_paths: dict[str, str] = {}
+
+    # -- step 1 is in the subclasses (_validate_xy) ----------------------------------
+    def _seed(self) -> int:
+        """The integer seed of this fit (step 2)."""
+        rs = self.random_state
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
+            if rs < 0:
+                raise CaviarValueError(
+                    f"{type(self).__name__}: random_state must be >= 0, got {rs}"
+                )
+            return int(rs)
+        try:
+            return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
+        except ValueError as e:
+            raise CaviarValueError(
+                f"{type(self).__name__}: invalid random_state {rs!r}: {e}"
+            ) from None
+
+    def _run_config(self, seed: int) -> RunConfig:
+        """The validated configuration of this estimator's member (step 3)."""
+        name = type(self).__name__
+        raw: dict[str, Any] = {"data": {"source": "arrays", "task": self._task}}
+        hidden = self.hidden_layer_sizes
+        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+            hidden = [hidden]
+        set_path(raw, "model.hidden", _plain(hidden))
+        for param, path in {**COMMON_PATHS, **self._extra_paths}.items():
+            set_path(raw, path, _plain(getattr(self, param)))
+        if self.early_stopping not in (True, False):
+            raise CaviarValueError(f"{name}: early_stopping must be True or False")
+        patience = _plain(self.patience) if self.early_stopping else None
+        set_path(raw, "train.patience", patience)
+        set_path(raw, "train.seed", seed)
+        set_path(raw, "train.shuffle_seed", seed)
+        if self.early_stopping:
+            set_path(raw, "data.val_fraction", _plain(self.validation_fraction))
+        try:
+            cfg = RunConfig.model_validate(raw)
+            resolve_loss_name(cfg, self._task)
+            optimizer_hypers(cfg)
+        except ValidationError as e:
+            msg = format_validation_error(e, name)
+            for param, path in {**COMMON_PATHS, **self._extra_paths}.items():
+                msg = msg.replace(f"{name}: {path}:", f"{name}: {param}:")
+            msg = msg.replace(f"{name}: model.hidden:", f"{name}: hidden_layer_sizes:")
+            raise CaviarValueError(msg) from None
+        except CaviarError as e:
+            raise CaviarValueError(f"{name}: {e}") from None
+        return cfg
+
+    def _prepared(self, X: np.ndarray, y: np.ndarray, seed: int) -> PreparedData:
+        """The training (and validation) split the engine trains on (step 4)."""
+        n_features = X.shape[1]
+        empty_x = np.empty((0, n_features), dtype=np.float64)
+        empty_y = y[:0]
+        if self.early_stopping:
+            try:
+                train_idx, val_idx, _ = split_indices(
+                    len(y),
+                    y if self._task == "classification" else None,
+                    task=self._task,  # type: ignore[arg-type]
+                    val_fraction=float(self.validation_fraction),
+                    test_fraction=0.0,
+                    seed=seed,
+                )
+            except (CaviarError, TypeError) as e:
+                raise CaviarValueError(f"{type(self).__name__}: {e}") from None
+            x_tr, y_tr, x_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+        else:
+            x_tr, y_tr, x_val, y_val = X, y, empty_x, empty_y
+        classes = getattr(self, "classes_", None)
+        return PreparedData(
+            task=self._task,  # type: ignore[arg-type]
+            X_train=np.array(x_tr, dtype=np.float64),  # a writable copy
+            y_train=np.array(y_tr),
+            X_val=np.array(x_val, dtype=np.float64),
+            y_val=np.array(y_val),
+            X_test=empty_x,
+            y_test=empty_y,
+            n_classes=None if classes is None else len(classes),
+            feature_names=[f"x{i}" for i in range(n_features)],
+            preprocessor=None,
+        )
+
+    def _adopt(self, result: PopulationResult, member: int) -> CaviarEstimatorMixin:
+        """Set the fitted attributes from member ``member`` of a trained population (step 5)."""
+        m = result.members[member]
+        tensors = result.model.member_tensors(member)
+        n_layers = len(tensors) // 2
+        self.coefs_ = [tensors[f"layers.{i}.weight"].double().numpy() for i in range(n_layers)]
+        self.intercepts_ = [tensors[f"layers.{i}.bias"].double().numpy() for i in range(n_layers)]
+        self.config_ = m.config
+        self.loss_name_ = result.loss_name
+        self.status_ = m.status
+        self.n_iter_ = m.epochs_run
+        self.best_epoch_ = m.best_epoch
+        self.history_ = m.history
+        self.best_validation_score_ = m.val_score if self.early_stopping else None
+        if m.status == "diverged":
+            warnings.warn(
+                f"{type(self).__name__}: training diverged (the loss became NaN/inf); "
+                "the weights are those of the last finite step. Lower learning_rate.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def fit(self, X: Any, y: Any) -> CaviarEstimatorMixin:
+        """Train one member on ``(X, y)`` (a population of size 1). Returns ``self``."""
+        X, y_enc = self._validate_xy(X, y)
+        seed = self._seed()
+        cfg = self._run_config(seed)
+        data = self._prepared(X, y_enc, seed)
+        try:
+            result = train_population([cfg], data)
+        except CaviarError as e:
+            raise CaviarValueError(f"{type(self).__name__}: {e}") from None
+        return self._adopt(result, 0)
+
+    # -- prediction --------------------------------------------------------------------
+    def _outputs(self, X: Any) -> np.ndarray:
+        """Raw network outputs ``(n, K)`` in float64 for new inputs."""
+        check_is_fitted(self, "coefs_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        sizes = [self.coefs_[0].shape[0], *(w.shape[1] for w in self.coefs_)]
+        model = self.config_.model
+        net = PopulationMLP(sizes, 1, activation=model.activation, dtype=torch.float64)
+        tensors = {}
+        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
+            tensors[f"layers.{i}.weight"] = torch.as_tensor(w)
+            tensors[f"layers.{i}.bias"] = torch.as_tensor(b)
+        net.load_member_tensors(tensors, member=0)
+        slope = torch.tensor([model.leaky_slope], dtype=torch.float64)
+        with torch.no_grad():
+            return net(torch.as_tensor(np.array(X, dtype=np.float64)), slope=slope)[0].numpy()

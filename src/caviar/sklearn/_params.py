@@ -1,0 +1,54 @@
+"""The parameter documentation shared by both estimators (numpydoc, indented)."""
+
+PARAMS_DOC = """\
+    hidden_layer_sizes : tuple of int, default=(64,)
+        Widths of the hidden layers (``()``: a linear model).
+    activation : {"relu", "tanh", "sigmoid", "leaky_relu"}, default="relu"
+    leaky_slope : float, default=0.01
+        Negative slope of ``leaky_relu``.
+    init : str, default="he_uniform"
+        Weight initializer (zeros, normal, uniform, glorot_*, he_*, lecun_*).
+    init_scale : float, default=0.05
+        Sigma or bound of the ``normal``/``uniform`` initializers.
+    output_init : {"prior", "default"}, default="prior"
+        "prior": output weights 0 and biases set so the untrained network predicts
+        the class frequencies / target mean (seed 004).
+    loss : str, default="auto"
+        "auto" is cross_entropy (classifier) or mse (regressor); also
+        binary_cross_entropy, kl_divergence, hinge, squared_hinge / mae, huber,
+        log_cosh.
+    optimizer : str, default="adam"
+        sgd, momentum, velocity_momentum, nesterov, adagrad, rmsprop, adam, adamw.
+    learning_rate : float or None, default=None
+        Step size; None takes the optimizer's default (1e-3 for adam).
+    momentum, dampening, beta1, beta2, rho, eps, weight_decay : float or None
+        Optimizer hyperparameters; None takes the optimizer's default.
+    eps_inside_sqrt : bool or None, default=None
+        RMSprop variant.
+    schedule : str, default="constant"
+        Learning-rate schedule in epochs: constant, exponential, inverse_time,
+        step, cosine.
+    schedule_k, schedule_factor, schedule_min_factor : float or None
+        Schedule parameters (decay rate, step factor, cosine floor).
+    warmup : float, default=0.0
+        Linear warm-up length in epochs.
+    l1_kernel, l2_kernel, l1_bias, l2_bias, l1_activity, l2_activity : float
+        Penalty weights (seed 000 Regularization), default 0.
+    batch_size : int or "full", default=32
+        Mini-batch size (capped at the number of training rows).
+    epochs : int, default=100
+        Number of passes over the training rows.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (stratified for classifiers),
+        stop after ``patience`` epochs without a validation-loss improvement larger
+        than ``min_delta`` and keep the best weights. False: every row trains, all
+        epochs run, the final weights are kept.
+    patience : int, default=10
+    min_delta : float, default=0.0
+    validation_fraction : float, default=0.1
+    random_state : int, RandomState or None, default=None
+        Seeds the initial weights, the mini-batch order and the validation split.
+    dtype : {"float32", "float64"}, default="float32"
+        Training precision (prediction is computed in float64).
+    device : str, default="cpu"
+"""

@@ -1,0 +1,24 @@
+"""Smoke test: benchmarks/sklearn_search.py --quick runs and ends with its JSON line."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "sklearn_search.py"
+
+
+def test_sklearn_search_benchmark_quick():
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["benchmark"] == "sklearn_search"
+    assert result["n_candidates"] == 4 and result["n_folds"] == 2
+    assert result["caviar_seconds"] > 0 and result["sklearn_seconds"] > 0
+    ratio = result["sklearn_seconds"] / result["caviar_seconds"]
+    assert abs(result["speed_ratio"] - ratio) < 0.01 * ratio + 1e-3
+    assert result["same_keys"] is True
+    assert 0 < result["caviar_best_score"] <= 1 and 0 < result["sklearn_best_score"] <= 1
+    assert result["max_abs_mean_score_diff"] < 1e-6
