@@ -50,13 +50,15 @@ def sample_hypers(n: int, seed: int = 0) -> list[tuple[float, float]]:
 def caviar_run(data, hypers, epochs, batch):
     configs = []
     for i, (lr, l2) in enumerate(hypers):
-        configs += expand_configs({
-            "data": {"source": "digits"},
-            "model": {"hidden": HIDDEN, "activation": "relu", "init": "he_uniform"},
-            "optimizer": {"name": "adam", "lr": lr},
-            "penalty": {"l2_kernel": l2},
-            "train": {"epochs": epochs, "batch_size": batch, "patience": None, "seed": i},
-        })
+        configs += expand_configs(
+            {
+                "data": {"source": "digits"},
+                "model": {"hidden": HIDDEN, "activation": "relu", "init": "he_uniform"},
+                "optimizer": {"name": "adam", "lr": lr},
+                "penalty": {"l2_kernel": l2},
+                "train": {"epochs": epochs, "batch_size": batch, "patience": None, "seed": i},
+            }
+        )
     start = time.perf_counter()
     result = train_population(configs, data)
     seconds = time.perf_counter() - start
@@ -105,9 +107,17 @@ def sklearn_one(data, lr, l2, epochs, batch, seed):
 
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     clf = MLPClassifier(
-        hidden_layer_sizes=tuple(HIDDEN), activation="relu", solver="adam",
-        learning_rate_init=lr, alpha=2 * batch * l2, batch_size=batch, max_iter=epochs,
-        shuffle=True, random_state=seed, tol=0.0, n_iter_no_change=epochs + 1,
+        hidden_layer_sizes=tuple(HIDDEN),
+        activation="relu",
+        solver="adam",
+        learning_rate_init=lr,
+        alpha=2 * batch * l2,
+        batch_size=batch,
+        max_iter=epochs,
+        shuffle=True,
+        random_state=seed,
+        tol=0.0,
+        n_iter_no_change=epochs + 1,
         early_stopping=False,
     )
     clf.fit(data.X_train, data.y_train)
@@ -170,28 +180,42 @@ def main() -> None:
     flops = training_flops(n_cfg, len(data.X_train), len(data.X_val), batch, epochs, sizes)
     achieved = flops / t_cav / 1e9
 
-    print(f"digits, MLP {'-'.join(map(str, sizes))}, Adam, batch {batch}, "
-          f"{epochs} epochs, {n_cfg} configs, {torch.get_num_threads()} threads")
+    print(
+        f"digits, MLP {'-'.join(map(str, sizes))}, Adam, batch {batch}, "
+        f"{epochs} epochs, {n_cfg} configs, {torch.get_num_threads()} threads"
+    )
     print(f"{'contestant':<18}{'seconds':>10}{'val acc min':>13}{'val acc max':>13}")
-    for name, t, acc in (("caviar", t_cav, acc_cav), ("torch_sequential", t_seq, acc_seq),
-                         ("sklearn n_jobs=2", t_skl, acc_skl)):
+    for name, t, acc in (
+        ("caviar", t_cav, acc_cav),
+        ("torch_sequential", t_seq, acc_seq),
+        ("sklearn n_jobs=2", t_skl, acc_skl),
+    ):
         print(f"{name:<18}{t:>10.2f}{min(acc):>13.4f}{max(acc):>13.4f}")
     print(f"gemm peak {peak:.1f} GFLOP/s; caviar achieved {achieved:.1f} GFLOP/s")
-    print(json.dumps({
-        "benchmark": "population",
-        "configs": n_cfg,
-        "epochs": epochs,
-        "seconds": {"caviar": round(t_cav, 3), "torch_sequential": round(t_seq, 3),
-                    "sklearn": round(t_skl, 3)},
-        "speedup_vs_torch_sequential": round(t_seq / t_cav, 3),
-        "speedup_vs_sklearn": round(t_skl / t_cav, 3),
-        "fraction_of_gemm_peak": round(achieved / peak, 3),
-        "gemm_peak_gflops": round(peak, 1),
-        "caviar_gflops": round(achieved, 1),
-        "val_accuracy_range": {"caviar": value_range(acc_cav),
-                               "torch_sequential": value_range(acc_seq),
-                               "sklearn": value_range(acc_skl)},
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "population",
+                "configs": n_cfg,
+                "epochs": epochs,
+                "seconds": {
+                    "caviar": round(t_cav, 3),
+                    "torch_sequential": round(t_seq, 3),
+                    "sklearn": round(t_skl, 3),
+                },
+                "speedup_vs_torch_sequential": round(t_seq / t_cav, 3),
+                "speedup_vs_sklearn": round(t_skl / t_cav, 3),
+                "fraction_of_gemm_peak": round(achieved / peak, 3),
+                "gemm_peak_gflops": round(peak, 1),
+                "caviar_gflops": round(achieved, 1),
+                "val_accuracy_range": {
+                    "caviar": value_range(acc_cav),
+                    "torch_sequential": value_range(acc_seq),
+                    "sklearn": value_range(acc_skl),
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -85,11 +85,15 @@ def check_configs(configs: list[RunConfig], data: PreparedData) -> None:
     hyperparameters an optimizer does not have, so a bad config fails at once.
     """
     from caviar.schedules import SCHEDULES
+    from caviar.training.full_batch import check_full_batch_config
     from caviar.training.population import optimizer_hypers, resolve_loss_name
 
     for cfg in configs:
         resolve_loss_name(cfg, data.task)
-        optimizer_hypers(cfg)
+        if is_full_batch(cfg):
+            check_full_batch_config(cfg)
+        else:
+            optimizer_hypers(cfg)
         if cfg.schedule.name not in SCHEDULES:
             raise CaviarError(
                 f"unknown schedule '{cfg.schedule.name}' (choose from: {', '.join(SCHEDULES)})"

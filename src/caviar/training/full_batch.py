@@ -51,7 +51,8 @@ def is_full_batch(cfg: RunConfig) -> bool:
     return cfg.optimizer.name in FULL_BATCH_METHODS
 
 
-def _check_config(cfg: RunConfig) -> None:
+def check_full_batch_config(cfg: RunConfig) -> None:
+    """Raise a one-line error if ``cfg`` is not a valid full-batch configuration."""
     name = cfg.optimizer.name
     if name not in FULL_BATCH_METHODS:
         raise CaviarError(f"'{name}' is not a full-batch method")
@@ -103,7 +104,7 @@ class FullBatchTrainer:
     ) -> None:
         _check_population(configs)
         for c in configs:
-            _check_config(c)
+            check_full_batch_config(c)
         self.configs = list(configs)
         self.data = data
         self.on_epoch = on_epoch
@@ -125,6 +126,7 @@ class FullBatchTrainer:
         self.knobs.optimizer = {k: col(k) for k in DEFAULTS}
         self.model = build_model(configs, data, self.knobs)
         self.tensors = to_tensors(data, self.dtype, self.device)
+        self.has_val = True  # full-batch methods always validate (early stopping)
         self.spec = get_loss(self.knobs.loss_name)
         self.size = len(configs)
         self.epochs = first.train.epochs
