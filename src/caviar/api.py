@@ -22,8 +22,10 @@ from caviar.config import RunConfig, expand_configs, load_configs
 from caviar.data import PreparedData, prepare_data
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
+from caviar.train.ensemble import build_ensemble, model_scores
 from caviar.train.evaluate import evaluate
 from caviar.train.population import group_by_structure
+from caviar.train.refit import refit
 from caviar.train.result import MemberResult, PopulationResult, rank_members
 from caviar.train.trainer import DTYPES, EpochCallback, split_tensors, train_population
 
@@ -105,6 +107,12 @@ def train(
                 on_epoch(g, epoch, epochs, alive, best)
 
         result = train_population([configs[i] for i in group], data, on_epoch=cb)
+        refit_cfg = configs[group[0]].refit
+        if refit_cfg.strategy != "none":
+            refitted = refit(result, data, refit_cfg.strategy, max_epochs=refit_cfg.max_epochs)
+            result.model = refitted.model
+            for m, r in zip(result.members, refitted.members, strict=True):
+                m.refit_epochs = r.epochs_run
         for m, idx in zip(result.members, group, strict=True):
             m.index, m.population = idx, len(populations)
         populations.append(result)
@@ -112,9 +120,28 @@ def train(
     ranked = rank_members(members)
     best = ranked[0]
     pop_i, member_i = best.population, best.position
-    test_loss, test_score = _test_metrics(populations[pop_i], member_i, data)
-    metrics = {**best.summary(), "test_loss": test_loss, "test_score": test_score}
-    best_model = TrainedModel.from_population(populations[pop_i], [member_i], data, metrics)
+    ens = best.config.ensemble
+    if ens.size > 1 or ens.snapshot_every is not None:
+        best_model = build_ensemble(
+            populations[pop_i],
+            ranked,
+            pop_i,
+            data,
+            size=ens.size,
+            method=ens.method,
+            snapshots=ens.snapshot_every is not None,
+        )
+        test_loss, test_score = _ensemble_test_metrics(best_model, data)
+        best_model.metrics = {
+            **best.summary(),
+            "ensemble_members": best_model.n_members,
+            "test_loss": test_loss,
+            "test_score": test_score,
+        }
+    else:
+        test_loss, test_score = _test_metrics(populations[pop_i], member_i, data)
+        metrics = {**best.summary(), "test_loss": test_loss, "test_score": test_score}
+        best_model = TrainedModel.from_population(populations[pop_i], [member_i], data, metrics)
     return TrainRun(
         data=data,
         populations=populations,
@@ -126,6 +153,12 @@ def train(
     )
 
 
+def _ensemble_test_metrics(model: TrainedModel, data: PreparedData) -> tuple[float, float]:
+    if data.X_test is None or len(data.X_test) == 0:
+        return float("nan"), float("nan")
+    return model_scores(model, data.X_test, data.y_test)
+
+
 def _test_metrics(result: PopulationResult, member: int, data: PreparedData) -> tuple[float, float]:
     """Loss and score of one member on the test split (nan when there is none)."""
     if data.X_test is None or len(data.X_test) == 0:
@@ -134,10 +167,18 @@ def _test_metrics(result: PopulationResult, member: int, data: PreparedData) -> 
     dtype = DTYPES[cfg.train.dtype]
     x, y = split_tensors(data.task, data.X_test, data.y_test, dtype, cfg.train.device)
     row = result.model.flat.detach()[member : member + 1]
+    stats = result.model.stats[member : member + 1]
     hypers = {k: v[member : member + 1] for k, v in result.knobs.loss.items()}
     slope = result.knobs.leaky_slope[member : member + 1]
     loss, score = evaluate(
-        result.model, x, y, loss_name=result.loss_name, loss_hypers=hypers, slope=slope, flat=row
+        result.model,
+        x,
+        y,
+        loss_name=result.loss_name,
+        loss_hypers=hypers,
+        slope=slope,
+        flat=row,
+        stats=stats,
     )
     return float(loss[0]), float(score[0])
 

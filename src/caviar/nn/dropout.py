@@ -1,0 +1,68 @@
+"""Inverted dropout with a per-member rate (seeds 000 Regularization §4, 002 §4, 004).
+
+``rate`` is the proportion of units zeroed (seed 004: "Dropout is controlled by
+a parameter *rate*, which specifies the proportion of values that are zeroed";
+seed 000 §4 calls ``p`` the keep probability: ``p = 1 - rate``). In training,
+for member ``p`` with uniforms ``u`` from its own stream (:mod:`caviar.nn.random`):
+
+    m = [u >= rate_p]          (kept with probability 1 - rate_p)
+    h <- h * m / (1 - rate_p)  (inverted scaling keeps E[h] unchanged)
+
+so evaluation uses the network unchanged (seed 004: "During evaluation, dropout
+is not used"; the 1/(1-rate) scaling is applied during training instead of at
+prediction time). A fresh mask is drawn for every mini-batch (seed 000 §4: "the
+deletion of nodes does not add up through batches"). A member with ``rate = 0``
+keeps every unit and is multiplied by exactly 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from caviar.errors import CaviarError
+from caviar.nn import random as rnd
+from caviar.tensors import per_member
+
+
+def check_rate(rate: torch.Tensor, what: str = "dropout rate") -> torch.Tensor:
+    """Raise a one-line error unless every rate is in [0, 1)."""
+    if not bool(((rate >= 0) & (rate < 1)).all()):
+        bad = rate[~((rate >= 0) & (rate < 1))][0].item()
+        raise CaviarError(f"{what} must be in [0, 1), got {bad}")
+    return rate
+
+
+def dropout(h: torch.Tensor, rate: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Apply inverted dropout to ``h (P, B, F)`` with rates ``(P,)`` and uniforms ``u``."""
+    r = per_member(rate.to(h.dtype), h)
+    keep = (u >= r).to(h.dtype)
+    return h * keep / (1.0 - r)
+
+
+@dataclass
+class DropoutPass:
+    """Dropout for one forward pass: per-member rates and random streams.
+
+    ``rate`` applies to hidden units, ``input_rate`` to the inputs; ``None``
+    switches that dropout off for every member (no op at all). ``counter``
+    identifies the pass (training step, or MC sample) so each pass draws
+    fresh masks.
+    """
+
+    seeds: torch.Tensor
+    counter: int
+    rate: torch.Tensor | None = None
+    input_rate: torch.Tensor | None = None
+
+    def apply(self, h: torch.Tensor, layer: int | None) -> torch.Tensor:
+        """Dropout on the inputs (``layer=None``) or after hidden layer ``layer``."""
+        rate = self.input_rate if layer is None else self.rate
+        if rate is None:
+            return h
+        stream = rnd.STREAM_INPUT_DROPOUT if layer is None else rnd.STREAM_DROPOUT + layer
+        if h.shape[0] != rate.shape[0]:
+            h = h.expand(rate.shape[0], -1, -1)
+        u = rnd.uniform(self.seeds, stream, self.counter, tuple(h.shape[1:]), dtype=h.dtype)
+        return dropout(h, rate, u)
