@@ -366,9 +366,15 @@ class PopulationTrainer:
             self.optimizer.set_hyper(name, v)
         elif group == "schedule":
             self.schedule.params[name].copy_(v)
+        old = table[name].clone()
         table[name].copy_(v)
         if group == "regularize":
-            self.regularization.refresh()
+            try:
+                self.regularization.refresh()
+            except CaviarError:
+                table[name].copy_(old)  # a bad value changes nothing
+                self.regularization.refresh()
+                raise
 
     # -- results ---------------------------------------------------------------------
     def _collect(self) -> PopulationResult:

@@ -23,6 +23,28 @@ import torch.nn.functional as F
 from caviar.nn import random as rnd
 
 
+def affine_warp(
+    images: torch.Tensor, angle: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor
+) -> torch.Tensor:
+    """Rotate ``images (N, H, W)`` by ``angle`` radians about the centre and shift them by
+    ``(dx, dy)`` pixels (x to the right, y down); bilinear, zero padding."""
+    N, H, W = images.shape
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # output pixel (x, y) samples the input at R^-1 (x, y) - shift, in [-1, 1] units
+    theta = torch.stack(
+        [
+            torch.stack([cos, sin, -dx * (2.0 / W)], -1),
+            torch.stack([-sin, cos, -dy * (2.0 / H)], -1),
+        ],
+        -2,
+    )
+    grid = F.affine_grid(theta, [N, 1, H, W], align_corners=False)
+    out = F.grid_sample(
+        images.unsqueeze(1), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
+    return out.squeeze(1)
+
+
 class ImageWarp:
     """Shift/rotate flattened ``(H, W)`` images standardized by ``(x - mean) / std``."""
 
@@ -49,17 +71,10 @@ class ImageWarp:
             return rnd.uniform(seeds, stream, counter, (B,), dtype=dt) * 2 - 1
 
         angle = signed(rnd.STREAM_AUG_ROTATE) * rotate.to(dt)[:, None] * (math.pi / 180)
-        dx = signed(rnd.STREAM_AUG_SHIFT) * shift.to(dt)[:, None] * (2.0 / W)
-        dy = signed(rnd.STREAM_AUG_SHIFT + 1000) * shift.to(dt)[:, None] * (2.0 / H)
-        cos, sin = torch.cos(angle), torch.sin(angle)
-        theta = torch.stack(
-            [torch.stack([cos, -sin, dx], -1), torch.stack([sin, cos, dy], -1)], -2
-        ).reshape(P * B, 2, 3)
-        raw = (x * self.std + self.mean).reshape(P * B, 1, H, W)
-        grid = F.affine_grid(theta, [P * B, 1, H, W], align_corners=False)
-        warped = F.grid_sample(
-            raw, grid, mode="bilinear", padding_mode="zeros", align_corners=False
-        )
+        dx = signed(rnd.STREAM_AUG_SHIFT) * shift.to(dt)[:, None]
+        dy = signed(rnd.STREAM_AUG_SHIFT + 1000) * shift.to(dt)[:, None]
+        raw = (x * self.std + self.mean).reshape(P * B, H, W)
+        warped = affine_warp(raw, angle.reshape(-1), dx.reshape(-1), dy.reshape(-1))
         out = ((warped.reshape(P, B, H * W) - self.mean) / self.std).to(dt)
         active = ((shift > 0) | (rotate > 0)).reshape(P, 1, 1)
         return torch.where(active, out, x)
