@@ -22,6 +22,10 @@ def test_uniform_and_normal_moments():
     u = rnd.uniform(torch.arange(4), 1, 0, (50_000,), dtype=torch.float64)
     assert ((u >= 0) & (u < 1)).all()
     assert abs(u.mean().item() - 0.5) < 0.005 and abs(u.var().item() - 1 / 12) < 0.002
+    u16 = rnd.uniform(torch.arange(4), 1, 0, (50_001,), dtype=torch.float64, bits=16)
+    assert u16.shape == (4, 50_001) and ((u16 >= 0) & (u16 < 1)).all()
+    assert abs(u16.mean().item() - 0.5) < 0.005 and abs(u16.var().item() - 1 / 12) < 0.002
+    assert torch.equal(u16 * 2**16, (u16 * 2**16).round())  # multiples of 2^-16
     z = rnd.normal(torch.arange(4), 2, 0, (50_000,), dtype=torch.float64)
     assert abs(z.mean().item()) < 0.02 and abs(z.std().item() - 1) < 0.02
     # the two rows of different seeds are uncorrelated

@@ -82,7 +82,7 @@ def test_snapshot_ensemble_and_vote(noisy):
         {
             "data": {"source": "breast_cancer"},
             "model": {"hidden": [16]},
-            "schedule": {"name": "cosine"},
+            "schedule": {"name": "cyclic_cosine", "k": 2},
             "train": {"epochs": 6, "patience": None},
             "ensemble": {"size": 3, "snapshot_every": 2, "method": "vote"},
         },
@@ -132,3 +132,28 @@ def test_mc_dropout_std_is_positive_and_shrinks_with_the_rate(source):
     model.dropout = [0.0]
     with pytest.raises(CaviarError, match="MC dropout needs"):
         model.predict_mc(X, 5)
+
+
+def test_batch_norm_model_saves_running_statistics_and_predicts_the_same(tmp_path):
+    import torch
+
+    from caviar.train.evaluate import predict_outputs
+
+    data = prepare_data("wine", seed=0)
+    run = caviar_train(
+        {
+            "data": {"source": "wine"},
+            "model": {"hidden": [8, 8], "batch_norm": True, "dropout": 0.2},
+            "train": {"epochs": 4, "dtype": "float64"},
+        },
+        data=data,
+    )
+    pop = run.populations[0]
+    assert (pop.model.stats != torch.cat([torch.zeros(8), torch.ones(8)] * 2)).any()
+    run.best_model.save(tmp_path / "bn")
+    loaded = TrainedModel.load(tmp_path / "bn")
+    assert loaded.batch_norm and loaded.dropout == [pytest.approx(0.2)]
+    x = torch.as_tensor(data.X_test)
+    # evaluation uses the running statistics: same outputs as the trainer's evaluation pass
+    ref = predict_outputs(pop.model, x, slope=pop.knobs.leaky_slope)[0].numpy()
+    np.testing.assert_allclose(loaded.outputs(data.X_test)[0], ref, rtol=1e-10, atol=1e-12)

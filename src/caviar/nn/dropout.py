@@ -12,7 +12,9 @@ so evaluation uses the network unchanged (seed 004: "During evaluation, dropout
 is not used"; the 1/(1-rate) scaling is applied during training instead of at
 prediction time). A fresh mask is drawn for every mini-batch (seed 000 §4: "the
 deletion of nodes does not add up through batches"). A member with ``rate = 0``
-keeps every unit and is multiplied by exactly 1.
+keeps every unit and is multiplied by exactly 1. Masks use 16-bit uniforms
+(two per hashed word, :func:`caviar.nn.random.uniform`), so the keep
+probability is ``1 - rate`` rounded up to a multiple of 2^-16.
 """
 
 from __future__ import annotations
@@ -64,5 +66,7 @@ class DropoutPass:
         stream = rnd.STREAM_INPUT_DROPOUT if layer is None else rnd.STREAM_DROPOUT + layer
         if h.shape[0] != rate.shape[0]:
             h = h.expand(rate.shape[0], -1, -1)
-        u = rnd.uniform(self.seeds, stream, self.counter, tuple(h.shape[1:]), dtype=h.dtype)
+        u = rnd.uniform(
+            self.seeds, stream, self.counter, tuple(h.shape[1:]), dtype=h.dtype, bits=16
+        )
         return dropout(h, rate, u)

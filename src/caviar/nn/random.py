@@ -77,10 +77,26 @@ def uniform(
     shape: tuple[int, ...],
     *,
     dtype: torch.dtype = torch.float32,
+    bits: int = 24,
 ) -> torch.Tensor:
-    """Uniforms in ``[0, 1)`` of shape ``(P, *shape)``; row ``p`` depends on ``seeds[p]`` only."""
+    """Uniforms in ``[0, 1)`` of shape ``(P, *shape)``; row ``p`` depends on ``seeds[p]`` only.
+
+    ``bits=24``: one hashed word per number (resolution 2^-24). ``bits=16``: each
+    word gives two numbers (its low and high halves, resolution 2^-16), half the
+    hashing; enough for dropout masks, where ``u >= rate`` only needs ``rate`` to
+    about 1e-5.
+    """
     keys = member_keys(seeds, stream, counter)
-    return _unit(_bits(keys, math.prod(shape)), dtype).reshape(keys.shape[0], *shape)
+    n = math.prod(shape)
+    if bits == 16:
+        h = _bits(keys, (n + 1) // 2)
+        lo = (h & 0xFFFF).to(dtype)
+        hi = ((h >> 16) & 0xFFFF).to(dtype)
+        u = torch.cat([lo, hi], dim=1)[:, :n].mul_(2.0**-16)
+        return u.reshape(keys.shape[0], *shape)
+    if bits != 24:
+        raise ValueError(f"bits must be 16 or 24, got {bits}")
+    return _unit(_bits(keys, n), dtype).reshape(keys.shape[0], *shape)
 
 
 def normal(
