@@ -54,15 +54,16 @@ def configs(variant: str, population: int, epochs: int, hidden: list[int]):
 
 
 def time_streams(population: int, shape: tuple[int, int], repeats: int) -> dict[str, float]:
-    """Seconds per draw of ``(P, *shape)`` uniforms: hashed streams vs P generators."""
+    """Seconds per ``(P, *shape)`` dropout keep-mask: hashed streams vs P generators."""
     seeds = torch.arange(population)
+    rate = torch.full((population,), 0.2)
     gens = [torch.Generator().manual_seed(s) for s in range(population)]
 
     def hashed() -> None:
-        rnd.uniform(seeds, rnd.STREAM_DROPOUT, 7, shape, bits=16)  # as dropout does
+        rnd.bernoulli_keep(seeds, rnd.STREAM_DROPOUT, 7, shape, rate)  # as dropout does
 
     def looped() -> None:
-        torch.stack([torch.rand(shape, generator=g) for g in gens])
+        torch.stack([torch.rand(shape, generator=g) >= 0.2 for g in gens])
 
     out = {}
     for name, fn in (("hashed", hashed), ("generator_loop", looped)):

@@ -32,6 +32,13 @@ def test_uniform_and_normal_moments():
     assert abs(torch.corrcoef(z[:2])[0, 1].item()) < 0.02
 
 
+def test_keep_mask_is_the_16_bit_uniform_compared_with_the_rate():
+    seeds, rate = torch.tensor([3, 8]), torch.tensor([0.3, 0.7], dtype=torch.float64)
+    u = rnd.uniform(seeds, 9, 4, (33, 7), dtype=torch.float64, bits=16)
+    keep = rnd.bernoulli_keep(seeds, 9, 4, (33, 7), rate)
+    assert torch.equal(keep, u >= rate[:, None, None])
+
+
 def test_dropout_keeps_the_expected_activation_and_zeroes_the_rate():
     rates = torch.tensor([0.0, 0.2, 0.5, 0.8], dtype=torch.float64)
     h = torch.full((4, 400, 250), 3.0, dtype=torch.float64)

@@ -36,11 +36,11 @@ def check_rate(rate: torch.Tensor, what: str = "dropout rate") -> torch.Tensor:
     return rate
 
 
-def dropout(h: torch.Tensor, rate: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """Apply inverted dropout to ``h (P, B, F)`` with rates ``(P,)`` and uniforms ``u``."""
-    r = per_member(rate.to(h.dtype), h)
-    keep = (u >= r).to(h.dtype)
-    return h * keep / (1.0 - r)
+def dropout(h: torch.Tensor, rate: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Inverted dropout of ``h (P, B, F)``: ``h * keep / (1 - rate_p)`` with a bool mask
+    ``keep`` of the same shape and rates ``(P,)``."""
+    factor = keep.to(h.dtype).mul_(per_member(1.0 / (1.0 - rate.to(h.dtype)), h))
+    return h * factor
 
 
 @dataclass
@@ -66,7 +66,5 @@ class DropoutPass:
         stream = rnd.STREAM_INPUT_DROPOUT if layer is None else rnd.STREAM_DROPOUT + layer
         if h.shape[0] != rate.shape[0]:
             h = h.expand(rate.shape[0], -1, -1)
-        u = rnd.uniform(
-            self.seeds, stream, self.counter, tuple(h.shape[1:]), dtype=h.dtype, bits=16
-        )
-        return dropout(h, rate, u)
+        keep = rnd.bernoulli_keep(self.seeds, stream, self.counter, tuple(h.shape[1:]), rate)
+        return dropout(h, rate, keep)

@@ -99,6 +99,19 @@ def uniform(
     return _unit(_bits(keys, n), dtype).reshape(keys.shape[0], *shape)
 
 
+def bernoulli_keep(
+    seeds: torch.Tensor, stream: int, counter: int, shape: tuple[int, ...], rate: torch.Tensor
+) -> torch.Tensor:
+    """Bool ``(P, *shape)``: ``u >= rate_p`` for the 16-bit uniforms ``u = k / 2^16`` of
+    :func:`uniform` (``bits=16``), compared as integers: ``k >= ceil(rate_p 2^16)``."""
+    keys = member_keys(seeds, stream, counter)
+    n = math.prod(shape)
+    h = _bits(keys, (n + 1) // 2)
+    threshold = torch.ceil(rate.to(torch.float64) * 2.0**16).to(torch.int32).reshape(-1, 1)
+    keep = torch.cat([(h & 0xFFFF) >= threshold, ((h >> 16) & 0xFFFF) >= threshold], dim=1)
+    return keep[:, :n].reshape(keys.shape[0], *shape)
+
+
 def normal(
     seeds: torch.Tensor,
     stream: int,
