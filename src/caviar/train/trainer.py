@@ -13,6 +13,13 @@ Every epoch (seed 000 Optimization §2-3, seed 003 "Stochastic Gradient Descent"
 3. a per-member validation loss and score in one batched pass, then per-member
    early stopping (``caviar.train.early_stopping``).
 
+With any regularizer on (dropout, batch norm, weight/input noise, augmentation,
+per-member sampling; :mod:`caviar.train.regularization`) step 2 runs the
+training-mode forward pass with per-member random streams; otherwise it is the
+plain path, unchanged. The batch size may grow with the epochs
+(:mod:`caviar.train.batches`); the schedule's ``t = epoch + step / steps`` uses the
+current epoch's number of steps (a warm-up counts epoch 0's steps).
+
 A member whose training loss becomes NaN/inf is marked diverged and frozen (its
 parameters and optimizer state stop changing) while the others go on. At the
 end each member is restored to its best-validation weights.
