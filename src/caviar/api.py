@@ -99,7 +99,9 @@ def train(
         raise CaviarError("no configurations to train")
     data = data if data is not None else load_data_for(configs)
     populations, members = [], []
-    for g, group in enumerate(group_by_structure(configs)):
+    groups = group_by_structure(configs)
+    _check_ensemble(configs, groups)
+    for g, group in enumerate(groups):
         cb: EpochCallback | None = None
         if on_epoch is not None:
 
@@ -151,6 +153,16 @@ def train(
         test_score=test_score,
         seconds=time.perf_counter() - start,
     )
+
+
+def _check_ensemble(configs: list[RunConfig], groups: list[list[int]]) -> None:
+    """Fail before training when a top-k ensemble cannot be built (k > a population)."""
+    for group in groups:
+        ens = configs[group[0]].ensemble
+        if ens.snapshot_every is None and ens.size > len(group):
+            raise CaviarError(
+                f"ensemble.size {ens.size} is larger than the population of {len(group)} members"
+            )
 
 
 def _ensemble_test_metrics(model: TrainedModel, data: PreparedData) -> tuple[float, float]:
