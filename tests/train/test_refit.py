@@ -67,3 +67,23 @@ def test_unknown_strategy_is_an_error(trained):
     data, _, result = trained
     with pytest.raises(CaviarError, match="unknown refit strategy"):
         refit(result, data, "later")
+
+
+def test_refit_through_the_api_records_epochs_and_keeps_the_test_split_unseen(trained):
+    from caviar.api import train
+
+    data, _, _ = trained
+    run = train(
+        {
+            "data": {"source": "wine"},
+            "model": {"hidden": [8]},
+            "optimizer": {"lr": [0.01, 0.05]},
+            "train": {"epochs": 12, "patience": 2},
+            "refit": {"strategy": "fresh"},
+        },
+        data=data,
+    )
+    for m in run.members:
+        assert m.refit_epochs == m.best_epoch + 1
+    assert run.best_model.metrics["refit_epochs"] == run.best.best_epoch + 1
+    assert np.isfinite(run.test_score)
