@@ -22,9 +22,11 @@ from caviar.config import RunConfig, expand_configs, load_configs
 from caviar.data import PreparedData, prepare_data
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
+from caviar.training.ensemble import build_ensemble, model_scores
 from caviar.training.evaluate import evaluate
 from caviar.training.full_batch import is_full_batch, train_full_batch
 from caviar.training.population import group_by_structure
+from caviar.training.refit import refit
 from caviar.training.result import MemberResult, PopulationResult, rank_members
 from caviar.training.trainer import DTYPES, EpochCallback, split_tensors, train_population
 
@@ -129,7 +131,9 @@ def train(
     start = time.perf_counter()
     configs, data = prepare(config, data)
     populations, members = [], []
-    for g, group in enumerate(group_by_structure(configs)):
+    groups = group_by_structure(configs)
+    _check_ensemble(configs, groups)
+    for g, group in enumerate(groups):
         cb: EpochCallback | None = None
         if on_epoch is not None:
 
@@ -139,6 +143,12 @@ def train(
         members_cfg = [configs[i] for i in group]
         runner = train_full_batch if is_full_batch(members_cfg[0]) else train_population
         result = runner(members_cfg, data, on_epoch=cb)
+        refit_cfg = configs[group[0]].refit
+        if refit_cfg.strategy != "none":
+            refitted = refit(result, data, refit_cfg.strategy, max_epochs=refit_cfg.max_epochs)
+            result.model = refitted.model
+            for m, r in zip(result.members, refitted.members, strict=True):
+                m.refit_epochs = r.epochs_run
         for m, idx in zip(result.members, group, strict=True):
             m.index, m.population = idx, len(populations)
         populations.append(result)
@@ -146,9 +156,28 @@ def train(
     ranked = rank_members(members)
     best = ranked[0]
     pop_i, member_i = best.population, best.position
-    test_loss, test_score = _test_metrics(populations[pop_i], member_i, data)
-    metrics = {**best.summary(), "test_loss": test_loss, "test_score": test_score}
-    best_model = TrainedModel.from_population(populations[pop_i], [member_i], data, metrics)
+    ens = best.config.ensemble
+    if ens.size > 1 or ens.snapshot_every is not None:
+        best_model = build_ensemble(
+            populations[pop_i],
+            ranked,
+            pop_i,
+            data,
+            size=ens.size,
+            method=ens.method,
+            snapshots=ens.snapshot_every is not None,
+        )
+        test_loss, test_score = _ensemble_test_metrics(best_model, data)
+        best_model.metrics = {
+            **best.summary(),
+            "ensemble_members": best_model.n_members,
+            "test_loss": test_loss,
+            "test_score": test_score,
+        }
+    else:
+        test_loss, test_score = _test_metrics(populations[pop_i], member_i, data)
+        metrics = {**best.summary(), "test_loss": test_loss, "test_score": test_score}
+        best_model = TrainedModel.from_population(populations[pop_i], [member_i], data, metrics)
     return TrainRun(
         data=data,
         populations=populations,
@@ -160,6 +189,22 @@ def train(
     )
 
 
+def _check_ensemble(configs: list[RunConfig], groups: list[list[int]]) -> None:
+    """Fail before training when a top-k ensemble cannot be built (k > a population)."""
+    for group in groups:
+        ens = configs[group[0]].ensemble
+        if ens.snapshot_every is None and ens.size > len(group):
+            raise CaviarError(
+                f"ensemble.size {ens.size} is larger than the population of {len(group)} members"
+            )
+
+
+def _ensemble_test_metrics(model: TrainedModel, data: PreparedData) -> tuple[float, float]:
+    if data.X_test is None or len(data.X_test) == 0:
+        return float("nan"), float("nan")
+    return model_scores(model, data.X_test, data.y_test)
+
+
 def _test_metrics(result: PopulationResult, member: int, data: PreparedData) -> tuple[float, float]:
     """Loss and score of one member on the test split (nan when there is none)."""
     if data.X_test is None or len(data.X_test) == 0:
@@ -168,10 +213,18 @@ def _test_metrics(result: PopulationResult, member: int, data: PreparedData) -> 
     dtype = DTYPES[cfg.train.dtype]
     x, y = split_tensors(data.task, data.X_test, data.y_test, dtype, cfg.train.device)
     row = result.model.flat.detach()[member : member + 1]
+    stats = result.model.stats[member : member + 1]
     hypers = {k: v[member : member + 1] for k, v in result.knobs.loss.items()}
     slope = result.knobs.leaky_slope[member : member + 1]
     loss, score = evaluate(
-        result.model, x, y, loss_name=result.loss_name, loss_hypers=hypers, slope=slope, flat=row
+        result.model,
+        x,
+        y,
+        loss_name=result.loss_name,
+        loss_hypers=hypers,
+        slope=slope,
+        flat=row,
+        stats=stats,
     )
     return float(loss[0]), float(score[0])
 

@@ -26,7 +26,14 @@ def close(actual: torch.Tensor, expected: Any) -> None:
 
 
 def test_registry_names() -> None:
-    assert list(SCHEDULES) == ["constant", "step", "exponential", "inverse_time", "cosine"]
+    assert list(SCHEDULES) == [
+        "constant",
+        "step",
+        "exponential",
+        "inverse_time",
+        "cosine",
+        "cyclic_cosine",
+    ]
 
 
 def test_constant_is_one() -> None:
@@ -151,7 +158,8 @@ def test_unknown_schedule_name() -> None:
     with pytest.raises(CaviarError) as info:
         make_schedule("linear", 3, dtype=F64)
     assert str(info.value) == (
-        "unknown schedule 'linear' (choose from: constant, step, exponential, inverse_time, cosine)"
+        "unknown schedule 'linear' (choose from: constant, step, exponential, inverse_time, "
+        "cosine, cyclic_cosine)"
     )
 
 

@@ -1,4 +1,9 @@
-"""``caviar predict MODEL_DIR DATA -o preds.csv``: predictions in the original labels."""
+"""``caviar predict MODEL_DIR DATA -o preds.csv``: predictions in the original labels.
+
+With ``--mc-samples T`` (Monte-Carlo dropout, seed 000 Regularization §5) the
+prediction is the mean of ``T`` passes with dropout on, and a standard deviation
+column is written next to every probability (``std_<label>``) or value (``std``).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model_dir", help="a model directory written by caviar train/tune")
     p.add_argument("data", help="a .csv/.parquet/.npz file or a bundled dataset name")
     p.add_argument("-o", "--output", help="output CSV (default: stdout)")
+    p.add_argument(
+        "--mc-samples",
+        type=int,
+        default=None,
+        metavar="T",
+        help="Monte-Carlo dropout: average T stochastic passes, also write their std",
+    )
     p.set_defaults(func=run)
 
 
@@ -35,12 +47,34 @@ def predictions_frame(model: TrainedModel, X: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def mc_frame(model: TrainedModel, X: pd.DataFrame, samples: int) -> pd.DataFrame:
+    """MC-dropout mean prediction with its standard deviation columns."""
+    mean, std = model.predict_mc(X, samples)
+    if model.task == "classification":
+        frame = pd.DataFrame({"prediction": model.preprocessor.decode_labels(mean.argmax(axis=1))})
+        for k, label in enumerate(model.classes or range(mean.shape[1])):
+            frame[f"proba_{label}"] = mean[:, k]
+            frame[f"std_{label}"] = std[:, k]
+        return frame
+    if mean.shape[1] == 1:
+        return pd.DataFrame({"prediction": mean[:, 0], "std": std[:, 0]})
+    frame = pd.DataFrame({f"prediction_{j}": mean[:, j] for j in range(mean.shape[1])})
+    for j in range(mean.shape[1]):
+        frame[f"std_{j}"] = std[:, j]
+    return frame
+
+
 def run(args: argparse.Namespace) -> int:
     model = TrainedModel.load(args.model_dir)
     X = load_features(args.data, drop=model.preprocessor.target)
     if len(X) == 0:
         raise CaviarError(f"{args.data}: no rows to predict")
-    frame = predictions_frame(model, X)
+    if args.mc_samples is not None:
+        if args.mc_samples < 1:
+            raise CaviarError(f"--mc-samples must be >= 1, got {args.mc_samples}")
+        frame = mc_frame(model, X, args.mc_samples)
+    else:
+        frame = predictions_frame(model, X)
     if args.output:
         with atomic_file(Path(args.output)) as tmp:
             frame.to_csv(tmp, index=False)

@@ -52,6 +52,10 @@ class ModelConfig(_Section):
     output_init: Literal["default", "prior"] = Field(
         default="prior", description="'prior': seed 004 output weights 0, bias = baseline"
     )
+    dropout: float = Field(default=0.0, ge=0, lt=1, description="per member: hidden units")
+    input_dropout: float = Field(default=0.0, ge=0, lt=1, description="per member: inputs")
+    batch_norm: bool = Field(default=False, description="seed 001: BN before each activation")
+    bn_momentum: float = Field(default=0.1, gt=0, le=1, description="per member")
 
     @field_validator("hidden")
     @classmethod
@@ -78,6 +82,43 @@ class PenaltyConfig(_Section):
     l2_bias: float = Field(default=0.0, ge=0)
     l1_activity: float = Field(default=0.0, ge=0)
     l2_activity: float = Field(default=0.0, ge=0)
+
+
+class NoiseConfig(_Section):
+    """Gaussian noise during training (seed 003 "Adding Noise improves Generalization")."""
+
+    weight: float = Field(default=0.0, ge=0, description="per member: sigma of kernel noise")
+    input: float = Field(default=0.0, ge=0, description="per member: sigma of input noise")
+
+
+class AugmentConfig(_Section):
+    """Per-member data augmentation of training batches (seed 000 Regularization §3, 004).
+
+    Augmentation by added noise is ``noise.input``.
+    """
+
+    interpolate: float = Field(
+        default=0.0, ge=0, le=1, description="per member: max weight toward a same-class example"
+    )
+    shift: float = Field(default=0.0, ge=0, description="per member: max image shift, pixels")
+    rotate: float = Field(default=0.0, ge=0, le=180, description="per member: max degrees")
+
+
+class EnsembleConfig(_Section):
+    """The saved model as an ensemble (seed 000 Regularization §8, seed 003 "Ensemble")."""
+
+    size: int = Field(default=1, ge=1, description="top-k members (or last k snapshots)")
+    method: Literal["mean", "vote"] = "mean"
+    snapshot_every: int | None = Field(
+        default=None, ge=1, description="snapshot ensemble of the best member, every N epochs"
+    )
+
+
+class RefitConfig(_Section):
+    """Refit after early stopping on train+validation (seed 000 Regularization §2)."""
+
+    strategy: Literal["none", "fresh", "continue"] = "none"
+    max_epochs: int | None = Field(default=None, ge=1, description="cap for 'continue'")
 
 
 class OptimizerConfig(_Section):
@@ -143,6 +184,12 @@ class TrainingConfig(_Section):
     shuffle_seed: int = Field(default=0, description="mini-batch order (shared)")
     dtype: Literal["float32", "float64"] = "float32"
     device: str = "cpu"
+    sampling: Literal["shared", "shuffle", "bootstrap"] = Field(
+        default="shared", description="one order for all; per-member order; bootstrap samples"
+    )
+    batch_size_growth: float = Field(default=1.0, ge=1, description="seed 003: grow batches")
+    batch_size_every: int = Field(default=1, ge=1, description="epochs between growth steps")
+    batch_size_max: int | None = Field(default=None, ge=1)
 
     @field_validator("batch_size")
     @classmethod
@@ -162,6 +209,10 @@ class RunConfig(_Section):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     train: TrainingConfig = Field(default_factory=TrainingConfig)
+    noise: NoiseConfig = Field(default_factory=NoiseConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+    refit: RefitConfig = Field(default_factory=RefitConfig)
 
 
 # Optimizer fields that shape a population's tensors or loops (never per member).
@@ -172,6 +223,12 @@ PER_MEMBER_FIELDS = frozenset(
     {
         "model.leaky_slope",
         "model.init_scale",
+        "model.dropout",
+        "model.input_dropout",
+        "model.bn_momentum",
+        "noise.weight",
+        "noise.input",
+        *(f"augment.{k}" for k in AugmentConfig.model_fields),
         "loss.delta",
         "loss.label_smoothing",
         *(f"penalty.{k}" for k in PenaltyConfig.model_fields),

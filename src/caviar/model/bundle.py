@@ -9,8 +9,13 @@ A model directory holds two files:
   activation, loss, task, the fitted preprocessing (means, standard deviations,
   categories, label mapping), the full configuration and the metrics.
 
-A directory may hold several members (an ensemble); predictions then average
-the members' probabilities or values.
+A directory may hold several members (an ensemble, seed 000 Regularization §8):
+predictions then combine the members by ``combine = "mean"`` (average of the
+probabilities or values) or ``"vote"`` (majority vote of the members' classes;
+``predict_proba`` is then the fraction of votes per class). Batch-normalized
+layers store ``layers.{i}.bn.{weight,bias,running_mean,running_var}``; the
+dropout rates and member seeds are in ``model.json`` for Monte-Carlo dropout
+(:meth:`TrainedModel.predict_mc`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from caviar.data import Preprocessor
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.nn import PopulationMLP
+from caviar.nn.dropout import DropoutPass
 from caviar.serialize import dumps
 
 FORMAT_VERSION = 1
@@ -50,7 +56,22 @@ class TrainedModel:
         preprocessor: Preprocessor,
         configs: list[dict[str, Any]],
         metrics: dict[str, Any] | None = None,
+        batch_norm: bool = False,
+        dropout: list[float] | None = None,
+        input_dropout: list[float] | None = None,
+        seeds: list[int] | None = None,
+        combine: str = "mean",
     ) -> None:
+        n = len(member_tensors)
+        if combine not in ("mean", "vote"):
+            raise CaviarError(f"unknown ensemble method '{combine}' (choose from: mean, vote)")
+        if combine == "vote" and task != "classification":
+            raise CaviarError("ensemble method 'vote' needs a classification task")
+        self.batch_norm = bool(batch_norm)
+        self.dropout = list(dropout) if dropout is not None else [0.0] * n
+        self.input_dropout = list(input_dropout) if input_dropout is not None else [0.0] * n
+        self.seeds = list(seeds) if seeds is not None else list(range(n))
+        self.combine = combine
         self.sizes = sizes
         self.activation = activation
         self.loss_name = loss_name
@@ -61,7 +82,7 @@ class TrainedModel:
         self.configs = configs
         self.metrics = metrics or {}
         self._net = PopulationMLP(
-            sizes, len(member_tensors), activation=activation, dtype=torch.float64
+            sizes, n, activation=activation, batch_norm=self.batch_norm, dtype=torch.float64
         )
         for i, tensors in enumerate(member_tensors):
             self._net.load_member_tensors(tensors, member=i)
@@ -71,9 +92,28 @@ class TrainedModel:
         return len(self.member_tensors)
 
     @classmethod
-    def from_population(cls, result, members: list[int], data, metrics=None) -> TrainedModel:
-        """Extract ``members`` of a trained :class:`PopulationResult`."""
+    def from_population(
+        cls,
+        result,
+        members: list[int],
+        data,
+        metrics=None,
+        *,
+        combine: str = "mean",
+        snapshot: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> TrainedModel:
+        """Extract ``members`` of a trained :class:`PopulationResult` (several members make
+        an ensemble combined by ``combine``). With ``snapshot = (flat, stats)`` the
+        weights are read from that snapshot instead of the final ones."""
         model = result.model
+        if snapshot is not None:
+            model = _with_weights(model, *snapshot)
+        reg = getattr(result.knobs, "regularize", {}) or {}
+
+        def rates(name: str) -> list[float]:
+            values = reg.get(name)
+            return [0.0 if values is None else float(values[m]) for m in members]
+
         return cls(
             sizes=model.sizes,
             activation=model.activation,
@@ -84,27 +124,79 @@ class TrainedModel:
             preprocessor=data.preprocessor,
             configs=[result.members[m].config.model_dump(mode="json") for m in members],
             metrics=metrics,
+            batch_norm=model.batch_norm,
+            dropout=rates("dropout"),
+            input_dropout=rates("input_dropout"),
+            seeds=[int(result.knobs.seeds[m]) for m in members],
+            combine=combine,
+        )
+
+    @classmethod
+    def from_snapshots(
+        cls, result, member: int, snapshots: list, data, metrics=None, *, combine: str = "mean"
+    ) -> TrainedModel:
+        """A snapshot ensemble: member ``member`` at each ``(epoch, flat, stats)`` snapshot."""
+        parts = [
+            cls.from_population(result, [member], data, snapshot=(flat, stats))
+            for _, flat, stats in snapshots
+        ]
+        first = parts[0]
+        return cls(
+            sizes=first.sizes,
+            activation=first.activation,
+            loss_name=first.loss_name,
+            task=first.task,
+            member_tensors=[p.member_tensors[0] for p in parts],
+            leaky_slopes=[p.leaky_slopes[0] for p in parts],
+            preprocessor=first.preprocessor,
+            configs=[p.configs[0] for p in parts],
+            metrics=metrics,
+            batch_norm=first.batch_norm,
+            dropout=[p.dropout[0] for p in parts],
+            input_dropout=[p.input_dropout[0] for p in parts],
+            seeds=[p.seeds[0] for p in parts],
+            combine=combine,
         )
 
     # -- prediction ------------------------------------------------------------------
-    def outputs(self, x: np.ndarray) -> np.ndarray:
-        """Raw outputs ``(members, n, K)`` for preprocessed inputs ``(n, F)``."""
+    def outputs(self, x: np.ndarray, *, mc_counter: int | None = None) -> np.ndarray:
+        """Raw outputs ``(members, n, K)`` for preprocessed inputs ``(n, F)``.
+
+        ``mc_counter`` switches dropout on (one Monte-Carlo pass, with masks drawn
+        from each member's seed and this counter); batch norm always uses the
+        running statistics."""
         xt = torch.as_tensor(np.asarray(x, dtype=np.float64))
         slope = torch.tensor(self.leaky_slopes, dtype=torch.float64)
+        drop = None
+        if mc_counter is not None:
+            drop = DropoutPass(
+                torch.tensor(self.seeds, dtype=torch.int64),
+                mc_counter,
+                rate=torch.tensor(self.dropout, dtype=torch.float64),
+                input_rate=torch.tensor(self.input_dropout, dtype=torch.float64),
+            )
         with torch.no_grad():
-            return self._net(xt, slope=slope).numpy()
+            return self._net(xt, slope=slope, dropout=drop).numpy()
 
     def _features(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
             return self.preprocessor.transform(X)
         return np.asarray(X, dtype=np.float64)
 
+    def _combined(self, out: np.ndarray) -> np.ndarray:
+        """Combine member outputs ``(M, n, K)``: probabilities/votes ``(n, C)`` or values."""
+        if self.task != "classification":
+            return out.mean(axis=0)
+        proba = get_loss(self.loss_name).predict_proba(torch.as_tensor(out)).numpy()
+        if self.combine == "vote":
+            return vote_fractions(proba.argmax(axis=-1), proba.shape[-1])
+        return proba.mean(axis=0)
+
     def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)``, averaged over members."""
+        """Class probabilities ``(n, n_classes)``: the members' mean, or their vote shares."""
         if self.task != "classification":
             raise CaviarError("predict_proba is only defined for classification models")
-        out = torch.as_tensor(self.outputs(self._features(X)))
-        return get_loss(self.loss_name).predict_proba(out).mean(dim=0).numpy()
+        return self._combined(self.outputs(self._features(X)))
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Predictions in the original label values (classification) or target units."""
@@ -113,6 +205,21 @@ class TrainedModel:
             return self.preprocessor.decode_labels(codes)
         out = self.outputs(self._features(X)).mean(axis=0)
         return out[:, 0] if out.shape[1] == 1 else out
+
+    def predict_mc(
+        self, X: pd.DataFrame | np.ndarray, samples: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Monte-Carlo dropout (seed 000 Regularization §5, ``y = integral P(D) f(X, D) dD``):
+        ``samples`` stochastic passes with dropout on; returns the mean and the standard
+        deviation over the passes of the (ensemble-combined) probabilities ``(n, C)``
+        or values ``(n, K)``."""
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise CaviarError(f"--mc-samples must be an integer >= 1, got {samples}")
+        if not any(r > 0 for r in self.dropout + self.input_dropout):
+            raise CaviarError("MC dropout needs a model trained with dropout (model.dropout > 0)")
+        x = self._features(X)
+        draws = np.stack([self._combined(self.outputs(x, mc_counter=t)) for t in range(samples)])
+        return draws.mean(axis=0), draws.std(axis=0)
 
     @property
     def classes(self) -> list | None:
@@ -129,6 +236,11 @@ class TrainedModel:
             "task": self.task,
             "n_members": self.n_members,
             "leaky_slopes": self.leaky_slopes,
+            "batch_norm": self.batch_norm,
+            "dropout": self.dropout,
+            "input_dropout": self.input_dropout,
+            "seeds": self.seeds,
+            "combine": self.combine,
             "preprocessing": self.preprocessor.to_json(),
             "configs": self.configs,
             "metrics": self.metrics,
@@ -182,6 +294,36 @@ class TrainedModel:
                 preprocessor=Preprocessor.from_json(desc["preprocessing"]),
                 configs=desc["configs"],
                 metrics=desc.get("metrics", {}),
+                batch_norm=bool(desc.get("batch_norm", False)),
+                dropout=desc.get("dropout"),
+                input_dropout=desc.get("input_dropout"),
+                seeds=desc.get("seeds"),
+                combine=desc.get("combine", "mean"),
             )
         except (KeyError, ValueError, TypeError) as e:
             raise CaviarError(f"{d}: model files are inconsistent: {e}") from None
+
+
+def vote_fractions(codes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Majority vote: ``codes (M, n)`` member classes -> share of votes ``(n, n_classes)``
+    (the argmax is the majority class; a tie goes to the lowest class code)."""
+    votes = np.zeros((codes.shape[1], n_classes))
+    for member_codes in codes:
+        votes[np.arange(codes.shape[1]), member_codes] += 1
+    return votes / codes.shape[0]
+
+
+def _with_weights(model: PopulationMLP, flat: torch.Tensor, stats: torch.Tensor) -> PopulationMLP:
+    """A population with ``model``'s structure and the given parameters and statistics."""
+    other = PopulationMLP(
+        model.sizes,
+        flat.shape[0],
+        activation=model.activation,
+        batch_norm=model.batch_norm,
+        dtype=flat.dtype,
+        device=flat.device,
+    )
+    with torch.no_grad():
+        other.flat.copy_(flat)
+        other.stats.copy_(stats)
+    return other

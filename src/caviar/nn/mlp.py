@@ -21,6 +21,10 @@ Forward pass of layer l for all members at once (``torch.baddbmm``):
     a^[l] = g(z^[l])                     hidden layers; the output layer is linear
 
 The input is ``(B, F)`` shared by all members or ``(P, B, F)`` per member.
+
+Optional per-layer steps (off unless asked for): input dropout before the first
+layer; batch normalization of ``z`` before the activation of hidden layers
+(then the layer has no bias); dropout after each hidden activation.
 """
 
 from __future__ import annotations
@@ -32,29 +36,57 @@ import numpy as np
 import torch
 
 from caviar.nn.activations import activate, check_activation
+from caviar.nn.batch_norm import batch_norm_eval, batch_norm_train
+from caviar.nn.dropout import DropoutPass
 from caviar.nn.init import check_initializer, init_weight
 
 
 @dataclass(frozen=True)
 class LayerSlice:
-    """Where one dense layer's weight and bias sit inside a member's flat row."""
+    """Where one dense layer's parameters sit inside a member's flat row.
+
+    A layer followed by batch normalization has no bias (``bias_size = 0``) and
+    holds the batch-norm scale ``gamma`` and shift ``beta`` at ``bn_start``.
+    """
 
     fan_in: int
     fan_out: int
     weight_start: int
     bias_start: int
+    bias_size: int = -1  # -1: fan_out
+    bn_start: int = -1  # -1: no batch norm
+
+    @property
+    def has_bias(self) -> bool:
+        return self.bias_size != 0
+
+    @property
+    def batch_norm(self) -> bool:
+        return self.bn_start >= 0
 
     @property
     def end(self) -> int:
-        return self.bias_start + self.fan_out
+        if self.batch_norm:
+            return self.bn_start + 2 * self.fan_out
+        return self.bias_start + (self.fan_out if self.bias_size < 0 else self.bias_size)
 
 
-def layer_slices(sizes: list[int]) -> list[LayerSlice]:
-    """Offsets of each layer for widths ``sizes = [n_in, h1, ..., n_out]``."""
+def layer_slices(sizes: list[int], batch_norm: bool = False) -> list[LayerSlice]:
+    """Offsets of each layer for widths ``sizes = [n_in, h1, ..., n_out]``.
+
+    With ``batch_norm`` every hidden layer is ``[W, gamma, beta]`` (no bias);
+    the output layer is always ``[W, b]``.
+    """
     slices, offset = [], 0
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-        slices.append(LayerSlice(fan_in, fan_out, offset, offset + fan_in * fan_out))
-        offset += fan_in * fan_out + fan_out
+    last = len(sizes) - 2
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        bias_start = offset + fan_in * fan_out
+        if batch_norm and i < last:
+            s = LayerSlice(fan_in, fan_out, offset, bias_start, 0, bias_start)
+        else:
+            s = LayerSlice(fan_in, fan_out, offset, bias_start)
+        slices.append(s)
+        offset = s.end
     return slices
 
 
@@ -69,7 +101,13 @@ def _leaf(view: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
 
 
 class PopulationMLP:
-    """``P`` MLPs of identical shape, parameters in one ``(P, N)`` tensor."""
+    """``P`` MLPs of identical shape, parameters in one ``(P, N)`` tensor.
+
+    With ``batch_norm=True`` every hidden layer is followed by batch
+    normalization before its activation (:mod:`caviar.nn.batch_norm`): the
+    layer has no bias, its ``gamma``/``beta`` sit in ``flat`` and its running
+    mean and variance in the buffer ``stats`` ``(P, S)`` (outside ``flat``).
+    """
 
     def __init__(
         self,
@@ -77,6 +115,7 @@ class PopulationMLP:
         population: int,
         *,
         activation: str = "relu",
+        batch_norm: bool = False,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
     ) -> None:
@@ -85,7 +124,8 @@ class PopulationMLP:
         self.sizes = [int(s) for s in sizes]
         self.population = int(population)
         self.activation = check_activation(activation)
-        self.slices = layer_slices(self.sizes)
+        self.batch_norm = bool(batch_norm)
+        self.slices = layer_slices(self.sizes, self.batch_norm)
         n_params = self.slices[-1].end
         self.flat = torch.zeros(population, n_params, dtype=dtype, device=device)
         self.flat.grad = torch.zeros_like(self.flat)
@@ -97,6 +137,18 @@ class PopulationMLP:
             _leaf(b, g)
             for b, g in zip(self.biases(self.flat), self.biases(self.flat.grad), strict=True)
         ]
+        self._bn = [
+            (_leaf(gb[0], gg[0]), _leaf(gb[1], gg[1]))
+            for gb, gg in zip(
+                self.bn_params(self.flat), self.bn_params(self.flat.grad), strict=True
+            )
+        ]
+        self.bn_layers = [i for i, s in enumerate(self.slices) if s.batch_norm]
+        widths = [self.slices[i].fan_out for i in self.bn_layers]
+        # running statistics: [mean_1, var_1, mean_2, var_2, ...] per member
+        self.stats = torch.zeros(population, 2 * sum(widths), dtype=dtype, device=device)
+        for _, var in self.running_stats():
+            var.fill_(1.0)
 
     def zero_grad(self) -> None:
         """Reset ``flat.grad`` (and so every layer's gradient) to zero."""
@@ -118,11 +170,41 @@ class PopulationMLP:
         ]
 
     def biases(self, flat: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """Bias views ``(P, 1, fan_out)``, layer by layer (of ``flat`` if given)."""
+        """Bias views ``(P, 1, fan_out)`` of the layers that have a bias (of ``flat`` if given)."""
         if flat is None:
             return self._biases
         f = flat
-        return [f[:, s.bias_start : s.end].view(f.shape[0], 1, s.fan_out) for s in self.slices]
+        return [
+            f[:, s.bias_start : s.bias_start + s.fan_out].view(f.shape[0], 1, s.fan_out)
+            for s in self.slices
+            if s.has_bias
+        ]
+
+    def bn_params(
+        self, flat: torch.Tensor | None = None
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``(gamma, beta)`` views ``(P, 1, F)`` of the batch-normalized layers."""
+        if flat is None:
+            return self._bn
+        f, out = flat, []
+        for s in self.slices:
+            if s.batch_norm:
+                g = f[:, s.bn_start : s.bn_start + s.fan_out].view(f.shape[0], 1, s.fan_out)
+                b = f[:, s.bn_start + s.fan_out : s.end].view(f.shape[0], 1, s.fan_out)
+                out.append((g, b))
+        return out
+
+    def running_stats(
+        self, stats: torch.Tensor | None = None
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``(running_mean, running_var)`` views ``(P, F)`` of the batch-normalized layers."""
+        st = self.stats if stats is None else stats
+        out, offset = [], 0
+        for i in self.bn_layers:
+            w = self.slices[i].fan_out
+            out.append((st[:, offset : offset + w], st[:, offset + w : offset + 2 * w]))
+            offset += 2 * w
+        return out
 
     @torch.no_grad()
     def initialize(
@@ -136,7 +218,9 @@ class PopulationMLP:
         """Draw every member's weights from its own seed (see ``caviar.nn.init``).
 
         With ``output_bias`` given, the output layer follows seed 004's output
-        initialization: weights zero and bias ``output_bias``.
+        initialization: weights zero and bias ``output_bias``. Batch-norm layers
+        start at ``gamma = 1``, ``beta = 0`` (seed 000 Regularization §7) with
+        running mean 0 and running variance 1.
         """
         check_initializer(init)
         if len(seeds) != self.population:
@@ -154,7 +238,12 @@ class PopulationMLP:
                     init, s.fan_in, s.fan_out, scale=float(scales[p]), generator=gen, dtype=dtype
                 )
                 rows[p, s.weight_start : s.bias_start] = w.reshape(-1)
+                if s.batch_norm:
+                    rows[p, s.bn_start : s.bn_start + s.fan_out] = 1.0
         self.flat.copy_(rows.to(self.flat.device))
+        self.stats.zero_()
+        for _, var in self.running_stats():
+            var.fill_(1.0)
 
     def __call__(
         self,
@@ -162,44 +251,93 @@ class PopulationMLP:
         *,
         slope: torch.Tensor | None = None,
         flat: torch.Tensor | None = None,
+        stats: torch.Tensor | None = None,
         return_activities: bool = False,
+        dropout: DropoutPass | None = None,
+        bn_update: tuple[torch.Tensor, torch.Tensor | None] | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Outputs ``(P, B, n_out)`` for inputs ``(B, F)`` or ``(P, B, F)``.
 
         ``flat`` evaluates other parameters of the same layout (e.g. a member's
-        best snapshot); ``return_activities`` also returns the hidden activations
-        (for activity penalties).
+        best snapshot), ``stats`` other running statistics; ``return_activities``
+        also returns the hidden activations (for activity penalties).
+
+        Training-mode options (both off by default, i.e. evaluation mode):
+        ``dropout`` applies per-member dropout (:class:`DropoutPass`);
+        ``bn_update = (momentum, alive)`` makes batch norm use the batch
+        statistics and update the running ones of ``stats`` in place; without
+        it batch norm uses the running statistics (test time, seed 001).
         """
         n = self.population if flat is None else flat.shape[0]
+        if dropout is not None:
+            x = dropout.apply(x, None)
         h = x if x.dim() == 3 else x.unsqueeze(0).expand(n, -1, -1)
         activities: list[torch.Tensor] = []
-        weights, biases = self.weights(flat), self.biases(flat)
+        weights = self.weights(flat)
+        biases = iter(self.biases(flat))
+        bn = iter(zip(self.bn_params(flat), self.running_stats(stats), strict=True))
         last = len(weights) - 1
-        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            h = torch.baddbmm(b, h, w)
+        for i, (w, s) in enumerate(zip(weights, self.slices, strict=True)):
+            if s.has_bias:
+                h = torch.baddbmm(next(biases), h, w)
+            else:
+                h = torch.bmm(h, w)
+            if s.batch_norm:
+                (gamma, beta), (mean, var) = next(bn)
+                if bn_update is None:
+                    h = batch_norm_eval(h, gamma, beta, mean, var)
+                else:
+                    h = batch_norm_train(h, gamma, beta, mean, var, bn_update[0], bn_update[1])
             if i < last:
                 h = activate(self.activation, h, slope)
                 activities.append(h)
+                if dropout is not None:
+                    h = dropout.apply(h, i)
         return (h, activities) if return_activities else h
 
     def member_tensors(self, member: int) -> dict[str, torch.Tensor]:
-        """One member's parameters as named tensors (for safetensors files)."""
+        """One member's parameters (and batch-norm running statistics) as named tensors."""
         out: dict[str, torch.Tensor] = {}
         row = self.flat.detach()[member : member + 1]
-        for i, (w, b) in enumerate(zip(self.weights(row), self.biases(row), strict=True)):
+        stats = self.stats[member : member + 1]
+        weights, biases = self.weights(row), iter(self.biases(row))
+        bn = iter(zip(self.bn_params(row), self.running_stats(stats), strict=True))
+        for i, (w, s) in enumerate(zip(weights, self.slices, strict=True)):
             out[f"layers.{i}.weight"] = w[0].contiguous().cpu()
-            out[f"layers.{i}.bias"] = b[0, 0].contiguous().cpu()
+            if s.has_bias:
+                out[f"layers.{i}.bias"] = next(biases)[0, 0].contiguous().cpu()
+            if s.batch_norm:
+                (g, b), (m, v) = next(bn)
+                out[f"layers.{i}.bn.weight"] = g[0, 0].contiguous().cpu()
+                out[f"layers.{i}.bn.bias"] = b[0, 0].contiguous().cpu()
+                out[f"layers.{i}.bn.running_mean"] = m[0].contiguous().cpu()
+                out[f"layers.{i}.bn.running_var"] = v[0].contiguous().cpu()
         return out
 
     @torch.no_grad()
     def load_member_tensors(self, tensors: dict[str, torch.Tensor], member: int = 0) -> None:
         """Inverse of :meth:`member_tensors`."""
-        for i, s in enumerate(self.slices):
+        row = self.flat[member : member + 1]
+        stats = self.stats[member : member + 1]
+        biases = iter(self.biases(row))
+        bn = iter(zip(self.bn_params(row), self.running_stats(stats), strict=True))
+        for i, (dst, s) in enumerate(zip(self.weights(row), self.slices, strict=True)):
             w = tensors[f"layers.{i}.weight"]
-            b = tensors[f"layers.{i}.bias"]
-            if tuple(w.shape) != (s.fan_in, s.fan_out) or tuple(b.shape) != (s.fan_out,):
+            if tuple(w.shape) != (s.fan_in, s.fan_out):
                 raise ValueError(
                     f"layer {i} has shape {tuple(w.shape)}, expected {(s.fan_in, s.fan_out)}"
                 )
-            self.flat[member, s.weight_start : s.bias_start] = w.reshape(-1).to(self.flat)
-            self.flat[member, s.bias_start : s.end] = b.to(self.flat)
+            dst[0].copy_(w.to(self.flat))
+            parts = []
+            if s.has_bias:
+                parts.append((next(biases)[0, 0], tensors[f"layers.{i}.bias"]))
+            if s.batch_norm:
+                (g, b), (m, v) = next(bn)
+                for name, t in (("weight", g[0, 0]), ("bias", b[0, 0])):
+                    parts.append((t, tensors[f"layers.{i}.bn.{name}"]))
+                for name, t in (("running_mean", m[0]), ("running_var", v[0])):
+                    parts.append((t, tensors[f"layers.{i}.bn.{name}"]))
+            for target, value in parts:
+                if tuple(value.shape) != (s.fan_out,):
+                    raise ValueError(f"layer {i} has a vector of shape {tuple(value.shape)}")
+                target.copy_(value.to(target))

@@ -12,6 +12,8 @@ name              formula                     parameters (per member)
 ``inverse_time``  1 / (1 + k t)               k >= 0 (required)
 ``cosine``        m + (1-m) 0.5(1+cos(pi      T > 0 (required), min_factor m in [0,1]
                   min(t,T)/T))                = 0
+``cyclic_cosine`` m + (1-m) 0.5(1+cos(pi      k > 0 (required), min_factor m = 0
+                  (t mod k)/k))               (snapshot ensembles)
 ================  ==========================  ======================================
 
 Every schedule accepts ``warmup`` (epochs >= 0, per member; with
@@ -29,6 +31,7 @@ from caviar.errors import CaviarError
 from caviar.schedules.base import Schedule
 from caviar.schedules.constant import Constant
 from caviar.schedules.cosine import CosineDecay
+from caviar.schedules.cyclic_cosine import CyclicCosine
 from caviar.schedules.exponential import ExponentialDecay
 from caviar.schedules.inverse_time import InverseTimeDecay
 from caviar.schedules.step import StepDecay
@@ -40,6 +43,7 @@ SCHEDULES: dict[str, type[Schedule]] = {
     "exponential": ExponentialDecay,
     "inverse_time": InverseTimeDecay,
     "cosine": CosineDecay,
+    "cyclic_cosine": CyclicCosine,
 }
 
 
@@ -75,6 +79,7 @@ __all__ = [
     "SCHEDULES",
     "Constant",
     "CosineDecay",
+    "CyclicCosine",
     "ExponentialDecay",
     "InverseTimeDecay",
     "Schedule",

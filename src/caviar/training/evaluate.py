@@ -17,12 +17,20 @@ def eval_chunk_rows(population: int, widest: int, itemsize: int) -> int:
 
 @torch.no_grad()
 def predict_outputs(
-    model, x: torch.Tensor, *, slope: torch.Tensor | None, flat: torch.Tensor | None = None
+    model,
+    x: torch.Tensor,
+    *,
+    slope: torch.Tensor | None,
+    flat: torch.Tensor | None = None,
+    stats: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Raw outputs ``(P, n, K)`` for inputs ``(n, F)``, chunked over rows."""
+    """Raw outputs ``(P, n, K)`` for inputs ``(n, F)``, chunked over rows (evaluation mode:
+    no dropout; batch norm with the running statistics ``stats``, default ``model.stats``)."""
     f = model.flat if flat is None else flat
     rows = eval_chunk_rows(f.shape[0], max(model.sizes), f.element_size())
-    parts = [model(x[i : i + rows], slope=slope, flat=f) for i in range(0, x.shape[0], rows)]
+    parts = [
+        model(x[i : i + rows], slope=slope, flat=f, stats=stats) for i in range(0, x.shape[0], rows)
+    ]
     return torch.cat(parts, dim=1)
 
 
@@ -36,10 +44,11 @@ def evaluate(
     loss_hypers: dict[str, torch.Tensor],
     slope: torch.Tensor | None,
     flat: torch.Tensor | None = None,
+    stats: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-member data loss and score ``(P,), (P,)`` on one split."""
     spec = get_loss(loss_name)
-    out = predict_outputs(model, x, slope=slope, flat=flat)
+    out = predict_outputs(model, x, slope=slope, flat=flat, stats=stats)
     loss = spec.fn(out, y, **loss_hypers)
     if spec.task == "classification":
         score = accuracy(spec.predict_proba(out), y)

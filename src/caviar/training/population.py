@@ -82,6 +82,20 @@ class PopulationKnobs:
     min_delta: torch.Tensor
     seeds: list[int]
     extra: dict[str, torch.Tensor] = field(default_factory=dict)
+    regularize: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+# per-member regularization knobs: name in ``knobs.regularize`` -> config path
+REGULARIZE_FIELDS = {
+    "dropout": "model.dropout",
+    "input_dropout": "model.input_dropout",
+    "bn_momentum": "model.bn_momentum",
+    "weight_noise": "noise.weight",
+    "input_noise": "noise.input",
+    "interpolate": "augment.interpolate",
+    "shift": "augment.shift",
+    "rotate": "augment.rotate",
+}
 
 
 def stack_knobs(
@@ -96,6 +110,7 @@ def stack_knobs(
     loss_name = resolve_loss_name(first, task)
     spec = get_loss(loss_name)
     opt = [optimizer_hypers(c) for c in configs]
+    dumps = [c.model_dump() for c in configs]
     sched_keys = sorted({k for c in configs for k in c.schedule.params()})
     for c in configs:
         missing = [k for k in sched_keys if k not in c.schedule.params()]
@@ -115,4 +130,8 @@ def stack_knobs(
         patience=col([math.inf if c.train.patience is None else c.train.patience for c in configs]),
         min_delta=col([c.train.min_delta for c in configs]),
         seeds=[c.train.seed for c in configs],
+        regularize={
+            k: col([float(get_path(d, path)) for d in dumps])
+            for k, path in REGULARIZE_FIELDS.items()
+        },
     )

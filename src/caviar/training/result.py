@@ -38,6 +38,7 @@ class MemberResult:
     train_loss: float
     train_score: float
     population: int = 0  # which population of the run trained it
+    refit_epochs: int | None = None  # epochs of the refit on train+validation, if any
 
     def summary(self) -> dict:
         return {
@@ -49,6 +50,7 @@ class MemberResult:
             "val_score": self.val_score,
             "train_loss": self.train_loss,
             "train_score": self.train_score,
+            **({} if self.refit_epochs is None else {"refit_epochs": self.refit_epochs}),
         }
 
 
@@ -61,6 +63,8 @@ class PopulationResult:
     members: list[MemberResult]
     knobs: object  # caviar.training.population.PopulationKnobs
     history: dict[str, np.ndarray] = field(default_factory=dict)  # key -> (epochs, P)
+    # (epoch, flat (P, N), stats (P, S)) taken every ``ensemble.snapshot_every`` epochs
+    snapshots: list = field(default_factory=list)
 
 
 def rank_members(members: list[MemberResult]) -> list[MemberResult]:

@@ -17,6 +17,13 @@ Data with an empty validation split (0 rows) trains without validation: every
 member runs all its epochs, validation histories are NaN, nothing stops early
 and each member keeps its final weights (its ``best_epoch`` is its last epoch).
 
+With any regularizer on (dropout, batch norm, weight/input noise, augmentation,
+per-member sampling; :mod:`caviar.training.regularization`) step 2 runs the
+training-mode forward pass with per-member random streams; otherwise it is the
+plain path, unchanged. The batch size may grow with the epochs
+(:mod:`caviar.training.batches`); the schedule's ``t = epoch + step / steps`` uses the
+current epoch's number of steps (a warm-up counts epoch 0's steps).
+
 A member whose training loss becomes NaN/inf is marked diverged and frozen (its
 parameters and optimizer state stop changing) while the others go on. At the
 end each member is restored to its best-validation weights.
@@ -37,10 +44,12 @@ from caviar.nn import PopulationMLP, output_bias
 from caviar.optim import make_optimizer
 from caviar.penalties import penalties
 from caviar.schedules import make_schedule
+from caviar.training.batches import batch_bounds, batch_size_at
 from caviar.training.early_stopping import EarlyStopping
 from caviar.training.evaluate import evaluate
 from caviar.training.metrics import predicted_class
 from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
+from caviar.training.regularization import Regularization
 from caviar.training.result import HISTORY_KEYS, MemberResult, PopulationResult
 
 EpochCallback = Callable[[int, int, int, float], None]
@@ -96,6 +105,7 @@ def build_model(configs: list[RunConfig], data, knobs: PopulationKnobs) -> Popul
         sizes,
         len(configs),
         activation=first.model.activation,
+        batch_norm=first.model.batch_norm,
         dtype=dtype,
         device=first.train.device,
     )
@@ -137,12 +147,14 @@ class PopulationTrainer:
         *,
         callbacks: Sequence[Callable[[PopulationTrainer], None]] = (),
         on_epoch: EpochCallback | None = None,
+        restore_best: bool = True,
     ) -> None:
         _check_population(configs)
         self.configs = list(configs)
         self.data = data
         self.callbacks = list(callbacks)
         self.on_epoch = on_epoch
+        self.restore_best = restore_best
         first = configs[0]
         self.dtype = DTYPES[first.train.dtype]
         self.device = _resolve_device(first.train.device)
@@ -155,8 +167,9 @@ class PopulationTrainer:
         self.epochs = first.train.epochs
         size = first.train.batch_size
         self.batch_size = self.n_train if size == "full" else min(int(size), self.n_train)
-        self.steps_per_epoch = -(-self.n_train // self.batch_size)
+        self.steps_per_epoch = len(self._bounds(0))
         self.size = len(configs)
+        self.regularization = Regularization(self, first)
         self.optimizer = make_optimizer(
             first.optimizer.name,
             [self.model.flat],
@@ -165,7 +178,12 @@ class PopulationTrainer:
         )
         self.schedule = self._make_schedule(first)
         self.stopper = EarlyStopping(self.knobs.patience, self.knobs.min_delta, self.model.flat)
+        self.best_stats = self.model.stats.clone()
+        self.snapshot_every = first.ensemble.snapshot_every
+        self.snapshots: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+        self.global_step = 0
         mask = torch.zeros(self.size, dtype=torch.bool, device=self.device)
+        self.finished = mask.clone()
         self.alive = ~mask
         self.diverged, self.stopped, self.pruned = mask.clone(), mask.clone(), mask.clone()
         self.epochs_run = torch.zeros(self.size, dtype=torch.long, device=self.device)
@@ -197,28 +215,63 @@ class PopulationTrainer:
             self.epoch = epoch
             self.train_epoch()
             self.validate()
+            self._take_snapshot()
             for callback in self.callbacks:
                 callback(self)
             self._report()
             if not bool(self.alive.any()):
                 break
-        if self.has_val:
+        if self.has_val and self.restore_best:
             self.stopper.restore_best(self.model.flat)
+            has_best = (self.stopper.best_epoch >= 0)[:, None]
+            self.model.stats.copy_(torch.where(has_best, self.best_stats, self.model.stats))
         return self._collect()
+
+    def _bounds(self, epoch: int) -> list[tuple[int, int]]:
+        """Mini-batch boundaries of ``epoch`` (batch-size schedule, see ``train.batches``)."""
+        t = self.configs[0].train
+        size = batch_size_at(
+            epoch,
+            self.batch_size,
+            self.n_train,
+            growth=t.batch_size_growth,
+            every=t.batch_size_every,
+            cap=t.batch_size_max,
+        )
+        return batch_bounds(self.n_train, size, no_single=self.model.batch_norm)
+
+    def _take_snapshot(self) -> None:
+        every = self.snapshot_every
+        if every is not None and (self.epoch + 1) % every == 0:
+            self.snapshots.append(
+                (self.epoch, self.model.flat.detach().clone(), self.model.stats.clone())
+            )
 
     def train_epoch(self) -> None:
         """One pass over the shuffled training set in mini-batches."""
-        t, knobs, spec, model = self.tensors, self.knobs, self.spec, self.model
-        epoch, bs, steps = self.epoch, self.batch_size, self.steps_per_epoch
+        t, knobs, spec, model, reg = (
+            self.tensors,
+            self.knobs,
+            self.spec,
+            self.model,
+            self.regularization,
+        )
+        epoch = self.epoch
+        bounds = self._bounds(epoch)
+        steps = len(bounds)
         perm = torch.randperm(self.n_train, generator=self._generator).to(self.device)
+        rows = reg.epoch_rows(perm, epoch)
         loss_sum = torch.zeros(self.size, dtype=self.dtype, device=self.device)
         score_sum = torch.zeros_like(loss_sum)
         self.history["lr"].append(knobs.optimizer["lr"] * self.schedule(float(epoch)))
         self.epochs_run += self.alive.long()
-        for step in range(steps):
-            idx = perm[step * bs : (step + 1) * bs]
+        for step, (start, end) in enumerate(bounds):
+            idx = rows[..., start:end]
             xb, yb = t.x_train[idx], t.y_train[idx]
-            out, acts = model(xb, slope=knobs.leaky_slope, return_activities=True)
+            if reg.active:
+                out, acts = reg.forward(xb, yb, self.global_step)
+            else:
+                out, acts = model(xb, slope=knobs.leaky_slope, return_activities=True)
             data_loss = spec.fn(out, yb, **knobs.loss)
             total = data_loss + penalties(
                 model.weights(),
@@ -231,9 +284,12 @@ class PopulationTrainer:
             self.alive &= finite
             model.zero_grad()
             torch.where(self.alive, total, torch.zeros_like(total)).sum().backward()
+            if reg.active:
+                reg.after_backward()
             self.optimizer.step(lr_scale=self.schedule(epoch + step / steps), alive=self.alive)
+            self.global_step += 1
             with torch.no_grad():
-                loss_sum += data_loss.detach() * idx.shape[0]
+                loss_sum += data_loss.detach() * (end - start)
                 score_sum += _batch_score_sum(spec, out.detach(), yb)
         self.history["train_loss"].append(loss_sum / self.n_train)
         self.history["train_score"].append(_finish_train_score(spec, score_sum, t.y_train))
@@ -252,6 +308,7 @@ class PopulationTrainer:
             loss_name=self.knobs.loss_name,
             loss_hypers=self.knobs.loss,
             slope=self.knobs.leaky_slope,
+            stats=self.model.stats,
         )
         bad = self.alive & ~torch.isfinite(val_loss)
         self.diverged |= bad
@@ -259,6 +316,9 @@ class PopulationTrainer:
         self.history["val_loss"].append(val_loss)
         self.history["val_score"].append(val_score)
         stop_now = self.stopper.update(self.epoch, val_loss, self.model.flat, self.alive)
+        if self.model.batch_norm:
+            improved = (self.stopper.best_epoch == self.epoch)[:, None]
+            self.best_stats.copy_(torch.where(improved, self.model.stats, self.best_stats))
         self.stopped |= stop_now
         self.alive &= ~stop_now
 
@@ -287,6 +347,12 @@ class PopulationTrainer:
         self.pruned |= mask
         self.alive &= ~mask
 
+    def finish(self, mask: torch.Tensor) -> None:
+        """Stop the members in ``mask`` as done (status ``complete``), e.g. at an epoch budget."""
+        mask = mask.to(self.alive.device) & self.alive
+        self.finished |= mask
+        self.alive &= ~mask
+
     @torch.no_grad()
     def copy_members(
         self, dst: Sequence[int] | torch.Tensor, src: Sequence[int] | torch.Tensor
@@ -297,16 +363,20 @@ class PopulationTrainer:
         d = torch.as_tensor(dst, dtype=torch.long, device=self.device).reshape(-1)
         s = torch.as_tensor(src, dtype=torch.long, device=self.device).reshape(-1)
         self.model.flat.index_copy_(0, d, self.model.flat.index_select(0, s))
+        for buf in (self.model.stats, self.best_stats):
+            buf.index_copy_(0, d, buf.index_select(0, s))
         self.optimizer.copy_members(d, s)
         st = self.stopper
         for name in ("best", "best_epoch", "wait", "best_flat"):
             value = getattr(st, name)
             value.index_copy_(0, d, value.index_select(0, s))
-        for mask in (self.alive, self.diverged, self.stopped, self.pruned):
+        for mask in (self.alive, self.diverged, self.stopped, self.pruned, self.finished):
             mask.index_copy_(0, d, mask.index_select(0, s))
 
     def set_hyper(self, group: str, name: str, values: torch.Tensor | Sequence[float]) -> None:
-        """Set a per-member hyperparameter: ``group`` is optimizer, loss, penalty or schedule."""
+        """Set a per-member hyperparameter: ``group`` is optimizer, loss, penalty, schedule
+        or regularize (dropout, input_dropout, bn_momentum, weight_noise, input_noise,
+        interpolate, shift, rotate)."""
         table = getattr(self.knobs, group, None)
         if not isinstance(table, dict) or name not in table:
             raise CaviarError(f"no per-member hyperparameter '{group}.{name}' in this population")
@@ -315,7 +385,15 @@ class PopulationTrainer:
             self.optimizer.set_hyper(name, v)
         elif group == "schedule":
             self.schedule.params[name].copy_(v)
+        old = table[name].clone()
         table[name].copy_(v)
+        if group == "regularize":
+            try:
+                self.regularization.refresh()
+            except CaviarError:
+                table[name].copy_(old)  # a bad value changes nothing
+                self.regularization.refresh()
+                raise
 
     # -- results ---------------------------------------------------------------------
     def _collect(self) -> PopulationResult:
@@ -387,6 +465,7 @@ def collect_results(trainer: PopulationTrainer) -> PopulationResult:
         members=members,
         knobs=trainer.knobs,
         history=hist,
+        snapshots=trainer.snapshots,
     )
 
 

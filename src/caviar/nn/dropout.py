@@ -1,0 +1,70 @@
+"""Inverted dropout with a per-member rate (seeds 000 Regularization §4, 002 §4, 004).
+
+``rate`` is the proportion of units zeroed (seed 004: "Dropout is controlled by
+a parameter *rate*, which specifies the proportion of values that are zeroed";
+seed 000 §4 calls ``p`` the keep probability: ``p = 1 - rate``). In training,
+for member ``p`` with uniforms ``u`` from its own stream (:mod:`caviar.nn.random`):
+
+    m = [u >= rate_p]          (kept with probability 1 - rate_p)
+    h <- h * m / (1 - rate_p)  (inverted scaling keeps E[h] unchanged)
+
+so evaluation uses the network unchanged (seed 004: "During evaluation, dropout
+is not used"; the 1/(1-rate) scaling is applied during training instead of at
+prediction time). A fresh mask is drawn for every mini-batch (seed 000 §4: "the
+deletion of nodes does not add up through batches"). A member with ``rate = 0``
+keeps every unit and is multiplied by exactly 1. Masks use 16-bit uniforms
+(two per hashed word, :func:`caviar.nn.random.uniform`), so the keep
+probability is ``1 - rate`` rounded up to a multiple of 2^-16.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from caviar.errors import CaviarError
+from caviar.nn import random as rnd
+from caviar.tensors import per_member
+
+
+def check_rate(rate: torch.Tensor, what: str = "dropout rate") -> torch.Tensor:
+    """Raise a one-line error unless every rate is in [0, 1)."""
+    if not bool(((rate >= 0) & (rate < 1)).all()):
+        bad = rate[~((rate >= 0) & (rate < 1))][0].item()
+        raise CaviarError(f"{what} must be in [0, 1), got {bad}")
+    return rate
+
+
+def dropout(h: torch.Tensor, rate: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Inverted dropout of ``h (P, B, F)``: ``h * keep / (1 - rate_p)`` with a bool mask
+    ``keep`` of the same shape and rates ``(P,)``."""
+    factor = keep.to(h.dtype).mul_(per_member(1.0 / (1.0 - rate.to(h.dtype)), h))
+    return h * factor
+
+
+@dataclass
+class DropoutPass:
+    """Dropout for one forward pass: per-member rates and random streams.
+
+    ``rate`` applies to hidden units, ``input_rate`` to the inputs; ``None``
+    switches that dropout off for every member (no op at all). ``counter``
+    identifies the pass (training step, or MC sample) so each pass draws
+    fresh masks.
+    """
+
+    seeds: torch.Tensor
+    counter: int
+    rate: torch.Tensor | None = None
+    input_rate: torch.Tensor | None = None
+
+    def apply(self, h: torch.Tensor, layer: int | None) -> torch.Tensor:
+        """Dropout on the inputs (``layer=None``) or after hidden layer ``layer``."""
+        rate = self.input_rate if layer is None else self.rate
+        if rate is None:
+            return h
+        stream = rnd.STREAM_INPUT_DROPOUT if layer is None else rnd.STREAM_DROPOUT + layer
+        if h.shape[0] != rate.shape[0]:
+            h = h.expand(rate.shape[0], -1, -1)
+        keep = rnd.bernoulli_keep(self.seeds, stream, self.counter, tuple(h.shape[1:]), rate)
+        return dropout(h, rate, keep)
