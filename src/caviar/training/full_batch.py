@@ -127,6 +127,7 @@ class FullBatchTrainer:
         self.model = build_model(configs, data, self.knobs)
         self.tensors = to_tensors(data, self.dtype, self.device)
         self.has_val = True  # full-batch methods always validate (early stopping)
+        self.snapshots: list = []  # snapshot ensembles are a first-order feature
         self.spec = get_loss(self.knobs.loss_name)
         self.size = len(configs)
         self.epochs = first.train.epochs
