@@ -10,7 +10,7 @@ For each fold (``train``, ``test``):
    (:mod:`caviar.sklearn._base`): validated arrays, seed, ``RunConfig``;
 3. candidates whose prepared data are the same (same transformed inputs, same
    validation split) and whose configurations share their structure
-   (:func:`~caviar.train.population.structure_key`) train as ONE population; their
+   (``structure_key`` of the engine) train as ONE population; their
    continuous parameters become per-member knobs. A member follows the
    trajectory it follows alone, so each candidate ends up exactly as
    ``estimator.fit`` would leave it;
@@ -36,8 +36,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
 from caviar.sklearn._base import CaviarEstimatorMixin
-from caviar.train.population import structure_key
-from caviar.train.trainer import PopulationTrainer
+from caviar.sklearn._engine import PopulationTrainer, structure_key
 
 
 def final_estimator(est: Any) -> Any:
