@@ -112,7 +112,7 @@ def _group(fits: list[_Fit], transformed: dict, X_tr, y_tr, error_score) -> dict
             _failed(fit, error_score)
             continue
         fit.fit_time += time.time() - start
-        data_key = (seed, fit.final.validation_fraction) if fit.final.early_stopping else None
+        data_key = (seed, cfg.data.val_fraction) if fit.final.early_stopping else None
         key = (fit.pre_key, repr(data_key), structure_key(cfg))
         groups.setdefault(key, []).append((fit, X, y, seed, cfg))
     return groups
