@@ -20,6 +20,7 @@ import json
 import time
 
 import numpy as np
+import torch
 from scipy.stats import loguniform, uniform
 from sklearn.datasets import load_digits
 from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold
@@ -34,7 +35,10 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     X, y = load_digits(return_X_y=True)
     X = X / 16.0  # pixel range, not fitted on the data: no leak across folds
     if args.quick:
@@ -88,6 +92,7 @@ def main() -> None:
         "n_folds": args.folds,
         "epochs": args.epochs,
         "dtype": args.dtype,
+        "torch_threads": torch.get_num_threads(),
         "n_rows": int(X.shape[0]),
         "caviar_seconds": round(caviar_s, 3),
         "sklearn_seconds": round(sklearn_s, 3),

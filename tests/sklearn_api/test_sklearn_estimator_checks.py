@@ -11,7 +11,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from caviar.sklearn import CaviarClassifier, CaviarRegressor
 
-FAST = {"hidden_layer_sizes": (16,), "epochs": 12, "learning_rate": 0.03, "random_state": 0}
+FAST = {
+    "hidden_layer_sizes": (16,),
+    "epochs": 8,
+    "batch_size": 64,
+    "learning_rate": 0.05,
+    "random_state": 0,
+}
 
 
 @parametrize_with_checks([CaviarClassifier(**FAST), CaviarRegressor(**FAST)])

@@ -41,9 +41,12 @@ from caviar.data import PreparedData
 from caviar.data.split import split_indices
 from caviar.errors import CaviarError
 from caviar.nn import PopulationMLP
-from caviar.training.population import optimizer_hypers, resolve_loss_name
-from caviar.training.result import PopulationResult
-from caviar.training.trainer import train_population
+from caviar.sklearn._engine import (
+    PopulationResult,
+    optimizer_hypers,
+    resolve_loss_name,
+    train_population,
+)
 
 # estimator parameter -> config path (both estimators)
 COMMON_PATHS: dict[str, str] = {

@@ -10,7 +10,7 @@ For each fold (``train``, ``test``):
    (:mod:`caviar.sklearn._base`): validated arrays, seed, ``RunConfig``;
 3. candidates whose prepared data are the same (same transformed inputs, same
    validation split) and whose configurations share their structure
-   (:func:`~caviar.training.population.structure_key`) train as ONE population; their
+   (``structure_key`` of the engine) train as ONE population; their
    continuous parameters become per-member knobs. A member follows the
    trajectory it follows alone, so each candidate ends up exactly as
    ``estimator.fit`` would leave it;
@@ -36,8 +36,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
 from caviar.sklearn._base import CaviarEstimatorMixin
-from caviar.training.population import structure_key
-from caviar.training.trainer import PopulationTrainer
+from caviar.sklearn._engine import PopulationTrainer, structure_key
 
 
 def final_estimator(est: Any) -> Any:
@@ -113,7 +112,7 @@ def _group(fits: list[_Fit], transformed: dict, X_tr, y_tr, error_score) -> dict
             _failed(fit, error_score)
             continue
         fit.fit_time += time.time() - start
-        data_key = (seed, fit.final.validation_fraction) if fit.final.early_stopping else None
+        data_key = (seed, cfg.data.val_fraction) if fit.final.early_stopping else None
         key = (fit.pre_key, repr(data_key), structure_key(cfg))
         groups.setdefault(key, []).append((fit, X, y, seed, cfg))
     return groups
