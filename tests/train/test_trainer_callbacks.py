@@ -14,11 +14,14 @@ def iris():
 
 
 def configs(lrs, epochs=6):
-    return expand_configs({
-        "data": {"source": "iris"}, "model": {"hidden": [8]},
-        "optimizer": {"name": "adam", "lr": lrs},
-        "train": {"epochs": epochs, "batch_size": 16, "patience": None, "dtype": "float64"},
-    })
+    return expand_configs(
+        {
+            "data": {"source": "iris"},
+            "model": {"hidden": [8]},
+            "optimizer": {"name": "adam", "lr": lrs},
+            "train": {"epochs": epochs, "batch_size": 16, "patience": None, "dtype": "float64"},
+        }
+    )
 
 
 def test_prune_freezes_members(iris):
@@ -29,8 +32,9 @@ def test_prune_freezes_members(iris):
             tr.prune(torch.tensor([False, True]))
             snapshots["at_prune"] = tr.model.flat[1].clone()
 
-    tr = PopulationTrainer(configs([1e-2, 1e-2]), iris,
-                           callbacks=[prune_member_one_after_epoch_two])
+    tr = PopulationTrainer(
+        configs([1e-2, 1e-2]), iris, callbacks=[prune_member_one_after_epoch_two]
+    )
     result = tr.run()
     assert result.members[1].status == "pruned"
     assert result.members[1].epochs_run == 2
