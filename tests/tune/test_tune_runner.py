@@ -140,3 +140,18 @@ def test_rerun_without_resume_is_refused(tmp_path):
     tune(iris_config(trials=2), out=out)
     with pytest.raises(CaviarError, match="--resume"):
         tune(iris_config(trials=2), out=out)
+
+
+@pytest.mark.parametrize("strategy", ["coarse_to_fine", "tpe", "grid"])
+def test_adaptive_and_grid_strategies_run_in_rounds(tmp_path, strategy):
+    cfg = iris_config(strategy=strategy, trials=8, batch=4, grid_points=2)
+    result = tune(cfg, out=tmp_path / "run")
+    assert sorted(t["index"] for t in result.trials) == list(range(8))
+    assert sorted({t["round"] for t in result.trials}) == [0, 1]
+
+
+def test_time_budget_stops_between_populations(tmp_path):
+    cfg = iris_config(trials=None, time_budget=0.5, batch=2, max_population=1)
+    cfg["search"].pop("trials")
+    result = tune(cfg, out=tmp_path / "run")
+    assert 1 <= len(result.trials) < 50

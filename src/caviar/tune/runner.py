@@ -248,7 +248,9 @@ def tune(
     store.set_meta("space", {d.path: d.kind for d in space.dimensions})
     open_seconds = time.perf_counter() - t_open
 
-    deadline = start + s.time_budget if s.time_budget is not None else None
+    # the time budget counts from here (setup excluded); the first population always runs
+    deadline = time.perf_counter() + s.time_budget if s.time_budget is not None else None
+    ran = 0
     budget_bytes = s.memory_budget_mb * 2**20
     kept: dict[int, MemberRecord] = {}  # top records (weights) of this process
     trace: list[tuple[float, float]] = []  # (seconds, best validation score of any epoch)
@@ -272,7 +274,7 @@ def tune(
         lo = round_ * batch
         if total is not None and lo >= total:
             break
-        if deadline is not None and time.perf_counter() > deadline:
+        if deadline is not None and ran and time.perf_counter() > deadline:
             break
         n = batch if total is None else min(batch, total - lo)
         finished = store.finished()
@@ -309,8 +311,9 @@ def tune(
             n_done += len(failed)
         cfg_list = [configs[i] for i in ok_idx]
         for pop in plan_populations(cfg_list, data, budget_bytes, s.max_population):
-            if deadline is not None and time.perf_counter() > deadline:
+            if deadline is not None and ran and time.perf_counter() > deadline:
                 break
+            ran += 1
             idx = [ok_idx[j] for j in pop]
             recs = run_population(
                 [cfg_list[j] for j in pop],
