@@ -81,3 +81,28 @@ def test_two_processes_on_one_study_share_the_work_without_duplicates(tmp_path):
     trials = finished(out / "study.db")
     indices = [t.user_attrs["index"] for t in trials]
     assert sorted(indices) == list(range(N))
+
+
+def test_resume_of_a_finished_study_rebuilds_the_best_member(tmp_path):
+    """A best trial from an earlier process is retrained alone from its config and matches
+    its stored validation score (a member trains alone exactly as in its population)."""
+    from caviar.tune.runner import tune
+
+    cfg = iris_config(trials=6)
+    cfg["train"]["dtype"] = "float64"
+    first = tune(cfg, out=tmp_path / "run")
+    again = tune(cfg, out=tmp_path / "run", resume=True)
+    assert [t["index"] for t in again.trials] == [t["index"] for t in first.trials]
+    assert again.best["index"] == first.best["index"]
+    from caviar.api import load_data_for
+    from caviar.config import validate_config
+
+    base = dict(cfg)
+    base.pop("search")
+    data = load_data_for([validate_config(base)])
+    import numpy as np
+
+    for result in (first, again):
+        pred = result.model.predict_proba(data.X_val).argmax(axis=1)
+        assert float(np.mean(pred == data.y_val)) == result.val_score
+    assert again.test_score == first.test_score

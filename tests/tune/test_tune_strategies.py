@@ -72,20 +72,21 @@ def run(strategy, space, rounds, batch, seed=0):
     return history
 
 
-def test_coarse_to_fine_concentrates_around_the_optimum():
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_coarse_to_fine_concentrates_around_the_optimum(seed):
     space = space_of(
         optimizer__lr={"log_uniform": [1e-6, 1e0]},
         optimizer__beta1={"one_minus_log_uniform": [0.5, 0.99999]},
     )
-    for seed in range(3):
-        hist = run(CoarseToFineStrategy(0.25, 0.5, batch=20), space, 5, 20, seed)
-        first = [np.log10(p["optimizer.lr"]) for p, _ in hist[:20]]
-        last = [np.log10(p["optimizer.lr"]) for p, _ in hist[-20:]]
-        # the last round samples near the optimum r = -2.5, far tighter than the coarse round
-        assert abs(np.median(last) + 2.5) < 0.5
-        assert np.mean(np.abs(np.array(last) + 2.5)) < 0.5 * np.mean(np.abs(np.array(first) + 2.5))
-        rand = run(RandomStrategy(), space, 5, 20, seed)
-        assert max(s for _, s in hist) >= max(s for _, s in rand) - 0.05
+    hist = run(CoarseToFineStrategy(0.25, 0.5, batch=20), space, 5, 20, seed)
+    first = [np.log10(p["optimizer.lr"]) for p, _ in hist[:20]]
+    last = [np.log10(p["optimizer.lr"]) for p, _ in hist[-20:]]
+    # the last round samples near the optimum r = -2.5, far tighter than the coarse round
+    assert abs(np.median(last) + 2.5) < 0.5
+    assert np.mean(np.abs(np.array(last) + 2.5)) < 0.5 * np.mean(np.abs(np.array(first) + 2.5))
+    rand = run(RandomStrategy(), space, 5, 20, seed)
+    assert max(s for _, s in hist) >= max(s for _, s in rand) - 0.05
 
 
 def test_tpe_suggests_in_range_and_improves_on_its_startup():

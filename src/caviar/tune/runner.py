@@ -33,6 +33,7 @@ from caviar.errors import CaviarError
 from caviar.model import TrainedModel
 from caviar.train.population import optimizer_hypers, resolve_loss_name, structure_key
 from caviar.tune import refit as refit_mod
+from caviar.tune.background import BackgroundStore
 from caviar.tune.executor import MemberRecord, plan_populations, run_population
 from caviar.tune.halving import SuccessiveHalving
 from caviar.tune.pbt import PopulationBasedTraining
@@ -66,7 +67,8 @@ class TuneResult:
     test_score: float
     counts: dict[str, int]
     seconds: float
-    storage_seconds: float
+    storage_seconds: float  # wall time the search waited for the study
+    storage_busy_seconds: float  # time spent in study I/O, including the background thread
     baseline: dict[str, Any]
     verdict: dict[str, Any]
     trace: list[tuple[float, float]] = field(default_factory=list)  # (s, best trial val)
@@ -85,6 +87,7 @@ class TuneResult:
             "n_trials": len(self.trials),
             "seconds": self.seconds,
             "storage_seconds": self.storage_seconds,
+            "storage_busy_seconds": self.storage_busy_seconds,
             "baseline": self.baseline,
             "diagnosis": self.verdict,
             "refit": self.plan.settings.refit,
@@ -233,20 +236,36 @@ def tune(
     run_dir = Path(out) if out is not None else Path("runs") / plan.name
     url = storage or f"sqlite:///{run_dir / 'study.db'}"
     t_open = time.perf_counter()
-    if sqlite_path(url) is None:
+    path = sqlite_path(url)
+    if path is not None and path.exists() and not resume:
+        raise CaviarError(
+            f"{path} already holds a study; pass --resume to continue it "
+            "or choose another run directory"
+        )
+    meta = {"space": {d.path: d.kind for d in space.dimensions}}
+
+    def open_store() -> TrialStore:
         store = TrialStore(url, plan.name, create=True)
-    else:
-        existed = sqlite_path(url).exists()
-        if existed and not resume:
-            raise CaviarError(
-                f"{sqlite_path(url)} already holds a study; pass --resume to continue it "
-                "or choose another run directory"
-            )
-        store = TrialStore(url, plan.name, create=True)
-    if not resume and store.finished():
-        raise CaviarError(f"study '{plan.name}' in {url} already has trials; pass --resume")
-    store.set_meta("space", {d.path: d.kind for d in space.dimensions})
+        if not resume and store.finished():
+            raise CaviarError(f"study '{plan.name}' in {url} already has trials; pass --resume")
+        store.set_meta("space", meta["space"])
+        return store
+
+    # resume or a server: open now (claims decide what runs); a fresh SQLite run: the
+    # study opens and is written in a background thread while populations train
+    sync = resume or path is None
+    store: TrialStore | None = open_store() if sync else None
+    writer = None if sync else BackgroundStore(open_store, space)
     open_seconds = time.perf_counter() - t_open
+    local: dict[int, tuple[dict, float]] = {}  # this process's trials: params, score
+
+    def record(rows: list[dict[str, Any]]) -> float:
+        for r in rows:
+            local[int(r["index"])] = (r["params"], r["val_score"])
+        if store is not None:
+            return store.write(space, rows)
+        writer.submit(rows)  # type: ignore[union-attr]
+        return 0.0
 
     # the time budget counts from here (setup excluded); the first population always runs
     deadline = time.perf_counter() + s.time_budget if s.time_budget is not None else None
@@ -266,7 +285,7 @@ def tune(
         if on_epoch is not None:
             on_epoch(epoch, epochs, alive, best)
 
-    n_done = len(store.finished())
+    n_done = len(store.finished()) if store is not None else 0
     best_trial = -math.inf
     round_ = 0
     keep_n = max(s.ensemble_top_k, 1)
@@ -277,25 +296,23 @@ def tune(
         if deadline is not None and ran and time.perf_counter() > deadline:
             break
         n = batch if total is None else min(batch, total - lo)
-        finished = store.finished()
-        if strategy.adaptive:
-            earlier = list(range(lo))
-            while store.pending_elsewhere(earlier):
-                time.sleep(0.5)
-            finished = store.finished()
-        history = [
-            (decode_params(space, finished[i].params), _value(finished[i]))
-            if i in finished
-            else ({}, float("nan"))
-            for i in range(lo)
-        ]
+        known: dict[int, tuple[dict, float]] = {}
+        if store is not None:
+            if strategy.adaptive:
+                while store.pending_elsewhere(list(range(lo))):
+                    time.sleep(0.5)
+            known = {
+                i: (decode_params(space, t.params), _value(t)) for i, t in store.finished().items()
+            }
+        known.update(local)
+        history = [known.get(i, ({}, float("nan"))) for i in range(lo)]
         if strategy.adaptive:
             history = [h for h in history if h[0]]
         suggestions = strategy.suggest(space, history, n, _rng(s.seed, round_))
         indices = [lo + j for j in range(len(suggestions))]
         if not suggestions:
             break
-        mine = store.claim(indices)
+        mine = store.claim(indices) if store is not None else indices
         configs, ok_idx, failed = {}, [], []
         for i in mine:
             p = suggestions[i - lo]
@@ -307,7 +324,7 @@ def tune(
             except CaviarError as e:
                 failed.append(_failed_record(i, round_, p, str(e)))
         if failed:
-            storage_seconds += store.write(space, failed)
+            storage_seconds += record(failed)
             n_done += len(failed)
         cfg_list = [configs[i] for i in ok_idx]
         for pop in plan_populations(cfg_list, data, budget_bytes, s.max_population):
@@ -325,7 +342,7 @@ def tune(
                 _trial_record(i, round_, suggestions[i - lo], r)
                 for i, r in zip(idx, recs, strict=True)
             ]
-            storage_seconds += store.write(space, rows)
+            storage_seconds += record(rows)
             for i, r, row in zip(idx, recs, rows, strict=True):
                 kept[i] = r
                 r.row = row  # type: ignore[attr-defined]
@@ -339,10 +356,16 @@ def tune(
                 on_progress({"done": n_done, "total": total, "best": best_trial})
         round_ += 1
 
+    busy = None
+    if writer is not None:
+        storage_seconds += writer.close()
+        store, busy = writer.store, writer.busy_seconds
+    t_read = time.perf_counter()
     # trials claimed by another live process on the same study: wait for them
     while store.pending_elsewhere(list(range(round_ * batch))):
         time.sleep(0.5)
     trials = sorted((_trial_dict(t) for t in store.finished().values()), key=_rank_key)
+    storage_seconds += time.perf_counter() - t_read
     usable = [
         t
         for t in trials
@@ -378,6 +401,7 @@ def tune(
         counts=counts,
         seconds=time.perf_counter() - start,
         storage_seconds=storage_seconds,
+        storage_busy_seconds=busy if busy is not None else storage_seconds,
         baseline=base,
         verdict=diag,
         trace=trial_trace,

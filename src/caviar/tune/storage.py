@@ -230,20 +230,51 @@ class TrialStore:
 
     def _add_all(self, trials: list) -> None:
         """Add ``trials`` in one transaction (all or none) when the back end is Optuna's
-        RDB storage; otherwise one by one with ``study.add_trials``."""
+        RDB storage: the rows of every trial (trial, value, params, user attributes) are
+        added to one session and flushed once, numbered after the study's last trial.
+        Other back ends: one by one with ``study.add_trials``."""
         try:
+            from optuna.distributions import distribution_to_json
             from optuna.storages._rdb import models
             from optuna.storages._rdb.storage import _create_scoped_session
+            from sqlalchemy import func
 
-            prepare = self.storage._get_prepared_new_trial
             session_factory = self.storage.scoped_session
         except (ImportError, AttributeError):
             self.study.add_trials(trials)
             return
+        value_model = models.TrialValueModel
         with _create_scoped_session(session_factory) as session:
             models.StudyModel.find_or_raise_by_id(self.study_id, session, for_update=True)
-            for t in trials:
-                prepare(self.study_id, t, session)
+            count = (
+                session.query(func.count(models.TrialModel.trial_id))
+                .filter(models.TrialModel.study_id == self.study_id)
+                .scalar()
+            )
+            for k, t in enumerate(trials):
+                row = models.TrialModel(
+                    study_id=self.study_id,
+                    number=count + k,
+                    state=t.state,
+                    datetime_start=t.datetime_start,
+                    datetime_complete=t.datetime_complete,
+                )
+                if t.value is not None:
+                    stored, kind = value_model.value_to_stored_repr(t.value)
+                    row.values = [value_model(objective=0, value=stored, value_type=kind)]
+                row.params = [
+                    models.TrialParamModel(
+                        param_name=name,
+                        param_value=t.distributions[name].to_internal_repr(v),
+                        distribution_json=distribution_to_json(t.distributions[name]),
+                    )
+                    for name, v in t.params.items()
+                ]
+                row.user_attributes = [
+                    models.TrialUserAttributeModel(key=key, value_json=json.dumps(v))
+                    for key, v in t.user_attrs.items()
+                ]
+                session.add(row)
 
 
 def _alive(owner: str) -> bool:
