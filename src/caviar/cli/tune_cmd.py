@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(dumps(info) + "\n")
         return 0
     console = Console()
+    console = Console(width=max(console.width, 120))  # keep the table readable when piped
     board = leaderboard(result).head(args.top)
     board = board.drop(columns=["val_loss", "epochs_run"], errors="ignore")
     short = {"val_score": "val", "train_score": "train", "best_epoch": "ep"}

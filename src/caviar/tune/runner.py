@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -218,6 +219,7 @@ def tune(
     written by the caller (the CLI) or :func:`write_outputs`.
     """
     start = time.perf_counter()
+    _prewarm_storage_imports()
     plan = plan or make_plan(config, overrides)
     s, space = plan.settings, plan.space
     base_cfg = validate_config(plan.base)
@@ -409,6 +411,20 @@ def tune(
         storage_url=url,
         task=data.task,
     )
+
+
+def _prewarm_storage_imports() -> None:
+    """Import Optuna's RDB storage (SQLAlchemy, Alembic) in a thread while the data loads:
+    it only imports modules, so a run that fails validation still writes nothing."""
+
+    def work() -> None:
+        try:
+            import optuna.storages._rdb.models  # noqa: F401
+            import optuna.storages._rdb.storage  # noqa: F401
+        except Exception:  # noqa: BLE001 - the real open reports errors
+            pass
+
+    threading.Thread(target=work, daemon=True).start()
 
 
 def _rng(seed: int, round_: int) -> np.random.Generator:
