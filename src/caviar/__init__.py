@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 from caviar.errors import CaviarError  # noqa: E402
 
-__all__ = ["CaviarError", "RunConfig", "TrainRun", "TrainedModel", "__version__", "train"]
+__all__ = ["CaviarError", "RunConfig", "TrainRun", "TrainedModel", "__version__", "train", "tune"]
 
 
 def __getattr__(name: str):  # lazy: `import caviar` stays cheap until the engine is used
@@ -21,6 +21,10 @@ def __getattr__(name: str):  # lazy: `import caviar` stays cheap until the engin
         from caviar import api
 
         return getattr(api, name)
+    if name == "tune":
+        import importlib
+
+        return importlib.import_module("caviar.tune")
     if name == "TrainedModel":
         from caviar.model import TrainedModel
 

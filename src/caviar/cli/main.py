@@ -22,13 +22,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from caviar.cli import diagnose_cmd, predict_cmd, train_cmd
+    from caviar.cli import diagnose_cmd, predict_cmd, train_cmd, tune_cmd
 
     parser = _Parser(prog="caviar", description="Train and tune populations of neural networks.")
     parser.add_argument("--version", action="version", version=f"caviar {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train_cmd.add_parser(sub)
     predict_cmd.add_parser(sub)
+    tune_cmd.add_parser(sub)
     diagnose_cmd.add_parser(sub)
     return parser
 

@@ -1,4 +1,5 @@
-"""Diagnostics: gradient check, conditioning, gradient norms, lr range test."""
+"""Diagnostics: gradient check, conditioning, gradient norms, lr range test, and the
+naive baseline and verdict of a trained model (seed 004 "Pragmatics")."""
 
 from caviar.diagnose.conditioning import (
     adagrad_diagonal,

@@ -1,0 +1,134 @@
+"""``caviar tune CONFIG.toml``: search the space in ``[search]`` with populations.
+
+Trials go into an Optuna study (default ``RUN_DIR/study.db``; ``--resume``
+continues it after a crash); the final model, leaderboard and summary go into
+the run directory. Prints a progress bar over trials, then a leaderboard (or
+``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from caviar.cli.output import stderr_console
+from caviar.serialize import dumps
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "tune",
+        help="search hyperparameters ([search] section)",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument("config", help="TOML config with a [search] section")
+    p.add_argument("-o", "--out", help="run directory (default: runs/<config name>)")
+    p.add_argument("--storage", help="Optuna storage URL (default: sqlite:///RUN_DIR/study.db)")
+    p.add_argument("--resume", action="store_true", help="continue the study in the storage")
+    p.add_argument("--trials", type=int, help="override search.trials")
+    p.add_argument("--time-budget", type=float, help="override search.time_budget (seconds)")
+    p.add_argument("--strategy", help="override search.strategy")
+    p.add_argument("--seed", type=int, help="override search.seed")
+    p.add_argument("--top", type=int, default=10, help="leaderboard rows to print")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from caviar.tune.output import leaderboard, write_outputs
+    from caviar.tune.runner import make_plan, tune
+
+    overrides = {
+        "trials": args.trials,
+        "time_budget": args.time_budget,
+        "strategy": args.strategy,
+        "seed": args.seed,
+    }
+    plan = make_plan(args.config, overrides)
+    out = Path(args.out) if args.out else Path("runs") / plan.name
+    show = not (args.quiet or args.json)
+    progress = Progress(
+        TextColumn("trials"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("best val {task.fields[best]}"),
+        TimeElapsedColumn(),
+        console=stderr_console,
+        disable=not show,
+    )
+    total = plan.settings.trials
+    task = progress.add_task("trials", total=total, best="-")
+    started = False
+
+    def start() -> None:  # the bar appears once training starts (errors stay one line)
+        nonlocal started
+        if show and not started:
+            progress.start()
+            started = True
+
+    def on_progress(info: dict) -> None:
+        start()
+        progress.update(
+            task, completed=info["done"], total=info["total"], best=f"{info['best']:.4f}"
+        )
+
+    try:
+        result = tune(
+            args.config,
+            out=out,
+            storage=args.storage,
+            resume=args.resume,
+            plan=plan,
+            on_progress=on_progress,
+            on_epoch=lambda *a: start(),
+        )
+    finally:
+        if started:
+            progress.stop()
+    info = write_outputs(result, out)
+    if args.json:
+        sys.stdout.write(dumps(info) + "\n")
+        return 0
+    console = Console()
+    console = Console(width=max(console.width, 120))  # keep the table readable when piped
+    board = leaderboard(result).head(args.top)
+    board = board.drop(columns=["val_loss", "epochs_run"], errors="ignore")
+    short = {"val_score": "val", "train_score": "train", "best_epoch": "ep"}
+    table = Table(box=box.SIMPLE_HEAD, title="leaderboard (validation split)", pad_edge=False)
+    for col in board.columns:
+        name = short.get(str(col), str(col).rsplit(".", 1)[-1])
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    for _, row in board.iterrows():
+        table.add_row(*(_fmt(v) for v in row))
+    console.print(table)
+    score = info["score_name"]
+    c = result.counts
+    console.print(
+        f"{len(result.trials)} trials: {c.get('complete', 0)} complete, {c.get('pruned', 0)} "
+        f"pruned, {c.get('diverged', 0)} diverged, {c.get('failed', 0)} failed "
+        f"in {result.seconds:.1f}s (storage {result.storage_seconds:.2f}s)"
+    )
+    console.print(
+        f"best trial {result.best['index']}: val {score} {result.val_score:.4f}, "
+        f"test {score} {result.test_score:.4f} (test split used once, for the final model)"
+    )
+    b, v = result.baseline, result.verdict
+    console.print(
+        f"baseline ({b['name']}): val {b['val_score']:.4f}, test {b['test_score']:.4f}; "
+        f"diagnosis: {v['verdict']} ({v['reason']})"
+    )
+    console.print(f"saved {out / 'model'}")
+    return 0
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)

@@ -1,0 +1,52 @@
+"""Successive halving as a trainer callback (Jamieson & Talwalkar 2016; Li et al. 2018).
+
+Rungs are at ``r, r*eta, r*eta^2, ...`` epochs (rounded). After the epoch that
+completes a rung, the members still alive are ranked by their best validation
+score so far and only the best ``ceil(n_alive / eta)`` stay alive; the others
+stop for good (``trainer.prune``, status ``pruned``). No checkpoint files: the
+pruned members simply stop changing inside the population.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def rungs(min_epochs: int, eta: float, epochs: int) -> list[int]:
+    """Epoch counts ``round(r * eta^i)`` below ``epochs`` (strictly increasing)."""
+    out: list[int] = []
+    i = 0
+    while True:
+        r = int(round(min_epochs * eta**i))
+        if r >= epochs:
+            return out
+        if not out or r > out[-1]:
+            out.append(r)
+        i += 1
+
+
+class SuccessiveHalving:
+    """Callback: prune all but the best ``1/eta`` of the live members at every rung."""
+
+    def __init__(self, min_epochs: int = 2, eta: float = 3.0) -> None:
+        self.min_epochs = min_epochs
+        self.eta = eta
+
+    def __call__(self, trainer) -> None:
+        done = trainer.epoch + 1
+        if done not in rungs(self.min_epochs, self.eta, trainer.epochs):
+            return
+        alive = trainer.alive
+        n_alive = int(alive.sum())
+        keep = math.ceil(n_alive / self.eta)
+        if n_alive <= keep:
+            return
+        scores = torch.stack(trainer.history["val_score"]).nan_to_num(nan=-math.inf)
+        best = scores.max(dim=0).values
+        best = torch.where(alive, best, torch.full_like(best, -math.inf))
+        order = torch.argsort(best, descending=True, stable=True)
+        survivors = torch.zeros_like(alive)
+        survivors[order[:keep]] = True
+        trainer.prune(alive & ~survivors)

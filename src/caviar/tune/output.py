@@ -1,0 +1,39 @@
+"""Writing a search's results into its run directory (next to ``study.db``).
+
+``model/`` (the final model, works with ``caviar predict``), ``leaderboard.csv``
+(every trial ranked by validation score), ``summary.json`` (the ``--json``
+output). Each is written all-or-nothing (temporary name, then a rename).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from caviar.atomic import atomic_file
+from caviar.serialize import dumps
+
+COLUMNS = ("status", "val_score", "val_loss", "train_score", "best_epoch", "epochs_run")
+
+
+def leaderboard(result) -> pd.DataFrame:
+    rows = []
+    for rank, t in enumerate(result.trials, start=1):
+        row = {"rank": rank, "trial": t["index"]}
+        row.update({k: v for k, v in t["params"].items()})
+        row.update({k: t.get(k) for k in COLUMNS})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_outputs(result, run_dir: str | Path) -> dict:
+    """Write model, leaderboard and summary; returns the summary dict."""
+    run_dir = Path(run_dir)
+    result.model.save(run_dir / "model")
+    with atomic_file(run_dir / "leaderboard.csv") as tmp:
+        leaderboard(result).to_csv(tmp, index=False)
+    info = {**result.summary(), "run_dir": str(run_dir), "model_dir": str(run_dir / "model")}
+    with atomic_file(run_dir / "summary.json") as tmp:
+        tmp.write_text(dumps(info))
+    return info

@@ -1,0 +1,466 @@
+"""``caviar.tune``: the search loop shared by the CLI and the Python API.
+
+1. Read the config and its ``[search]`` section; validate settings, space and
+   the first round of configurations before anything is written.
+2. Rounds: the strategy suggests ``batch`` parameter sets from a generator
+   seeded by ``(seed, round)`` and the finished trials of earlier rounds, so a
+   round is reproducible; trial ``index`` = position in that sequence.
+3. The round's unclaimed configurations are grouped into populations under the
+   memory budget, trained (with successive halving or PBT) and each population's
+   trials written to the Optuna study in one burst.
+4. The best trial by validation score (ties: lower validation loss) gives the
+   final model (``caviar.tune.refit``); the test split is evaluated once, for it.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caviar.api import load_data_for
+from caviar.config import RunConfig, expand_configs, read_toml, validate_config
+from caviar.config.grid import find_axes
+from caviar.diagnose.baseline import naive_baseline
+from caviar.diagnose.verdict import verdict
+from caviar.errors import CaviarError
+from caviar.model import TrainedModel
+from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
+from caviar.tune import refit as refit_mod
+from caviar.tune.background import BackgroundStore
+from caviar.tune.executor import MemberRecord, plan_populations, run_population
+from caviar.tune.halving import SuccessiveHalving
+from caviar.tune.pbt import PopulationBasedTraining
+from caviar.tune.settings import SearchSettings, parse_settings
+from caviar.tune.space import SearchSpace, parse_space
+from caviar.tune.storage import TrialStore, decode_params, sqlite_path
+from caviar.tune.strategies import batch_size, make_strategy
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class TunePlan:
+    """Everything validated before a search starts."""
+
+    base: dict[str, Any]
+    settings: SearchSettings
+    space: SearchSpace
+    name: str
+
+
+@dataclass
+class TuneResult:
+    """The outcome of a search."""
+
+    plan: TunePlan
+    trials: list[dict[str, Any]]  # every finished trial, ranked best first
+    best: dict[str, Any]
+    model: TrainedModel
+    val_score: float
+    test_score: float
+    counts: dict[str, int]
+    seconds: float
+    storage_seconds: float  # wall time the search waited for the study
+    storage_busy_seconds: float  # time spent in study I/O, including the background thread
+    baseline: dict[str, Any]
+    verdict: dict[str, Any]
+    trace: list[tuple[float, float]] = field(default_factory=list)  # (s, best trial val)
+    epoch_trace: list[tuple[float, float]] = field(default_factory=list)  # (s, best epoch val)
+    storage_url: str = ""
+    task: str = "classification"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "best_params": self.best["params"],
+            "best_index": self.best["index"],
+            "val_score": self.val_score,
+            "test_score": self.test_score,
+            "score_name": "accuracy" if self.task == "classification" else "r2",
+            "counts": self.counts,
+            "n_trials": len(self.trials),
+            "seconds": self.seconds,
+            "storage_seconds": self.storage_seconds,
+            "storage_busy_seconds": self.storage_busy_seconds,
+            "baseline": self.baseline,
+            "diagnosis": self.verdict,
+            "refit": self.plan.settings.refit,
+            "ensemble_size": self.model.n_members,
+            "storage": self.storage_url,
+        }
+
+
+def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None) -> TunePlan:
+    """Parse and validate a tuning config (nothing is written)."""
+    if isinstance(config, dict):
+        raw, name = copy.deepcopy(config), "tune"
+    else:
+        raw, name = read_toml(config), Path(config).stem
+    if not isinstance(raw, dict):
+        raise CaviarError("config: expected a table of sections")
+    settings = parse_settings(raw.pop("search", None), overrides)
+    axes = find_axes(raw)
+    if axes:
+        raise CaviarError(
+            f"config: '{next(iter(axes))}' is a list of values; in a tuning config put "
+            "searched fields in [search.space]"
+        )
+    base_cfg = expand_configs(raw)[0]
+    space = parse_space(settings.space, raw)
+    epochs = base_cfg.train.epochs
+    if settings.halving is not None and settings.halving.min_epochs >= epochs:
+        raise CaviarError(
+            f"search.halving.min_epochs {settings.halving.min_epochs} must be below "
+            f"train.epochs {epochs}"
+        )
+    if settings.pbt is not None and settings.pbt.interval >= epochs:
+        raise CaviarError(
+            f"search.pbt.interval {settings.pbt.interval} must be below train.epochs {epochs}"
+        )
+    if settings.pbt is not None and not any(d.per_member for d in space.dimensions):
+        raise CaviarError("search.pbt needs at least one continuous per-member dimension")
+    return TunePlan(raw, settings, space, name)
+
+
+def _callbacks(plan: TunePlan, seed: int) -> list:
+    s = plan.settings
+    if s.halving is not None:
+        return [SuccessiveHalving(s.halving.min_epochs, s.halving.eta)]
+    if s.pbt is not None:
+        return [
+            PopulationBasedTraining(
+                list(plan.space.dimensions),
+                interval=s.pbt.interval,
+                fraction=s.pbt.fraction,
+                perturb=s.pbt.perturb,
+                seed=seed,
+            )
+        ]
+    return []
+
+
+def _check_config(cfg: RunConfig, task: str) -> None:
+    optimizer_hypers(cfg)
+    resolve_loss_name(cfg, task)
+
+
+def _trial_record(index: int, round_: int, params: dict, rec: MemberRecord) -> dict[str, Any]:
+    m = rec.member
+    cfg = m.config
+    return {
+        "index": index,
+        "round": round_,
+        "params": params,
+        "status": m.status,
+        "seed": cfg.train.seed,
+        "structure": {
+            "sizes": rec.sizes,
+            "activation": rec.activation,
+            "loss": rec.loss_name,
+            "optimizer": cfg.optimizer.name,
+            "batch_size": cfg.train.batch_size,
+        },
+        "best_epoch": m.best_epoch,
+        "epochs_run": m.epochs_run,
+        "val_score": m.val_score,
+        "val_loss": m.val_loss,
+        "train_score": m.train_score,
+        "train_loss": m.train_loss,
+        "history": {
+            k: m.history[k] for k in ("train_loss", "train_score", "val_loss", "val_score")
+        },
+        "final_hypers": rec.final_hypers,
+        "pbt": rec.pbt_log,
+    }
+
+
+def _failed_record(index: int, round_: int, params: dict, message: str) -> dict[str, Any]:
+    return {
+        "index": index,
+        "round": round_,
+        "params": params,
+        "status": "failed",
+        "error": message,
+        "val_score": float("nan"),
+        "history": {},
+    }
+
+
+def _rank_key(t: dict[str, Any]) -> tuple[float, float, int]:
+    s = t.get("val_score")
+    loss = t.get("val_loss")
+    s = s if isinstance(s, (int, float)) and math.isfinite(s) else -math.inf
+    loss = loss if isinstance(loss, (int, float)) and math.isfinite(loss) else math.inf
+    return (-s, loss, t["index"])
+
+
+def tune(
+    config: str | Path | dict,
+    *,
+    out: str | Path | None = None,
+    storage: str | None = None,
+    resume: bool = False,
+    overrides: dict[str, Any] | None = None,
+    on_progress: Progress | None = None,
+    on_epoch: Callable[[int, int, int, float], None] | None = None,
+    plan: TunePlan | None = None,
+) -> TuneResult:
+    """Run (or resume) a search; returns the ranked trials and the final model.
+
+    ``out`` is the run directory (default ``runs/<config name>``); the default
+    storage is ``sqlite:///<out>/study.db``. Outputs other than the study are
+    written by the caller (the CLI) or :func:`write_outputs`.
+    """
+    start = time.perf_counter()
+    _prewarm_storage_imports()
+    plan = plan or make_plan(config, overrides)
+    s, space = plan.settings, plan.space
+    base_cfg = validate_config(plan.base)
+    data = load_data_for([base_cfg])
+    strategy = make_strategy(s)
+    grid_size = strategy.size(space)
+    total = s.trials if s.trials is not None else (grid_size if grid_size else None)
+    if grid_size is not None and total is not None:
+        total = min(total, grid_size)
+    batch = batch_size(s) if grid_size is None else min(batch_size(s), total or grid_size)
+    # validate the first round of configurations before anything is written
+    first = strategy.suggest(space, [], min(batch, total or batch), _rng(s.seed, 0))
+    for p in first:
+        _check_config(validate_config(space.apply(plan.base, p), "search"), data.task)
+
+    run_dir = Path(out) if out is not None else Path("runs") / plan.name
+    url = storage or f"sqlite:///{run_dir / 'study.db'}"
+    t_open = time.perf_counter()
+    path = sqlite_path(url)
+    if path is not None and path.exists() and not resume:
+        raise CaviarError(
+            f"{path} already holds a study; pass --resume to continue it "
+            "or choose another run directory"
+        )
+    meta = {"space": {d.path: d.kind for d in space.dimensions}}
+
+    def open_store() -> TrialStore:
+        store = TrialStore(url, plan.name, create=True)
+        if not resume and store.finished():
+            raise CaviarError(f"study '{plan.name}' in {url} already has trials; pass --resume")
+        store.set_meta("space", meta["space"])
+        return store
+
+    # resume or a server: open now (claims decide what runs); a fresh SQLite run: the
+    # study opens and is written in a background thread while populations train
+    sync = resume or path is None
+    store: TrialStore | None = open_store() if sync else None
+    writer = None if sync else BackgroundStore(open_store, space)
+    open_seconds = time.perf_counter() - t_open
+    local: dict[int, tuple[dict, float]] = {}  # this process's trials: params, score
+
+    def record(rows: list[dict[str, Any]]) -> float:
+        for r in rows:
+            local[int(r["index"])] = (r["params"], r["val_score"])
+        if store is not None:
+            return store.write(space, rows)
+        writer.submit(rows)  # type: ignore[union-attr]
+        return 0.0
+
+    # the time budget counts from here (setup excluded); the first population always runs
+    deadline = time.perf_counter() + s.time_budget if s.time_budget is not None else None
+    ran = 0
+    budget_bytes = s.memory_budget_mb * 2**20
+    kept: dict[int, MemberRecord] = {}  # top records (weights) of this process
+    trace: list[tuple[float, float]] = []  # (seconds, best validation score of any epoch)
+    trial_trace: list[tuple[float, float]] = []  # (seconds, best finished trial's score)
+    best_so_far = -math.inf
+    storage_seconds = open_seconds
+
+    def epoch_hook(epoch: int, epochs: int, alive: int, best: float) -> None:
+        nonlocal best_so_far
+        if math.isfinite(best) and best > best_so_far:
+            best_so_far = best
+            trace.append((time.perf_counter() - start, best))
+        if on_epoch is not None:
+            on_epoch(epoch, epochs, alive, best)
+
+    n_done = len(store.finished()) if store is not None else 0
+    best_trial = -math.inf
+    round_ = 0
+    keep_n = max(s.ensemble_top_k, 1)
+    while True:
+        lo = round_ * batch
+        if total is not None and lo >= total:
+            break
+        if deadline is not None and ran and time.perf_counter() > deadline:
+            break
+        n = batch if total is None else min(batch, total - lo)
+        known: dict[int, tuple[dict, float]] = {}
+        if store is not None:
+            if strategy.adaptive:
+                while store.pending_elsewhere(list(range(lo))):
+                    time.sleep(0.5)
+            known = {
+                i: (decode_params(space, t.params), _value(t)) for i, t in store.finished().items()
+            }
+        known.update(local)
+        history = [known.get(i, ({}, float("nan"))) for i in range(lo)]
+        if strategy.adaptive:
+            history = [h for h in history if h[0]]
+        suggestions = strategy.suggest(space, history, n, _rng(s.seed, round_))
+        indices = [lo + j for j in range(len(suggestions))]
+        if not suggestions:
+            break
+        mine = store.claim(indices) if store is not None else indices
+        configs, ok_idx, failed = {}, [], []
+        for i in mine:
+            p = suggestions[i - lo]
+            try:
+                cfg = validate_config(space.apply(plan.base, p), "search")
+                _check_config(cfg, data.task)
+                configs[i] = cfg
+                ok_idx.append(i)
+            except CaviarError as e:
+                failed.append(_failed_record(i, round_, p, str(e)))
+        if failed:
+            storage_seconds += record(failed)
+            n_done += len(failed)
+        cfg_list = [configs[i] for i in ok_idx]
+        for pop in plan_populations(cfg_list, data, budget_bytes, s.max_population):
+            if deadline is not None and ran and time.perf_counter() > deadline:
+                break
+            ran += 1
+            idx = [ok_idx[j] for j in pop]
+            recs = run_population(
+                [cfg_list[j] for j in pop],
+                data,
+                callbacks=_callbacks(plan, s.seed * 100_003 + idx[0]),
+                on_epoch=epoch_hook,
+            )
+            rows = [
+                _trial_record(i, round_, suggestions[i - lo], r)
+                for i, r in zip(idx, recs, strict=True)
+            ]
+            storage_seconds += record(rows)
+            for i, r, row in zip(idx, recs, rows, strict=True):
+                kept[i] = r
+                r.row = row  # type: ignore[attr-defined]
+            _trim(kept, keep_n)
+            n_done += len(rows)
+            scores = [r["val_score"] for r in rows if math.isfinite(r["val_score"])]
+            if scores and max(scores) > best_trial:
+                best_trial = max(scores)
+                trial_trace.append((time.perf_counter() - start, best_trial))
+            if on_progress is not None:
+                on_progress({"done": n_done, "total": total, "best": best_trial})
+        round_ += 1
+
+    busy = None
+    if writer is not None:
+        storage_seconds += writer.close()
+        store, busy = writer.store, writer.busy_seconds
+    t_read = time.perf_counter()
+    # trials claimed by another live process on the same study: wait for them
+    while store.pending_elsewhere(list(range(round_ * batch))):
+        time.sleep(0.5)
+    trials = sorted((_trial_dict(t) for t in store.finished().values()), key=_rank_key)
+    storage_seconds += time.perf_counter() - t_read
+    usable = [
+        t
+        for t in trials
+        if t["status"] in ("complete", "early_stopped", "pruned")
+        and t.get("val_score") is not None
+        and math.isfinite(t["val_score"])
+    ]
+    if not usable:
+        raise CaviarError("no trial finished with a finite validation score")
+    best = usable[0]
+    chosen = [t for t in usable if t.get("structure") == best.get("structure")][:keep_n]
+    records = _records_for(chosen, kept, plan, space, data)
+    if s.refit == "train_val":
+        records = refit_mod.refit_train_val(records, data)
+    val_score = float(best["val_score"])
+    metrics = {"val_score": val_score, "best_index": best["index"], "refit": s.refit}
+    model = refit_mod.model_from_records(records, data, metrics)
+    test = refit_mod.test_score(model, data)
+    model.metrics["test_score"] = test
+    base = naive_baseline(data)
+    diag = verdict(float(best["train_score"]), val_score, base["val_score"])
+    counts = {k: 0 for k in ("complete", "pruned", "diverged", "failed")}
+    for t in trials:
+        key = "complete" if t["status"] == "early_stopped" else t["status"]
+        counts[key] = counts.get(key, 0) + 1
+    return TuneResult(
+        plan=plan,
+        trials=trials,
+        best=best,
+        model=model,
+        val_score=val_score,
+        test_score=test,
+        counts=counts,
+        seconds=time.perf_counter() - start,
+        storage_seconds=storage_seconds,
+        storage_busy_seconds=busy if busy is not None else storage_seconds,
+        baseline=base,
+        verdict=diag,
+        trace=trial_trace,
+        epoch_trace=trace,
+        storage_url=url,
+        task=data.task,
+    )
+
+
+def _prewarm_storage_imports() -> None:
+    """Import Optuna's RDB storage (SQLAlchemy, Alembic) in a thread while the data loads:
+    it only imports modules, so a run that fails validation still writes nothing."""
+
+    def work() -> None:
+        try:
+            import optuna.storages._rdb.models  # noqa: F401
+            import optuna.storages._rdb.storage  # noqa: F401
+        except Exception:  # noqa: BLE001 - the real open reports errors
+            pass
+
+    threading.Thread(target=work, daemon=True).start()
+
+
+def _rng(seed: int, round_: int) -> np.random.Generator:
+    return np.random.default_rng([seed, round_])
+
+
+def _value(t) -> float:
+    return float(t.value) if t.value is not None else float("nan")
+
+
+def _trial_dict(t) -> dict[str, Any]:
+    d = dict(t.user_attrs.get("record", {}))
+    d["params"] = dict(t.params)
+    return d
+
+
+def _trim(kept: dict[int, MemberRecord], n: int) -> None:
+    """Keep the weights of the best trials per structure only (bounded memory)."""
+    by_structure: dict[str, list[int]] = {}
+    for i, r in kept.items():
+        by_structure.setdefault(structure_key(r.member.config), []).append(i)
+    for ids in by_structure.values():
+        ids.sort(key=lambda i: _rank_key(kept[i].row))  # type: ignore[attr-defined]
+        for i in ids[n:]:
+            del kept[i]
+
+
+def _records_for(chosen, kept, plan, space, data) -> list[MemberRecord]:
+    """Weights of the chosen trials: from memory, or retrained from their configuration
+    (a member trains alone exactly as inside its population)."""
+    missing = [t for t in chosen if t["index"] not in kept]
+    if missing:
+        configs = [
+            validate_config(space.apply(plan.base, decode_params(space, t["params"])))
+            for t in missing
+        ]
+        for t, r in zip(missing, refit_mod.retrain(configs, data), strict=True):
+            kept[t["index"]] = r
+    return [kept[t["index"]] for t in chosen]

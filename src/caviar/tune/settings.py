@@ -1,0 +1,81 @@
+"""The ``[search]`` section of a config file: strategy, budgets, pruning and refit.
+
+.. code-block:: toml
+
+    [search]
+    strategy = "random"        # grid, random, coarse_to_fine, tpe
+    trials = 64                # budget in configurations (and/or time_budget seconds)
+    seed = 0
+    [search.halving]           # successive halving inside each population
+    min_epochs = 2             # first rung r; rungs r, r*eta, r*eta^2, ...
+    eta = 3                    # keep the best 1/eta at each rung
+    [search.space]
+    "optimizer.lr" = { log_uniform = [1e-4, 1e-1] }
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from caviar.config.load import format_validation_error
+from caviar.errors import CaviarError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HalvingSettings(_Section):
+    """Successive halving: at rungs r, r*eta, r*eta^2, ... epochs keep the best 1/eta."""
+
+    min_epochs: int = Field(default=2, ge=1)
+    eta: float = Field(default=3.0, gt=1)
+
+
+class PBTSettings(_Section):
+    """Population-based training: every ``interval`` epochs the worst ``fraction`` copy
+    the best ``fraction`` and perturb their continuous hyperparameters."""
+
+    interval: int = Field(default=4, ge=1)
+    fraction: float = Field(default=0.25, gt=0, le=0.5)
+    perturb: float = Field(default=0.2, gt=0, lt=1, description="factor 1 +- perturb in t")
+
+
+class SearchSettings(_Section):
+    strategy: Literal["grid", "random", "coarse_to_fine", "tpe"] = "random"
+    trials: int | None = Field(default=None, ge=1)
+    time_budget: float | None = Field(default=None, gt=0, description="seconds")
+    seed: int = 0
+    grid_points: int = Field(default=3, ge=1, description="values per continuous grid axis")
+    batch: int | None = Field(default=None, ge=1, description="configurations per round")
+    shrink: float = Field(default=0.5, gt=0, lt=1, description="coarse_to_fine: box shrink")
+    top_fraction: float = Field(default=0.25, gt=0, le=1, description="coarse_to_fine")
+    halving: HalvingSettings | None = None
+    pbt: PBTSettings | None = None
+    refit: Literal["none", "train_val"] = "none"
+    ensemble_top_k: int = Field(default=1, ge=1)
+    memory_budget_mb: float = Field(default=1024.0, gt=0)
+    max_population: int = Field(default=512, ge=1)
+    space: dict[str, Any] = Field(default_factory=dict)
+
+
+def parse_settings(raw: Any, overrides: dict[str, Any] | None = None) -> SearchSettings:
+    """Validate ``[search]`` (with CLI ``overrides``) and check the budgets agree."""
+    if not isinstance(raw, dict):
+        raise CaviarError("config: a [search] section is required for tuning")
+    data = {**raw, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    try:
+        s = SearchSettings.model_validate(data)
+    except ValidationError as e:
+        raise CaviarError(format_validation_error(e, "search")) from None
+    if s.halving is not None and s.pbt is not None:
+        raise CaviarError("search: halving and pbt cannot both be enabled (choose one)")
+    if s.strategy != "grid" and s.trials is None and s.time_budget is None:
+        raise CaviarError(f"search: strategy '{s.strategy}' needs trials or time_budget")
+    if s.trials is not None and s.ensemble_top_k > s.trials:
+        raise CaviarError(
+            f"search: ensemble_top_k {s.ensemble_top_k} is more than trials {s.trials}"
+        )
+    return s

@@ -1,0 +1,23 @@
+"""Smoke test: benchmarks/search.py --quick runs end to end and ends with one JSON line."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "search.py"
+
+
+def test_search_benchmark_quick(capsys):
+    spec = importlib.util.spec_from_file_location("bench_search", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.main(["--quick"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    summary = json.loads(last)
+    assert summary["benchmark"] == "search" and summary["quick"] is True
+    for ds in ("digits",):
+        assert summary["speedup_vs_sklearn"][ds] > 0
+        assert summary["speedup_vs_optuna_torch"][ds] > 0
+        for tool in ("caviar", "caviar_halving", "sklearn", "optuna_torch"):
+            assert 0 <= summary["val"][ds][tool] <= 1
+            assert 0 <= summary["test"][ds][tool] <= 1

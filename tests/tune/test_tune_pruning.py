@@ -1,0 +1,107 @@
+"""Successive halving and PBT: trainer callbacks, compaction, and their value at equal compute."""
+
+import numpy as np
+import pytest
+import torch
+
+from caviar.config import expand_configs
+from caviar.data import prepare_data
+from caviar.tune.executor import run_population
+from caviar.tune.halving import SuccessiveHalving, rungs
+from caviar.tune.runner import tune
+
+
+def test_rungs():
+    assert rungs(1, 3, 12) == [1, 3, 9]
+    assert rungs(2, 2, 20) == [2, 4, 8, 16]
+    assert rungs(5, 3, 5) == []
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return prepare_data("iris", seed=1)
+
+
+def configs(lrs, epochs=9):
+    return expand_configs(
+        {
+            "data": {"source": "iris"},
+            "model": {"hidden": [8]},
+            "optimizer": {"name": "adam", "lr": lrs},
+            "train": {"epochs": epochs, "batch_size": 16, "patience": None, "dtype": "float64"},
+        }
+    )
+
+
+def test_halving_keeps_the_best_third_at_each_rung(iris):
+    lrs = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 2e-1, 3e-1]
+    recs = run_population(configs(lrs), iris, callbacks=[SuccessiveHalving(1, 3)])
+    runs = sorted(r.member.epochs_run for r in recs)
+    assert runs == [1] * 6 + [3] * 2 + [9]  # 9 -> 3 -> 1 alive
+    # the survivors of rung 1 were the best after epoch 1
+    first = np.array([r.member.history["val_score"][0] for r in recs])
+    survivors = [i for i, r in enumerate(recs) if r.member.epochs_run >= 3]
+    assert min(first[survivors]) >= max(np.delete(first, survivors)) or len(
+        set(first.round(12))
+    ) < len(first)
+    assert sum(r.member.status == "pruned" for r in recs) == 8
+
+
+def test_compaction_keeps_every_trajectory(iris):
+    """Survivors of a compacted population follow exactly the trajectory they follow in the
+    uncompacted population (weights, optimizer state and shuffling carried over)."""
+    lrs = [1e-3, 3e-3, 1e-2, 3e-2, 5e-2, 1e-1]
+    a = run_population(configs(lrs), iris, callbacks=[SuccessiveHalving(2, 2)], min_compact=1)
+    b = run_population(configs(lrs), iris, callbacks=[SuccessiveHalving(2, 2)], min_compact=10**9)
+    for ra, rb in zip(a, b, strict=True):
+        assert ra.member.epochs_run == rb.member.epochs_run
+        assert ra.member.status == rb.member.status
+        np.testing.assert_allclose(
+            ra.member.history["val_loss"], rb.member.history["val_loss"], rtol=1e-12, atol=1e-12
+        )
+        for k in ra.weights:
+            torch.testing.assert_close(ra.weights[k], rb.weights[k], rtol=1e-12, atol=1e-12)
+
+
+def digits_config(**search):
+    return {
+        "data": {"source": "digits", "seed": 0},
+        "model": {"hidden": [32]},
+        "optimizer": {"name": "adam"},
+        "train": {"epochs": 12, "batch_size": 128, "patience": None},
+        "search": {
+            "strategy": "random",
+            "seed": 3,
+            "space": {
+                "optimizer.lr": {"log_uniform": [1e-5, 1.0]},
+                "penalty.l2_kernel": {"log_uniform": [1e-6, 1e-1]},
+            },
+            **search,
+        },
+    }
+
+
+def compute(result):
+    """Epochs trained, summed over trials (the compute a search spent)."""
+    return sum(t["epochs_run"] for t in result.trials)
+
+
+def test_successive_halving_beats_random_search_at_equal_compute(tmp_path):
+    plain = tune(digits_config(trials=6), out=tmp_path / "plain")
+    sh = tune(digits_config(trials=24, halving={"min_epochs": 1, "eta": 3}), out=tmp_path / "sh")
+    assert compute(plain) == 6 * 12
+    assert compute(sh) <= compute(plain)
+    assert sh.counts["pruned"] > 0
+    assert sh.val_score > plain.val_score
+
+
+def test_pbt_beats_random_search_at_equal_compute(tmp_path):
+    plain = tune(digits_config(trials=8), out=tmp_path / "plain")
+    pbt = tune(
+        digits_config(trials=8, pbt={"interval": 2, "fraction": 0.5, "perturb": 0.5}),
+        out=tmp_path / "pbt",
+    )
+    assert compute(pbt) == compute(plain) == 8 * 12  # same members, same epochs
+    exploited = [t for t in pbt.trials if t["pbt"]]
+    assert exploited  # some members copied a better one
+    assert pbt.val_score > plain.val_score

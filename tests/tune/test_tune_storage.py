@@ -1,0 +1,74 @@
+"""The study writer: one transaction per population, read back exactly as Optuna's own."""
+
+import math
+
+import optuna
+
+from caviar.tune.space import parse_space
+from caviar.tune.storage import TrialStore
+
+SPACE = parse_space(
+    {
+        "optimizer.lr": {"log_uniform": [1e-4, 1e-1]},
+        "train.patience": {"int_uniform": [2, 9]},
+        "model.hidden": {"choice": [[8], [16, 8]]},
+    },
+    {"data": {"source": "iris"}},
+)
+
+
+def rows():
+    out = []
+    for i, (status, score) in enumerate(
+        [("complete", 0.9), ("pruned", 0.5), ("diverged", float("nan")), ("failed", None)]
+    ):
+        out.append(
+            {
+                "index": i,
+                "status": status,
+                "val_score": score,
+                "round": 0,
+                "params": {
+                    "optimizer.lr": 10 ** (-1 - i / 2),
+                    "train.patience": 3 + i,
+                    "model.hidden": [16, 8] if i % 2 else [8],
+                },
+                "history": {"val_score": [0.1, 0.2]},
+            }
+        )
+    return out
+
+
+def test_bulk_write_matches_optunas_add_trials(tmp_path):
+    bulk = TrialStore(f"sqlite:///{tmp_path / 'a.db'}", "s", create=True)
+    bulk.write(SPACE, rows())
+    bulk.write(SPACE, [dict(r, index=r["index"] + 10) for r in rows()])
+    plain = TrialStore(f"sqlite:///{tmp_path / 'b.db'}", "s", create=True)
+    plain._add_all = plain.study.add_trials  # Optuna's own path, one trial at a time
+    plain.write(SPACE, rows())
+    plain.write(SPACE, [dict(r, index=r["index"] + 10) for r in rows()])
+    a = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'a.db'}").trials
+    b = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'b.db'}").trials
+    assert len(a) == len(b) == 8
+    for x, y in zip(a, b, strict=True):
+        assert x.number == y.number and x.state == y.state
+        assert x.params == y.params and x.distributions == y.distributions
+        assert x.user_attrs == y.user_attrs
+        assert (x.value is None and y.value is None) or math.isclose(x.value, y.value)
+    assert sorted(bulk.finished()) == [0, 1, 2, 3, 10, 11, 12, 13]
+    states = [t.state for t in a[:4]]
+    T = optuna.trial.TrialState
+    assert states == [T.COMPLETE, T.PRUNED, T.FAIL, T.FAIL]
+
+
+def test_claims_exclude_finished_and_live_claims(tmp_path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    s = TrialStore(url, "s", create=True)
+    s.write(SPACE, rows()[:1])
+    assert s.claim([0, 1, 2]) == [1, 2]  # 0 is finished
+    # a claim by another live process (pid 1 on this host) is respected; a dead one is not
+    import socket
+
+    s.storage.set_study_system_attr(s.study_id, "claim:5", f"{socket.gethostname()}:1")
+    s.storage.set_study_system_attr(s.study_id, "claim:6", f"{socket.gethostname()}:999999999")
+    assert s.claim([5, 6]) == [6]
