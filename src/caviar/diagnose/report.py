@@ -16,11 +16,13 @@ import numpy as np
 import torch
 
 from caviar.config import RunConfig
+from caviar.diagnose.baseline import naive_baseline
 from caviar.diagnose.conditioning import adagrad_diagonal, hessian_conditioning
 from caviar.diagnose.gradient_check import gradient_check, model_tensors
 from caviar.diagnose.gradient_norms import gradient_norm_run
 from caviar.diagnose.lr_range_test import lr_range_test
 from caviar.diagnose.objective import member_objective
+from caviar.diagnose.verdict import verdict
 from caviar.training.full_batch import is_full_batch
 from caviar.training.population import stack_knobs
 from caviar.training.trainer import build_model, split_tensors
@@ -57,29 +59,13 @@ def _objective_at(cfg: RunConfig, data, flat: torch.Tensor | None, rows: int | N
     return model, f
 
 
-# TODO(lead): swap for caviar.diagnose.baseline / verdict (the tune branch) at merge.
 def _baseline_and_verdict(data, train_score: float, val_score: float) -> dict:
-    """Naive baseline (majority class accuracy / R^2 = 0 of the mean) and a verdict:
-    underfitting when the training score covers less than half of the way from the
-    baseline to a perfect score, overfitting when train - val exceeds ``gap_limit``."""
-    if data.task == "classification":
-        counts = np.bincount(np.asarray(data.y_train, dtype=np.int64))
-        y_val = np.asarray(data.y_val, dtype=np.int64)
-        baseline = float(np.mean(y_val == counts.argmax()))
-        gap_limit = 0.05
-    else:
-        baseline, gap_limit = 0.0, 0.1
-    if not np.isfinite(train_score) or train_score - baseline < 0.5 * (1.0 - baseline):
-        verdict = "underfitting"
-    elif train_score - val_score > gap_limit:
-        verdict = "overfitting"
-    else:
-        verdict = "good fit"
+    """The naive baseline and the under/overfitting verdict (shared with ``caviar tune``)."""
+    base = naive_baseline(data)
     return {
-        "baseline_score": baseline,
-        "train_score": train_score,
-        "val_score": val_score,
-        "verdict": verdict,
+        **verdict(train_score, val_score, base["val_score"]),
+        "baseline": base["name"],
+        "baseline_score": base["val_score"],
     }
 
 
@@ -160,8 +146,7 @@ def render_text(report: dict, console) -> None:
         console.print(f"lr range test: not applicable ({lr['reason']})")
     fit = report["fit"]
     console.print(
-        f"fit: {fit['verdict']} (train {fit['train_score']:.3f}, val {fit['val_score']:.3f}, "
-        f"naive baseline {fit['baseline_score']:.3f})"
+        f"fit: {fit['verdict']}: {fit['reason']} (naive baseline: {fit['baseline']})"
     )
 
 
