@@ -145,9 +145,7 @@ def render_text(report: dict, console) -> None:
     else:
         console.print(f"lr range test: not applicable ({lr['reason']})")
     fit = report["fit"]
-    console.print(
-        f"fit: {fit['verdict']}: {fit['reason']} (naive baseline: {fit['baseline']})"
-    )
+    console.print(f"fit: {fit['verdict']}: {fit['reason']} (naive baseline: {fit['baseline']})")
 
 
 def write_plots(report: dict, out: Path, prefix: str = "") -> list[Path]:

@@ -27,6 +27,7 @@ from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.optim.second_order import FULL_BATCH_METHODS, make_method, value_and_grad
 from caviar.penalties import penalties
+from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
 from caviar.training.evaluate import evaluate
 from caviar.training.population import stack_knobs
@@ -85,7 +86,7 @@ def _first_order_view(cfg: RunConfig) -> RunConfig:
     return cfg.model_copy(update={"optimizer": cfg.optimizer.__class__(name="sgd")})
 
 
-class FullBatchTrainer:
+class FullBatchTrainer(PopulationControls):
     """Trains ``configs`` (one shared structure, a full-batch method) as one population.
 
     ``callbacks`` run after every iteration's validation, with the first-order
@@ -218,39 +219,13 @@ class FullBatchTrainer:
         self._dirty = False
 
     # -- operations for callbacks (same contract as PopulationTrainer) ------------
-    @property
-    def val_loss(self) -> torch.Tensor:
-        """The last iteration's validation loss ``(P,)``."""
-        return self.history["val_loss"][-1]
-
-    @property
-    def val_score(self) -> torch.Tensor:
-        """The last iteration's validation score ``(P,)`` (higher is better)."""
-        return self.history["val_score"][-1]
-
-    def prune(self, mask: torch.Tensor) -> None:
-        """Stop the members in ``mask`` for good (status ``pruned``)."""
-        mask = mask.to(self.alive.device) & self.alive
-        self.pruned |= mask
-        self.alive &= ~mask
-
-    @torch.no_grad()
-    def copy_members(
-        self, dst: Sequence[int] | torch.Tensor, src: Sequence[int] | torch.Tensor
-    ) -> None:
-        """Member ``dst[j]`` becomes a copy of ``src[j]``: weights, curvature memory,
-        early-stopping record and status masks (not hyperparameters)."""
-        d = torch.as_tensor(dst, dtype=torch.long, device=self.device).reshape(-1)
-        s = torch.as_tensor(src, dtype=torch.long, device=self.device).reshape(-1)
-        self.model.flat.index_copy_(0, d, self.model.flat.index_select(0, s))
-        self.method.copy_members(d, s)
-        st = self.stopper
-        for name in ("best", "best_epoch", "wait", "best_flat"):
-            value = getattr(st, name)
-            value.index_copy_(0, d, value.index_select(0, s))
-        for mask in (self.alive, self.diverged, self.stopped, self.pruned, self.converged):
-            mask.index_copy_(0, d, mask.index_select(0, s))
+    def _copy_state(self, dst: torch.Tensor, src: torch.Tensor) -> None:
+        """Curvature memory rows (BFGS matrix, L-BFGS pairs) for :meth:`copy_members`."""
+        self.method.copy_members(dst, src)
         self._dirty = True
+
+    def _status_masks(self) -> tuple[torch.Tensor, ...]:
+        return (self.alive, self.diverged, self.stopped, self.pruned, self.converged)
 
     def set_hyper(self, group: str, name: str, values: torch.Tensor | Sequence[float]) -> None:
         """Set a per-member hyperparameter: ``group`` is optimizer, loss or penalty."""
@@ -296,14 +271,6 @@ class FullBatchTrainer:
         stop_now = self.stopper.update(self.epoch, val_loss, self.model.flat, self.alive)
         self.stopped |= stop_now
         self.alive &= ~stop_now
-
-    def _report(self) -> None:
-        if self.on_epoch is None:
-            return
-        scores = self.history["val_score"][-1]
-        finite = scores[torch.isfinite(scores)]
-        best = float(finite.max()) if finite.numel() else float("nan")
-        self.on_epoch(self.epoch + 1, self.epochs, int(self.alive.sum()), best)
 
 
 def train_full_batch(

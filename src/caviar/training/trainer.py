@@ -45,6 +45,7 @@ from caviar.optim import make_optimizer
 from caviar.penalties import penalties
 from caviar.schedules import make_schedule
 from caviar.training.batches import batch_bounds, batch_size_at
+from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
 from caviar.training.evaluate import evaluate
 from caviar.training.metrics import predicted_class
@@ -130,7 +131,7 @@ def _resolve_device(name: str) -> str:
     return name
 
 
-class PopulationTrainer:
+class PopulationTrainer(PopulationControls):
     """Trains ``configs`` (one shared structure) as one population on ``data``.
 
     Callbacks ``callback(trainer)`` run after every epoch's validation and early
@@ -322,56 +323,21 @@ class PopulationTrainer:
         self.stopped |= stop_now
         self.alive &= ~stop_now
 
-    def _report(self) -> None:
-        if self.on_epoch is None:
-            return
-        scores = self.history["val_score"][-1]
-        finite = scores[torch.isfinite(scores)]
-        best = float(finite.max()) if finite.numel() else float("nan")
-        self.on_epoch(self.epoch + 1, self.epochs, int(self.alive.sum()), best)
-
     # -- operations for callbacks (successive halving, PBT) ---------------------------
-    @property
-    def val_loss(self) -> torch.Tensor:
-        """The last epoch's validation loss ``(P,)``."""
-        return self.history["val_loss"][-1]
-
-    @property
-    def val_score(self) -> torch.Tensor:
-        """The last epoch's validation score ``(P,)`` (higher is better)."""
-        return self.history["val_score"][-1]
-
-    def prune(self, mask: torch.Tensor) -> None:
-        """Stop the members in ``mask`` for good (status ``pruned``); their best weights stay."""
-        mask = mask.to(self.alive.device) & self.alive
-        self.pruned |= mask
-        self.alive &= ~mask
-
     def finish(self, mask: torch.Tensor) -> None:
         """Stop the members in ``mask`` as done (status ``complete``), e.g. at an epoch budget."""
         mask = mask.to(self.alive.device) & self.alive
         self.finished |= mask
         self.alive &= ~mask
 
-    @torch.no_grad()
-    def copy_members(
-        self, dst: Sequence[int] | torch.Tensor, src: Sequence[int] | torch.Tensor
-    ) -> None:
-        """Member ``dst[j]`` becomes a copy of member ``src[j]``: weights, optimizer state
-        and early-stopping record (its best weights and patience). Hyperparameters are
-        not copied. ``dst`` members become alive again if their source is."""
-        d = torch.as_tensor(dst, dtype=torch.long, device=self.device).reshape(-1)
-        s = torch.as_tensor(src, dtype=torch.long, device=self.device).reshape(-1)
-        self.model.flat.index_copy_(0, d, self.model.flat.index_select(0, s))
+    def _copy_state(self, dst: torch.Tensor, src: torch.Tensor) -> None:
+        """Optimizer state and batch-norm statistics rows (for :meth:`copy_members`)."""
         for buf in (self.model.stats, self.best_stats):
-            buf.index_copy_(0, d, buf.index_select(0, s))
-        self.optimizer.copy_members(d, s)
-        st = self.stopper
-        for name in ("best", "best_epoch", "wait", "best_flat"):
-            value = getattr(st, name)
-            value.index_copy_(0, d, value.index_select(0, s))
-        for mask in (self.alive, self.diverged, self.stopped, self.pruned, self.finished):
-            mask.index_copy_(0, d, mask.index_select(0, s))
+            buf.index_copy_(0, dst, buf.index_select(0, src))
+        self.optimizer.copy_members(dst, src)
+
+    def _status_masks(self) -> tuple[torch.Tensor, ...]:
+        return (self.alive, self.diverged, self.stopped, self.pruned, self.finished)
 
     def set_hyper(self, group: str, name: str, values: torch.Tensor | Sequence[float]) -> None:
         """Set a per-member hyperparameter: ``group`` is optimizer, loss, penalty, schedule

@@ -1,0 +1,67 @@
+"""What a callback may do to a running population (successive halving, PBT).
+
+Shared by the first-order :class:`~caviar.training.trainer.PopulationTrainer`
+and the full-batch :class:`~caviar.training.full_batch.FullBatchTrainer`:
+read the last validation loss/score, stop members for good (``prune``), and make
+members copies of others (``copy_members``: weights, optimizer or curvature
+state, early-stopping record and status). A trainer provides ``_copy_state``
+(its algorithm-specific state rows) and ``_status_masks`` (its ``(P,)`` masks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+class PopulationControls:
+    """Mixin: callback operations over the members of a population."""
+
+    @property
+    def val_loss(self) -> torch.Tensor:
+        """The last epoch's validation loss ``(P,)``."""
+        return self.history["val_loss"][-1]
+
+    @property
+    def val_score(self) -> torch.Tensor:
+        """The last epoch's validation score ``(P,)`` (higher is better)."""
+        return self.history["val_score"][-1]
+
+    def prune(self, mask: torch.Tensor) -> None:
+        """Stop the members in ``mask`` for good (status ``pruned``); their best weights stay."""
+        mask = mask.to(self.alive.device) & self.alive
+        self.pruned |= mask
+        self.alive &= ~mask
+
+    @torch.no_grad()
+    def copy_members(
+        self, dst: Sequence[int] | torch.Tensor, src: Sequence[int] | torch.Tensor
+    ) -> None:
+        """Member ``dst[j]`` becomes a copy of member ``src[j]``: weights, optimizer state,
+        early-stopping record (best weights, patience) and status. Hyperparameters are
+        not copied. ``dst`` members become alive again if their source is."""
+        d = torch.as_tensor(dst, dtype=torch.long, device=self.device).reshape(-1)
+        s = torch.as_tensor(src, dtype=torch.long, device=self.device).reshape(-1)
+        self.model.flat.index_copy_(0, d, self.model.flat.index_select(0, s))
+        self._copy_state(d, s)
+        for name in ("best", "best_epoch", "wait", "best_flat"):
+            value = getattr(self.stopper, name)
+            value.index_copy_(0, d, value.index_select(0, s))
+        for mask in self._status_masks():
+            mask.index_copy_(0, d, mask.index_select(0, s))
+
+    def _copy_state(self, dst: torch.Tensor, src: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def _status_masks(self) -> tuple[torch.Tensor, ...]:
+        raise NotImplementedError
+
+    def _report(self) -> None:
+        """Tell ``on_epoch`` the epoch, the members alive and the best validation score."""
+        if self.on_epoch is None:
+            return
+        scores = self.history["val_score"][-1]
+        finite = scores[torch.isfinite(scores)]
+        best = float(finite.max()) if finite.numel() else float("nan")
+        self.on_epoch(self.epoch + 1, self.epochs, int(self.alive.sum()), best)
