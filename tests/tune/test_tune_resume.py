@@ -18,7 +18,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 def config(tmp_path):
     cfg = iris_config(trials=N, max_population=1)
-    cfg["train"]["epochs"] = 40
+    cfg["train"]["epochs"] = 60
     return write_toml(tmp_path / "t.toml", cfg)
 
 
@@ -32,6 +32,22 @@ def finished(db):
     return [t for t in study.get_trials() if t.state.is_finished()]
 
 
+def n_finished_raw(db):
+    """Finished trials, read with sqlite3 (read-only: never creates Optuna's tables while the
+    CLI is creating them)."""
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return con.execute(
+                "SELECT COUNT(*) FROM trials WHERE state IN ('COMPLETE', 'PRUNED', 'FAIL')"
+            ).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 def test_sigkill_then_resume_keeps_every_trial_exactly_once(tmp_path):
     cfg, out = config(tmp_path), tmp_path / "run"
     db = out / "study.db"
@@ -42,13 +58,14 @@ def test_sigkill_then_resume_keeps_every_trial_exactly_once(tmp_path):
         env=ENV,
     )
     deadline = time.time() + 120
-    while len(finished(db)) < 2 and time.time() < deadline and proc.poll() is None:
+    # a fresh run writes its trials from a background thread: kill at the first write
+    while not n_finished_raw(db) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert proc.poll() is None, proc.stderr.read().decode()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = {t.user_attrs["index"]: (t.number, t.value) for t in finished(db)}
-    assert 2 <= len(before) < N, "the kill must land mid-run"
+    assert 1 <= len(before) < N, "the kill must land mid-run"
     assert not (out / "summary.json").exists()  # no partial outputs
     res = subprocess.run(
         [*CLI, str(cfg), "-o", str(out), "-q", "--resume"], capture_output=True, text=True, env=ENV

@@ -54,12 +54,9 @@ class TPEStrategy(Strategy):
             study = optuna.create_study(direction="maximize", sampler=sampler)
             trials = []
             for params, score in history:
-                t = {d.path: d.to_t(params[d.path]) for d in space.dimensions}
                 t = {
-                    k: (int(v) if space_dim_cat else v)
-                    for (k, v), space_dim_cat in zip(
-                        t.items(), [d.categorical for d in space.dimensions], strict=True
-                    )
+                    d.path: int(d.to_t(params[d.path])) if d.categorical else d.to_t(params[d.path])
+                    for d in space.dimensions
                 }
                 ok = score is not None and np.isfinite(score)
                 trials.append(
