@@ -155,3 +155,19 @@ def test_time_budget_stops_between_populations(tmp_path):
     cfg["search"].pop("trials")
     result = tune(cfg, out=tmp_path / "run")
     assert 1 <= len(result.trials) < 50
+
+
+def test_structural_choices_include_batch_norm_and_dropout(tmp_path):
+    """Batch norm on/off is a structural choice (its own populations); dropout is per member."""
+    from caviar.tune.runner import tune
+
+    cfg = iris_config(trials=8)
+    cfg["search"]["space"]["model.batch_norm"] = {"choice": [True, False]}
+    cfg["search"]["space"]["model.dropout"] = {"uniform": [0.0, 0.4]}
+    result = tune(cfg, out=tmp_path / "run")
+    summary = result.summary()
+    assert isinstance(summary["best_params"]["model.batch_norm"], bool)
+    assert 0.0 <= summary["best_params"]["model.dropout"] <= 0.4
+    seen = {t["params"]["model.batch_norm"] for t in result.trials}
+    assert len(seen) == 2  # both structures were trained
+    assert result.counts["complete"] + result.counts["pruned"] == 8

@@ -79,7 +79,7 @@ class TuneResult:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "best_params": self.best["params"],
+            "best_params": decode_params(self.plan.space, self.best["params"]),
             "best_index": self.best["index"],
             "val_score": self.val_score,
             "test_score": self.test_score,
