@@ -110,10 +110,15 @@ def test_importance_note_when_it_cannot_be_computed():
 def test_rounds_only_when_present(tune_run, train_run):
     run = load_run(tune_run)
     fig = figures.rounds(run)
-    scatter, best = fig.data
+    scatter, best, *sampled = fig.data
     assert sorted(set(scatter.x)) == [0, 1] and len(scatter.x) == len(run.trials)
     per_round = run.trials.groupby("round")["val_score"].max().cummax()
     np.testing.assert_allclose(best.y, per_round.to_numpy())
+    # one panel per numeric knob (lr, beta1 as 1 - beta1, patience), log axes where logged
+    assert [t.yaxis for t in sampled] == ["y2", "y3", "y4"]
+    assert [fig.layout[f"yaxis{k}"].type for k in (2, 3, 4)] == ["log", "log", "linear"]
+    np.testing.assert_allclose(sampled[0].y, run.trials["optimizer.lr"])
+    assert list(sampled[0].x) == run.trials["round"].tolist()
     assert figures.rounds(load_run(train_run)) is None
 
 
