@@ -22,7 +22,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from caviar.cli import diagnose_cmd, predict_cmd, train_cmd, tune_cmd
+    from caviar.cli import diagnose_cmd, predict_cmd, report_cmd, train_cmd, tune_cmd
 
     parser = _Parser(prog="caviar", description="Train and tune populations of neural networks.")
     parser.add_argument("--version", action="version", version=f"caviar {__version__}")
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict_cmd.add_parser(sub)
     tune_cmd.add_parser(sub)
     diagnose_cmd.add_parser(sub)
+    report_cmd.add_parser(sub)
     return parser
 
 

@@ -36,4 +36,7 @@ def write_outputs(result, run_dir: str | Path) -> dict:
     info = {**result.summary(), "run_dir": str(run_dir), "model_dir": str(run_dir / "model")}
     with atomic_file(run_dir / "summary.json") as tmp:
         tmp.write_text(dumps(info))
+    from caviar.report import report_after_tune  # last, and a failure only warns
+
+    report_after_tune(run_dir, result.plan.name)
     return info

@@ -1,0 +1,106 @@
+"""The report in headless Chromium (Debian's ``chromium``, driven by playwright):
+no console errors, every plot rendered (non-empty SVG), the leaderboard matches the
+study, and a screenshot saved to ``test-artifacts/report.png``."""
+
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import optuna
+import pytest
+
+from caviar.cli.main import main
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+EXPECTED = [
+    "fig-curves",
+    "fig-params",
+    "fig-parallel",
+    "fig-importance",
+    "fig-rounds",
+    "fig-gradnorms-0",
+    "fig-lrrange-0",
+]
+PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => ({
+    id: d.id,
+    traces: (d.data || []).length,
+    svg: d.querySelectorAll('svg.main-svg').length,
+    marks: d.querySelectorAll('svg .trace, svg .point, svg .bars path, svg .parcoords').length,
+    paths: d.querySelectorAll('svg path').length,
+}))"""
+ROWS = """() => [...document.querySelectorAll('#leaderboard tbody tr')].map(r => {
+    const cell = c => r.querySelector(`td[data-col="${c}"]`).textContent;
+    return {trial: cell('id'), number: cell('number'), value: cell('val_score'),
+            status: cell('status')};
+})"""
+
+
+def _page_results(html: Path):
+    from playwright.sync_api import sync_playwright
+
+    messages = []
+    with tempfile.TemporaryDirectory() as user_data, sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            user_data,
+            executable_path=str(CHROMIUM),
+            args=ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 900},
+        )
+        try:
+            page = ctx.new_page()
+            page.on("console", lambda m: messages.append((m.type, m.text)))
+            page.on("pageerror", lambda e: messages.append(("pageerror", str(e))))
+            page.goto(html.as_uri(), wait_until="load")
+            page.wait_for_function(
+                f"document.querySelectorAll('.js-plotly-plot').length >= {len(EXPECTED)}"
+            )
+            plots, rows = page.evaluate(PLOTS), page.evaluate(ROWS)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        finally:
+            ctx.close()
+    return messages, plots, rows
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (/usr/bin/chromium)")
+def test_report_renders_in_chromium(tune_run, diagnose_dir, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(tune_run, run)
+    out = tmp_path / "report.html"
+    assert main(["report", str(run), "-o", str(out), "--diagnose", str(diagnose_dir)]) == 0
+    messages, plots, rows = _page_results(out)
+
+    errors = [m for m in messages if m[0] in ("error", "pageerror")]
+    assert errors == []
+    by_id = {p["id"]: p for p in plots}
+    assert sorted(by_id) == sorted(EXPECTED)
+    for pid, p in by_id.items():
+        assert p["traces"] > 0 and p["svg"] > 0, pid
+        assert p["marks"] > 0 and p["paths"] > 0, pid  # drawn, not an empty frame
+    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+
+    # the leaderboard: every trial of the study once, with its value, best first
+    study = optuna.load_study(study_name="search", storage=f"sqlite:///{run}/study.db")
+    trials = {t.number: t for t in study.get_trials()}
+    assert sorted(int(r["number"]) for r in rows) == sorted(trials)
+    for r in rows:
+        t = trials[int(r["number"])]
+        assert int(r["trial"]) == t.user_attrs["index"]
+        assert r["status"] == t.user_attrs["status"]
+        assert math.isclose(float(r["value"]), t.value, abs_tol=5e-5)
+    values = [float(r["value"]) for r in rows]
+    assert values == sorted(values, reverse=True)
+    assert math.isclose(values[0], study.best_value, abs_tol=5e-5)
