@@ -1,4 +1,5 @@
-"""Real servers for the scale-out tests, started on loopback once per session.
+"""Real servers for the scale-out tests, started on loopback once per test module
+(so they do not idle while the rest of the suite runs).
 
 * ``ray_head``: ``ray start --head --block`` (2 CPUs, no dashboard, a private
   temp dir) in a subprocess; the test process joins it with ``ray.init`` once.
@@ -47,7 +48,7 @@ def wait_port(port: int, proc: subprocess.Popen, seconds: float = 60.0) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds}s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_head():
     """The address ``127.0.0.1:PORT`` of a Ray head with 2 CPUs; this process joins it."""
     try:
@@ -102,7 +103,7 @@ def _pg_bin(name: str) -> str | None:
     return cands[-1] if cands else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def postgres_url():
     """A SQLAlchemy URL of a fresh PostgreSQL server on 127.0.0.1 (database postgres)."""
     initdb, postgres = _pg_bin("initdb"), _pg_bin("postgres")

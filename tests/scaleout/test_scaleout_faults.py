@@ -1,10 +1,9 @@
-"""Scale-out faults from the command line: a driver killed mid-run then ``--resume``
-(Ray executor, study in PostgreSQL); unreachable Ray or PostgreSQL; Ray missing."""
+"""Scale-out bad input from the command line: unreachable Ray or PostgreSQL, a bad
+address, Ray missing: one error line, bounded time, nothing written."""
 
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,52 +17,12 @@ from caviar.tune.dispatch import make_executor
 
 CLI = [sys.executable, "-c", "from caviar.cli import main; raise SystemExit(main())", "tune"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-N = 8
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def finished(storage):
-    import optuna
-
-    try:
-        study = optuna.load_study(study_name="t", storage=storage)
-    except Exception:  # noqa: BLE001 - not created yet
-        return []
-    return [t for t in study.get_trials() if t.state.is_finished()]
-
-
-def test_driver_killed_then_resume_on_postgres_keeps_every_trial_once(tmp_path, ray_head, pg_db):
-    cfg = iris_config(trials=N, max_population=1)
-    cfg["train"]["epochs"] = 60
-    path, out = write_toml(tmp_path / "t.toml", cfg), tmp_path / "run"
-    args = [*CLI, str(path), "-o", str(out), "-q", "--storage", pg_db]
-    args += ["--executor", "ray", "--address", ray_head]
-    import optuna
-
-    db = optuna.storages.RDBStorage(pg_db)  # one connection pool for all the polling
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
-    deadline = time.time() + 180
-    while len(finished(db)) < 2 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.1)
-    assert proc.poll() is None, proc.stderr.read().decode()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = {t.user_attrs["index"]: (t.number, t.value) for t in finished(db)}
-    assert 2 <= len(before) < N, "the kill must land mid-run"
-    res = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=ENV)
-    assert res.returncode == 0, res.stderr
-    trials = finished(db)
-    assert sorted(t.user_attrs["index"] for t in trials) == list(range(N))  # exactly once
-    after = {t.user_attrs["index"]: (t.number, t.value) for t in trials}
-    for i, v in before.items():  # nothing completed is run again
-        assert after[i] == v
-    assert all(t.user_attrs["status"] != "failed" for t in trials)
-    db.engine.dispose()
 
 
 def _cli_error(tmp_path, *extra):

@@ -1,19 +1,28 @@
 """``caviar tune --executor ray``: same trials as the local executor (study in
 PostgreSQL), data put in the object store once, killed workers retried or their
-trials failed with the reason, bad input."""
+trials failed with the reason, a killed driver resumed on PostgreSQL.
+
+All Ray tests are in this module: the Ray head lives for this module only."""
 
 from __future__ import annotations
 
 import math
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
-from tune_helpers import iris_config
+import pytest
+from tune_helpers import iris_config, write_toml
 
 import caviar
 from caviar.tune.dispatch import ExecutorSpec
+
+CLI = [sys.executable, "-c", "from caviar.cli import main; raise SystemExit(main())", "tune"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+N = 8
 
 
 def small(trials=6, epochs=6, **search):
@@ -133,3 +142,55 @@ def test_retries_spent_marks_the_population_failed_with_the_reason(tmp_path, ray
     assert all("WorkerCrashedError" in t["error"] for t in failed)
     ok = [t for t in result.trials if t["status"] != "failed"]
     assert len(ok) == 2 and all(math.isfinite(t["val_score"]) for t in ok)
+
+
+def finished(storage):
+    import optuna
+
+    try:
+        study = optuna.load_study(study_name="t", storage=storage)
+    except Exception:  # noqa: BLE001 - not created yet
+        return []
+    return [t for t in study.get_trials() if t.state.is_finished()]
+
+
+def test_driver_killed_then_resume_on_postgres_keeps_every_trial_once(tmp_path, ray_head, pg_db):
+    cfg = iris_config(trials=N, max_population=1)
+    cfg["train"]["epochs"] = 60
+    path, out = write_toml(tmp_path / "t.toml", cfg), tmp_path / "run"
+    args = [*CLI, str(path), "-o", str(out), "-q", "--storage", pg_db]
+    args += ["--executor", "ray", "--address", ray_head]
+    import optuna
+
+    db = optuna.storages.RDBStorage(pg_db)  # one connection pool for all the polling
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    deadline = time.time() + 180
+    while len(finished(db)) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.stderr.read().decode()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {t.user_attrs["index"]: (t.number, t.value) for t in finished(db)}
+    assert 2 <= len(before) < N, "the kill must land mid-run"
+    res = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=ENV)
+    assert res.returncode == 0, res.stderr
+    trials = finished(db)
+    assert sorted(t.user_attrs["index"] for t in trials) == list(range(N))  # exactly once
+    after = {t.user_attrs["index"]: (t.number, t.value) for t in trials}
+    for i, v in before.items():  # nothing completed is run again
+        assert after[i] == v
+    assert all(t.user_attrs["status"] != "failed" for t in trials)
+    db.engine.dispose()
+
+
+def test_resource_requests_set_the_tasks_in_flight(ray_head):
+    from caviar.errors import CaviarError
+    from caviar.tune.ray_executor import RayExecutor
+
+    assert RayExecutor(ray_head, cpus=1).capacity == 2  # the head has 2 CPUs
+    assert RayExecutor(ray_head, cpus=0.5).capacity == 4
+    assert RayExecutor(ray_head, cpus=2).capacity == 1
+    with pytest.raises(CaviarError, match="0 GPUs; a population asks for 1 CPUs and 0.25 GPUs"):
+        RayExecutor(ray_head, gpus=0.25)
+    with pytest.raises(CaviarError, match="2 CPUs and 0 GPUs; a population asks for 3 CPUs"):
+        RayExecutor(ray_head, cpus=3)

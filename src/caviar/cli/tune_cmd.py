@@ -3,7 +3,8 @@
 Trials go into an Optuna study (default ``RUN_DIR/study.db``; ``--resume``
 continues it after a crash); the final model, leaderboard and summary go into
 the run directory. Prints a progress bar over trials, then a leaderboard (or
-``--json``).
+``--json``). ``--executor ray [--address ...]`` runs the populations as Ray
+tasks on a cluster (``caviar.tune.ray_executor``).
 """
 
 from __future__ import annotations

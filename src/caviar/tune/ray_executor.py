@@ -71,7 +71,10 @@ def _population_task(configs: list, data: Any, callbacks: list, threads: int) ->
     import torch
 
     torch.set_num_threads(max(1, threads))
-    return run_population(configs, data, callbacks=callbacks)
+    recs = run_population(configs, data, callbacks=callbacks)
+    for r in recs:  # the driver may have no GPU: ship the weights on the CPU
+        r.weights = {k: v.detach().cpu() for k, v in r.weights.items()}
+    return recs
 
 
 class RayExecutor:
