@@ -4,6 +4,8 @@
 * ``ray_head``: ``ray start --head --block`` (2 CPUs, no dashboard, a private
   temp dir) in a subprocess; the test process joins it with ``ray.init`` once.
   Stopped by terminating that one process (it stops the head's own children).
+  Note: Ray replaces ``--node-ip-address=127.0.0.1`` by the machine's address
+  and its GCS listens on all interfaces; the tests connect through 127.0.0.1.
 * ``postgres_url``: ``initdb`` a temporary data directory and run ``postgres``
   on a free 127.0.0.1 port (as the ``postgres`` user when we are root: the
   server refuses to run as root); trust authentication on loopback only.
