@@ -1,5 +1,6 @@
 """Crash safety: SIGKILL mid-run then --resume; two processes on one SQLite study."""
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -25,11 +26,17 @@ def config(tmp_path):
 def finished(db):
     if not db.exists():
         return []
-    try:
-        study = optuna.load_study(study_name="t", storage=f"sqlite:///{db}")
-    except Exception:  # noqa: BLE001 - not created yet
-        return []
-    return [t for t in study.get_trials() if t.state.is_finished()]
+    # under the study's file lock, as caviar opens it: opening creates the tables, and
+    # two processes creating them at once make one fail ("table ... already exists")
+    with open(db.with_name(db.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            study = optuna.load_study(study_name="t", storage=f"sqlite:///{db}")
+            return [t for t in study.get_trials() if t.state.is_finished()]
+        except Exception:  # noqa: BLE001 - not created yet
+            return []
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def n_finished_raw(db):

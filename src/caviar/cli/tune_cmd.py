@@ -3,7 +3,8 @@
 Trials go into an Optuna study (default ``RUN_DIR/study.db``; ``--resume``
 continues it after a crash); the final model, leaderboard and summary go into
 the run directory. Prints a progress bar over trials, then a leaderboard (or
-``--json``).
+``--json``). ``--executor ray [--address ...]`` runs the populations as Ray
+tasks on a cluster (``caviar.tune.ray_executor``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, help="override search.time_budget (seconds)")
     p.add_argument("--strategy", help="override search.strategy")
     p.add_argument("--seed", type=int, help="override search.seed")
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where populations run: this process (default) or a Ray cluster",
+    )
+    p.add_argument(
+        "--address",
+        help="ray: cluster address host:port, ray://host:port or auto (default: start "
+        "a local Ray instance)",
+    )
+    p.add_argument(
+        "--cpus-per-population", type=float, default=1.0, help="ray: CPUs per population task"
+    )
+    p.add_argument(
+        "--gpus-per-population",
+        type=float,
+        default=0.0,
+        help="ray: GPUs per population task (fractional: 0.25 = four share a GPU)",
+    )
+    p.add_argument(
+        "--max-retries",
+        type=int,
+        default=3,
+        help="ray: reruns of a population whose worker died, before its trials fail",
+    )
     p.add_argument("--top", type=int, default=10, help="leaderboard rows to print")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -42,6 +69,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from caviar.tune.dispatch import ExecutorSpec
     from caviar.tune.output import leaderboard, write_outputs
     from caviar.tune.runner import make_plan, tune
 
@@ -86,6 +114,13 @@ def run(args: argparse.Namespace) -> int:
             storage=args.storage,
             resume=args.resume,
             plan=plan,
+            executor=ExecutorSpec(
+                name=args.executor,
+                address=args.address,
+                cpus_per_population=args.cpus_per_population,
+                gpus_per_population=args.gpus_per_population,
+                max_retries=args.max_retries,
+            ),
             on_progress=on_progress,
             on_epoch=lambda *a: start(),
         )

@@ -35,7 +35,8 @@ from caviar.model import TrainedModel
 from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
 from caviar.tune import refit as refit_mod
 from caviar.tune.background import BackgroundStore
-from caviar.tune.executor import MemberRecord, plan_populations, run_population
+from caviar.tune.dispatch import ExecutorSpec, PopulationJob, make_executor
+from caviar.tune.executor import MemberRecord, plan_populations
 from caviar.tune.halving import SuccessiveHalving
 from caviar.tune.pbt import PopulationBasedTraining
 from caviar.tune.settings import SearchSettings, parse_settings
@@ -211,12 +212,15 @@ def tune(
     on_progress: Progress | None = None,
     on_epoch: Callable[[int, int, int, float], None] | None = None,
     plan: TunePlan | None = None,
+    executor: ExecutorSpec | str | None = None,
 ) -> TuneResult:
     """Run (or resume) a search; returns the ranked trials and the final model.
 
     ``out`` is the run directory (default ``runs/<config name>``); the default
     storage is ``sqlite:///<out>/study.db``. Outputs other than the study are
-    written by the caller (the CLI) or :func:`write_outputs`.
+    written by the caller (the CLI) or :func:`write_outputs`. ``executor``
+    (``"local"``, ``"ray"`` or an :class:`ExecutorSpec`) says where populations
+    run (``caviar.tune.dispatch``); it connects before anything is written.
     """
     start = time.perf_counter()
     _prewarm_storage_imports()
@@ -235,6 +239,42 @@ def tune(
     for p in first:
         _check_config(validate_config(space.apply(plan.base, p), "search"), data.task)
 
+    runner_executor = make_executor(executor)  # connects before anything is written
+    try:
+        return _search(
+            plan,
+            data,
+            strategy,
+            total,
+            batch,
+            out,
+            storage,
+            resume,
+            on_progress,
+            on_epoch,
+            start,
+            runner_executor,
+        )
+    finally:
+        runner_executor.close()
+
+
+def _search(
+    plan,
+    data,
+    strategy,
+    total,
+    batch,
+    out,
+    storage,
+    resume,
+    on_progress,
+    on_epoch,
+    start,
+    runner_executor,
+) -> TuneResult:
+    """The body of :func:`tune` once the executor is ready."""
+    s, space = plan.settings, plan.space
     run_dir = Path(out) if out is not None else Path("runs") / plan.name
     url = storage or f"sqlite:///{run_dir / 'study.db'}"
     t_open = time.perf_counter()
@@ -329,17 +369,31 @@ def tune(
             storage_seconds += record(failed)
             n_done += len(failed)
         cfg_list = [configs[i] for i in ok_idx]
-        for pop in plan_populations(cfg_list, data, budget_bytes, s.max_population):
-            if deadline is not None and ran and time.perf_counter() > deadline:
-                break
-            ran += 1
-            idx = [ok_idx[j] for j in pop]
-            recs = run_population(
+        jobs = [
+            PopulationJob(
+                [ok_idx[j] for j in pop],
                 [cfg_list[j] for j in pop],
-                data,
-                callbacks=_callbacks(plan, s.seed * 100_003 + idx[0]),
-                on_epoch=epoch_hook,
+                _callbacks(plan, s.seed * 100_003 + ok_idx[pop[0]]),
             )
+            for pop in plan_populations(cfg_list, data, budget_bytes, s.max_population)
+        ]
+
+        def may_start() -> bool:
+            nonlocal ran
+            if deadline is not None and ran and time.perf_counter() > deadline:
+                return False
+            ran += 1
+            return True
+
+        for job, recs, error in runner_executor.run(jobs, data, may_start, epoch_hook):
+            idx = job.indices
+            if error is not None:  # lost for good (e.g. its worker died too often)
+                rows = [_failed_record(i, round_, suggestions[i - lo], error) for i in idx]
+                storage_seconds += record(rows)
+                n_done += len(rows)
+                if on_progress is not None:
+                    on_progress({"done": n_done, "total": total, "best": best_trial})
+                continue
             rows = [
                 _trial_record(i, round_, suggestions[i - lo], r)
                 for i, r in zip(idx, recs, strict=True)

@@ -88,7 +88,7 @@ class TrialStore:
         self.lock_path = path.with_name(path.name + ".lock") if path is not None else None
         try:
             with self.locked():
-                storage = optuna.storages.RDBStorage(url)
+                storage = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
                 if create:
                     self.study = optuna.create_study(
                         storage=storage,
@@ -275,6 +275,14 @@ class TrialStore:
                     for key, v in t.user_attrs.items()
                 ]
                 session.add(row)
+
+
+def _engine_kwargs(url: str) -> dict[str, Any] | None:
+    """PostgreSQL: a bounded connect timeout (an unreachable server is one error line,
+    not a hang) and pre-ping (a connection the server dropped is replaced)."""
+    if url.startswith("postgresql"):
+        return {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
+    return None
 
 
 def _alive(owner: str) -> bool:

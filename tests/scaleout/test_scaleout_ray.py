@@ -1,0 +1,196 @@
+"""``caviar tune --executor ray``: same trials as the local executor (study in
+PostgreSQL), data put in the object store once, killed workers retried or their
+trials failed with the reason, a killed driver resumed on PostgreSQL.
+
+All Ray tests are in this module: the Ray head lives for this module only."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from tune_helpers import iris_config, write_toml
+
+import caviar
+from caviar.tune.dispatch import ExecutorSpec
+
+CLI = [sys.executable, "-c", "from caviar.cli import main; raise SystemExit(main())", "tune"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+N = 8
+
+
+def small(trials=6, epochs=6, **search):
+    """Two structures ([8], [16]) -> at least two populations."""
+    cfg = iris_config(trials=trials, **search)
+    cfg["train"]["epochs"] = epochs
+    return cfg
+
+
+def outcome(result):
+    return sorted(
+        (t["index"], t["status"], t["params"]["optimizer.lr"], t["val_score"], t["val_loss"])
+        for t in result.trials
+    )
+
+
+def test_ray_into_postgres_gives_the_local_trials_and_best(tmp_path, ray_head, pg_db):
+    import optuna
+
+    cfg = small(max_population=2)
+    local = caviar.tune(cfg, out=tmp_path / "local")
+    remote = caviar.tune(
+        cfg, out=tmp_path / "ray", storage=pg_db, executor=ExecutorSpec("ray", ray_head)
+    )
+    assert len(local.trials) == len(remote.trials) == 6
+    for a, b in zip(outcome(local), outcome(remote), strict=True):
+        assert a[:3] == b[:3]
+        assert math.isclose(a[3], b[3], rel_tol=1e-9) and math.isclose(a[4], b[4], rel_tol=1e-9)
+    assert local.best["index"] == remote.best["index"]
+    assert local.val_score == remote.val_score
+    assert math.isclose(local.test_score, remote.test_score, rel_tol=1e-9)
+    # the study lives in PostgreSQL (readable by optuna-dashboard), not in a file
+    study = optuna.load_study(study_name="tune", storage=pg_db)
+    assert sorted(t.user_attrs["index"] for t in study.get_trials()) == list(range(6))
+    assert not (tmp_path / "ray" / "study.db").exists()
+
+
+def test_data_goes_into_the_object_store_once(tmp_path, ray_head, monkeypatch):
+    import ray
+
+    from caviar.data import PreparedData
+
+    put = ray.put
+    calls = []
+
+    def counting_put(value, *a, **k):
+        calls.append(type(value))
+        return put(value, *a, **k)
+
+    monkeypatch.setattr(ray, "put", counting_put)
+    spec = ExecutorSpec("ray", ray_head)
+    result = caviar.tune(small(max_population=1), out=tmp_path / "r", executor=spec)
+    assert len(result.trials) == 6  # six populations of one member
+    assert calls == [PreparedData]
+
+
+def _task_pids() -> list[int]:
+    """PIDs of Ray workers running a population right now (their title names the task)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as fh:
+                cmd = fh.read()
+        except OSError:
+            continue
+        if cmd.startswith(b"ray::_population_task"):
+            pids.append(int(d))
+    return pids
+
+
+def _tune_and_kill_one_worker(tmp_path, ray_head, retries):
+    cfg = small(trials=4, epochs=150, max_population=2)
+    box: dict = {}
+
+    def work():
+        try:
+            spec = ExecutorSpec("ray", ray_head, max_retries=retries)
+            box["result"] = caviar.tune(cfg, out=tmp_path / "r", executor=spec)
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            box["error"] = e
+
+    t = threading.Thread(target=work)
+    t.start()
+    killed = None
+    deadline = time.time() + 120
+    while killed is None and t.is_alive() and time.time() < deadline:
+        pids = _task_pids()
+        if pids:
+            time.sleep(0.3)  # mid-population, not at its first instruction
+            try:
+                os.kill(pids[0], signal.SIGKILL)
+                killed = pids[0]
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    t.join(300)
+    assert killed is not None, "no population task was seen running"
+    assert "error" not in box, box.get("error")
+    return box["result"]
+
+
+def test_a_killed_worker_is_retried_and_every_trial_runs_exactly_once(tmp_path, ray_head):
+    result = _tune_and_kill_one_worker(tmp_path, ray_head, retries=2)
+    assert sorted(t["index"] for t in result.trials) == [0, 1, 2, 3]
+    assert all(t["status"] in ("complete", "early_stopped") for t in result.trials)
+    assert result.counts["failed"] == 0
+
+
+def test_retries_spent_marks_the_population_failed_with_the_reason(tmp_path, ray_head):
+    result = _tune_and_kill_one_worker(tmp_path, ray_head, retries=0)
+    assert sorted(t["index"] for t in result.trials) == [0, 1, 2, 3]
+    failed = [t for t in result.trials if t["status"] == "failed"]
+    assert len(failed) == 2  # one population of two members
+    assert all("population lost after 1 attempts" in t["error"] for t in failed)
+    assert all("WorkerCrashedError" in t["error"] for t in failed)
+    ok = [t for t in result.trials if t["status"] != "failed"]
+    assert len(ok) == 2 and all(math.isfinite(t["val_score"]) for t in ok)
+
+
+def finished(storage):
+    import optuna
+
+    try:
+        study = optuna.load_study(study_name="t", storage=storage)
+    except Exception:  # noqa: BLE001 - not created yet
+        return []
+    return [t for t in study.get_trials() if t.state.is_finished()]
+
+
+def test_driver_killed_then_resume_on_postgres_keeps_every_trial_once(tmp_path, ray_head, pg_db):
+    cfg = iris_config(trials=N, max_population=1)
+    cfg["train"]["epochs"] = 60
+    path, out = write_toml(tmp_path / "t.toml", cfg), tmp_path / "run"
+    args = [*CLI, str(path), "-o", str(out), "-q", "--storage", pg_db]
+    args += ["--executor", "ray", "--address", ray_head]
+    import optuna
+
+    db = optuna.storages.RDBStorage(pg_db)  # one connection pool for all the polling
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    deadline = time.time() + 180
+    while len(finished(db)) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.stderr.read().decode()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {t.user_attrs["index"]: (t.number, t.value) for t in finished(db)}
+    assert 2 <= len(before) < N, "the kill must land mid-run"
+    res = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=ENV)
+    assert res.returncode == 0, res.stderr
+    trials = finished(db)
+    assert sorted(t.user_attrs["index"] for t in trials) == list(range(N))  # exactly once
+    after = {t.user_attrs["index"]: (t.number, t.value) for t in trials}
+    for i, v in before.items():  # nothing completed is run again
+        assert after[i] == v
+    assert all(t.user_attrs["status"] != "failed" for t in trials)
+    db.engine.dispose()
+
+
+def test_resource_requests_set_the_tasks_in_flight(ray_head):
+    from caviar.errors import CaviarError
+    from caviar.tune.ray_executor import RayExecutor
+
+    assert RayExecutor(ray_head, cpus=1).capacity == 2  # the head has 2 CPUs
+    assert RayExecutor(ray_head, cpus=0.5).capacity == 4
+    assert RayExecutor(ray_head, cpus=2).capacity == 1
+    with pytest.raises(CaviarError, match="0 GPUs; a population asks for 1 CPUs and 0.25 GPUs"):
+        RayExecutor(ray_head, gpus=0.25)
+    with pytest.raises(CaviarError, match="2 CPUs and 0 GPUs; a population asks for 3 CPUs"):
+        RayExecutor(ray_head, cpus=3)
