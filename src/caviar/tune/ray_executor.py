@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -75,6 +76,10 @@ def _population_task(configs: list, data: Any, callbacks: list, threads: int) ->
     for r in recs:  # the driver may have no GPU: ship the weights on the CPU
         r.weights = {k: v.detach().cpu() for k, v in r.weights.items()}
     return recs
+
+
+#: Ray's switch for cluster networking; "0" keeps a local instance on 127.0.0.1.
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 class RayExecutor:
@@ -129,6 +134,9 @@ class RayExecutor:
         }
         try:
             if address is None or address == "local":
+                # a private single-machine instance listens on loopback only (Ray's
+                # cluster mode would bind the machine's network address instead)
+                os.environ.setdefault(LOOPBACK_ONLY, "0")
                 ray.init(include_dashboard=False, **kwargs)
             elif address == "auto":
                 ray.init(address="auto", **kwargs)
