@@ -5,7 +5,8 @@
   temp dir) in a subprocess; the test process joins it with ``ray.init`` once.
   Stopped by terminating that one process (it stops the head's own children).
   Note: Ray replaces ``--node-ip-address=127.0.0.1`` by the machine's address
-  and its GCS listens on all interfaces; the tests connect through 127.0.0.1.
+  and its GCS listens on all interfaces unless cluster networking is off: tests/conftest.py
+  sets RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 so every Ray process binds 127.0.0.1 only.
 * ``postgres_url``: ``initdb`` a temporary data directory and run ``postgres``
   on a free 127.0.0.1 port (as the ``postgres`` user when we are root: the
   server refuses to run as root); trust authentication on loopback only.
