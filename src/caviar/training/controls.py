@@ -51,6 +51,18 @@ class PopulationControls:
         for mask in self._status_masks():
             mask.index_copy_(0, d, mask.index_select(0, s))
 
+    def _record_validation(self, val_loss: torch.Tensor, val_score: torch.Tensor) -> None:
+        """Record an epoch's validation: members with a non-finite loss are marked
+        diverged, then per-member early stopping stops the members out of patience."""
+        bad = self.alive & ~torch.isfinite(val_loss)
+        self.diverged |= bad
+        self.alive &= ~bad
+        self.history["val_loss"].append(val_loss)
+        self.history["val_score"].append(val_score)
+        stop_now = self.stopper.update(self.epoch, val_loss, self.model.flat, self.alive)
+        self.stopped |= stop_now
+        self.alive &= ~stop_now
+
     def _copy_state(self, dst: torch.Tensor, src: torch.Tensor) -> None:
         raise NotImplementedError
 

@@ -263,14 +263,7 @@ class FullBatchTrainer(PopulationControls):
             loss_hypers=self.knobs.loss,
             slope=self.knobs.leaky_slope,
         )
-        bad = self.alive & ~torch.isfinite(val_loss)
-        self.diverged |= bad
-        self.alive &= ~bad
-        self.history["val_loss"].append(val_loss)
-        self.history["val_score"].append(val_score)
-        stop_now = self.stopper.update(self.epoch, val_loss, self.model.flat, self.alive)
-        self.stopped |= stop_now
-        self.alive &= ~stop_now
+        self._record_validation(val_loss, val_score)
 
 
 def train_full_batch(

@@ -311,17 +311,10 @@ class PopulationTrainer(PopulationControls):
             slope=self.knobs.leaky_slope,
             stats=self.model.stats,
         )
-        bad = self.alive & ~torch.isfinite(val_loss)
-        self.diverged |= bad
-        self.alive &= ~bad
-        self.history["val_loss"].append(val_loss)
-        self.history["val_score"].append(val_score)
-        stop_now = self.stopper.update(self.epoch, val_loss, self.model.flat, self.alive)
+        self._record_validation(val_loss, val_score)
         if self.model.batch_norm:
             improved = (self.stopper.best_epoch == self.epoch)[:, None]
             self.best_stats.copy_(torch.where(improved, self.model.stats, self.best_stats))
-        self.stopped |= stop_now
-        self.alive &= ~stop_now
 
     # -- operations for callbacks (successive halving, PBT) ---------------------------
     def finish(self, mask: torch.Tensor) -> None:
