@@ -1,19 +1,8 @@
 """Smoke test: benchmarks/sklearn_search.py --quick runs and ends with its JSON line."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "sklearn_search.py"
-
-
-def test_sklearn_search_benchmark_quick():
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+def test_sklearn_search_benchmark_quick(run_quick):
+    result = run_quick("sklearn_search")
     assert result["benchmark"] == "sklearn_search"
     assert result["n_candidates"] == 4 and result["n_folds"] == 2
     assert result["caviar_seconds"] > 0 and result["sklearn_seconds"] > 0
