@@ -240,29 +240,24 @@ class FullBatchTrainer(PopulationControls):
             self.method.damping = v.clone()
         self._dirty = self._dirty or group != "optimizer"
 
-    def _record_train(self) -> None:
-        t = self.tensors
-        loss, score = evaluate(
+    def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-member data loss and score on one split, at the current weights."""
+        return evaluate(
             self.model,
-            t.x_train,
-            t.y_train,
+            x,
+            y,
             loss_name=self.knobs.loss_name,
             loss_hypers=self.knobs.loss,
             slope=self.knobs.leaky_slope,
         )
+
+    def _record_train(self) -> None:
+        loss, score = self._evaluate(self.tensors.x_train, self.tensors.y_train)
         self.history["train_loss"].append(loss)
         self.history["train_score"].append(score)
 
     def _validate(self) -> None:
-        t = self.tensors
-        val_loss, val_score = evaluate(
-            self.model,
-            t.x_val,
-            t.y_val,
-            loss_name=self.knobs.loss_name,
-            loss_hypers=self.knobs.loss,
-            slope=self.knobs.leaky_slope,
-        )
+        val_loss, val_score = self._evaluate(self.tensors.x_val, self.tensors.y_val)
         self._record_validation(val_loss, val_score)
 
 
