@@ -26,3 +26,14 @@ def as_member_tensor(
     if t.shape[0] != size:
         raise ValueError(f"{name} has {t.shape[0]} values for a population of {size}")
     return t.clone()
+
+
+def shared_or_member(value: torch.Tensor) -> float | torch.Tensor:
+    """A ``(P,)`` hyperparameter as a python float when every member has the same value.
+
+    Functions taking per-member knobs accept both; a shared float lets them skip work
+    that a value of zero switches off (e.g. label smoothing ε = 0).
+    """
+    if value.numel() and bool((value == value[0]).all()):
+        return float(value[0])
+    return value

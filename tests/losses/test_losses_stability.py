@@ -78,3 +78,16 @@ def test_huber_and_hinge_huge_values():
     torch.testing.assert_close(
         multiclass_hinge(s, torch.tensor([0, 0]), reduction="none")[0], torch.tensor([0.0, 2e4 + 1])
     )
+
+
+def test_class_axis_softmax_helpers_equal_torch_in_values_and_gradients() -> None:
+    from caviar.losses._inputs import class_log_softmax, class_softmax
+
+    g = torch.Generator().manual_seed(0)
+    x = (10 * torch.randn(3, 17, 10, generator=g, dtype=torch.float64)).requires_grad_()
+    w = torch.randn(3, 17, 10, generator=g, dtype=torch.float64)
+    for ours, theirs in ((class_log_softmax, torch.log_softmax), (class_softmax, torch.softmax)):
+        (ga,) = torch.autograd.grad((ours(x) * w).sum(), x)
+        (gb,) = torch.autograd.grad((theirs(x, dim=-1) * w).sum(), x)
+        torch.testing.assert_close(ours(x), theirs(x, dim=-1), rtol=1e-14, atol=1e-14)
+        torch.testing.assert_close(ga, gb, rtol=1e-13, atol=1e-13)

@@ -154,3 +154,19 @@ def require_classes(K: int, loss: str) -> None:
     """Raise unless there are at least two classes (outputs)."""
     if K < 2:
         raise CaviarError(f"{loss}: needs at least 2 classes (outputs), got K = {K}")
+
+
+def class_log_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """``log_softmax`` of ``(P, B, K)`` logits over the class axis ``K``.
+
+    Computed with the classes on the middle axis of a ``(P, K, B)`` copy: PyTorch's CPU
+    kernel reduces a short innermost axis one row at a time and runs about 20x slower
+    there (measured with K = 10, B = 128, P = 64: 0.50 ms against 0.03 ms, the same again
+    in the backward pass). Same values, same autograd.
+    """
+    return torch.log_softmax(logits.transpose(1, 2).contiguous(), dim=1).transpose(1, 2)
+
+
+def class_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """``softmax`` of ``(P, B, K)`` logits over ``K`` (see :func:`class_log_softmax`)."""
+    return torch.softmax(logits.transpose(1, 2).contiguous(), dim=1).transpose(1, 2)

@@ -29,6 +29,7 @@ from caviar.losses._inputs import (
     broadcast_hyper,
     check_predictions,
     class_codes,
+    class_log_softmax,
     dense_target,
     is_class_codes,
     member_hyper,
@@ -79,7 +80,7 @@ def cross_entropy(
     eps = member_hyper(
         label_smoothing, logits, name="label_smoothing", loss=loss, low=0.0, high=1.0
     )
-    logq = torch.log_softmax(logits, dim=-1)
+    logq = class_log_softmax(logits)
     if is_class_codes(target):
         codes = class_codes(logits, target, loss)
         fit = logq.gather(-1, codes.unsqueeze(-1)).squeeze(-1)  # log q_t, (P, B)

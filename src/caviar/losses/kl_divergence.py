@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from caviar.losses._inputs import Hyper
+from caviar.losses._inputs import Hyper, class_log_softmax
 from caviar.losses.cross_entropy import smoothed_targets
 from caviar.losses.reduction import Reduction, reduce_loss
 
@@ -34,6 +34,6 @@ def kl_divergence(
 ) -> torch.Tensor:
     """KL(target ‖ softmax(logits)) per member → ``(P,)``; targets as for cross-entropy."""
     p = smoothed_targets(logits, target, label_smoothing, "kl_divergence")
-    logq = torch.log_softmax(logits, dim=-1)
+    logq = class_log_softmax(logits)
     per_class = torch.special.xlogy(p, p) - p * logq
     return reduce_loss(per_class.sum(dim=-1), reduction)

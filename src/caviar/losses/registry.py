@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from caviar.errors import CaviarError
+from caviar.losses._inputs import class_softmax
 from caviar.losses.binary_cross_entropy import binary_cross_entropy
 from caviar.losses.cross_entropy import cross_entropy
 from caviar.losses.huber import huber
@@ -49,14 +50,14 @@ def _check_outputs(outputs: torch.Tensor, name: str) -> None:
 
 def softmax_proba(outputs: torch.Tensor) -> torch.Tensor:
     """Class probabilities ``softmax(outputs)`` over the last axis: ``(P, B, K)``."""
-    return torch.softmax(outputs, dim=-1)
+    return class_softmax(outputs)
 
 
 def sigmoid_proba(outputs: torch.Tensor) -> torch.Tensor:
     """Probabilities from sigmoid outputs: one output → ``[1 − σ, σ]``; K → normalised σ."""
     if outputs.shape[-1] == 1:
         return torch.cat([torch.sigmoid(-outputs), torch.sigmoid(outputs)], dim=-1)
-    return torch.softmax(F.logsigmoid(outputs), dim=-1)
+    return class_softmax(F.logsigmoid(outputs))
 
 
 @dataclass(frozen=True)

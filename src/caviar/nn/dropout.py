@@ -36,11 +36,16 @@ def check_rate(rate: torch.Tensor, what: str = "dropout rate") -> torch.Tensor:
     return rate
 
 
+def dropout_factor(rate: torch.Tensor, keep: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The inverted-dropout factor ``d = keep / (1 - rate_p)`` for a bool mask ``keep``
+    ``(P, B, F)`` and rates ``(P,)``; dropout is ``h ⊙ d`` (and its gradient ``g ⊙ d``)."""
+    return keep.to(dtype).mul_(per_member(1.0 / (1.0 - rate.to(dtype)), keep))
+
+
 def dropout(h: torch.Tensor, rate: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     """Inverted dropout of ``h (P, B, F)``: ``h * keep / (1 - rate_p)`` with a bool mask
     ``keep`` of the same shape and rates ``(P,)``."""
-    factor = keep.to(h.dtype).mul_(per_member(1.0 / (1.0 - rate.to(h.dtype)), h))
-    return h * factor
+    return h * dropout_factor(rate, keep, h.dtype)
 
 
 @dataclass
@@ -58,13 +63,19 @@ class DropoutPass:
     rate: torch.Tensor | None = None
     input_rate: torch.Tensor | None = None
 
-    def apply(self, h: torch.Tensor, layer: int | None) -> torch.Tensor:
-        """Dropout on the inputs (``layer=None``) or after hidden layer ``layer``."""
+    def factor(self, h: torch.Tensor, layer: int | None) -> torch.Tensor | None:
+        """The factor ``d`` (:func:`dropout_factor`) of this pass for ``h`` at ``layer``
+        (``None``: the inputs), or ``None`` when that dropout is off."""
         rate = self.input_rate if layer is None else self.rate
         if rate is None:
-            return h
+            return None
         stream = rnd.STREAM_INPUT_DROPOUT if layer is None else rnd.STREAM_DROPOUT + layer
-        if h.shape[0] != rate.shape[0]:
+        if h.shape[0] != rate.shape[0]:  # shared inputs (B, F) or (1, B, F)
             h = h.expand(rate.shape[0], -1, -1)
         keep = rnd.bernoulli_keep(self.seeds, stream, self.counter, tuple(h.shape[1:]), rate)
-        return dropout(h, rate, keep)
+        return dropout_factor(rate, keep, h.dtype)
+
+    def apply(self, h: torch.Tensor, layer: int | None) -> torch.Tensor:
+        """Dropout on the inputs (``layer=None``) or after hidden layer ``layer``."""
+        factor = self.factor(h, layer)
+        return h if factor is None else h * factor

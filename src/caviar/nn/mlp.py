@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from caviar.nn.activations import activate, check_activation
+from caviar.nn.backprop import linear
 from caviar.nn.batch_norm import batch_norm_eval, batch_norm_train
 from caviar.nn.dropout import DropoutPass
 from caviar.nn.init import check_initializer, init_weight
@@ -278,10 +279,7 @@ class PopulationMLP:
         bn = iter(zip(self.bn_params(flat), self.running_stats(stats), strict=True))
         last = len(weights) - 1
         for i, (w, s) in enumerate(zip(weights, self.slices, strict=True)):
-            if s.has_bias:
-                h = torch.baddbmm(next(biases), h, w)
-            else:
-                h = torch.bmm(h, w)
+            h = linear(h, w, next(biases) if s.has_bias else None)
             if s.batch_norm:
                 (gamma, beta), (mean, var) = next(bn)
                 if bn_update is None:

@@ -33,6 +33,7 @@ from caviar.optim.base import (
     Rule,
     decoupled_weight_decay_,
 )
+from caviar.optim.fused_adam import fused_adam_members, worth_fusing
 from caviar.tensors import per_member
 
 
@@ -100,6 +101,38 @@ class Adam(PopulationOptimizer):
 
     step_fn = staticmethod(adam_step)
     uses_scratch: ClassVar[bool] = True
+
+    @torch.no_grad()
+    def step(
+        self,
+        lr_scale: torch.Tensor | float | None = None,
+        alive: torch.Tensor | None = None,
+    ) -> None:
+        """As :meth:`PopulationOptimizer.step`; long member rows (one flat ``(P, N)``
+        tensor) go through PyTorch's fused kernel member by member
+        (:mod:`caviar.optim.fused_adam`), the rest through :func:`adam_step`."""
+        p = self.params[0]
+        if len(self.params) != 1 or p.grad is None or not worth_fusing(p):
+            super().step(lr_scale, alive)
+            return
+        if p.grad.shape != p.shape:
+            super().step(lr_scale, alive)  # raises the shape error
+            return
+        lr = self._scaled_lr(lr_scale)
+        alive_t = self._member_mask(alive, "alive")
+        if not self.state[0]:
+            self.state[0] = self._init_state(p)
+        state = self.state[0]
+        fused_adam_members(
+            p.detach(),
+            p.grad,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state["step"],
+            lr=lr,
+            alive=None if alive_t is None else alive_t.to(torch.bool),
+            **{k: v for k, v in self.hypers.items() if k != "lr"},
+        )
 
 
 class AdamW(Adam):

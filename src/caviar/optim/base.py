@@ -248,6 +248,17 @@ class PopulationOptimizer:
             )
         return value.to(self.device)
 
+    def _scaled_lr(self, lr_scale: torch.Tensor | float | None) -> torch.Tensor:
+        """``eta = hypers["lr"] * lr_scale`` per member, ``(P,)``."""
+        lr = self.hypers["lr"]
+        if lr_scale is None:
+            return lr
+        if isinstance(lr_scale, torch.Tensor) and lr_scale.dim() > 0:
+            scale = self._member_mask(lr_scale, "lr_scale")
+            assert scale is not None
+            return lr * scale.to(self.dtype)
+        return lr * float(lr_scale)
+
     @torch.no_grad()
     def step(
         self,
@@ -275,15 +286,7 @@ class PopulationOptimizer:
         not even read. Either way alive members get bitwise the same update as
         without a mask, and ``alive=None`` (or all ``True``) costs nothing.
         """
-        lr = self.hypers["lr"]
-        if lr_scale is not None:
-            if isinstance(lr_scale, torch.Tensor) and lr_scale.dim() > 0:
-                scale = self._member_mask(lr_scale, "lr_scale")
-                assert scale is not None
-                lr = lr * scale.to(self.dtype)
-            else:
-                lr = lr * float(lr_scale)
-
+        lr = self._scaled_lr(lr_scale)
         alive_t = self._member_mask(alive, "alive")
         frozen_idx: torch.Tensor | None = None
         alive_idx: torch.Tensor | None = None

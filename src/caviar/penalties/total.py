@@ -12,7 +12,7 @@ every member is not computed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -56,6 +56,22 @@ def penalties(
         dtype=ref.dtype,
         device=ref.device,
     )
+    return penalty_value(weights, biases, activities, lams, P)
+
+
+def penalty_value(
+    weights: Sequence[torch.Tensor],
+    biases: Sequence[torch.Tensor],
+    activities: Sequence[torch.Tensor],
+    lambdas: Mapping[str, Lambda | None],
+    size: int,
+) -> torch.Tensor:
+    """The total penalty ``(P,)`` for λ already checked (``None`` or missing: term off).
+
+    The training loop validates λ once per epoch and calls this every step.
+    """
+    ref = next((t for group in (weights, biases, activities) for t in group), None)
+    assert ref is not None
     terms = (
         ("l1_kernel", weights, l1_norm),
         ("l2_kernel", weights, squared_l2_norm),
@@ -64,9 +80,9 @@ def penalties(
         ("l1_activity", activities, activity_l1),
         ("l2_activity", activities, activity_l2),
     )
-    total = ref.new_zeros(P)
+    total = ref.new_zeros(size)
     for name, tensors, reg in terms:
-        lam = lams[name]
+        lam = lambdas.get(name)
         if lam is not None and len(tensors) > 0:
             total = total + scaled(lam, reg(tensors))
     return total

@@ -25,6 +25,7 @@ import torch
 from caviar.config import RunConfig
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
+from caviar.memory import tune_malloc
 from caviar.optim.second_order import FULL_BATCH_METHODS, make_method, value_and_grad
 from caviar.penalties import penalties
 from caviar.training.controls import PopulationControls
@@ -106,6 +107,7 @@ class FullBatchTrainer(PopulationControls):
         _check_population(configs)
         for c in configs:
             check_full_batch_config(c)
+        tune_malloc()
         self.configs = list(configs)
         self.data = data
         self.on_epoch = on_epoch

@@ -9,9 +9,15 @@ from __future__ import annotations
 import torch
 
 
-def accuracy(proba: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``proba`` (P, B, K), ``target`` (B,) or (P, B) class codes -> (P,)."""
-    return (proba.argmax(dim=-1) == target).to(proba.dtype).mean(dim=-1)
+def accuracy(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Share of correct predictions per member, ``(P,)``.
+
+    ``predicted``: class codes ``(P, B)`` (e.g. :func:`predicted_class`) or probabilities
+    ``(P, B, K)`` (their arg-max is taken); ``target``: ``(B,)`` or ``(P, B)`` class codes.
+    """
+    if predicted.is_floating_point():
+        predicted = predicted.argmax(dim=-1)
+    return (predicted == target).double().mean(dim=-1)
 
 
 def predicted_class(outputs: torch.Tensor) -> torch.Tensor:

@@ -79,11 +79,12 @@ class Regularization:
             return self.boot[:, perm]
         return perm
 
-    def forward(
+    def prepare(
         self, x: torch.Tensor, y: torch.Tensor, counter: int
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Training-mode outputs ``(P, B, K)`` and hidden activities for one batch."""
-        t, k = self.trainer, self.knobs
+    ) -> tuple[torch.Tensor, DropoutPass | None]:
+        """Augment the batch, perturb the weights (weight noise) and draw this step's
+        dropout pass: the inputs and dropout of one training forward pass."""
+        k = self.knobs
         if self.augmenter.active:
             x = self.augmenter(x, y, counter)
         if self.use_weight_noise:
@@ -99,6 +100,15 @@ class Regularization:
                 rate=k["dropout"] if self.use_dropout else None,
                 input_rate=k["input_dropout"] if self.use_input_dropout else None,
             )
+        return x, drop
+
+    def forward(
+        self, x: torch.Tensor, y: torch.Tensor, counter: int
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Training-mode outputs ``(P, B, K)`` and hidden activities for one batch
+        (autograd path, with batch norm's training mode)."""
+        t, k = self.trainer, self.knobs
+        x, drop = self.prepare(x, y, counter)
         bn = (k["bn_momentum"], t.alive) if self.model.batch_norm else None
         return self.model(
             x, slope=t.knobs.leaky_slope, return_activities=True, dropout=drop, bn_update=bn

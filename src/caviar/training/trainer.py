@@ -40,14 +40,16 @@ import torch
 from caviar.config import RunConfig
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
+from caviar.memory import tune_malloc
 from caviar.nn import PopulationMLP, output_bias
 from caviar.optim import make_optimizer
-from caviar.penalties import penalties
 from caviar.schedules import make_schedule
+from caviar.tensors import shared_or_member
 from caviar.training.batches import batch_bounds, batch_size_at
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
 from caviar.training.evaluate import evaluate
+from caviar.training.gradient_step import active_lambdas, loss_and_gradient
 from caviar.training.metrics import predicted_class
 from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
 from caviar.training.regularization import Regularization
@@ -151,6 +153,7 @@ class PopulationTrainer(PopulationControls):
         restore_best: bool = True,
     ) -> None:
         _check_population(configs)
+        tune_malloc()
         self.configs = list(configs)
         self.data = data
         self.callbacks = list(callbacks)
@@ -191,10 +194,13 @@ class PopulationTrainer(PopulationControls):
         self.epoch = 0
         self.history: dict[str, list[torch.Tensor]] = {k: [] for k in HISTORY_KEYS}
         self._generator = torch.Generator().manual_seed(int(first.train.shuffle_seed))
-        penalty = self.knobs.penalty
-        self._need_activities = bool(
-            (penalty["l1_activity"] > 0).any() or (penalty["l2_activity"] > 0).any()
-        )
+        self._refresh_knobs()
+
+    def _refresh_knobs(self) -> None:
+        """Per-epoch views of the knobs: the active penalty λ and the loss hypers (a
+        python float when shared by every member; see ``caviar.tensors.shared_or_member``)."""
+        self.lambdas = active_lambdas(self.knobs.penalty)
+        self.loss_hypers = {k: shared_or_member(v) for k, v in self.knobs.loss.items()}
 
     def _make_schedule(self, first: RunConfig):
         params = dict(self.knobs.schedule)
@@ -250,13 +256,7 @@ class PopulationTrainer(PopulationControls):
 
     def train_epoch(self) -> None:
         """One pass over the shuffled training set in mini-batches."""
-        t, knobs, spec, model, reg = (
-            self.tensors,
-            self.knobs,
-            self.spec,
-            self.model,
-            self.regularization,
-        )
+        t, knobs, spec, reg = self.tensors, self.knobs, self.spec, self.regularization
         epoch = self.epoch
         bounds = self._bounds(epoch)
         steps = len(bounds)
@@ -266,32 +266,18 @@ class PopulationTrainer(PopulationControls):
         score_sum = torch.zeros_like(loss_sum)
         self.history["lr"].append(knobs.optimizer["lr"] * self.schedule(float(epoch)))
         self.epochs_run += self.alive.long()
+        self._refresh_knobs()
         for step, (start, end) in enumerate(bounds):
             idx = rows[..., start:end]
             xb, yb = t.x_train[idx], t.y_train[idx]
-            if reg.active:
-                out, acts = reg.forward(xb, yb, self.global_step)
-            else:
-                out, acts = model(xb, slope=knobs.leaky_slope, return_activities=True)
-            data_loss = spec.fn(out, yb, **knobs.loss)
-            total = data_loss + penalties(
-                model.weights(),
-                model.biases(),
-                acts if self._need_activities else [],
-                **knobs.penalty,
-            )
-            finite = torch.isfinite(total.detach())
-            self.diverged |= self.alive & ~finite
-            self.alive &= finite
-            model.zero_grad()
-            torch.where(self.alive, total, torch.zeros_like(total)).sum().backward()
+            data_loss, out = loss_and_gradient(self, xb, yb)
             if reg.active:
                 reg.after_backward()
             self.optimizer.step(lr_scale=self.schedule(epoch + step / steps), alive=self.alive)
             self.global_step += 1
             with torch.no_grad():
-                loss_sum += data_loss.detach() * (end - start)
-                score_sum += _batch_score_sum(spec, out.detach(), yb)
+                loss_sum += data_loss * (end - start)
+                score_sum += _batch_score_sum(spec, out, yb)
         self.history["train_loss"].append(loss_sum / self.n_train)
         self.history["train_score"].append(_finish_train_score(spec, score_sum, t.y_train))
 
@@ -307,7 +293,7 @@ class PopulationTrainer(PopulationControls):
             self.tensors.x_val,
             self.tensors.y_val,
             loss_name=self.knobs.loss_name,
-            loss_hypers=self.knobs.loss,
+            loss_hypers=self.loss_hypers,
             slope=self.knobs.leaky_slope,
             stats=self.model.stats,
         )

@@ -1,0 +1,84 @@
+"""Adam(W) through PyTorch's fused kernel, one call per member.
+
+The update is the one of :mod:`caviar.optim.adam` (seed 004 "Adam" pseudo-code)::
+
+    t <- t + 1;  s <- β₁ s + (1 − β₁) g;  r <- β₂ r + (1 − β₂) g²
+    θ <- θ (1 − η λ_w)                                  (decoupled decay, AdamW)
+    θ <- θ − η (s / (1 − β₁ᵗ)) / (sqrt(r / (1 − β₂ᵗ)) + ε)
+
+computed by ``torch._fused_adam_`` / ``torch._fused_adamw_`` (the kernels behind
+``torch.optim.Adam(fused=True)``): one pass over a member's row that reads θ, g, s, r once
+and writes θ, s, r once. The vectorized form in :mod:`caviar.optim.adam` makes about seven
+passes over the whole ``(P, N)`` population, and that update is memory-bound; the fused
+kernel takes scalar hyperparameters, so it runs once per member with that member's own
+``η, β₁, β₂, ε, λ_w`` — members stay independent, and a frozen member is simply skipped.
+
+A call costs a few microseconds of dispatch, so this pays off when a member's row is long:
+:func:`worth_fusing` picks it when ``N >= MIN_ROW`` (measured on 2 cores: 64 members x
+26k parameters, 2.2 ms vectorized against 0.9 ms fused).
+"""
+
+from __future__ import annotations
+
+import torch
+
+#: Smallest member row (parameters per member) for which per-member fused calls win.
+MIN_ROW = 4096
+
+
+def worth_fusing(param: torch.Tensor) -> bool:
+    """Whether per-member fused calls beat the vectorized update for this ``(P, N)`` tensor."""
+    return (
+        param.dim() == 2
+        and param.shape[1] >= MIN_ROW
+        and param.dtype in (torch.float32, torch.float64)
+        and param.device.type in ("cpu", "cuda")
+    )
+
+
+def fused_adam_members(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    exp_avg: torch.Tensor,
+    exp_avg_sq: torch.Tensor,
+    step: torch.Tensor,
+    *,
+    lr: torch.Tensor,
+    beta1: torch.Tensor,
+    beta2: torch.Tensor,
+    eps: torch.Tensor,
+    weight_decay: torch.Tensor,
+    alive: torch.Tensor | None,
+) -> None:
+    """One Adam(W) update of every alive member of ``param (P, N)``, in place.
+
+    ``step`` is the ``(P,)`` int64 counter (advanced for alive members only); hypers
+    are ``(P,)``; ``alive`` is a ``(P,)`` bool mask or ``None`` (all alive).
+    """
+    members = range(param.shape[0])
+    if alive is not None:
+        step.add_(alive.to(step.dtype))
+        members = alive.nonzero().squeeze(1).tolist()
+    else:
+        step.add_(1)
+    steps = step.to(torch.float32).unbind(0)  # the fused kernels read a float32 count
+    lrs, b1s, b2s = lr.tolist(), beta1.tolist(), beta2.tolist()
+    epss, wds = eps.tolist(), weight_decay.tolist()
+    rows = param.unbind(0), grad.unbind(0), exp_avg.unbind(0), exp_avg_sq.unbind(0)
+    for i in members:
+        kernel = torch._fused_adamw_ if wds[i] != 0.0 else torch._fused_adam_
+        kernel(
+            [rows[0][i]],
+            [rows[1][i]],
+            [rows[2][i]],
+            [rows[3][i]],
+            [],
+            [steps[i]],
+            lr=lrs[i],
+            beta1=b1s[i],
+            beta2=b2s[i],
+            weight_decay=wds[i],
+            eps=epss[i],
+            amsgrad=False,
+            maximize=False,
+        )

@@ -1,0 +1,88 @@
+"""One mini-batch's losses and gradients for the whole population.
+
+For member ``p`` the training objective of a mini-batch is (seed 000 Loss §7-9)::
+
+    J_p = data_loss_p + penalty_p
+
+and ``model.flat.grad[p]`` receives ``∂J_p/∂θ_p``. A member whose ``J_p`` is NaN or inf is
+marked diverged and frozen before its gradient is taken (its gradient is then zero on
+the data side and never read by the optimizer).
+
+Two ways to the same gradients:
+
+* :func:`caviar.nn.backprop.backward` — the layer-by-layer backpropagation written out
+  (every population without batch normalization); autograd only differentiates the loss
+  with respect to the ``(P, B, K)`` outputs;
+* autograd through :meth:`PopulationMLP.__call__` (batch normalization, whose training
+  mode also updates running statistics).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from caviar.nn.backprop import backward, forward_train
+from caviar.penalties import penalties
+from caviar.penalties.total import penalty_value
+
+PENALTY_NAMES = ("l1_kernel", "l2_kernel", "l1_bias", "l2_bias", "l1_activity", "l2_activity")
+
+
+def active_lambdas(penalty: dict[str, torch.Tensor]) -> dict[str, torch.Tensor | None]:
+    """The per-member λ of each penalty, or ``None`` where it is zero for every member."""
+    return {k: penalty[k] if bool((penalty[k] != 0).any()) else None for k in PENALTY_NAMES}
+
+
+def loss_and_gradient(trainer, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Fill ``trainer.model.flat.grad``; return the data loss ``(P,)`` and outputs ``(P, B, K)``.
+
+    Marks members whose objective is not finite as diverged (``trainer.alive``).
+    """
+    if trainer.model.batch_norm:
+        return _by_autograd(trainer, xb, yb)
+    return _by_backprop(trainer, xb, yb)
+
+
+def _mark_diverged(trainer, total: torch.Tensor) -> None:
+    finite = torch.isfinite(total)
+    trainer.diverged |= trainer.alive & ~finite
+    trainer.alive &= finite
+
+
+def _by_backprop(trainer, xb, yb):
+    model, knobs, reg = trainer.model, trainer.knobs, trainer.regularization
+    x, drop = reg.prepare(xb, yb, trainer.global_step) if reg.active else (xb, None)
+    out, cache = forward_train(model, x, slope=knobs.leaky_slope, dropout=drop)
+    out.requires_grad_(True)
+    data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
+    lambdas = trainer.lambdas
+    with torch.no_grad():
+        activity_on = lambdas["l1_activity"] is not None or lambdas["l2_activity"] is not None
+        acts = cache.activities if activity_on else []
+        flat = model.flat.detach()
+        pen = penalty_value(
+            model.weights(flat), model.biases(flat), acts, lambdas, model.population
+        )
+        total = data_loss.detach() + pen
+    _mark_diverged(trainer, total)
+    torch.where(trainer.alive, data_loss, torch.zeros_like(data_loss)).sum().backward()
+    backward(model, cache, out.grad, slope=knobs.leaky_slope, lambdas=lambdas)
+    return data_loss.detach(), out.detach()
+
+
+def _by_autograd(trainer, xb, yb):
+    model, knobs, reg = trainer.model, trainer.knobs, trainer.regularization
+    if reg.active:
+        out, acts = reg.forward(xb, yb, trainer.global_step)
+    else:
+        out, acts = model(xb, slope=knobs.leaky_slope, return_activities=True)
+    data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
+    lambdas = trainer.lambdas
+    activity_on = lambdas["l1_activity"] is not None or lambdas["l2_activity"] is not None
+    total = data_loss + penalties(
+        model.weights(), model.biases(), acts if activity_on else [], **knobs.penalty
+    )
+    _mark_diverged(trainer, total.detach())
+    model.zero_grad()
+    torch.where(trainer.alive, total, torch.zeros_like(total)).sum().backward()
+    return data_loss.detach(), out.detach()
