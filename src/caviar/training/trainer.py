@@ -6,10 +6,10 @@ Every epoch (seed 000 Optimization §2-3, seed 003 "Stochastic Gradient Descent"
    ``train.shuffle_seed``) and cut them into mini-batches of ``batch_size``
    (1 is online SGD, ``"full"`` is full-batch gradient descent);
 2. for each mini-batch: outputs ``(P, B, K)``, per-member loss
-   ``L_p = data_loss_p + penalty_p`` (shape ``(P,)``), ``backward()`` on
-   ``sum_p L_p`` (which gives every member exactly its own gradient), then one
-   optimizer step with the per-member learning-rate multiplier of the schedule at
-   ``t = step / steps_per_epoch`` epochs;
+   ``L_p = data_loss_p + penalty_p`` (shape ``(P,)``) and every member's own gradient
+   ``∂L_p/∂θ_p`` (:mod:`caviar.training.gradient_step`: backpropagation written out,
+   or autograd with batch norm), then one optimizer step with the per-member
+   learning-rate multiplier of the schedule at ``t = step / steps_per_epoch`` epochs;
 3. a per-member validation loss and score in one batched pass, then per-member
    early stopping (``caviar.training.early_stopping``).
 
