@@ -25,8 +25,16 @@ def l1_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
 
 
 def squared_l2_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``Σ θ²`` over every tensor, per member: list of ``(P, ...)`` → ``(P,)``."""
-    return sum(t.square().flatten(1).sum(dim=1) for t in tensors)  # type: ignore[return-value]
+    """``Σ θ²`` over every tensor, per member: list of ``(P, ...)`` → ``(P,)``.
+
+    A per-member dot product ``⟨θ, θ⟩`` (one read of θ, no squared copy).
+    """
+    return sum(_self_dot(t) for t in tensors)  # type: ignore[return-value]
+
+
+def _self_dot(t: torch.Tensor) -> torch.Tensor:
+    flat = t.flatten(1)
+    return torch.linalg.vecdot(flat, flat)
 
 
 def scaled(lam: Lambda, value: torch.Tensor) -> torch.Tensor:
