@@ -16,8 +16,10 @@ contestant does the same work. Contestants:
   achieved FLOP rate as a fraction of it.
 
 Every contestant evaluates the validation split after its last epoch; caviar
-also evaluates it every epoch (that work is counted in its FLOPs). Prints a
-table, then ONE JSON line with the ratios (last line). ``--quick`` runs a tiny
+also evaluates it every epoch (that work is counted in its FLOPs). The JSON also
+gives the FLOP bound: caviar's matrix products alone at 100% of the measured peak,
+and the largest speedups over the peers that bound allows. Prints a table, then ONE
+JSON line with the ratios (last line). ``--quick`` runs a tiny
 version (smoke test).
 """
 
@@ -191,7 +193,12 @@ def main() -> None:
         ("sklearn n_jobs=2", t_skl, acc_skl),
     ):
         print(f"{name:<18}{t:>10.2f}{min(acc):>13.4f}{max(acc):>13.4f}")
+    bound = flops / peak / 1e9  # caviar's matrix products alone at 100% of the peak
     print(f"gemm peak {peak:.1f} GFLOP/s; caviar achieved {achieved:.1f} GFLOP/s")
+    print(
+        f"FLOP bound: {bound:.2f} s at 100% of the peak, i.e. at most "
+        f"{t_seq / bound:.2f}x the sequential loop and {t_skl / bound:.2f}x scikit-learn"
+    )
     print(
         json.dumps(
             {
@@ -207,6 +214,9 @@ def main() -> None:
                 "speedup_vs_sklearn": round(t_skl / t_cav, 3),
                 "fraction_of_gemm_peak": round(achieved / peak, 3),
                 "gemm_peak_gflops": round(peak, 1),
+                "flop_bound_seconds": round(bound, 3),
+                "max_speedup_vs_torch_sequential_at_peak": round(t_seq / bound, 3),
+                "max_speedup_vs_sklearn_at_peak": round(t_skl / bound, 3),
                 "caviar_gflops": round(achieved, 1),
                 "val_accuracy_range": {
                     "caviar": value_range(acc_cav),

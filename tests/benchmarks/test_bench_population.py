@@ -8,3 +8,8 @@ def test_population_benchmark_quick(run_quick):
     for name in ("caviar", "torch_sequential", "sklearn"):
         low, high = result["val_accuracy_range"][name]
         assert 0 <= low <= high <= 1
+    # The bound is the matrix products at 100% of the peak: no run can beat it.
+    assert 0 < result["flop_bound_seconds"] < result["seconds"]["caviar"]
+    assert (
+        result["max_speedup_vs_torch_sequential_at_peak"] >= result["speedup_vs_torch_sequential"]
+    )
