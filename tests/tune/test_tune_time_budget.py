@@ -6,16 +6,18 @@ import time
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 import torch
 from tune_helpers import iris_config, write_toml
 
+from caviar.api import load_data_for
 from caviar.cli.main import main
-from caviar.config import expand_configs
+from caviar.config import expand_configs, validate_config
 from caviar.data import prepare_data
 from caviar.tune.executor import run_population
 from caviar.tune.halving import SuccessiveHalving
-from caviar.tune.runner import tune
+from caviar.tune.runner import _records_for, make_plan, tune
 from caviar.tune.time_budget import TimeBudget
 
 
@@ -76,7 +78,8 @@ def budget_config(**search):
     cfg = iris_config(trials=None, batch=4, time_budget=0.3, **search)
     cfg["search"].pop("trials")
     cfg["search"]["space"].pop("model.hidden")  # one structure: one population of 4
-    cfg["train"].update(epochs=5000, patience=None)  # many seconds: far beyond the budget
+    # many seconds: far beyond the budget
+    cfg["train"].update(epochs=5000, patience=None, dtype="float64")
     return cfg
 
 
@@ -94,6 +97,17 @@ def test_the_budget_stops_a_long_population_and_the_search(tmp_path):
     assert states == {optuna.trial.TrialState.COMPLETE}
     assert {t.user_attrs["record"]["stopped_by"] for t in study.get_trials()} == {"time_budget"}
 
+    # weights not in memory (e.g. after --resume): a stopped trial retrains its epochs_run
+    # epochs and gets the same weights; trials cut at different epochs train apart
+    best = result.trials[0]
+    other = dict(result.trials[1], epochs_run=best["epochs_run"] + 2)  # as if cut later
+    plan = make_plan(budget_config())
+    data = load_data_for([validate_config(plan.base)])
+    again = _records_for([best, other], {}, plan, plan.space, data)
+    assert [r.member.epochs_run for r in again] == [best["epochs_run"], other["epochs_run"]]
+    for k, v in again[0].weights.items():
+        torch.testing.assert_close(v, result.model.member_tensors[0][k], rtol=1e-9, atol=1e-12)
+
 
 def test_cli_time_budget_exits_zero_with_a_model(tmp_path, capsys):
     cfg = budget_config()
@@ -106,5 +120,5 @@ def test_cli_time_budget_exits_zero_with_a_model(tmp_path, capsys):
     info = json.loads((out / "summary.json").read_text())
     assert info["n_trials"] == 4
     assert (out / "model" / "model.json").exists()
-    board = (out / "leaderboard.csv").read_text().splitlines()
-    assert len(board) == 5
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert len(board) == 4 and set(board["stopped_by"]) == {"time_budget"}

@@ -6,8 +6,10 @@
    seeded by ``(seed, round)`` and the finished trials of earlier rounds, so a
    round is reproducible; trial ``index`` = position in that sequence.
 3. The round's unclaimed configurations are grouped into populations under the
-   memory budget, trained (with successive halving or PBT) and each population's
-   trials written to the Optuna study in one burst.
+   memory budget, trained (with successive halving or PBT; the time budget stops
+   members between epochs, ``caviar.tune.time_budget``) and each population's
+   trials written to the Optuna study in one burst (PBT trials with the
+   hyperparameters they ended with).
 4. The best trial by validation score (ties: lower validation loss) gives the
    final model (``caviar.tune.refit``); the test split is evaluated once, for it.
 """
@@ -43,7 +45,7 @@ from caviar.tune.settings import SearchSettings, parse_settings
 from caviar.tune.space import SearchSpace, parse_space
 from caviar.tune.storage import TrialStore, decode_params, sqlite_path
 from caviar.tune.strategies import Strategy, batch_size, make_strategy
-from caviar.tune.time_budget import TimeBudget
+from caviar.tune.time_budget import STOPPED_BY, TimeBudget
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -538,13 +540,16 @@ def _trim(kept: dict[int, MemberRecord], n: int) -> None:
 
 def _records_for(chosen, kept, plan, space, data) -> list[MemberRecord]:
     """Weights of the chosen trials: from memory, or retrained from their configuration
-    (a member trains alone exactly as inside its population)."""
+    (a member trains alone exactly as inside its population; one the time budget stopped
+    trains its ``epochs_run`` epochs again)."""
     missing = [t for t in chosen if t["index"] not in kept]
     if missing:
-        configs = [
-            validate_config(space.apply(plan.base, decode_params(space, t["params"])))
-            for t in missing
-        ]
+        configs = []
+        for t in missing:
+            cfg = validate_config(space.apply(plan.base, decode_params(space, t["params"])))
+            if t.get("stopped_by") == STOPPED_BY:
+                cfg.train.epochs = int(t["epochs_run"])
+            configs.append(cfg)
         for t, r in zip(missing, refit_mod.retrain(configs, data), strict=True):
             kept[t["index"]] = r
     return [kept[t["index"]] for t in chosen]
