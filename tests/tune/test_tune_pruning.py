@@ -102,6 +102,6 @@ def test_pbt_beats_random_search_at_equal_compute(tmp_path):
         out=tmp_path / "pbt",
     )
     assert compute(pbt) == compute(plain) == 8 * 12  # same members, same epochs
-    exploited = [t for t in pbt.trials if t["pbt"]]
+    exploited = [t for t in pbt.trials if t["pbt_history"]]
     assert exploited  # some members copied a better one
     assert pbt.val_score > plain.val_score

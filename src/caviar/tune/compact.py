@@ -44,7 +44,7 @@ def compact(old: PopulationTrainer, keep: list[int]) -> PopulationTrainer:
     new.epoch = old.epoch
     new._generator.set_state(old._generator.get_state())
     new.member_ids = [old.member_ids[i] for i in keep]  # type: ignore[attr-defined]
-    for name in ("pbt_log",):
+    for name in ("pbt_log", "stopped_by"):
         if hasattr(old, name):
             setattr(new, name, getattr(old, name))
     return new

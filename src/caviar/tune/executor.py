@@ -14,7 +14,7 @@ population of ``P`` members needs ``P`` times that, so
 ``P_max = budget // member_bytes``.
 
 Each population runs epoch by epoch with the search's callbacks (successive
-halving, PBT); when half of its rows have stopped it is compacted to the live
+halving, PBT, the time budget); when half of its rows have stopped it is compacted to the live
 ones (``caviar.tune.compact``), so pruning saves compute.
 """
 
@@ -75,6 +75,7 @@ class MemberRecord:
     loss_hypers: dict[str, float]
     final_hypers: dict[str, float] = field(default_factory=dict)
     pbt_log: list[dict[str, Any]] = field(default_factory=list)
+    stopped_by: str | None = None  # "time_budget": finished early by the search's budget
 
 
 def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRecord]:
@@ -98,6 +99,7 @@ def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRec
             loss_hypers={k: float(v[r]) for k, v in trainer.knobs.loss.items()},
             final_hypers=hypers,
             pbt_log=trainer.pbt_log.get(trainer.member_ids[r], []),
+            stopped_by=trainer.stopped_by.get(trainer.member_ids[r]),
         )
     return out
 
@@ -114,6 +116,7 @@ def run_population(
     trainer = PopulationTrainer(configs, data, callbacks=list(callbacks), on_epoch=on_epoch)
     trainer.member_ids = list(range(len(configs)))  # type: ignore[attr-defined]
     trainer.pbt_log = {}  # type: ignore[attr-defined]
+    trainer.stopped_by = {}  # type: ignore[attr-defined]
     done: dict[int, MemberRecord] = {}
     for epoch in range(trainer.epochs):
         trainer.epoch = epoch

@@ -14,7 +14,7 @@ import pandas as pd
 from caviar.atomic import atomic_file
 from caviar.serialize import dumps
 
-COLUMNS = ("status", "val_score", "val_loss", "train_score", "best_epoch", "epochs_run")
+COLUMNS = tuple("status val_score val_loss train_score best_epoch epochs_run stopped_by".split())
 
 
 def leaderboard(result) -> pd.DataFrame:

@@ -9,11 +9,16 @@ hyperparameter is perturbed in its transformed coordinate (seed 001: log scale
 for rates, ``log10(1 - beta)`` for momenta) by ``t <- t + log10(1 +- perturb)``
 for log dimensions, ``t <- t * (1 +- perturb)`` otherwise, clipped to the
 space's bounds, and written with ``trainer.set_hyper``. No checkpoint files.
+
+Each step is logged per member (``trainer.pbt_log[member_id]``: epoch, source
+member, the exact new values), so the search stores the values a member *ended*
+with as its trial's parameters (:func:`final_params`), not the ones it started from.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -74,12 +79,24 @@ class PopulationBasedTraining:
         trainer.copy_members(bottom, src)
         log = getattr(trainer, "pbt_log", None)
         ids = getattr(trainer, "member_ids", list(range(trainer.size)))
+        chosen: dict[int, dict[str, float]] = {b: {} for b in bottom}
         for d in self.dims:
             group, name = settable(d)  # type: ignore[misc]
             values = getattr(trainer.knobs, group)[name].clone()
             for b, s in zip(bottom, src, strict=True):
-                values[b] = self._explore(d, float(values[s]))
+                chosen[b][d.path] = self._explore(d, float(values[s]))
+                values[b] = chosen[b][d.path]
             trainer.set_hyper(group, name, values)
         if log is not None:
             for b, s in zip(bottom, src, strict=True):
-                log.setdefault(ids[b], []).append({"epoch": done, "from": ids[s]})
+                entry = {"epoch": done, "from": ids[s], "params": chosen[b]}
+                log.setdefault(ids[b], []).append(entry)
+
+
+def final_params(initial: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The hyperparameters a member ended with: its sampled ``initial`` ones, overwritten
+    by the values of its last exploit/explore step (each step sets every perturbed one)."""
+    out = dict(initial)
+    for step in history:
+        out.update(step.get("params", {}))
+    return out

@@ -24,6 +24,7 @@ import torch
 from caviar.config import RunConfig
 from caviar.diagnose.baseline import _score
 from caviar.model import TrainedModel
+from caviar.training.population import group_by_structure
 from caviar.training.trainer import PopulationTrainer
 from caviar.tune.executor import MemberRecord, run_population
 
@@ -44,8 +45,13 @@ def model_from_records(records: list[MemberRecord], data, metrics: dict) -> Trai
 
 
 def retrain(configs: list[RunConfig], data) -> list[MemberRecord]:
-    """Train ``configs`` again as they were (for trials whose weights are not in memory)."""
-    return run_population(configs, data)
+    """Train ``configs`` again as they were (for trials whose weights are not in memory),
+    one population per structure (e.g. trials the time budget cut at different epochs)."""
+    out: dict[int, MemberRecord] = {}
+    for group in group_by_structure(configs):
+        recs = run_population([configs[i] for i in group], data)
+        out.update(zip(group, recs, strict=True))
+    return [out[i] for i in range(len(configs))]
 
 
 def train_val_data(data):

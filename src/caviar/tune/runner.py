@@ -6,8 +6,10 @@
    seeded by ``(seed, round)`` and the finished trials of earlier rounds, so a
    round is reproducible; trial ``index`` = position in that sequence.
 3. The round's unclaimed configurations are grouped into populations under the
-   memory budget, trained (with successive halving or PBT) and each population's
-   trials written to the Optuna study in one burst.
+   memory budget, trained (with successive halving or PBT; the time budget stops
+   members between epochs, ``caviar.tune.time_budget``) and each population's
+   trials written to the Optuna study in one burst (PBT trials with the
+   hyperparameters they ended with).
 4. The best trial by validation score (ties: lower validation loss) gives the
    final model (``caviar.tune.refit``); the test split is evaluated once, for it.
 """
@@ -35,14 +37,15 @@ from caviar.model import TrainedModel
 from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
 from caviar.tune import refit as refit_mod
 from caviar.tune.background import BackgroundStore
-from caviar.tune.dispatch import ExecutorSpec, PopulationJob, make_executor
+from caviar.tune.dispatch import Executor, ExecutorSpec, PopulationJob, make_executor
 from caviar.tune.executor import MemberRecord, plan_populations
 from caviar.tune.halving import SuccessiveHalving
-from caviar.tune.pbt import PopulationBasedTraining
+from caviar.tune.pbt import PopulationBasedTraining, final_params
 from caviar.tune.settings import SearchSettings, parse_settings
 from caviar.tune.space import SearchSpace, parse_space
 from caviar.tune.storage import TrialStore, decode_params, sqlite_path
-from caviar.tune.strategies import batch_size, make_strategy
+from caviar.tune.strategies import Strategy, batch_size, make_strategy
+from caviar.tune.time_budget import STOPPED_BY, TimeBudget
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -130,12 +133,15 @@ def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None
     return TunePlan(raw, settings, space, name)
 
 
-def _callbacks(plan: TunePlan, seed: int) -> list:
+def _callbacks(plan: TunePlan, seed: int, deadline: float | None) -> list:
+    """A population's callbacks: halving or PBT, then the time budget (``deadline`` is a
+    ``time.time()`` instant) so that no member goes on past it."""
     s = plan.settings
+    out: list = []
     if s.halving is not None:
-        return [SuccessiveHalving(s.halving.min_epochs, s.halving.eta)]
+        out.append(SuccessiveHalving(s.halving.min_epochs, s.halving.eta))
     if s.pbt is not None:
-        return [
+        out.append(
             PopulationBasedTraining(
                 list(plan.space.dimensions),
                 interval=s.pbt.interval,
@@ -143,8 +149,10 @@ def _callbacks(plan: TunePlan, seed: int) -> list:
                 perturb=s.pbt.perturb,
                 seed=seed,
             )
-        ]
-    return []
+        )
+    if deadline is not None:
+        out.append(TimeBudget(deadline))
+    return out
 
 
 def _check_config(cfg: RunConfig, task: str) -> None:
@@ -152,13 +160,20 @@ def _check_config(cfg: RunConfig, task: str) -> None:
     resolve_loss_name(cfg, task)
 
 
-def _trial_record(index: int, round_: int, params: dict, rec: MemberRecord) -> dict[str, Any]:
+def _trial_record(
+    index: int, round_: int, params: dict, rec: MemberRecord, population: list[int]
+) -> dict[str, Any]:
+    """The stored trial of a finished member (``population``: the trial indices of its
+    population, in row order). Its ``params`` are the hyperparameters the member ended
+    with: with PBT the sampled ones are kept as ``pbt_initial_params`` and the
+    exploit/explore steps as ``pbt_history`` (``from``: the trial index copied)."""
     m = rec.member
     cfg = m.config
+    extra = {"pbt_initial_params": params} if rec.pbt_log else {}
     return {
         "index": index,
         "round": round_,
-        "params": params,
+        "params": final_params(params, rec.pbt_log),
         "status": m.status,
         "seed": cfg.train.seed,
         "structure": {
@@ -178,7 +193,9 @@ def _trial_record(index: int, round_: int, params: dict, rec: MemberRecord) -> d
             k: m.history[k] for k in ("train_loss", "train_score", "val_loss", "val_score")
         },
         "final_hypers": rec.final_hypers,
-        "pbt": rec.pbt_log,
+        "pbt_history": [{**h, "from": population[h["from"]]} for h in rec.pbt_log],
+        "stopped_by": rec.stopped_by,
+        **extra,
     }
 
 
@@ -242,41 +259,53 @@ def tune(
     runner_executor = make_executor(executor)  # connects before anything is written
     try:
         return _search(
-            plan,
-            data,
-            strategy,
-            total,
-            batch,
-            out,
-            storage,
-            resume,
-            on_progress,
-            on_epoch,
-            start,
-            runner_executor,
+            SearchContext(
+                plan=plan,
+                data=data,
+                strategy=strategy,
+                total=total,
+                batch=batch,
+                out=out,
+                storage=storage,
+                resume=resume,
+                on_progress=on_progress,
+                on_epoch=on_epoch,
+                start=start,
+                executor=runner_executor,
+            )
         )
     finally:
         runner_executor.close()
 
 
-def _search(
-    plan,
-    data,
-    strategy,
-    total,
-    batch,
-    out,
-    storage,
-    resume,
-    on_progress,
-    on_epoch,
-    start,
-    runner_executor,
-) -> TuneResult:
+@dataclass(frozen=True)
+class SearchContext:
+    """What :func:`_search` runs: the validated plan and data, the strategy and its
+    budget (``total`` trials or None, ``batch`` per round), where the study lives, the
+    callbacks, the start time (``time.perf_counter()``) and the connected executor."""
+
+    plan: TunePlan
+    data: Any
+    strategy: Strategy
+    total: int | None
+    batch: int
+    out: str | Path | None
+    storage: str | None
+    resume: bool
+    on_progress: Progress | None
+    on_epoch: Callable[[int, int, int, float], None] | None
+    start: float
+    executor: Executor
+
+
+def _search(ctx: SearchContext) -> TuneResult:
     """The body of :func:`tune` once the executor is ready."""
+    plan, data, strategy, total, batch = ctx.plan, ctx.data, ctx.strategy, ctx.total, ctx.batch
+    resume, on_progress, on_epoch, start = ctx.resume, ctx.on_progress, ctx.on_epoch, ctx.start
+    runner_executor = ctx.executor
     s, space = plan.settings, plan.space
-    run_dir = Path(out) if out is not None else Path("runs") / plan.name
-    url = storage or f"sqlite:///{run_dir / 'study.db'}"
+    run_dir = Path(ctx.out) if ctx.out is not None else Path("runs") / plan.name
+    url = ctx.storage or f"sqlite:///{run_dir / 'study.db'}"
     t_open = time.perf_counter()
     path = sqlite_path(url)
     if path is not None and path.exists() and not resume:
@@ -309,8 +338,9 @@ def _search(
         writer.submit(rows)  # type: ignore[union-attr]
         return 0.0
 
-    # the time budget counts from here (setup excluded); the first population always runs
-    deadline = time.perf_counter() + s.time_budget if s.time_budget is not None else None
+    # the time budget counts from here (setup excluded); the first population always
+    # starts; inside a population the TimeBudget callback stops the members at the deadline
+    deadline = time.time() + s.time_budget if s.time_budget is not None else None
     ran = 0
     budget_bytes = s.memory_budget_mb * 2**20
     kept: dict[int, MemberRecord] = {}  # top records (weights) of this process
@@ -335,7 +365,7 @@ def _search(
         lo = round_ * batch
         if total is not None and lo >= total:
             break
-        if deadline is not None and ran and time.perf_counter() > deadline:
+        if deadline is not None and ran and time.time() > deadline:
             break
         n = batch if total is None else min(batch, total - lo)
         known: dict[int, tuple[dict, float]] = {}
@@ -373,14 +403,14 @@ def _search(
             PopulationJob(
                 [ok_idx[j] for j in pop],
                 [cfg_list[j] for j in pop],
-                _callbacks(plan, s.seed * 100_003 + ok_idx[pop[0]]),
+                _callbacks(plan, s.seed * 100_003 + ok_idx[pop[0]], deadline),
             )
             for pop in plan_populations(cfg_list, data, budget_bytes, s.max_population)
         ]
 
         def may_start() -> bool:
             nonlocal ran
-            if deadline is not None and ran and time.perf_counter() > deadline:
+            if deadline is not None and ran and time.time() > deadline:
                 return False
             ran += 1
             return True
@@ -395,11 +425,13 @@ def _search(
                     on_progress({"done": n_done, "total": total, "best": best_trial})
                 continue
             rows = [
-                _trial_record(i, round_, suggestions[i - lo], r)
+                _trial_record(i, round_, suggestions[i - lo], r, idx)
                 for i, r in zip(idx, recs, strict=True)
             ]
             storage_seconds += record(rows)
             for i, r, row in zip(idx, recs, rows, strict=True):
+                if r.pbt_log:  # the final model and its refit use the final values
+                    r.member.config = validate_config(space.apply(plan.base, row["params"]))
                 kept[i] = r
                 r.row = row  # type: ignore[attr-defined]
             _trim(kept, keep_n)
@@ -508,13 +540,16 @@ def _trim(kept: dict[int, MemberRecord], n: int) -> None:
 
 def _records_for(chosen, kept, plan, space, data) -> list[MemberRecord]:
     """Weights of the chosen trials: from memory, or retrained from their configuration
-    (a member trains alone exactly as inside its population)."""
+    (a member trains alone exactly as inside its population; one the time budget stopped
+    trains its ``epochs_run`` epochs again)."""
     missing = [t for t in chosen if t["index"] not in kept]
     if missing:
-        configs = [
-            validate_config(space.apply(plan.base, decode_params(space, t["params"])))
-            for t in missing
-        ]
+        configs = []
+        for t in missing:
+            cfg = validate_config(space.apply(plan.base, decode_params(space, t["params"])))
+            if t.get("stopped_by") == STOPPED_BY:
+                cfg.train.epochs = int(t["epochs_run"])
+            configs.append(cfg)
         for t, r in zip(missing, refit_mod.retrain(configs, data), strict=True):
             kept[t["index"]] = r
     return [kept[t["index"]] for t in chosen]
