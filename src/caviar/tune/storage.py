@@ -41,6 +41,17 @@ from caviar.tune.space import Dimension, SearchSpace
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
+def import_backend() -> None:
+    """Import the modules Optuna's RDB storage loads when a study opens (SQLAlchemy,
+    Alembic): for callers that want that one-time cost paid before a timed region."""
+    import alembic.migration  # noqa: F401
+    import alembic.script  # noqa: F401
+    import optuna.storages._rdb.models  # noqa: F401
+    import optuna.storages._rdb.storage  # noqa: F401
+    import sqlalchemy.dialects.sqlite  # noqa: F401
+    import sqlalchemy.orm  # noqa: F401
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file behind an ``sqlite:///path`` URL (None for other back ends)."""
     if url.startswith("sqlite:///"):
@@ -359,7 +370,6 @@ class TrialStore:
             values, params, attrs, written = [], [], [], {}
             for k, t in enumerate(trials):
                 tid = ids[count + k]
-                written[tid] = (json.dumps(t.user_attrs.get("record", {})), _external(t))
                 if t.value is not None:
                     stored, kind = value_model.value_to_stored_repr(t.value)
                     values.append(
@@ -374,10 +384,11 @@ class TrialStore:
                     }
                     for name, v in t.params.items()
                 ]
+                texts = {key: json.dumps(v) for key, v in t.user_attrs.items()}
                 attrs += [
-                    {"trial_id": tid, "key": key, "value_json": json.dumps(v)}
-                    for key, v in t.user_attrs.items()
+                    {"trial_id": tid, "key": key, "value_json": text} for key, text in texts.items()
                 ]
+                written[tid] = (texts.get("record", "{}"), _external(t))
             for model, rows in (
                 (value_model, values),
                 (models.TrialParamModel, params),
