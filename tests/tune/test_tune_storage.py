@@ -106,3 +106,20 @@ def test_finished_records_from_memory_match_the_study(tmp_path):
     }
     mem[0]["history"]["val_score"].append(9)  # callers own their copies
     assert only_a.finished_records()[0]["history"] == {"val_score": [0.1, 0.2]}
+
+
+def test_sqlite_study_logs_ahead_while_open_and_is_one_plain_file_after_close(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "w.db"
+    s = TrialStore(f"sqlite:///{db}", "s", create=True)
+    s.write(SPACE, rows())
+    with s.storage.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    s.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.db", "w.db.lock"]
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)  # read-only opens need no log
+    assert con.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    assert con.execute("SELECT count(*) FROM trials").fetchone() == (4,)
+    con.close()
