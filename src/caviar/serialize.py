@@ -9,6 +9,11 @@ from typing import Any
 
 def json_safe(value: Any) -> Any:
     """Replace NaN/inf by None and numpy scalars/arrays by Python values, recursively."""
+    kind = type(value)  # the plain Python types first: most values of a record are these
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int or kind is str or kind is bool or value is None:
+        return value
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

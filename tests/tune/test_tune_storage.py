@@ -72,3 +72,54 @@ def test_claims_exclude_finished_and_live_claims(tmp_path):
     s.storage.set_study_system_attr(s.study_id, "claim:5", f"{socket.gethostname()}:1")
     s.storage.set_study_system_attr(s.study_id, "claim:6", f"{socket.gethostname()}:999999999")
     assert s.claim([5, 6]) == [6]
+
+
+def test_finished_records_from_memory_match_the_study(tmp_path):
+    """Trials a store wrote come back from memory exactly as a fresh reader gets them,
+    including trials written by another store on the same study and repeated indices."""
+    from caviar.tune.storage import trial_dict
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    a = TrialStore(url, "s", create=True)
+    a.write(SPACE, rows())
+    b = TrialStore(url, "s", create=False)
+    b.write(SPACE, [dict(r, index=r["index"] + 10) for r in rows()])
+    a.write(SPACE, [dict(rows()[0], val_score=0.7)])  # index 0 again: the latest wins
+
+    reader = TrialStore(url, "s", create=False)
+    expected = [trial_dict(t) for t in reader.finished().values()]
+    assert len(expected) == 8 and [e["val_score"] for e in expected if e["index"] == 0] == [0.7]
+
+    def key(d):
+        return d["index"]
+
+    for store in (a, b, reader):
+        got = store.finished_records()
+        assert sorted(got, key=key) == sorted(expected, key=key)
+    only_a = TrialStore(f"sqlite:///{tmp_path / 'o.db'}", "s", create=True)
+    only_a.write(SPACE, rows())
+    fresh = TrialStore(f"sqlite:///{tmp_path / 'o.db'}", "s", create=False)
+    mem = sorted(only_a.finished_records(), key=key)
+    assert mem == sorted((trial_dict(t) for t in fresh.finished().values()), key=key)
+    assert mem[0]["params"]["model.hidden"] == "[8]" and mem[0]["history"] == {
+        "val_score": [0.1, 0.2]
+    }
+    mem[0]["history"]["val_score"].append(9)  # callers own their copies
+    assert only_a.finished_records()[0]["history"] == {"val_score": [0.1, 0.2]}
+
+
+def test_sqlite_study_logs_ahead_while_open_and_is_one_plain_file_after_close(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "w.db"
+    s = TrialStore(f"sqlite:///{db}", "s", create=True)
+    s.write(SPACE, rows())
+    with s.storage.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    s.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.db", "w.db.lock"]
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)  # read-only opens need no log
+    assert con.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    assert con.execute("SELECT count(*) FROM trials").fetchone() == (4,)
+    con.close()

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from caviar.data.sources import list_names
-from caviar.data.task import Task, as_target_series, is_numeric_target
+from caviar.data.task import Task, as_target_series, is_numeric_dtype_, is_numeric_target
 from caviar.errors import CaviarError
 
 JSON_FORMAT = "caviar.preprocessor"
@@ -135,17 +135,14 @@ def check_features(X: pd.DataFrame) -> None:
         CaviarError: one line naming the offending column(s) and counts, e.g.
             ``feature 'age' has 3 missing values (NaN); fill or drop them first``.
     """
-    missing: dict[str, int] = {}
+    # whole-frame counts (one pass per check, not one pandas call per column)
+    n_na = X.isna().sum(axis=0).to_numpy()
+    missing = {str(X.columns[j]): int(n_na[j]) for j in np.flatnonzero(n_na)}
+    numeric = [j for j, dtype in enumerate(X.dtypes) if not n_na[j] and is_numeric_dtype_(dtype)]
     infinite: dict[str, int] = {}
-    for name in X.columns:
-        col = X[name]
-        n_na = int(col.isna().sum())
-        if n_na:
-            missing[str(name)] = n_na
-        elif is_numeric_target(col):
-            n_inf = int(np.isinf(col.to_numpy(dtype=np.float64)).sum())
-            if n_inf:
-                infinite[str(name)] = n_inf
+    if numeric:
+        n_inf = np.isinf(X.iloc[:, numeric].to_numpy(dtype=np.float64)).sum(axis=0)
+        infinite = {str(X.columns[numeric[k]]): int(n_inf[k]) for k in np.flatnonzero(n_inf)}
     if missing:
         raise CaviarError(
             _problem_message(missing, "missing value", " (NaN)", "fill or drop them first")

@@ -49,7 +49,11 @@ def as_target_series(y: Any) -> pd.Series:
 
 def is_numeric_target(y: pd.Series) -> bool:
     """True for real-valued (int/float) dtypes; False for bool, categorical, complex, text."""
-    dtype = y.dtype
+    return is_numeric_dtype_(y.dtype)
+
+
+def is_numeric_dtype_(dtype: Any) -> bool:
+    """:func:`is_numeric_target` on a dtype (for whole-frame checks)."""
     if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
         return False
     return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)

@@ -452,7 +452,8 @@ def _search(ctx: SearchContext) -> TuneResult:
     # trials claimed by another live process on the same study: wait for them
     while store.pending_elsewhere(list(range(round_ * batch))):
         time.sleep(0.5)
-    trials = sorted((_trial_dict(t) for t in store.finished().values()), key=_rank_key)
+    trials = sorted(store.finished_records(), key=_rank_key)
+    store.close()
     storage_seconds += time.perf_counter() - t_read
     usable = [
         t
@@ -519,12 +520,6 @@ def _rng(seed: int, round_: int) -> np.random.Generator:
 
 def _value(t) -> float:
     return float(t.value) if t.value is not None else float("nan")
-
-
-def _trial_dict(t) -> dict[str, Any]:
-    d = dict(t.user_attrs.get("record", {}))
-    d["params"] = dict(t.params)
-    return d
 
 
 def _trim(kept: dict[int, MemberRecord], n: int) -> None:
