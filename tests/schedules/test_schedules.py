@@ -169,3 +169,15 @@ def test_negative_time_is_refused() -> None:
         s(-1.0)
     with pytest.raises(CaviarError, match="t must be a float or have shape \\(2,\\)"):
         s(torch.zeros(3))
+
+
+def test_constant_flag_marks_schedules_whose_multiplier_is_always_one() -> None:
+    _make = make_schedule
+    kw = {"dtype": torch.float64, "device": "cpu", "steps_per_epoch": 4}
+    assert _make("constant", 3, **kw).constant
+    flat = _make("constant", 3, warmup=[0.0, 0.0, 0.0], **kw)
+    assert flat.constant
+    flat.params["warmup"][1] = 2.0  # e.g. PBT sets a warm-up later
+    assert not flat.constant
+    assert not _make("constant", 3, warmup=[0.0, 1.0, 0.0], **kw).constant
+    assert not _make("exponential", 3, k=0.1, **kw).constant

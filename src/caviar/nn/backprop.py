@@ -112,7 +112,7 @@ def forward_train(
     h = x if x.dim() == 3 else x.unsqueeze(0).expand(P, -1, -1)
     if dropout is not None and dropout.input_rate is not None:
         h = dropout.apply(h, None)
-    weights, biases = model.weights(model.flat), model.biases(model.flat)
+    weights, biases, _, _ = model.train_views()
     last = len(weights) - 1
     for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
         cache.inputs.append(h)
@@ -155,9 +155,7 @@ def backward(
     ``grad_out`` is ``∂J/∂z[L]`` ``(P, B, K)``; ``lambdas`` maps the six penalty names
     of :func:`caviar.penalties.penalties` to ``(P,)`` tensors or ``None`` (term off).
     """
-    flat = model.flat.detach()
-    weights, biases = model.weights(flat), model.biases(flat)
-    g_weights, g_biases = model.weights(model.flat.grad), model.biases(model.flat.grad)
+    weights, biases, g_weights, g_biases = model.train_views()
     delta = grad_out
     for i in range(len(weights) - 1, -1, -1):
         w, h = weights[i], cache.inputs[i]

@@ -144,12 +144,25 @@ class PopulationMLP:
                 self.bn_params(self.flat), self.bn_params(self.flat.grad), strict=True
             )
         ]
+        self._train_views: tuple | None = None
         self.bn_layers = [i for i, s in enumerate(self.slices) if s.batch_norm]
         widths = [self.slices[i].fan_out for i in self.bn_layers]
         # running statistics: [mean_1, var_1, mean_2, var_2, ...] per member
         self.stats = torch.zeros(population, 2 * sum(widths), dtype=dtype, device=device)
         for _, var in self.running_stats():
             var.fill_(1.0)
+
+    def train_views(self) -> tuple[list[torch.Tensor], ...]:
+        """Plain (non-leaf) views ``(weights, biases, grad weights, grad biases)`` of
+        ``flat`` and ``flat.grad``, built once and reused every step (the hand-written
+        backward pass, :mod:`caviar.nn.backprop`, reads and writes through them)."""
+        grad = self.flat.grad
+        cached = self._train_views
+        if cached is None or cached[0] is not grad:
+            f = self.flat.detach()
+            cached = (grad, self.weights(f), self.biases(f), self.weights(grad), self.biases(grad))
+            self._train_views = cached
+        return cached[1:]
 
     def zero_grad(self) -> None:
         """Reset ``flat.grad`` (and so every layer's gradient) to zero."""
@@ -229,7 +242,13 @@ class PopulationMLP:
         scales = np.broadcast_to(np.asarray(scale, dtype=np.float64), (self.population,))
         dtype = self.flat.dtype
         rows = torch.zeros(self.population, self.n_params, dtype=dtype)
+        drawn: dict[tuple[int, float], int] = {}  # members sharing a seed and scale
         for p, seed in enumerate(seeds):
+            key = (int(seed), float(scales[p]))
+            if key in drawn:  # the same draw: copy it
+                rows[p] = rows[drawn[key]]
+                continue
+            drawn[key] = p
             gen = torch.Generator().manual_seed(int(seed))
             for i, s in enumerate(self.slices):
                 if output_bias is not None and i == len(self.slices) - 1:

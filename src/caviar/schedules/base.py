@@ -44,6 +44,9 @@ class Schedule:
     """
 
     name: ClassVar[str] = ""
+    #: True when the multiplier is 1 for every member at every time (the trainer then
+    #: skips computing it).
+    constant: bool = False
     param_defaults: ClassVar[dict[str, float | None]] = {}
     param_rules: ClassVar[dict[str, Rule]] = {}
 

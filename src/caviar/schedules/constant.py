@@ -13,6 +13,7 @@ class Constant(Schedule):
     """``multiplier(t) = 1``. No parameters."""
 
     name = "constant"
+    constant = True
     param_defaults: ClassVar[dict[str, float | None]] = {}
     param_rules: ClassVar[dict[str, Rule]] = {}
 

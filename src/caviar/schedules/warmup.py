@@ -62,6 +62,11 @@ class Warmup(Schedule):
         self.steps_per_epoch = steps_per_epoch
         self.params = {**inner.params, "warmup": w}
 
+    @property
+    def constant(self) -> bool:  # type: ignore[override]
+        """Constant inner schedule and no member warming up (read live: PBT may set it)."""
+        return self.inner.constant and not bool((self.params["warmup"] > 0).any())
+
     def multiplier(self, t: torch.Tensor) -> torch.Tensor:
         w = self.params["warmup"]
         base = self.inner.multiplier(t)

@@ -59,10 +59,8 @@ def _by_backprop(trainer, xb, yb):
     with torch.no_grad():
         activity_on = lambdas["l1_activity"] is not None or lambdas["l2_activity"] is not None
         acts = cache.activities if activity_on else []
-        flat = model.flat.detach()
-        pen = penalty_value(
-            model.weights(flat), model.biases(flat), acts, lambdas, model.population
-        )
+        weights, biases, _, _ = model.train_views()
+        pen = penalty_value(weights, biases, acts, lambdas, model.population)
         total = data_loss.detach() + pen
     _mark_diverged(trainer, total)
     torch.where(trainer.alive, data_loss, torch.zeros_like(data_loss)).sum().backward()

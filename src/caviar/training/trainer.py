@@ -273,7 +273,8 @@ class PopulationTrainer(PopulationControls):
             data_loss, out = loss_and_gradient(self, xb, yb)
             if reg.active:
                 reg.after_backward()
-            self.optimizer.step(lr_scale=self.schedule(epoch + step / steps), alive=self.alive)
+            scale = None if self.schedule.constant else self.schedule(epoch + step / steps)
+            self.optimizer.step(lr_scale=scale, alive=self.alive)
             self.global_step += 1
             with torch.no_grad():
                 loss_sum += data_loss * (end - start)
