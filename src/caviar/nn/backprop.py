@@ -86,11 +86,11 @@ def _derivative_(
 ) -> torch.Tensor:
     """``grad ⊙ g'(z)`` (``grad`` may be overwritten)."""
     if name == "relu":
-        return torch.ops.aten.threshold_backward(grad, a, 0.0)
+        return torch.ops.aten.threshold_backward.grad_input(grad, a, 0.0, grad_input=grad)
     if name == "tanh":
-        return torch.ops.aten.tanh_backward(grad, a)
+        return torch.ops.aten.tanh_backward.grad_input(grad, a, grad_input=grad)
     if name == "sigmoid":
-        return torch.ops.aten.sigmoid_backward(grad, a)
+        return torch.ops.aten.sigmoid_backward.grad_input(grad, a, grad_input=grad)
     assert sign is not None
     alpha = per_member(slope, grad) if slope is not None else 0.01
     return torch.where(sign, grad, grad * alpha)

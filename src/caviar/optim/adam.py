@@ -33,7 +33,7 @@ from caviar.optim.base import (
     Rule,
     decoupled_weight_decay_,
 )
-from caviar.optim.fused_adam import fused_adam_members, worth_fusing
+from caviar.optim.fused_adam import MemberRows, fused_adam_members, worth_fusing
 from caviar.tensors import per_member
 
 
@@ -101,6 +101,7 @@ class Adam(PopulationOptimizer):
 
     step_fn = staticmethod(adam_step)
     uses_scratch: ClassVar[bool] = True
+    _rows: MemberRows | None = None  # per-member row views for the fused path
 
     @torch.no_grad()
     def step(
@@ -123,11 +124,11 @@ class Adam(PopulationOptimizer):
         if not self.state[0]:
             self.state[0] = self._init_state(p)
         state = self.state[0]
+        tensors = (p.detach(), p.grad, state["exp_avg"], state["exp_avg_sq"])
+        if self._rows is None or not self._rows.matches(*tensors):
+            self._rows = MemberRows(*tensors)
         fused_adam_members(
-            p.detach(),
-            p.grad,
-            state["exp_avg"],
-            state["exp_avg_sq"],
+            self._rows,
             state["step"],
             lr=lr,
             alive=None if alive_t is None else alive_t.to(torch.bool),

@@ -36,11 +36,23 @@ def worth_fusing(param: torch.Tensor) -> bool:
     )
 
 
+class MemberRows:
+    """Each member's row of ``(param, grad, exp_avg, exp_avg_sq)`` as 1-D views, and a
+    float32 copy of the step counters (the fused kernels read a float32 count), built
+    once and reused while the four tensors keep their storage."""
+
+    def __init__(self, *tensors: torch.Tensor) -> None:
+        self.key = tuple(t.data_ptr() for t in tensors)
+        self.views = tuple(list(t.unbind(0)) for t in tensors)
+        self.steps = torch.zeros(tensors[0].shape[0], dtype=torch.float32, device=tensors[0].device)
+        self.step_views = list(self.steps.unbind(0))
+
+    def matches(self, *tensors: torch.Tensor) -> bool:
+        return self.key == tuple(t.data_ptr() for t in tensors)
+
+
 def fused_adam_members(
-    param: torch.Tensor,
-    grad: torch.Tensor,
-    exp_avg: torch.Tensor,
-    exp_avg_sq: torch.Tensor,
+    rows: MemberRows,
     step: torch.Tensor,
     *,
     lr: torch.Tensor,
@@ -50,30 +62,30 @@ def fused_adam_members(
     weight_decay: torch.Tensor,
     alive: torch.Tensor | None,
 ) -> None:
-    """One Adam(W) update of every alive member of ``param (P, N)``, in place.
+    """One Adam(W) update of every alive member, in place, on the rows of ``rows``.
 
     ``step`` is the ``(P,)`` int64 counter (advanced for alive members only); hypers
     are ``(P,)``; ``alive`` is a ``(P,)`` bool mask or ``None`` (all alive).
     """
-    members = range(param.shape[0])
+    members = range(step.shape[0])
     if alive is not None:
         step.add_(alive.to(step.dtype))
         members = alive.nonzero().squeeze(1).tolist()
     else:
         step.add_(1)
-    steps = step.to(torch.float32).unbind(0)  # the fused kernels read a float32 count
+    rows.steps.copy_(step)
     lrs, b1s, b2s = lr.tolist(), beta1.tolist(), beta2.tolist()
     epss, wds = eps.tolist(), weight_decay.tolist()
-    rows = param.unbind(0), grad.unbind(0), exp_avg.unbind(0), exp_avg_sq.unbind(0)
+    params, grads, exp_avgs, exp_avg_sqs = rows.views
     for i in members:
         kernel = torch._fused_adamw_ if wds[i] != 0.0 else torch._fused_adam_
         kernel(
-            [rows[0][i]],
-            [rows[1][i]],
-            [rows[2][i]],
-            [rows[3][i]],
+            [params[i]],
+            [grads[i]],
+            [exp_avgs[i]],
+            [exp_avg_sqs[i]],
             [],
-            [steps[i]],
+            [rows.step_views[i]],
             lr=lrs[i],
             beta1=b1s[i],
             beta2=b2s[i],
