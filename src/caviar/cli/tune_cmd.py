@@ -135,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     console = Console(width=max(console.width, 120))  # keep the table readable when piped
     board = leaderboard(result).head(args.top)
     board = board.drop(columns=["val_loss", "epochs_run"], errors="ignore")
+    if "stopped_by" in board and board["stopped_by"].isna().all():
+        board = board.drop(columns=["stopped_by"])  # no trial was cut by the time budget
     short = {"val_score": "val", "train_score": "train", "best_epoch": "ep"}
     table = Table(box=box.SIMPLE_HEAD, title="leaderboard (validation split)", pad_edge=False)
     for col in board.columns:
@@ -164,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fmt(v) -> str:
+    if v is None:
+        return ""
     if isinstance(v, float):
         return f"{v:.3g}"
     return str(v)
