@@ -69,3 +69,20 @@ def test_training_is_deterministic(wine):
     a = train_population(cfgs, wine)
     b = train_population(cfgs, wine)
     assert torch.equal(a.model.flat, b.model.flat)
+
+
+def test_independence_holds_on_the_fused_adam_path(wine):
+    """Rows of >= 4096 parameters take Adam's fused per-member kernel
+    (caviar.optim.fused_adam); members stay independent there too."""
+    from caviar.optim.fused_adam import worth_fusing
+
+    cfgs = population_configs(64, extra={"model": {"hidden": [64, 48]}})
+    together = train_population(cfgs, wine)
+    assert worth_fusing(together.model.flat)
+    for i in (3, 40):
+        alone = train_population([cfgs[i]], wine)
+        torch.testing.assert_close(
+            together.model.flat[i], alone.model.flat[0], rtol=1e-9, atol=1e-11
+        )
+        a, b = together.members[i], alone.members[0]
+        np.testing.assert_allclose(a.history["val_loss"], b.history["val_loss"], rtol=1e-9)
