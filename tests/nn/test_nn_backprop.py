@@ -109,3 +109,20 @@ def test_linear_narrow_and_wide_forms_agree(n_out) -> None:
     torch.testing.assert_close(linear(h, w, b), h @ w + b, rtol=1e-13, atol=1e-13)
     torch.testing.assert_close(linear(h, w, None), h @ w, rtol=1e-13, atol=1e-13)
     assert linear(h, w, b).is_contiguous()
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_default_slope_and_exact_zero_preactivations(activation) -> None:
+    """Without per-member slopes (``F.leaky_relu``'s 0.01) and with pre-activations that
+    are exactly 0, the derivative follows autograd's convention."""
+    model = PopulationMLP([3, 4, 2], P, activation=activation, dtype=DT)
+    model.initialize(list(range(P)))
+    with torch.no_grad():
+        model.biases(model.flat)[0].zero_()
+    x = torch.zeros(B, 3, dtype=DT)  # every hidden pre-activation is 0
+    x[: B // 2] = torch.randn(B // 2, 3, dtype=DT, generator=torch.Generator().manual_seed(4))
+    y = torch.randint(0, 2, (B,))
+    lam = lambdas(False)
+    _, grad_ref = reference(model, x, y, "cross_entropy", None, lam, None)
+    _, grad = by_hand(model, x, y, "cross_entropy", None, lam, None)
+    torch.testing.assert_close(grad, grad_ref, rtol=1e-11, atol=1e-13)

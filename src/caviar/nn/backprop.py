@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from caviar.nn.activations import activate
 from caviar.nn.dropout import DropoutPass
 from caviar.tensors import per_member
 
@@ -67,18 +68,10 @@ class ForwardCache:
     signs: list[torch.Tensor | None] = field(default_factory=list)  # z[l] >= 0 (leaky ReLU)
 
 
-def _activate(
-    name: str, z: torch.Tensor, slope: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    if name == "relu":
-        return z.relu_(), None
-    if name == "tanh":
-        return z.tanh_(), None
-    if name == "sigmoid":
-        return z.sigmoid_(), None
-    positive = z >= 0
-    alpha = per_member(slope, z) if slope is not None else 0.01
-    return torch.where(positive, z, z * alpha), positive
+def _leaky_sign(z: torch.Tensor, slope: torch.Tensor | None) -> torch.Tensor:
+    """Where the leaky ReLU's derivative is 1: ``z >= 0`` for per-member slopes
+    (``activate``'s ``where``), ``z > 0`` for the default ``F.leaky_relu``."""
+    return z >= 0 if slope is not None else z > 0
 
 
 def _derivative_(
@@ -119,9 +112,9 @@ def forward_train(
         z = linear(h, w, b)
         if i == last:
             return z, cache
-        a, sign = _activate(model.activation, z, slope)
+        a = activate(model.activation, z, slope)
         cache.activities.append(a)
-        cache.signs.append(sign)
+        cache.signs.append(_leaky_sign(z, slope) if model.activation == "leaky_relu" else None)
         factor = dropout.factor(a, i) if dropout is not None else None
         h = a if factor is None else a * factor
         cache.factors.append(factor)

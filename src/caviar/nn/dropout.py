@@ -42,12 +42,6 @@ def dropout_factor(rate: torch.Tensor, keep: torch.Tensor, dtype: torch.dtype) -
     return keep.to(dtype).mul_(per_member(1.0 / (1.0 - rate.to(dtype)), keep))
 
 
-def dropout(h: torch.Tensor, rate: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """Inverted dropout of ``h (P, B, F)``: ``h * keep / (1 - rate_p)`` with a bool mask
-    ``keep`` of the same shape and rates ``(P,)``."""
-    return h * dropout_factor(rate, keep, h.dtype)
-
-
 @dataclass
 class DropoutPass:
     """Dropout for one forward pass: per-member rates and random streams.

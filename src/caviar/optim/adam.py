@@ -113,11 +113,11 @@ class Adam(PopulationOptimizer):
         tensor) go through PyTorch's fused kernel member by member
         (:mod:`caviar.optim.fused_adam`), the rest through :func:`adam_step`."""
         p = self.params[0]
-        if len(self.params) != 1 or p.grad is None or not worth_fusing(p):
-            super().step(lr_scale, alive)
+        if len(self.params) != 1 or p.grad is None or p.grad.shape != p.shape:
+            super().step(lr_scale, alive)  # (a wrong gradient shape raises there)
             return
-        if p.grad.shape != p.shape:
-            super().step(lr_scale, alive)  # raises the shape error
+        if not worth_fusing(p):
+            super().step(lr_scale, alive)
             return
         lr = self._scaled_lr(lr_scale)
         alive_t = self._member_mask(alive, "alive")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import torch
 
 from caviar.nn.backprop import backward, forward_train
-from caviar.penalties import penalties
 from caviar.penalties.total import penalty_value
 
 PENALTY_NAMES = ("l1_kernel", "l2_kernel", "l1_bias", "l2_bias", "l1_activity", "l2_activity")
@@ -43,6 +42,12 @@ def loss_and_gradient(trainer, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torc
     return _by_backprop(trainer, xb, yb)
 
 
+def _penalty(trainer, weights, biases, activities) -> torch.Tensor:
+    """``penalty_p`` with the λ checked once per epoch (``trainer.lambdas``; terms whose λ
+    is zero for every member are skipped)."""
+    return penalty_value(weights, biases, activities, trainer.lambdas, trainer.model.population)
+
+
 def _mark_diverged(trainer, total: torch.Tensor) -> None:
     finite = torch.isfinite(total)
     trainer.diverged |= trainer.alive & ~finite
@@ -55,16 +60,12 @@ def _by_backprop(trainer, xb, yb):
     out, cache = forward_train(model, x, slope=knobs.leaky_slope, dropout=drop)
     out.requires_grad_(True)
     data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
-    lambdas = trainer.lambdas
     with torch.no_grad():
-        activity_on = lambdas["l1_activity"] is not None or lambdas["l2_activity"] is not None
-        acts = cache.activities if activity_on else []
         weights, biases, _, _ = model.train_views()
-        pen = penalty_value(weights, biases, acts, lambdas, model.population)
-        total = data_loss.detach() + pen
+        total = data_loss.detach() + _penalty(trainer, weights, biases, cache.activities)
     _mark_diverged(trainer, total)
     torch.where(trainer.alive, data_loss, torch.zeros_like(data_loss)).sum().backward()
-    backward(model, cache, out.grad, slope=knobs.leaky_slope, lambdas=lambdas)
+    backward(model, cache, out.grad, slope=knobs.leaky_slope, lambdas=trainer.lambdas)
     return data_loss.detach(), out.detach()
 
 
@@ -75,11 +76,7 @@ def _by_autograd(trainer, xb, yb):
     else:
         out, acts = model(xb, slope=knobs.leaky_slope, return_activities=True)
     data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
-    lambdas = trainer.lambdas
-    activity_on = lambdas["l1_activity"] is not None or lambdas["l2_activity"] is not None
-    total = data_loss + penalties(
-        model.weights(), model.biases(), acts if activity_on else [], **knobs.penalty
-    )
+    total = data_loss + _penalty(trainer, model.weights(), model.biases(), acts)
     _mark_diverged(trainer, total.detach())
     model.zero_grad()
     torch.where(trainer.alive, total, torch.zeros_like(total)).sum().backward()

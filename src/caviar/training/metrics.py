@@ -10,13 +10,11 @@ import torch
 
 
 def accuracy(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Share of correct predictions per member, ``(P,)``.
+    """Share of correct predictions per member, ``(P,)`` in float64.
 
-    ``predicted``: class codes ``(P, B)`` (e.g. :func:`predicted_class`) or probabilities
-    ``(P, B, K)`` (their arg-max is taken); ``target``: ``(B,)`` or ``(P, B)`` class codes.
+    ``predicted``: class codes ``(P, B)`` (:func:`predicted_class`); ``target``: ``(B,)``
+    or ``(P, B)`` class codes.
     """
-    if predicted.is_floating_point():
-        predicted = predicted.argmax(dim=-1)
     return (predicted == target).double().mean(dim=-1)
 
 
