@@ -342,6 +342,9 @@ def _search(ctx: SearchContext) -> TuneResult:
     # starts; inside a population the TimeBudget callback stops the members at the deadline
     deadline = time.time() + s.time_budget if s.time_budget is not None else None
     ran = 0
+
+    def past_deadline() -> bool:  # no population starts after it (the first always does)
+        return deadline is not None and ran > 0 and time.time() > deadline
     budget_bytes = s.memory_budget_mb * 2**20
     kept: dict[int, MemberRecord] = {}  # top records (weights) of this process
     trace: list[tuple[float, float]] = []  # (seconds, best validation score of any epoch)
@@ -365,7 +368,7 @@ def _search(ctx: SearchContext) -> TuneResult:
         lo = round_ * batch
         if total is not None and lo >= total:
             break
-        if deadline is not None and ran and time.time() > deadline:
+        if past_deadline():
             break
         n = batch if total is None else min(batch, total - lo)
         known: dict[int, tuple[dict, float]] = {}
@@ -410,7 +413,7 @@ def _search(ctx: SearchContext) -> TuneResult:
 
         def may_start() -> bool:
             nonlocal ran
-            if deadline is not None and ran and time.time() > deadline:
+            if past_deadline():
                 return False
             ran += 1
             return True

@@ -175,23 +175,10 @@ class TrialStore:
         """Every finished trial (the latest per index) as its ``record`` attribute plus
         ``params`` (as Optuna returns them). Trials this store wrote come from memory,
         exactly as they read back; only the others are read from the study."""
-        rdb = _rdb()
-        if rdb is None or not hasattr(self.storage, "scoped_session") or not self._written:
+        rdb = self._sql()
+        if rdb is None or not self._written:
             return [trial_dict(t) for t in self.finished().values()]
-        models, scoped = rdb
-        trial, attr = models.TrialModel, models.TrialUserAttributeModel
-        states = [s for s in _trial_states() if s.is_finished()]
-        with scoped(self.storage.scoped_session) as session:
-            rows = (
-                session.query(trial.trial_id, attr.value_json)
-                .join(attr, trial.trial_id == attr.trial_id)
-                .filter(
-                    trial.study_id == self.study_id, trial.state.in_(states), attr.key == "index"
-                )
-                .order_by(trial.number)
-                .all()
-            )
-        latest = {int(json.loads(v)): tid for tid, v in rows}
+        latest = {index: tid for tid, index in self._finished_rows(*rdb)}
         if any(tid not in self._written for tid in latest.values()):
             return [trial_dict(t) for t in self.finished().values()]
         out = []
@@ -226,27 +213,38 @@ class TrialStore:
     def finished_indices(self) -> set[int]:
         """Indices of the finished trials: one query on Optuna's RDB storage (the
         ``index`` user attribute of trials in a finished state), else :meth:`finished`."""
-        rdb = _rdb()
-        if rdb is None or not hasattr(self.storage, "scoped_session"):
+        rdb = self._sql()
+        if rdb is None:
             return set(self.finished())
-        models, scoped = rdb
+        return {index for _, index in self._finished_rows(*rdb)}
+
+    def _sql(self):
+        """``(models, scoped session factory)`` of Optuna's RDB storage, or None when the
+        study lives in another back end (then the public Optuna API is used)."""
+        rdb = _rdb()
+        return rdb if rdb is not None and hasattr(self.storage, "scoped_session") else None
+
+    def _finished_rows(self, models, scoped) -> list[tuple[int, int]]:
+        """``(trial_id, index)`` of the study's finished trials in trial-number order:
+        one query joining the trials with their ``index`` user attribute."""
         trial, attr = models.TrialModel, models.TrialUserAttributeModel
         states = [s for s in _trial_states() if s.is_finished()]
         with scoped(self.storage.scoped_session) as session:
-            values = (
-                session.query(attr.value_json)
-                .join(trial, trial.trial_id == attr.trial_id)
+            rows = (
+                session.query(trial.trial_id, attr.value_json)
+                .join(attr, trial.trial_id == attr.trial_id)
                 .filter(
                     trial.study_id == self.study_id, trial.state.in_(states), attr.key == "index"
                 )
+                .order_by(trial.number)
                 .all()
             )
-        return {int(json.loads(v)) for (v,) in values}
+        return [(tid, int(json.loads(v))) for tid, v in rows]
 
     def _claims(self) -> dict[str, Any]:
         """The study's ``claim:<index>`` system attributes (key -> owner)."""
-        rdb = _rdb()
-        if rdb is None or not hasattr(self.storage, "scoped_session"):
+        rdb = self._sql()
+        if rdb is None:
             return dict(self.storage.get_study_system_attrs(self.study_id))
         models, scoped = rdb
         model = models.StudySystemAttributeModel
@@ -261,8 +259,8 @@ class TrialStore:
     def _set_claims(self, indices: list[int], attrs: dict) -> None:
         """Write the claims of ``indices`` in one transaction (RDB storage) or one by one;
         ``attrs`` holds the claims already stored (read under the same lock)."""
-        rdb = _rdb()
-        if rdb is None or not hasattr(self.storage, "scoped_session"):
+        rdb = self._sql()
+        if rdb is None:
             for i in indices:
                 self.storage.set_study_system_attr(self.study_id, f"claim:{i}", OWNER)
             return
@@ -344,8 +342,8 @@ class TrialStore:
         RDB storage: the rows of every trial (trial, value, params, user attributes) are
         inserted table by table (one multi-row insert each), numbered after the study's
         last trial. Other back ends: one by one with ``study.add_trials``."""
-        rdb = _rdb()
-        if rdb is None or not hasattr(self.storage, "scoped_session"):
+        rdb = self._sql()
+        if rdb is None:
             self.study.add_trials(trials)
             return
         from optuna.distributions import distribution_to_json
