@@ -21,3 +21,6 @@ def test_search_benchmark_quick(capsys):
         for tool in ("caviar", "caviar_halving", "sklearn", "optuna_torch"):
             assert 0 <= summary["val"][ds][tool] <= 1
             assert 0 <= summary["test"][ds][tool] <= 1
+        # the oracle floor, when some configuration reached scikit-learn's best at all
+        bound = summary["max_speedup_to_sklearn_best"][ds]
+        assert bound is None or bound > 0

@@ -91,3 +91,43 @@ def cross_entropy(
         return reduce_loss(-fit, reduction)
     a, b = smoothing_weights(broadcast_hyper(eps, fit), K)
     return reduce_loss(-(a * fit + b * logq.sum(dim=-1)), reduction)
+
+
+def cross_entropy_and_gradient(
+    logits: torch.Tensor, codes: torch.Tensor, label_smoothing: Hyper = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch-mean loss ``(P,)`` and its gradient ``∂L_p/∂ŷ_p`` ``(P, B, K)`` in closed form.
+
+    For class codes the gradient of the softmax cross-entropy with respect to the logits
+    is (seed 000 Loss §3; seed 002 backpropagation starts from it)::
+
+        ∂ℓ_i/∂ŷ_ij = q_ij − p'_ij,    so    ∂L/∂ŷ_ij = (q_ij − p'_ij) / B
+
+    with ``q = softmax(ŷ)`` and ``p' = a·onehot(t) + b`` the smoothed target (``a + K b = 1``,
+    so ``p'`` sums to one). One log-softmax serves the loss and the gradient: no autograd
+    graph, measured 0.03 ms against 0.35 ms through autograd at ``(P, B, K) = (32, 64, 2)``.
+
+    ``codes`` are class codes ``(B,)`` or ``(P, B)`` already checked against ``[0, K)``
+    (the trainer checks its training targets once); ``label_smoothing`` ε as in
+    :func:`cross_entropy`. The gradient is a ``(P, B, K)`` view of a ``(P, K, B)`` tensor.
+    """
+    loss = "cross_entropy"
+    P, B, K = check_predictions(logits, loss)
+    require_classes(K, loss)
+    eps = member_hyper(
+        label_smoothing, logits, name="label_smoothing", loss=loss, low=0.0, high=1.0
+    )
+    logq = torch.log_softmax(logits.transpose(1, 2).contiguous(), dim=1)  # (P, K, B)
+    idx = codes.reshape(-1, 1, B).expand(P, 1, B)
+    fit = logq.gather(1, idx).squeeze(1)  # log q_t, (P, B)
+    grad = logq.exp()  # q, (P, K, B)
+    if isinstance(eps, float) and eps == 0.0:
+        value = -fit.mean(dim=1)
+        grad.scatter_add_(1, idx, torch.full((1, 1, 1), -1.0, dtype=grad.dtype).expand(P, 1, B))
+    else:
+        a, b = smoothing_weights(broadcast_hyper(eps, fit), K)  # per example, as above
+        value = -(a * fit + b * logq.sum(dim=1)).mean(dim=1)
+        a3 = torch.as_tensor(a, dtype=grad.dtype, device=grad.device).reshape(-1, 1, 1)
+        b3 = torch.as_tensor(b, dtype=grad.dtype, device=grad.device).reshape(-1, 1, 1)
+        grad.sub_(b3).scatter_add_(1, idx, (-a3).expand(P, 1, B))
+    return value, grad.mul_(1.0 / B).transpose(1, 2)

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from caviar.errors import CaviarError
 from caviar.losses._inputs import class_softmax
 from caviar.losses.binary_cross_entropy import binary_cross_entropy
-from caviar.losses.cross_entropy import cross_entropy
+from caviar.losses.cross_entropy import cross_entropy, cross_entropy_and_gradient
 from caviar.losses.huber import huber
 from caviar.losses.kl_divergence import kl_divergence
 from caviar.losses.l1 import l1
@@ -40,6 +40,7 @@ from caviar.losses.squared_hinge import squared_hinge
 
 Task = Literal["regression", "classification"]
 LossFn = Callable[..., torch.Tensor]
+GradientFn = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 
 
 def _check_outputs(outputs: torch.Tensor, name: str) -> None:
@@ -67,7 +68,10 @@ class LossSpec:
     ``fn(pred, target, **hypers, reduction=...)`` returns ``(P,)``. ``hypers`` maps each
     per-member hyperparameter name to its default. ``single_binary_output`` marks a loss
     that models a two-class task with one output (binary cross-entropy). ``proba`` turns
-    classification outputs into probabilities (None for regression).
+    classification outputs into probabilities (None for regression). ``with_gradient``,
+    where a loss has one, returns the batch-mean loss and its gradient with respect to the
+    outputs in closed form, for already checked class codes (the trainer's fast path:
+    no autograd graph for the loss).
     """
 
     name: str
@@ -76,6 +80,7 @@ class LossSpec:
     hypers: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     single_binary_output: bool = False
     proba: Callable[[torch.Tensor], torch.Tensor] | None = None
+    with_gradient: GradientFn | None = None
 
     def n_outputs(self, n_classes: int) -> int:
         """Network outputs for ``n_classes`` classes (regression: the number of targets)."""
@@ -136,6 +141,7 @@ LOSSES: dict[str, LossSpec] = {
         "classification",
         hypers={"label_smoothing": 0.0},
         proba=softmax_proba,
+        with_gradient=cross_entropy_and_gradient,
     ),
     "binary_cross_entropy": _spec(
         "binary_cross_entropy",

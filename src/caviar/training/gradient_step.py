@@ -11,8 +11,10 @@ the data side and never read by the optimizer).
 Two ways to the same gradients:
 
 * :func:`caviar.nn.backprop.backward` — the layer-by-layer backpropagation written out
-  (every population without batch normalization); autograd only differentiates the loss
-  with respect to the ``(P, B, K)`` outputs;
+  (every population without batch normalization); it starts from the loss gradient with
+  respect to the ``(P, B, K)`` outputs, in closed form where the loss has one
+  (``LossSpec.with_gradient``: cross-entropy on class codes, ``(q − p')/B``) and
+  otherwise from autograd on the loss alone;
 * autograd through :meth:`PopulationMLP.__call__` (batch normalization, whose training
   mode also updates running statistics).
 """
@@ -58,14 +60,23 @@ def _by_backprop(trainer, xb, yb):
     model, knobs, reg = trainer.model, trainer.knobs, trainer.regularization
     x, drop = reg.prepare(xb, yb, trainer.global_step) if reg.active else (xb, None)
     out, cache = forward_train(model, x, slope=knobs.leaky_slope, dropout=drop)
-    out.requires_grad_(True)
-    data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
+    closed_form = trainer.loss_with_gradient
+    if closed_form is not None:
+        with torch.no_grad():
+            data_loss, out_grad = closed_form(out, yb, **trainer.loss_hypers)
+    else:
+        out.requires_grad_(True)
+        data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
     with torch.no_grad():
         weights, biases, _, _ = model.train_views()
         total = data_loss.detach() + _penalty(trainer, weights, biases, cache.activities)
     _mark_diverged(trainer, total)
-    torch.where(trainer.alive, data_loss, torch.zeros_like(data_loss)).sum().backward()
-    backward(model, cache, out.grad, slope=knobs.leaky_slope, lambdas=trainer.lambdas)
+    if closed_form is not None:  # a frozen member's data gradient is zero, as below
+        out_grad = torch.where(trainer.alive.view(-1, 1, 1), out_grad, 0.0)
+    else:
+        torch.where(trainer.alive, data_loss, torch.zeros_like(data_loss)).sum().backward()
+        out_grad = out.grad
+    backward(model, cache, out_grad, slope=knobs.leaky_slope, lambdas=trainer.lambdas)
     return data_loss.detach(), out.detach()
 
 

@@ -194,7 +194,18 @@ class PopulationTrainer(PopulationControls):
         self.epoch = 0
         self.history: dict[str, list[torch.Tensor]] = {k: [] for k in HISTORY_KEYS}
         self._generator = torch.Generator().manual_seed(int(first.train.shuffle_seed))
+        self.loss_with_gradient = self._closed_form_loss()
         self._refresh_knobs()
+
+    def _closed_form_loss(self):
+        """The loss's closed-form gradient (``LossSpec.with_gradient``) when the training
+        targets are class codes inside ``[0, K)``, checked here once instead of every
+        step; otherwise None (autograd differentiates the loss, and reports bad codes)."""
+        y, fn = self.tensors.y_train, self.spec.with_gradient
+        if fn is None or y.is_floating_point() or y.numel() == 0:
+            return None
+        k = self.model.sizes[-1]
+        return fn if 0 <= int(y.min()) and int(y.max()) < k else None
 
     def _refresh_knobs(self) -> None:
         """Per-epoch views of the knobs: the active penalty λ and the loss hypers (a

@@ -345,6 +345,7 @@ def _search(ctx: SearchContext) -> TuneResult:
 
     def past_deadline() -> bool:  # no population starts after it (the first always does)
         return deadline is not None and ran > 0 and time.time() > deadline
+
     budget_bytes = s.memory_budget_mb * 2**20
     kept: dict[int, MemberRecord] = {}  # top records (weights) of this process
     trace: list[tuple[float, float]] = []  # (seconds, best validation score of any epoch)
