@@ -30,6 +30,7 @@ import numpy as np
 from caviar.api import load_data_for
 from caviar.config import RunConfig, expand_configs, read_toml, validate_config
 from caviar.config.grid import find_axes
+from caviar.data import PreparedData
 from caviar.diagnose.baseline import naive_baseline
 from caviar.diagnose.verdict import verdict
 from caviar.errors import CaviarError
@@ -230,6 +231,7 @@ def tune(
     on_epoch: Callable[[int, int, int, float], None] | None = None,
     plan: TunePlan | None = None,
     executor: ExecutorSpec | str | None = None,
+    data: PreparedData | None = None,
 ) -> TuneResult:
     """Run (or resume) a search; returns the ranked trials and the final model.
 
@@ -238,13 +240,22 @@ def tune(
     written by the caller (the CLI) or :func:`write_outputs`. ``executor``
     (``"local"``, ``"ray"`` or an :class:`ExecutorSpec`) says where populations
     run (``caviar.tune.dispatch``); it connects before anything is written.
+    ``data``: already prepared splits (``caviar.data.prepare_data`` /
+    ``prepare_arrays``) to search on instead of loading the config's ``data`` section
+    (a ``--resume`` must then be given the same data again).
     """
     start = time.perf_counter()
     _prewarm_storage_imports()
     plan = plan or make_plan(config, overrides)
     s, space = plan.settings, plan.space
     base_cfg = validate_config(plan.base)
-    data = load_data_for([base_cfg])
+    if data is None:
+        data = load_data_for([base_cfg])
+    elif not isinstance(data, PreparedData):
+        raise CaviarError(
+            f"data must be prepared splits (caviar.data.prepare_data or prepare_arrays), "
+            f"got {type(data).__name__}"
+        )
     strategy = make_strategy(s)
     grid_size = strategy.size(space)
     total = s.trials if s.trials is not None else (grid_size if grid_size else None)
