@@ -11,11 +11,13 @@ def test_search_benchmark_quick(capsys):
     spec = importlib.util.spec_from_file_location("bench_search", BENCH)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    mod.main(["--quick"])
+    mod.main(["--quick", "--repeat", "2"])
     last = capsys.readouterr().out.strip().splitlines()[-1]
     summary = json.loads(last)
     assert summary["benchmark"] == "search" and summary["quick"] is True
     for ds in ("digits",):
+        times = summary["all_seconds"][ds]
+        assert all(len(times[k]) == 2 for k in ("caviar", "sklearn", "optuna_torch"))
         assert summary["speedup_vs_sklearn"][ds] > 0
         assert summary["speedup_vs_optuna_torch"][ds] > 0
         for tool in ("caviar", "caviar_halving", "sklearn", "optuna_torch"):
