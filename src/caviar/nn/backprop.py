@@ -12,8 +12,9 @@ or 1 without dropout), output layer ``L`` linear::
 
     z[l] = ã[l−1] W[l] + b[l],   a[l] = g(z[l]),   ã[l] = d[l] ⊙ a[l],   ã[0] = d[0] ⊙ x
 
-Backward, from ``δ[L] = ∂J/∂z[L]`` (the loss's gradient on the ``(P, B, K)`` outputs,
-obtained by autograd on that small tensor alone)::
+Backward, from ``δ[L] = ∂J/∂z[L]`` (the loss's gradient on the ``(P, B, K)`` outputs: in
+closed form where the loss has one, e.g. ``(q − p')/B`` for cross-entropy, otherwise by
+autograd on that small tensor alone)::
 
     ∂J/∂W[l]   = ã[l−1]ᵀ δ[l] + λ₁ᵏ sign(W[l]) + 2 λ₂ᵏ W[l]
     ∂J/∂b[l]   = Σ_batch δ[l] + λ₁ᵇ sign(b[l]) + 2 λ₂ᵇ b[l]
