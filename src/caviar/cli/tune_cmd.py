@@ -43,6 +43,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="where populations run: this process (default) or a Ray cluster",
     )
     p.add_argument(
+        "--workers",
+        type=int,
+        help="local: populations trained side by side, one thread each (default: one per "
+        "core; 1 = one after another on all cores)",
+    )
+    p.add_argument(
         "--address",
         help="ray: cluster address host:port, ray://host:port or auto (default: start "
         "a local Ray instance)",
@@ -120,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
                 cpus_per_population=args.cpus_per_population,
                 gpus_per_population=args.gpus_per_population,
                 max_retries=args.max_retries,
+                workers=args.workers,
             ),
             on_progress=on_progress,
             on_epoch=lambda *a: start(),

@@ -4,8 +4,8 @@ The search loop (``caviar.tune.runner``) plans a round's populations as
 :class:`PopulationJob` s and iterates ``executor.run(jobs, data, may_start,
 on_epoch)``, which yields ``(job, records, error)`` as populations finish:
 
-* :class:`LocalExecutor` (the default) trains them one after another in this
-  process, in order;
+* :class:`LocalExecutor` (the default) trains them in this process, up to one per
+  core side by side (:mod:`caviar.tune.concurrent`), in completion order;
 * ``RayExecutor`` (``caviar.tune.ray_executor``, ``--executor ray``) runs each
   as a Ray task and yields them in completion order.
 
@@ -23,8 +23,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import torch
+
 from caviar.config import RunConfig
 from caviar.errors import CaviarError
+from caviar.tune.concurrent import run_side_by_side
 from caviar.tune.executor import MemberRecord, run_population
 
 EpochHook = Callable[[int, int, int, float], None]
@@ -55,9 +58,21 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Populations one after another in this process (the default)."""
+    """Populations in this process (the default): up to ``workers`` side by side, one
+    thread each (:mod:`caviar.tune.concurrent`), or one after another with ``workers=1``.
+    ``workers=None`` means one per intra-op thread PyTorch would use (its core count)."""
 
     name = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        if workers is not None and workers < 1:
+            raise CaviarError(f"--workers must be at least 1, got {workers}")
+        self.workers = workers
+
+    @property
+    def concurrency(self) -> int:
+        """How many populations may hold memory at once (the planner divides its budget)."""
+        return self.workers if self.workers is not None else max(1, torch.get_num_threads())
 
     def run(
         self,
@@ -66,6 +81,10 @@ class LocalExecutor:
         may_start: Callable[[], bool],
         on_epoch: EpochHook | None = None,
     ) -> Iterator[Outcome]:
+        workers = min(self.concurrency, len(jobs))
+        if workers > 1:
+            yield from run_side_by_side(jobs, data, may_start, on_epoch, workers)
+            return
         for job in jobs:
             if not may_start():
                 return
@@ -86,6 +105,7 @@ class ExecutorSpec:
     gpus_per_population: float = 0.0
     max_retries: int = 3
     connect_timeout: float = 10.0
+    workers: int | None = None  # local: populations side by side (None: one per core)
 
 
 def make_executor(spec: ExecutorSpec | str | None) -> Executor:
@@ -97,8 +117,10 @@ def make_executor(spec: ExecutorSpec | str | None) -> Executor:
     if spec.name == "local":
         if spec.address is not None:
             raise CaviarError("--address needs --executor ray")
-        return LocalExecutor()
+        return LocalExecutor(spec.workers)
     if spec.name == "ray":
+        if spec.workers is not None:
+            raise CaviarError("--workers is for the local executor (ray: --cpus-per-population)")
         from caviar.tune.ray_executor import RayExecutor
 
         return RayExecutor(

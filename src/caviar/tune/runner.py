@@ -357,20 +357,24 @@ def _search(ctx: SearchContext) -> TuneResult:
     def past_deadline() -> bool:  # no population starts after it (the first always does)
         return deadline is not None and ran > 0 and time.time() > deadline
 
-    budget_bytes = s.memory_budget_mb * 2**20
+    # populations that run side by side share the memory budget
+    budget_bytes = s.memory_budget_mb * 2**20 / getattr(runner_executor, "concurrency", 1)
     kept: dict[int, MemberRecord] = {}  # top records (weights) of this process
     trace: list[tuple[float, float]] = []  # (seconds, best validation score of any epoch)
     trial_trace: list[tuple[float, float]] = []  # (seconds, best finished trial's score)
     best_so_far = -math.inf
     storage_seconds = open_seconds
 
+    hook_lock = threading.Lock()  # populations may report from several threads
+
     def epoch_hook(epoch: int, epochs: int, alive: int, best: float) -> None:
         nonlocal best_so_far
-        if math.isfinite(best) and best > best_so_far:
-            best_so_far = best
-            trace.append((time.perf_counter() - start, best))
-        if on_epoch is not None:
-            on_epoch(epoch, epochs, alive, best)
+        with hook_lock:
+            if math.isfinite(best) and best > best_so_far:
+                best_so_far = best
+                trace.append((time.perf_counter() - start, best))
+            if on_epoch is not None:
+                on_epoch(epoch, epochs, alive, best)
 
     n_done = len(store.finished()) if store is not None else 0
     best_trial = -math.inf

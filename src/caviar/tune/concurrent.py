@@ -1,0 +1,81 @@
+"""Populations side by side in one process: one Python thread per population.
+
+A population is one vectorized program, but its small tensors leave cores idle: the
+elementwise work of a step is below PyTorch's parallel grain, and the Python between
+the kernels runs on one core. Two populations in two threads keep two cores busy; each
+thread runs its kernels on ``cores // workers`` intra-op threads (one, on two cores),
+and PyTorch releases the interpreter lock inside every kernel.
+
+One intra-op thread per population also holds up on a machine that is busy with other
+work. With two OpenMP threads on two cores, every parallel kernel waits at its barrier
+for a thread the OS has descheduled: measured on this 2-core machine while another job
+ran, a 64-configuration digits search took 1.2–1.6 s with two populations in two threads
+against 1.2–21 s with one population at a time on two OpenMP threads.
+
+Results do not depend on this: a population's trajectory depends only on its own
+configurations and seeds (:mod:`caviar.tune.dispatch`), so the same trials come out in
+any order. Populations are yielded as they finish; at most ``workers`` run at once,
+each started only when ``may_start()`` allows it (the time budget).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from caviar.tune.executor import run_population
+
+if TYPE_CHECKING:
+    from caviar.tune.dispatch import EpochHook, Outcome, PopulationJob
+
+
+@contextmanager
+def intra_op_threads(n: int) -> Iterator[None]:
+    """PyTorch's intra-op thread count set to ``n`` inside the block, restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def run_side_by_side(
+    jobs: list[PopulationJob],
+    data: Any,
+    may_start: Callable[[], bool],
+    on_epoch: EpochHook | None,
+    workers: int,
+) -> Iterator[Outcome]:
+    """Train ``jobs`` with up to ``workers`` at once; yield ``(job, records, None)`` as each
+    finishes. An exception in a population is raised here, as in the sequential loop."""
+    queue = iter(jobs)
+    with (
+        intra_op_threads(torch.get_num_threads() // workers),
+        ThreadPoolExecutor(workers, thread_name_prefix="caviar-population") as pool,
+    ):
+        running: dict[Future, PopulationJob] = {}
+
+        def start_next() -> None:
+            for job in queue:
+                if not may_start():
+                    return
+                future = pool.submit(
+                    run_population, job.configs, data, callbacks=job.callbacks, on_epoch=on_epoch
+                )
+                running[future] = job
+                return
+
+        for _ in range(workers):
+            start_next()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = running.pop(future)
+                records = future.result()
+                start_next()
+                yield job, records, None
