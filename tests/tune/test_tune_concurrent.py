@@ -45,3 +45,33 @@ def test_bad_workers_are_one_line_errors():
         make_executor(ExecutorSpec(workers=0))
     with pytest.raises(CaviarError, match="--workers is for the local executor"):
         make_executor(ExecutorSpec(name="ray", workers=2))
+
+
+def test_an_error_keeps_finished_populations_and_starts_no_more():
+    import threading
+
+    from caviar.tune.concurrent import run_side_by_side
+    from caviar.tune.dispatch import PopulationJob
+
+    release = threading.Event()
+    started = []
+
+    def train(configs, data, *, callbacks, on_epoch):
+        started.append(configs[0])
+        if configs[0] == "bad":
+            release.set()
+            raise RuntimeError("population failed")
+        release.wait(5)  # still running when the other one fails
+        return [f"record of {configs[0]}"]
+
+    jobs = [
+        PopulationJob([0], ["good"]),
+        PopulationJob([1], ["bad"]),
+        PopulationJob([2], ["later"]),
+    ]
+    out = []
+    with pytest.raises(RuntimeError, match="population failed"):
+        for job, records, error in run_side_by_side(jobs, None, lambda: True, None, 2, train=train):
+            out.append((job.indices, records, error))
+    assert out == [([0], ["record of good"], None)]
+    assert sorted(started) == ["bad", "good"]  # "later" never started

@@ -50,9 +50,12 @@ def run_side_by_side(
     may_start: Callable[[], bool],
     on_epoch: EpochHook | None,
     workers: int,
+    train: Callable[..., list] = run_population,
 ) -> Iterator[Outcome]:
     """Train ``jobs`` with up to ``workers`` at once; yield ``(job, records, None)`` as each
-    finishes. An exception in a population is raised here, as in the sequential loop."""
+    finishes. An exception in a population is raised here, as in the sequential loop, once
+    the populations already running have finished and been yielded (none starts after it).
+    ``train`` trains one population (:func:`caviar.tune.executor.run_population`)."""
     queue = iter(jobs)
     with (
         intra_op_threads(torch.get_num_threads() // workers),
@@ -65,17 +68,23 @@ def run_side_by_side(
                 if not may_start():
                     return
                 future = pool.submit(
-                    run_population, job.configs, data, callbacks=job.callbacks, on_epoch=on_epoch
+                    train, job.configs, data, callbacks=job.callbacks, on_epoch=on_epoch
                 )
                 running[future] = job
                 return
 
         for _ in range(workers):
             start_next()
+        error: BaseException | None = None
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 job = running.pop(future)
-                records = future.result()
-                start_next()
-                yield job, records, None
+                if future.exception() is not None:
+                    error = error or future.exception()  # start nothing more
+                    continue
+                if error is None:
+                    start_next()
+                yield job, future.result(), None  # finished work is kept, even after an error
+        if error is not None:
+            raise error

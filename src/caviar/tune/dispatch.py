@@ -83,7 +83,9 @@ class LocalExecutor:
     ) -> Iterator[Outcome]:
         workers = min(self.concurrency, len(jobs))
         if workers > 1:
-            yield from run_side_by_side(jobs, data, may_start, on_epoch, workers)
+            yield from run_side_by_side(
+                jobs, data, may_start, on_epoch, workers, train=run_population
+            )
             return
         for job in jobs:
             if not may_start():
