@@ -194,3 +194,44 @@ def test_resource_requests_set_the_tasks_in_flight(ray_head):
         RayExecutor(ray_head, gpus=0.25)
     with pytest.raises(CaviarError, match="2 CPUs and 0 GPUs; a population asks for 3 CPUs"):
         RayExecutor(ray_head, cpus=3)
+
+
+def test_time_budget_holds_inside_ray_tasks_and_resumes_run_the_rest(tmp_path, ray_head):
+    """The TimeBudget callback travels to the worker with an absolute deadline: the
+    populations running in Ray tasks stop at it (stored complete, stopped_by), no
+    population starts after it, and each --resume (with the same budget) runs at least
+    one of the skipped ones, until all ran once. A last resume rebuilds every member of
+    the final ensemble on the driver; each scores its stored validation score."""
+    import numpy as np
+
+    from caviar.api import load_data_for
+    from caviar.config import validate_config
+
+    cfg = small(trials=6, epochs=20_000, max_population=1, time_budget=0.5)
+    cfg["train"].update(patience=None, dtype="float64")
+    spec = ExecutorSpec("ray", ray_head)
+    out = tmp_path / "r"
+    done: dict = {}
+    for run in range(6):
+        result = caviar.tune(cfg, out=out, resume=run > 0, executor=spec)
+        new = [t for t in result.trials if t["index"] not in done]
+        # at most the 2 populations in flight at the start (the head has 2 CPUs) ran
+        assert 1 <= len(new) <= 2
+        for t in result.trials:
+            assert (t["status"], t["stopped_by"]) == ("complete", "time_budget")
+            assert 1 <= t["epochs_run"] < 20_000
+            if t["index"] in done:  # a finished trial is never run again
+                assert t == done[t["index"]]
+        done.update({t["index"]: t for t in new})
+        if len(done) == 6:
+            break
+    assert len(done) == 6
+    final = caviar.tune(cfg, out=out, resume=True, executor=spec, overrides={"ensemble_top_k": 6})
+    assert [t["index"] for t in final.trials] == [t["index"] for t in result.trials]
+    data = load_data_for([validate_config(final.plan.base)])
+    chosen = [t for t in final.trials if t["structure"] == final.best["structure"]]
+    assert set(final.rebuilt) == {t["index"] for t in chosen}
+    outputs = final.model.outputs(data.X_val)
+    assert len(outputs) == len(chosen)
+    for o, t in zip(outputs, chosen, strict=True):
+        assert math.isclose(float(np.mean(o.argmax(axis=1) == data.y_val)), t["val_score"])

@@ -8,6 +8,7 @@ import sys
 import time
 
 import optuna
+import pytest
 from tune_helpers import iris_config, write_toml
 
 CLI = [sys.executable, "-c", "from caviar.cli import main; raise SystemExit(main())", "tune"]
@@ -130,3 +131,80 @@ def test_resume_of_a_finished_study_rebuilds_the_best_member(tmp_path):
         pred = result.model.predict_proba(data.X_val).argmax(axis=1)
         assert float(np.mean(pred == data.y_val)) == result.val_score
     assert again.test_score == first.test_score
+
+
+def pbt_or_halving(kind):
+    """12 trials in rounds of 4 (one population of 4 per round), PBT or halving on."""
+    cfg = iris_config(trials=12, batch=4, max_population=4)
+    cfg["search"]["space"].pop("model.hidden")
+    cfg["train"].update(epochs=30, dtype="float64")
+    if kind == "pbt":
+        cfg["search"]["pbt"] = {"interval": 3, "fraction": 0.5, "perturb": 0.5}
+    else:
+        cfg["search"]["halving"] = {"min_epochs": 2, "eta": 2}
+    return cfg
+
+
+@pytest.mark.parametrize("kind", ["pbt", "halving"])
+def test_two_processes_with_pbt_or_halving_share_one_sqlite_study(tmp_path, kind):
+    """Two processes on one SQLite study (each its own run directory): every trial once,
+    each population whole (claims are per round), the trials of a one-process run, and
+    both final models the same best member (one of them rebuilt it from the study)."""
+    import json
+
+    import torch
+    from safetensors.torch import load_file
+
+    from caviar.tune.runner import tune
+
+    cfg = pbt_or_halving(kind)
+    path = write_toml(tmp_path / "t.toml", cfg)
+    db = tmp_path / "study.db"
+    outs = [tmp_path / "a", tmp_path / "b"]
+    procs = [
+        subprocess.Popen(
+            [*CLI, str(path), "-o", str(o), "-q", "--resume", "--storage", f"sqlite:///{db}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        for o in outs
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    trials = finished(db)
+    assert sorted(t.user_attrs["index"] for t in trials) == list(range(12))
+    records = {t.user_attrs["index"]: t.user_attrs["record"] for t in trials}
+    for i, rec in records.items():  # populations are whole rounds, never split
+        assert rec["population"] == list(range(i // 4 * 4, i // 4 * 4 + 4))
+        for step in rec["pbt_history"]:
+            assert step["from"] in rec["population"]
+    if kind == "pbt":
+        assert any(rec["pbt_history"] for rec in records.values())
+    else:
+        assert any(t.user_attrs["status"] == "pruned" for t in trials)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the subprocesses (OMP_NUM_THREADS=1)
+    try:
+        alone = tune(cfg, out=tmp_path / "one")
+    finally:
+        torch.set_num_threads(threads)
+    expected = {t["index"]: t for t in alone.trials}
+    for t in trials:
+        ref = expected[t.user_attrs["index"]]
+        assert t.user_attrs["status"] == ref["status"]
+        assert t.value == ref["val_score"] or t.value is None
+        assert t.params == ref["params"]
+
+    summaries = [json.loads((o / "summary.json").read_text()) for o in outs]
+    best = alone.best["index"]
+    assert [s["best_index"] for s in summaries] == [best, best]
+    # the process that did not train the best trial rebuilt it from the study
+    assert sum(str(best) in s["rebuilt"] for s in summaries) == 1
+    a, b = (load_file(o / "model" / "model.safetensors") for o in outs)
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-12, atol=1e-12)
