@@ -13,11 +13,13 @@ from test_tune_pbt_final import pbt_config
 from tune_helpers import iris_config
 
 import caviar.tune.dispatch as dispatch
+import caviar.tune.runner as runner
 from caviar.api import load_data_for
 from caviar.config import validate_config
 from caviar.tune.output import leaderboard
 from caviar.tune.rebuild import StopAfter
 from caviar.tune.runner import tune
+from caviar.tune.time_budget import TimeBudget
 
 
 def member_val_scores(result):
@@ -216,3 +218,62 @@ def test_resume_with_another_configuration_is_refused(tmp_path):
     # more trials (or another time budget, refit, ensemble size) is the same search
     more = tune(iris_config(trials=4), out=tmp_path / "run", resume=True)
     assert sorted(t["index"] for t in more.trials) == [0, 1, 2, 3]
+
+
+def test_batch_norm_and_dropout_search_gives_the_trials_models_and_resumes(tmp_path):
+    """Batch norm with a searched dropout rate and halving (compaction, early stopping):
+    every member of the final model scores its stored validation score, the model
+    saves and loads, and a resume rebuilds the same model."""
+    from caviar.model import TrainedModel
+
+    cfg = halving_config()
+    cfg["search"]["space"]["model.dropout"] = {"uniform": [0.0, 0.3]}
+    cfg["model"]["batch_norm"] = True
+    cfg["train"].update(epochs=20, patience=3)
+    first = tune(cfg, out=tmp_path / "run")
+    assert first.model.batch_norm and len(set(first.model.dropout)) == 8
+    assert member_val_scores(first) == [t["val_score"] for t in first.trials]
+    first.model.save(tmp_path / "model")
+    loaded = TrainedModel.load(tmp_path / "model")
+    data = load_data_for([validate_config(first.plan.base)])
+    np.testing.assert_array_equal(loaded.outputs(data.X_val), first.model.outputs(data.X_val))
+    again = tune(cfg, out=tmp_path / "run", resume=True)
+    assert_same_model(first.model, again.model)
+    assert again.model.dropout == first.model.dropout
+
+
+class CutAtEpoch4(TimeBudget):
+    """The search's TimeBudget with its deadline passing after epoch 4 (not timing
+    dependent): the epoch of PBT's second exploit step (interval 2)."""
+
+    def __call__(self, trainer):
+        self.deadline = -math.inf if trainer.epoch + 1 >= 4 else math.inf
+        super().__call__(trainer)
+
+
+def test_a_pbt_population_cut_by_the_time_budget_is_replayed_after_resume(tmp_path, monkeypatch):
+    """PBT and the time budget together: the population is cut right after an exploit
+    step (the exploited members hold their sources' weights and best-epoch record, and
+    their curves so far); the first process's population is replayed on resume up to
+    the epoch it was cut at; every member of the final ensemble, in memory or
+    replayed, scores its stored validation score."""
+    monkeypatch.setattr(runner, "TimeBudget", CutAtEpoch4)
+    # a budget spent after the first population: the loop starts no second one
+    cfg = pbt_config(trials=8, batch=4, time_budget=1e-3, ensemble_top_k=8)
+    cfg["train"].update(epochs=5000, patience=None)
+    first = tune(cfg, out=tmp_path / "run")
+    assert sorted(t["index"] for t in first.trials) == [0, 1, 2, 3]
+    assert [t["epochs_run"] for t in first.trials] == [4] * 4
+    assert any(t["pbt_history"] and t["pbt_history"][-1]["epoch"] == 4 for t in first.trials)
+    assert member_val_scores(first) == [t["val_score"] for t in first.trials]
+    result = tune(cfg, out=tmp_path / "run", resume=True)
+    assert sorted(t["index"] for t in result.trials) == list(range(8))
+    assert {t["stopped_by"] for t in result.trials} == {"time_budget"}
+    assert "population" in set(result.rebuilt.values()) and set(result.rebuilt) == {0, 1, 2, 3}
+    assert member_val_scores(result) == [t["val_score"] for t in result.trials]
+    mine = {t["index"]: j for j, t in enumerate(first.trials)}
+    for j, t in enumerate(result.trials):
+        if t["index"] in mine:
+            x, y = result.model.member_tensors[j], first.model.member_tensors[mine[t["index"]]]
+            for k in x:
+                torch.testing.assert_close(x[k], y[k], rtol=1e-12, atol=1e-12)

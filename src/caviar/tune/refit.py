@@ -45,6 +45,10 @@ def model_from_records(records: list[MemberRecord], data, metrics: dict) -> Trai
         preprocessor=data.preprocessor,
         configs=[r.member.config.model_dump(mode="json") for r in records],
         metrics=metrics,
+        batch_norm=first.member.config.model.batch_norm,
+        dropout=[r.member.config.model.dropout for r in records],
+        input_dropout=[r.member.config.model.input_dropout for r in records],
+        seeds=[r.member.config.train.seed for r in records],
     )
 
 
