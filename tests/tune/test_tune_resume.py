@@ -208,3 +208,35 @@ def test_two_processes_with_pbt_or_halving_share_one_sqlite_study(tmp_path, kind
     assert a.keys() == b.keys()
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-12, atol=1e-12)
+
+
+def test_indices_another_process_claimed_then_left_are_run_before_the_end(tmp_path, monkeypatch):
+    """Another process claims round 1 while this one passes it, then ends without
+    finishing it (killed, or its time budget skipped it): this process runs those
+    indices before it finishes, so the study ends complete."""
+    import caviar.tune.storage as storage
+    from caviar.tune.runner import tune
+    from caviar.tune.storage import TrialStore
+
+    cfg = iris_config(trials=8, batch=4, max_population=4)
+    cfg["search"]["space"].pop("model.hidden")
+    out = tmp_path / "run"
+    store = TrialStore(f"sqlite:///{out / 'study.db'}", "tune", create=True)
+    other = "elsewhere:4242"
+    for i in range(4, 8):
+        store.storage.set_study_system_attr(store.study_id, f"claim:{i}", other)
+    store.close()
+    checks = []
+    real = storage._alive
+
+    def alive(owner):  # the other process is alive while this one claims round 1 only
+        if owner == other:
+            checks.append(owner)
+            return len(checks) <= 4
+        return real(owner)
+
+    monkeypatch.setattr(storage, "_alive", alive)
+    result = tune(cfg, out=out, resume=True)
+    assert len(checks) > 4  # round 1 was skipped while the other process lived
+    assert sorted(t["index"] for t in result.trials) == list(range(8))
+    assert sum(result.counts.values()) == 8

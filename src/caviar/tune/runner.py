@@ -9,7 +9,8 @@
    memory budget, trained (with successive halving or PBT; the time budget stops
    members between epochs, ``caviar.tune.time_budget``) and each population's
    trials written to the Optuna study in one burst (PBT trials with the
-   hyperparameters they ended with).
+   hyperparameters they ended with). Before the end, the indices of the trial
+   budget another process claimed and left unfinished are run too.
 4. The best trial by validation score (ties: lower validation loss) gives the
    final model (``caviar.tune.refit``); the test split is evaluated once, for it.
    Chosen trials whose weights are not in memory (finished by an earlier process
@@ -441,14 +442,13 @@ def _search(ctx: SearchContext) -> TuneResult:
 
     n_done = len(store.finished()) if store is not None else 0
     best_trial = -math.inf
-    round_ = 0
     keep_n = max(s.ensemble_top_k, 1)
-    while True:
+
+    def run_round(round_: int) -> bool:
+        """Suggest, claim and train round ``round_`` (the indices of it that are neither
+        finished nor claimed by a live process); False when the strategy has no more."""
+        nonlocal storage_seconds, n_done, best_trial
         lo = round_ * batch
-        if total is not None and lo >= total:
-            break
-        if past_deadline():
-            break
         n = batch if total is None else min(batch, total - lo)
         known: dict[int, tuple[dict, float]] = {}
         if store is not None:
@@ -465,7 +465,7 @@ def _search(ctx: SearchContext) -> TuneResult:
         suggestions = strategy.suggest(space, history, n, _rng(s.seed, round_))
         indices = [lo + j for j in range(len(suggestions))]
         if not suggestions:
-            break
+            return False
         mine = store.claim(indices) if store is not None else indices
         configs, ok_idx, failed = {}, [], []
         for i in mine:
@@ -525,6 +525,12 @@ def _search(ctx: SearchContext) -> TuneResult:
                 trial_trace.append((time.perf_counter() - start, best_trial))
             if on_progress is not None:
                 on_progress({"done": n_done, "total": total, "best": best_trial})
+        return True
+
+    round_ = 0
+    while (total is None or round_ * batch < total) and not past_deadline():
+        if not run_round(round_):
+            break
         round_ += 1
 
     busy = None
@@ -535,6 +541,18 @@ def _search(ctx: SearchContext) -> TuneResult:
     # trials claimed by another live process on the same study: wait for them
     while store.pending_elsewhere(list(range(round_ * batch))):
         time.sleep(0.5)
+    # gaps: indices of the trial budget another process claimed, then left unfinished
+    # (killed, or it skipped them at its time budget) after this one had passed them
+    while total is not None and not past_deadline():
+        done = store.finished_indices()
+        gaps = [i for i in range(min(total, round_ * batch)) if i not in done]
+        if not gaps:
+            break
+        run_round(gaps[0] // batch)
+        while store.pending_elsewhere(list(range(round_ * batch))):
+            time.sleep(0.5)
+        if len(store.finished_indices()) == len(done):
+            break  # no progress (e.g. the budget stopped every population): stop here
     trials = sorted(store.finished_records(), key=_rank_key)
     store.close()
     storage_seconds += time.perf_counter() - t_read
