@@ -235,3 +235,19 @@ def test_time_budget_holds_inside_ray_tasks_and_resumes_run_the_rest(tmp_path, r
     assert len(outputs) == len(chosen)
     for o, t in zip(outputs, chosen, strict=True):
         assert math.isclose(float(np.mean(o.argmax(axis=1) == data.y_val)), t["val_score"])
+
+
+def test_pbt_populations_on_ray_give_the_local_trials(tmp_path, ray_head):
+    """PBT callbacks travel to the Ray task seeded as locally: the same exploit/explore
+    steps, final values and scores as the local executor."""
+    from test_tune_pbt_final import pbt_config
+
+    cfg = pbt_config(trials=8, max_population=4)
+    local = caviar.tune(cfg, out=tmp_path / "local")
+    remote = caviar.tune(cfg, out=tmp_path / "ray", executor=ExecutorSpec("ray", ray_head))
+    assert any(t["pbt_history"] for t in local.trials)
+    for a, b in zip(local.trials, remote.trials, strict=True):
+        assert a["index"] == b["index"] and a["pbt_history"] == b["pbt_history"]
+        assert a["params"] == b["params"] and a["population"] == b["population"]
+        assert math.isclose(a["val_loss"], b["val_loss"], rel_tol=1e-9)
+    assert local.best["index"] == remote.best["index"]

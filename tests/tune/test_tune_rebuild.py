@@ -277,3 +277,27 @@ def test_a_pbt_population_cut_by_the_time_budget_is_replayed_after_resume(tmp_pa
             x, y = result.model.member_tensors[j], first.model.member_tensors[mine[t["index"]]]
             for k in x:
                 torch.testing.assert_close(x[k], y[k], rtol=1e-12, atol=1e-12)
+
+
+def test_a_pbt_trial_without_its_population_falls_back_to_its_final_values(tmp_path):
+    """When a PBT trial's population is not all in the study it cannot be replayed: it
+    is trained alone from scratch with its final values and reported as final_params."""
+    from caviar.tune.rebuild import rebuild
+    from caviar.tune.runner import make_plan
+    from caviar.tune.storage import decode_params
+
+    cfg = pbt_config()
+    result = tune(cfg, out=tmp_path / "run")
+    t = next(t for t in result.trials if t["pbt_history"])
+    plan = make_plan(cfg)
+    data = load_data_for([validate_config(plan.base)])
+    (rec,), how = rebuild([t], {t["index"]: t}, plan.base, plan.space, data)
+    assert how == {t["index"]: "final_params"}
+    final = decode_params(plan.space, t["params"])
+    assert rec.member.config.optimizer.lr == final["optimizer.lr"]
+    assert rec.member.epochs_run == t["epochs_run"]
+    (again,), how = rebuild(
+        [t], {u["index"]: u for u in result.trials}, plan.base, plan.space, data
+    )
+    assert how == {t["index"]: "population"}
+    assert again.member.val_score == t["val_score"]
