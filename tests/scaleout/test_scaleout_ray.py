@@ -6,6 +6,7 @@ All Ray tests are in this module: the Ray head lives for this module only."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -251,3 +252,54 @@ def test_pbt_populations_on_ray_give_the_local_trials(tmp_path, ray_head):
         assert a["params"] == b["params"] and a["population"] == b["population"]
         assert math.isclose(a["val_loss"], b["val_loss"], rel_tol=1e-9)
     assert local.best["index"] == remote.best["index"]
+
+
+CLAIMER = """
+import json, pathlib, sys, time
+import caviar.tune.storage as st
+url, box = sys.argv[1], pathlib.Path(sys.argv[2])
+store = st.TrialStore(url, "s", create=True)
+choose = st._choose
+def slow(*args):  # widen the window between reading the claims and writing them
+    out = choose(*args)
+    time.sleep(0.5)
+    return out
+st._choose = slow
+(box / f"ready{sys.argv[3]}").touch()
+while not (box / "go").exists():
+    time.sleep(0.005)
+print(json.dumps(store.claim(list(range(20)))))
+store.close()
+"""
+
+
+def test_two_drivers_claiming_at_once_on_postgres_never_share_an_index(tmp_path, pg_db):
+    """On a server there is no file lock: the claim's read and write are one transaction
+    that locks the study row first, so two drivers claiming the same round at the same
+    instant take turns (the second sees the first's claims) instead of both taking it."""
+    from caviar.tune.storage import TrialStore
+
+    TrialStore(pg_db, "s", create=True).close()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, pg_db, str(tmp_path), str(k)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        for k in range(2)
+    ]
+    deadline = time.time() + 120
+    while not all((tmp_path / f"ready{k}").exists() for k in range(2)):
+        assert time.time() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.02)
+    (tmp_path / "go").touch()
+    claimed = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        claimed.append(set(json.loads(out.strip().splitlines()[-1])))
+    assert not claimed[0] & claimed[1]
+    assert claimed[0] | claimed[1] == set(range(20))
+    assert sorted(len(c) for c in claimed) == [0, 20]  # the second saw the first's claims
