@@ -538,22 +538,24 @@ def _search(ctx: SearchContext) -> TuneResult:
         storage_seconds += writer.close()
         store, busy = writer.store, writer.busy_seconds
     t_read = time.perf_counter()
-    # trials claimed by another live process on the same study: wait for them
-    while store.pending_elsewhere(list(range(round_ * batch))):
-        time.sleep(0.5)
-    # gaps: indices of the trial budget another process claimed, then left unfinished
-    # (killed, or it skipped them at its time budget) after this one had passed them
-    while total is not None and not past_deadline():
-        done = store.finished_indices()
-        gaps = [i for i in range(min(total, round_ * batch)) if i not in done]
+    progress = True
+    while True:
+        # trials claimed by another live process on the same study: wait for them
+        while store.pending_elsewhere(list(range(round_ * batch))):
+            time.sleep(0.5)
+        trials = store.finished_records()
+        # gaps: indices of the trial budget another process claimed, then left unfinished
+        # (killed, or it skipped them at its time budget) after this one had passed them
+        done = {int(t["index"]) for t in trials}
+        gaps = []
+        if total is not None and progress and not past_deadline():
+            gaps = [i for i in range(min(total, round_ * batch)) if i not in done]
         if not gaps:
             break
         run_round(gaps[0] // batch)
-        while store.pending_elsewhere(list(range(round_ * batch))):
-            time.sleep(0.5)
-        if len(store.finished_indices()) == len(done):
-            break  # no progress (e.g. the budget stopped every population): stop here
-    trials = sorted(store.finished_records(), key=_rank_key)
+        # no progress (e.g. the budget stopped every population): read once more, stop
+        progress = len(store.finished_indices()) > len(done)
+    trials = sorted(trials, key=_rank_key)
     store.close()
     storage_seconds += time.perf_counter() - t_read
     usable = [
