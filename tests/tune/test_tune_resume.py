@@ -86,6 +86,21 @@ def test_sigkill_then_resume_keeps_every_trial_exactly_once(tmp_path):
     for i, v in before.items():  # trials finished before the kill were not run again
         assert after[i] == v
     assert (out / "summary.json").exists() and (out / "model" / "model.json").exists()
+    # the outputs of the resumed process count every trial once, its own and the earlier
+    import json
+
+    import pandas as pd
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_trials"] == N and sum(summary["counts"].values()) == N
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert sorted(board["trial"]) == list(range(N))
+    if summary["best_index"] in before:  # its weights came from the study, retrained
+        assert summary["rebuilt"] == {str(summary["best_index"]): "alone"}
+        assert "final model: 1 member(s) trained by another process" in res.stdout
+    else:
+        assert summary["rebuilt"] == {}
+        assert "final model:" not in res.stdout
 
 
 def test_two_processes_on_one_study_share_the_work_without_duplicates(tmp_path):
