@@ -12,13 +12,13 @@ import torch
 from test_tune_pbt_final import pbt_config
 from tune_helpers import iris_config
 
-import caviar.tune.dispatch as dispatch
 import caviar.tune.runner as runner
 from caviar.api import load_data_for
 from caviar.config import validate_config
 from caviar.tune.output import leaderboard
 from caviar.tune.rebuild import StopAfter
 from caviar.tune.runner import tune
+from caviar.tune.storage import TrialStore
 from caviar.tune.time_budget import TimeBudget
 
 
@@ -105,32 +105,32 @@ def pbt_two_populations():
 
 @pytest.mark.parametrize("make", [pbt_two_populations, halving_config], ids=["pbt", "halving"])
 def test_an_interrupted_search_resumed_equals_an_uninterrupted_one(tmp_path, monkeypatch, make):
-    """Round 0 is two populations of 4; the process dies in the second. The resumed run
-    trains that population again (and only it) and ends with the trials, counts,
-    leaderboard, best trial and final model of a run that was never interrupted."""
+    """Round 0 is two populations of 4; the process dies after writing the first one that
+    finished, before writing the other. The resumed run trains that population again
+    (and only it) and ends with the trials, counts, leaderboard, best trial and final
+    model of a run that was never interrupted."""
     cfg = make()
     if "pbt" not in cfg["search"]:
         cfg["search"]["max_population"] = 4
     reference = tune(cfg, out=tmp_path / "ref")
 
-    calls = []
-    real = dispatch.run_population
+    writes: list[list[int]] = []
+    real = TrialStore.write
 
-    def dying(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
+    def dying(self, space, rows):
+        writes.append([r["index"] for r in rows])
+        if len(writes) == 2:
             raise Interrupt
-        return real(*args, **kwargs)
+        return real(self, space, rows)
 
-    monkeypatch.setattr(dispatch, "run_population", dying)
+    monkeypatch.setattr(TrialStore, "write", dying)
     with pytest.raises(Interrupt):  # resume=True: the study is written synchronously
         tune(cfg, out=tmp_path / "run", resume=True)
-    calls.clear()
-    monkeypatch.setattr(
-        dispatch, "run_population", lambda *a, **k: calls.append(1) or real(*a, **k)
-    )
+    kept, lost = writes
+    writes.clear()
+    monkeypatch.setattr(TrialStore, "write", lambda *a: writes.append(a[2]) or real(*a))
     result = tune(cfg, out=tmp_path / "run", resume=True)
-    assert len(calls) == 1  # only the interrupted population ran again
+    assert [sorted(r["index"] for r in rows) for rows in writes] == [sorted(lost)]
 
     def key(r):
         return [
@@ -144,8 +144,7 @@ def test_an_interrupted_search_resumed_equals_an_uninterrupted_one(tmp_path, mon
     assert result.summary()["n_trials"] == 8
     assert result.best["index"] == reference.best["index"]
     pd.testing.assert_frame_equal(leaderboard(result), leaderboard(reference))
-    first_population = {t["index"] for t in result.trials if t["index"] < 4}
-    assert set(result.rebuilt) == first_population  # rebuilt from the study
+    assert set(result.rebuilt) == set(kept)  # the first process's trials: from the study
     assert_same_model(result.model, reference.model)
     assert result.test_score == reference.test_score
 
