@@ -6,6 +6,7 @@ All Ray tests are in this module: the Ray head lives for this module only."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -194,3 +195,111 @@ def test_resource_requests_set_the_tasks_in_flight(ray_head):
         RayExecutor(ray_head, gpus=0.25)
     with pytest.raises(CaviarError, match="2 CPUs and 0 GPUs; a population asks for 3 CPUs"):
         RayExecutor(ray_head, cpus=3)
+
+
+def test_time_budget_holds_inside_ray_tasks_and_resumes_run_the_rest(tmp_path, ray_head):
+    """The TimeBudget callback travels to the worker with an absolute deadline: the
+    populations running in Ray tasks stop at it (stored complete, stopped_by), no
+    population starts after it, and each --resume (with the same budget) runs at least
+    one of the skipped ones, until all ran once. A last resume rebuilds every member of
+    the final ensemble on the driver; each scores its stored validation score."""
+    import numpy as np
+
+    from caviar.api import load_data_for
+    from caviar.config import validate_config
+
+    cfg = small(trials=6, epochs=20_000, max_population=1, time_budget=0.5)
+    cfg["train"].update(patience=None, dtype="float64")
+    spec = ExecutorSpec("ray", ray_head)
+    out = tmp_path / "r"
+    done: dict = {}
+    for run in range(6):
+        result = caviar.tune(cfg, out=out, resume=run > 0, executor=spec)
+        new = [t for t in result.trials if t["index"] not in done]
+        # at most the 2 populations in flight at the start (the head has 2 CPUs) ran
+        assert 1 <= len(new) <= 2
+        for t in result.trials:
+            assert (t["status"], t["stopped_by"]) == ("complete", "time_budget")
+            assert 1 <= t["epochs_run"] < 20_000
+            if t["index"] in done:  # a finished trial is never run again
+                assert t == done[t["index"]]
+        done.update({t["index"]: t for t in new})
+        if len(done) == 6:
+            break
+    assert len(done) == 6
+    final = caviar.tune(cfg, out=out, resume=True, executor=spec, overrides={"ensemble_top_k": 6})
+    assert [t["index"] for t in final.trials] == [t["index"] for t in result.trials]
+    data = load_data_for([validate_config(final.plan.base)])
+    chosen = [t for t in final.trials if t["structure"] == final.best["structure"]]
+    assert set(final.rebuilt) == {t["index"] for t in chosen}
+    outputs = final.model.outputs(data.X_val)
+    assert len(outputs) == len(chosen)
+    for o, t in zip(outputs, chosen, strict=True):
+        assert math.isclose(float(np.mean(o.argmax(axis=1) == data.y_val)), t["val_score"])
+
+
+def test_pbt_populations_on_ray_give_the_local_trials(tmp_path, ray_head):
+    """PBT callbacks travel to the Ray task seeded as locally: the same exploit/explore
+    steps, final values and scores as the local executor."""
+    from test_tune_pbt_final import pbt_config
+
+    cfg = pbt_config(trials=8, max_population=4)
+    local = caviar.tune(cfg, out=tmp_path / "local")
+    remote = caviar.tune(cfg, out=tmp_path / "ray", executor=ExecutorSpec("ray", ray_head))
+    assert any(t["pbt_history"] for t in local.trials)
+    for a, b in zip(local.trials, remote.trials, strict=True):
+        assert a["index"] == b["index"] and a["pbt_history"] == b["pbt_history"]
+        assert a["params"] == b["params"] and a["population"] == b["population"]
+        assert math.isclose(a["val_loss"], b["val_loss"], rel_tol=1e-9)
+    assert local.best["index"] == remote.best["index"]
+
+
+CLAIMER = """
+import json, pathlib, sys, time
+import caviar.tune.storage as st
+url, box = sys.argv[1], pathlib.Path(sys.argv[2])
+store = st.TrialStore(url, "s", create=True)
+choose = st._choose
+def slow(*args):  # widen the window between reading the claims and writing them
+    out = choose(*args)
+    time.sleep(0.5)
+    return out
+st._choose = slow
+(box / f"ready{sys.argv[3]}").touch()
+while not (box / "go").exists():
+    time.sleep(0.005)
+print(json.dumps(store.claim(list(range(20)))))
+store.close()
+"""
+
+
+def test_two_drivers_claiming_at_once_on_postgres_never_share_an_index(tmp_path, pg_db):
+    """On a server there is no file lock: the claim's read and write are one transaction
+    that locks the study row first, so two drivers claiming the same round at the same
+    instant take turns (the second sees the first's claims) instead of both taking it."""
+    from caviar.tune.storage import TrialStore
+
+    TrialStore(pg_db, "s", create=True).close()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, pg_db, str(tmp_path), str(k)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        for k in range(2)
+    ]
+    deadline = time.time() + 120
+    while not all((tmp_path / f"ready{k}").exists() for k in range(2)):
+        assert time.time() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.02)
+    (tmp_path / "go").touch()
+    claimed = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        claimed.append(set(json.loads(out.strip().splitlines()[-1])))
+    assert not claimed[0] & claimed[1]
+    assert claimed[0] | claimed[1] == set(range(20))
+    assert sorted(len(c) for c in claimed) == [0, 20]  # the second saw the first's claims

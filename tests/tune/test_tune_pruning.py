@@ -63,6 +63,52 @@ def test_compaction_keeps_every_trajectory(iris):
             torch.testing.assert_close(ra.weights[k], rb.weights[k], rtol=1e-12, atol=1e-12)
 
 
+def regularized(lrs, epochs=9):
+    """Batch norm, per-member dropout and weight noise (random streams keyed by the
+    global step), and early stopping: the state compaction must carry over."""
+    return expand_configs(
+        {
+            "data": {"source": "iris"},
+            "model": {"hidden": [8], "batch_norm": True, "dropout": 0.1},
+            "noise": {"weight": 0.01},
+            "optimizer": {"name": "adam", "lr": lrs},
+            "train": {"epochs": epochs, "batch_size": 16, "patience": 3, "dtype": "float64"},
+        }
+    )
+
+
+def test_compaction_keeps_every_trajectory_with_batch_norm_dropout_and_noise(iris):
+    """With regularizers a compacted population still gives each member the trajectory it
+    has uncompacted and alone (alone: finished after the epochs it ran): weights,
+    batch-norm running statistics (the best epoch's) and histories; and the final
+    model of a member predicts its recorded validation score."""
+    from caviar.tune.rebuild import StopAfter
+    from caviar.tune.refit import model_from_records
+
+    lrs = [1e-3, 3e-3, 1e-2, 3e-2, 5e-2, 1e-1]
+    a = run_population(regularized(lrs), iris, callbacks=[SuccessiveHalving(2, 2)], min_compact=1)
+    b = run_population(
+        regularized(lrs), iris, callbacks=[SuccessiveHalving(2, 2)], min_compact=10**9
+    )
+    assert sum(r.member.status == "pruned" for r in a) >= 3  # compaction happened
+    for j, (ra, rb) in enumerate(zip(a, b, strict=True)):
+        alone = run_population(
+            regularized([lrs[j]]), iris, callbacks=[StopAfter({0: ra.member.epochs_run})]
+        )[0]
+        for other in (rb, alone):
+            assert ra.member.epochs_run == other.member.epochs_run
+            assert ra.member.best_epoch == other.member.best_epoch
+            np.testing.assert_allclose(
+                ra.member.history["val_loss"], other.member.history["val_loss"], rtol=1e-12
+            )
+            assert ra.weights.keys() == other.weights.keys()
+            for k in ra.weights:
+                torch.testing.assert_close(ra.weights[k], other.weights[k], rtol=1e-12, atol=1e-12)
+        model = model_from_records([ra], iris, {})
+        pred = model.outputs(iris.X_val)[0].argmax(axis=1)
+        assert float(np.mean(pred == iris.y_val)) == pytest.approx(ra.member.val_score, abs=1e-12)
+
+
 def digits_config(**search):
     return {
         "data": {"source": "digits", "seed": 0},
@@ -105,3 +151,21 @@ def test_pbt_beats_random_search_at_equal_compute(tmp_path):
     exploited = [t for t in pbt.trials if t["pbt_history"]]
     assert exploited  # some members copied a better one
     assert pbt.val_score > plain.val_score
+
+
+def test_a_population_ends_with_the_best_epochs_batch_norm_statistics(iris):
+    """run_population (the search's loop) ends as PopulationTrainer.run does: each member
+    with its best-validation weights and the running statistics of that same epoch."""
+    from caviar.training.trainer import PopulationTrainer
+
+    cfgs = regularized([1e-2, 3e-2, 1e-1], epochs=30)
+    recs = run_population(cfgs, iris)
+    trainer = PopulationTrainer(cfgs, iris)
+    result = trainer.run()
+    assert any(r.member.best_epoch < r.member.epochs_run - 1 for r in recs)  # stopped later
+    for j, r in enumerate(recs):
+        assert r.member.best_epoch == result.members[j].best_epoch
+        expected = trainer.model.member_tensors(j)
+        assert any("running_var" in k for k in expected)
+        for k, v in expected.items():
+            torch.testing.assert_close(r.weights[k], v, rtol=1e-12, atol=1e-12)

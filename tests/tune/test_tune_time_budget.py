@@ -103,7 +103,8 @@ def test_the_budget_stops_a_long_population_and_the_search(tmp_path):
     other = dict(result.trials[1], epochs_run=best["epochs_run"] + 2)  # as if cut later
     plan = make_plan(budget_config())
     data = load_data_for([validate_config(plan.base)])
-    again = _records_for([best, other], {}, plan, plan.space, data)
+    again, how = _records_for([best, other], {}, plan, plan.space, data)
+    assert how == {best["index"]: "alone", other["index"]: "alone"}
     assert [r.member.epochs_run for r in again] == [best["epochs_run"], other["epochs_run"]]
     for k, v in again[0].weights.items():
         torch.testing.assert_close(v, result.model.member_tensors[0][k], rtol=1e-9, atol=1e-12)

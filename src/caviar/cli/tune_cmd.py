@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from rich import box
@@ -163,6 +164,13 @@ def run(args: argparse.Namespace) -> int:
         f"best trial {result.best['index']}: val {score} {result.val_score:.4f}, "
         f"test {score} {result.test_score:.4f} (test split used once, for the final model)"
     )
+    if result.rebuilt:  # chosen trials whose weights were not in this process
+        kinds = Counter(result.rebuilt.values())
+        how = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        console.print(
+            f"final model: {len(result.rebuilt)} member(s) trained by another process, "
+            f"retrained from the study ({how}; see caviar.tune.rebuild)"
+        )
     b, v = result.baseline, result.verdict
     console.print(
         f"baseline ({b['name']}): val {b['val_score']:.4f}, test {b['test_score']:.4f}; "

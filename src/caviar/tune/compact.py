@@ -4,9 +4,11 @@ A stopped member (pruned, early-stopped, diverged) is frozen but still costs a
 forward and backward pass in the vectorized program. When half of a population
 has stopped, :func:`compact` builds a trainer over the surviving rows and moves
 every per-member tensor there by row selection: weights, optimizer state and
-hyperparameters, schedule parameters, early-stopping record, status masks and
-histories. The shuffling generator is carried over, so the survivors continue
-exactly as they would have in the full population.
+hyperparameters, schedule and regularization knobs, batch-norm running statistics
+(current and best-epoch), early-stopping record, status masks and histories. The
+shuffling generator and the global step (the counter of the per-member random
+streams of dropout, noise and augmentation) are carried over, so the survivors
+continue exactly as they would have in the full population, and alone.
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ def compact(old: PopulationTrainer, keep: list[int]) -> PopulationTrainer:
     sd["hypers"] = {k: v.index_select(0, idx) for k, v in sd["hypers"].items()}
     sd["state"] = [{k: v.index_select(0, idx) for k, v in s.items()} for s in sd["state"]]
     new.optimizer.load_state_dict(sd)
-    for group in ("optimizer", "loss", "penalty", "schedule"):
-        for name, v in getattr(old.knobs, group).items():
+    for group in ("optimizer", "loss", "penalty", "schedule", "regularize"):
+        for name, v in (getattr(old.knobs, group, None) or {}).items():
             getattr(new.knobs, group)[name].copy_(v.index_select(0, idx))
+    new.regularization.refresh()
+    new.model.stats.copy_(old.model.stats.index_select(0, idx))
+    new.best_stats.copy_(old.best_stats.index_select(0, idx))
+    new.global_step = old.global_step
     for name, v in old.schedule.params.items():
         new.schedule.params[name].copy_(v.index_select(0, idx))
     new.knobs.leaky_slope.copy_(old.knobs.leaky_slope.index_select(0, idx))
@@ -38,11 +44,12 @@ def compact(old: PopulationTrainer, keep: list[int]) -> PopulationTrainer:
     new.knobs.min_delta.copy_(old.knobs.min_delta.index_select(0, idx))
     for name in ("best", "best_epoch", "wait", "best_flat"):
         setattr(new.stopper, name, getattr(old.stopper, name).index_select(0, idx).clone())
-    for name in ("alive", "diverged", "stopped", "pruned", "epochs_run"):
+    for name in ("alive", "diverged", "stopped", "pruned", "finished", "epochs_run"):
         setattr(new, name, getattr(old, name).index_select(0, idx).clone())
     new.history = {k: [h.index_select(0, idx) for h in v] for k, v in old.history.items()}
     new.epoch = old.epoch
     new._generator.set_state(old._generator.get_state())
+    new._refresh_knobs()
     new.member_ids = [old.member_ids[i] for i in keep]  # type: ignore[attr-defined]
     for name in ("pbt_log", "stopped_by"):
         if hasattr(old, name):

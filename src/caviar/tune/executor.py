@@ -91,7 +91,9 @@ def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRec
         }
         out[trainer.member_ids[r]] = MemberRecord(
             member=result.members[r],
-            weights=model.member_tensors(r),
+            # copies: on the CPU member_tensors returns views of the population's flat
+            # tensor, which the compaction path overwrites after recording the dead rows
+            weights={k: v.clone() for k, v in model.member_tensors(r).items()},
             sizes=list(model.sizes),
             activation=model.activation,
             loss_name=trainer.knobs.loss_name,
@@ -102,6 +104,16 @@ def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRec
             stopped_by=trainer.stopped_by.get(trainer.member_ids[r]),
         )
     return out
+
+
+@torch.no_grad()
+def restore_best(trainer: PopulationTrainer) -> None:
+    """Every member's best-validation weights and, with batch norm, the running
+    statistics of that epoch (as ``PopulationTrainer.run`` does at its end)."""
+    trainer.stopper.restore_best(trainer.model.flat)
+    if trainer.model.batch_norm:
+        has_best = (trainer.stopper.best_epoch >= 0)[:, None]
+        trainer.model.stats.copy_(torch.where(has_best, trainer.best_stats, trainer.model.stats))
 
 
 def run_population(
@@ -131,12 +143,13 @@ def run_population(
         if n_dead >= min_compact and n_dead * 2 >= trainer.size:
             dead = (~trainer.alive).nonzero().flatten().tolist()
             keep = trainer.alive.nonzero().flatten().tolist()
-            snapshot = trainer.model.flat.detach().clone()
-            trainer.stopper.restore_best(trainer.model.flat)
+            snapshot = trainer.model.flat.detach().clone(), trainer.model.stats.clone()
+            restore_best(trainer)
             done.update(_records(trainer, dead))
             with torch.no_grad():
-                trainer.model.flat.copy_(snapshot)
+                trainer.model.flat.copy_(snapshot[0])
+                trainer.model.stats.copy_(snapshot[1])
             trainer = compact(trainer, keep)
-    trainer.stopper.restore_best(trainer.model.flat)
+    restore_best(trainer)
     done.update(_records(trainer, list(range(trainer.size))))
     return [done[i] for i in range(len(configs))]

@@ -3,7 +3,9 @@
 Every ``interval`` epochs the live members are ranked by their current
 validation score. Each of the worst ``q = ceil(fraction * n_alive)`` members
 *exploits* one of the best ``q`` (drawn at random): it copies its weights,
-optimizer state and early-stopping record (``trainer.copy_members``) and its
+optimizer state and early-stopping record (``trainer.copy_members``), its
+per-epoch curves so far (:func:`copy_history`: its record describes its lineage,
+so its best epoch and scores match the weights it ends with) and its
 continuous hyperparameters, then *explores*: every searched per-member
 hyperparameter is perturbed in its transformed coordinate (seed 001: log scale
 for rates, ``log10(1 - beta)`` for momenta) by ``t <- t + log10(1 +- perturb)``
@@ -21,6 +23,7 @@ import math
 from typing import Any
 
 import numpy as np
+import torch
 
 from caviar.tune.space import Dimension
 
@@ -77,6 +80,7 @@ class PopulationBasedTraining:
         top, bottom = ranked[:q], ranked[-q:]
         src = [top[int(self.rng.integers(len(top)))] for _ in bottom]
         trainer.copy_members(bottom, src)
+        copy_history(trainer, bottom, src)
         log = getattr(trainer, "pbt_log", None)
         ids = getattr(trainer, "member_ids", list(range(trainer.size)))
         chosen: dict[int, dict[str, float]] = {b: {} for b in bottom}
@@ -91,6 +95,18 @@ class PopulationBasedTraining:
             for b, s in zip(bottom, src, strict=True):
                 entry = {"epoch": done, "from": ids[s], "params": chosen[b]}
                 log.setdefault(ids[b], []).append(entry)
+
+
+def copy_history(trainer, dst: list[int], src: list[int]) -> None:
+    """Member ``dst[j]``'s per-epoch curves so far become those of ``src[j]`` (its lineage),
+    as its weights and early-stopping record did in ``copy_members``: its best epoch and
+    the scores recorded at it then describe the weights it holds (otherwise a member cut
+    right after an exploit would report its own old score with its source's weights)."""
+    d = torch.as_tensor(dst, dtype=torch.long)
+    s = torch.as_tensor(src, dtype=torch.long)
+    for rows in trainer.history.values():
+        for h in rows:
+            h.index_copy_(0, d.to(h.device), h.index_select(0, s.to(h.device)))
 
 
 def final_params(initial: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:

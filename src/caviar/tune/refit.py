@@ -9,6 +9,12 @@ Selection uses the validation split only. The final model is then
   strategy (a) of seed 000 Regularization §2: the epoch count picked on the
   validation split, then all the data used).
 
+A trial changed by population-based training is refit with the values it ended
+with (its stored ``params``, which its member config carries), held constant from
+scratch: the sequence of values PBT gave it depended on the other members'
+weights and cannot be replayed on train+validation. The sampled values stay in
+its record (``pbt_initial_params``; ``best_initial_params`` in the summary).
+
 With ``ensemble_top_k = k > 1`` the final model averages the probabilities (or
 values) of the ``k`` best members that share the best member's structure. The
 test split is evaluated once, on this final model only.
@@ -21,12 +27,10 @@ import dataclasses
 import numpy as np
 import torch
 
-from caviar.config import RunConfig
 from caviar.diagnose.baseline import _score
 from caviar.model import TrainedModel
-from caviar.training.population import group_by_structure
 from caviar.training.trainer import PopulationTrainer
-from caviar.tune.executor import MemberRecord, run_population
+from caviar.tune.executor import MemberRecord
 
 
 def model_from_records(records: list[MemberRecord], data, metrics: dict) -> TrainedModel:
@@ -41,17 +45,11 @@ def model_from_records(records: list[MemberRecord], data, metrics: dict) -> Trai
         preprocessor=data.preprocessor,
         configs=[r.member.config.model_dump(mode="json") for r in records],
         metrics=metrics,
+        batch_norm=first.member.config.model.batch_norm,
+        dropout=[r.member.config.model.dropout for r in records],
+        input_dropout=[r.member.config.model.input_dropout for r in records],
+        seeds=[r.member.config.train.seed for r in records],
     )
-
-
-def retrain(configs: list[RunConfig], data) -> list[MemberRecord]:
-    """Train ``configs`` again as they were (for trials whose weights are not in memory),
-    one population per structure (e.g. trials the time budget cut at different epochs)."""
-    out: dict[int, MemberRecord] = {}
-    for group in group_by_structure(configs):
-        recs = run_population([configs[i] for i in group], data)
-        out.update(zip(group, recs, strict=True))
-    return [out[i] for i in range(len(configs))]
 
 
 def train_val_data(data):

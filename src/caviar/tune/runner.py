@@ -9,9 +9,17 @@
    memory budget, trained (with successive halving or PBT; the time budget stops
    members between epochs, ``caviar.tune.time_budget``) and each population's
    trials written to the Optuna study in one burst (PBT trials with the
-   hyperparameters they ended with).
+   hyperparameters they ended with). Before the end, the indices of the trial
+   budget another process claimed and left unfinished are run too.
 4. The best trial by validation score (ties: lower validation loss) gives the
    final model (``caviar.tune.refit``); the test split is evaluated once, for it.
+   Chosen trials whose weights are not in memory (finished by an earlier process
+   before ``--resume``, or by another process) are trained again exactly
+   (``caviar.tune.rebuild``).
+
+``--resume`` continues the study only with the configuration it was run with
+(:func:`search_identity`, stored in the study); the trial and time budgets, the
+refit and the ensemble size may change.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from caviar.diagnose.baseline import naive_baseline
 from caviar.diagnose.verdict import verdict
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
+from caviar.serialize import json_safe
 from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
 from caviar.tune import refit as refit_mod
 from caviar.tune.background import BackgroundStore
@@ -42,11 +51,12 @@ from caviar.tune.dispatch import Executor, ExecutorSpec, PopulationJob, make_exe
 from caviar.tune.executor import MemberRecord, plan_populations
 from caviar.tune.halving import SuccessiveHalving
 from caviar.tune.pbt import PopulationBasedTraining, final_params
+from caviar.tune.rebuild import rebuild
 from caviar.tune.settings import SearchSettings, parse_settings
 from caviar.tune.space import SearchSpace, parse_space
 from caviar.tune.storage import TrialStore, decode_params, sqlite_path
 from caviar.tune.strategies import Strategy, batch_size, make_strategy
-from caviar.tune.time_budget import STOPPED_BY, TimeBudget
+from caviar.tune.time_budget import TimeBudget
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -81,10 +91,14 @@ class TuneResult:
     epoch_trace: list[tuple[float, float]] = field(default_factory=list)  # (s, best epoch val)
     storage_url: str = ""
     task: str = "classification"
+    rebuilt: dict[int, str] = field(default_factory=dict)  # trial -> how it was retrained
 
     def summary(self) -> dict[str, Any]:
         return {
             "best_params": decode_params(self.plan.space, self.best["params"]),
+            # PBT changed the best trial: the values it was sampled with (best_params, the
+            # final model's config and a train_val refit use the values it ended with)
+            "best_initial_params": self.best.get("pbt_initial_params"),
             "best_index": self.best["index"],
             "val_score": self.val_score,
             "test_score": self.test_score,
@@ -99,6 +113,7 @@ class TuneResult:
             "refit": self.plan.settings.refit,
             "ensemble_size": self.model.n_members,
             "storage": self.storage_url,
+            "rebuilt": {str(i): h for i, h in self.rebuilt.items()},
         }
 
 
@@ -156,21 +171,73 @@ def _callbacks(plan: TunePlan, seed: int, deadline: float | None) -> list:
     return out
 
 
+#: search settings that decide which configuration a trial index is and how it trains;
+#: the others (trials, time_budget, batch, refit, ensemble_top_k, memory budget,
+#: max_population) may change between a run and its --resume
+IDENTITY_SETTINGS = ("strategy", "seed", "grid_points", "shrink", "top_fraction")
+
+
+def search_identity(plan: TunePlan) -> dict[str, Any]:
+    """What a study's trials depend on, stored in the study (user attribute ``search``):
+    ``--resume`` with a different one is refused, since the stored trials (and the
+    rebuild of their weights, ``caviar.tune.rebuild``) belong to this configuration."""
+    s = plan.settings
+    out: dict[str, Any] = {
+        "config": validate_config(plan.base).model_dump(mode="json"),
+        "space": s.space,
+        "halving": s.halving.model_dump() if s.halving is not None else None,
+        "pbt": s.pbt.model_dump() if s.pbt is not None else None,
+    }
+    out.update({k: getattr(s, k) for k in IDENTITY_SETTINGS})
+    return json_safe(out)
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any]:
+    """The first dotted path where ``a`` and ``b`` differ, with both values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in [*a, *[k for k in b if k not in a]]:
+            if a.get(k) != b.get(k):
+                return _first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else k)
+    return path or "(all)", a, b
+
+
 def _check_config(cfg: RunConfig, task: str) -> None:
     optimizer_hypers(cfg)
     resolve_loss_name(cfg, task)
 
 
+def _pbt_record(plan: TunePlan, seed: int) -> dict[str, Any] | None:
+    """What replaying a PBT population needs besides its members: settings and seed."""
+    p = plan.settings.pbt
+    if p is None:
+        return None
+    return {"seed": seed, "interval": p.interval, "fraction": p.fraction, "perturb": p.perturb}
+
+
+def _population_seed(plan: TunePlan, indices: list[int]) -> int:
+    """The seed of a population's callbacks (PBT's generator): from its first trial."""
+    return plan.settings.seed * 100_003 + indices[0]
+
+
 def _trial_record(
-    index: int, round_: int, params: dict, rec: MemberRecord, population: list[int]
+    index: int,
+    round_: int,
+    params: dict,
+    rec: MemberRecord,
+    population: list[int],
+    pbt: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The stored trial of a finished member (``population``: the trial indices of its
-    population, in row order). Its ``params`` are the hyperparameters the member ended
-    with: with PBT the sampled ones are kept as ``pbt_initial_params`` and the
-    exploit/explore steps as ``pbt_history`` (``from``: the trial index copied)."""
+    population, in row order; ``pbt``: the PBT settings and seed of that population).
+    Its ``params`` are the hyperparameters the member ended with: with PBT the sampled
+    ones are kept as ``pbt_initial_params`` and the exploit/explore steps as
+    ``pbt_history`` (``from``: the trial index copied). ``population`` and ``pbt`` let
+    a later process train the population again (``caviar.tune.rebuild``)."""
     m = rec.member
     cfg = m.config
     extra = {"pbt_initial_params": params} if rec.pbt_log else {}
+    if pbt is not None:
+        extra["pbt"] = pbt
     return {
         "index": index,
         "round": round_,
@@ -196,6 +263,7 @@ def _trial_record(
         "final_hypers": rec.final_hypers,
         "pbt_history": [{**h, "from": population[h["from"]]} for h in rec.pbt_log],
         "stopped_by": rec.stopped_by,
+        "population": list(population),
         **extra,
     }
 
@@ -325,12 +393,23 @@ def _search(ctx: SearchContext) -> TuneResult:
             "or choose another run directory"
         )
     meta = {"space": {d.path: d.kind for d in space.dimensions}}
+    identity = search_identity(plan)
 
     def open_store() -> TrialStore:
         store = TrialStore(url, plan.name, create=True)
         if not resume and store.finished():
             raise CaviarError(f"study '{plan.name}' in {url} already has trials; pass --resume")
+        stored = store.meta().get("search")
+        if stored is not None and stored != identity:
+            path, was, now = _first_difference(stored, identity)
+            raise CaviarError(
+                f"study '{plan.name}' in {url} was run with another configuration ({path}: "
+                f"{was!r} then, {now!r} now); resume with the same config or use another "
+                "run directory"
+            )
         store.set_meta("space", meta["space"])
+        if stored is None:
+            store.set_meta("search", identity)
         return store
 
     # resume or a server: open now (claims decide what runs); a fresh SQLite run: the
@@ -378,14 +457,13 @@ def _search(ctx: SearchContext) -> TuneResult:
 
     n_done = len(store.finished()) if store is not None else 0
     best_trial = -math.inf
-    round_ = 0
     keep_n = max(s.ensemble_top_k, 1)
-    while True:
+
+    def run_round(round_: int) -> bool:
+        """Suggest, claim and train round ``round_`` (the indices of it that are neither
+        finished nor claimed by a live process); False when the strategy has no more."""
+        nonlocal storage_seconds, n_done, best_trial
         lo = round_ * batch
-        if total is not None and lo >= total:
-            break
-        if past_deadline():
-            break
         n = batch if total is None else min(batch, total - lo)
         known: dict[int, tuple[dict, float]] = {}
         if store is not None:
@@ -402,7 +480,7 @@ def _search(ctx: SearchContext) -> TuneResult:
         suggestions = strategy.suggest(space, history, n, _rng(s.seed, round_))
         indices = [lo + j for j in range(len(suggestions))]
         if not suggestions:
-            break
+            return False
         mine = store.claim(indices) if store is not None else indices
         configs, ok_idx, failed = {}, [], []
         for i in mine:
@@ -422,7 +500,7 @@ def _search(ctx: SearchContext) -> TuneResult:
             PopulationJob(
                 [ok_idx[j] for j in pop],
                 [cfg_list[j] for j in pop],
-                _callbacks(plan, s.seed * 100_003 + ok_idx[pop[0]], deadline),
+                _callbacks(plan, _population_seed(plan, [ok_idx[j] for j in pop]), deadline),
             )
             for pop in plan_populations(cfg_list, data, budget_bytes, s.max_population)
         ]
@@ -443,8 +521,9 @@ def _search(ctx: SearchContext) -> TuneResult:
                 if on_progress is not None:
                     on_progress({"done": n_done, "total": total, "best": best_trial})
                 continue
+            pbt = _pbt_record(plan, _population_seed(plan, idx))
             rows = [
-                _trial_record(i, round_, suggestions[i - lo], r, idx)
+                _trial_record(i, round_, suggestions[i - lo], r, idx, pbt)
                 for i, r in zip(idx, recs, strict=True)
             ]
             storage_seconds += record(rows)
@@ -461,6 +540,12 @@ def _search(ctx: SearchContext) -> TuneResult:
                 trial_trace.append((time.perf_counter() - start, best_trial))
             if on_progress is not None:
                 on_progress({"done": n_done, "total": total, "best": best_trial})
+        return True
+
+    round_ = 0
+    while (total is None or round_ * batch < total) and not past_deadline():
+        if not run_round(round_):
+            break
         round_ += 1
 
     busy = None
@@ -468,10 +553,24 @@ def _search(ctx: SearchContext) -> TuneResult:
         storage_seconds += writer.close()
         store, busy = writer.store, writer.busy_seconds
     t_read = time.perf_counter()
-    # trials claimed by another live process on the same study: wait for them
-    while store.pending_elsewhere(list(range(round_ * batch))):
-        time.sleep(0.5)
-    trials = sorted(store.finished_records(), key=_rank_key)
+    progress = True
+    while True:
+        # trials claimed by another live process on the same study: wait for them
+        while store.pending_elsewhere(list(range(round_ * batch))):
+            time.sleep(0.5)
+        trials = store.finished_records()
+        # gaps: indices of the trial budget another process claimed, then left unfinished
+        # (killed, or it skipped them at its time budget) after this one had passed them
+        done = {int(t["index"]) for t in trials}
+        gaps = []
+        if total is not None and progress and not past_deadline():
+            gaps = [i for i in range(min(total, round_ * batch)) if i not in done]
+        if not gaps:
+            break
+        run_round(gaps[0] // batch)
+        # no progress (e.g. the budget stopped every population): read once more, stop
+        progress = len(store.finished_indices()) > len(done)
+    trials = sorted(trials, key=_rank_key)
     store.close()
     storage_seconds += time.perf_counter() - t_read
     usable = [
@@ -485,11 +584,13 @@ def _search(ctx: SearchContext) -> TuneResult:
         raise CaviarError("no trial finished with a finite validation score")
     best = usable[0]
     chosen = [t for t in usable if t.get("structure") == best.get("structure")][:keep_n]
-    records = _records_for(chosen, kept, plan, space, data)
+    records, rebuilt = _records_for(chosen, kept, plan, space, data, trials)
     if s.refit == "train_val":
         records = refit_mod.refit_train_val(records, data)
     val_score = float(best["val_score"])
     metrics = {"val_score": val_score, "best_index": best["index"], "refit": s.refit}
+    if rebuilt:
+        metrics["rebuilt"] = {str(i): h for i, h in rebuilt.items()}
     model = refit_mod.model_from_records(records, data, metrics)
     test = refit_mod.test_score(model, data)
     model.metrics["test_score"] = test
@@ -516,6 +617,7 @@ def _search(ctx: SearchContext) -> TuneResult:
         epoch_trace=trace,
         storage_url=url,
         task=data.task,
+        rebuilt=rebuilt,
     )
 
 
@@ -552,18 +654,18 @@ def _trim(kept: dict[int, MemberRecord], n: int) -> None:
             del kept[i]
 
 
-def _records_for(chosen, kept, plan, space, data) -> list[MemberRecord]:
-    """Weights of the chosen trials: from memory, or retrained from their configuration
-    (a member trains alone exactly as inside its population; one the time budget stopped
-    trains its ``epochs_run`` epochs again)."""
+def _records_for(
+    chosen, kept, plan, space, data, trials=()
+) -> tuple[list[MemberRecord], dict[int, str]]:
+    """Weights of the chosen trials: from memory, or trained again from their stored
+    records (``caviar.tune.rebuild``: alone for ``epochs_run`` epochs, or the whole PBT
+    population replayed); ``trials``: every finished trial of the study. Returns the
+    records and how each trial not in memory was rebuilt."""
     missing = [t for t in chosen if t["index"] not in kept]
+    how: dict[int, str] = {}
     if missing:
-        configs = []
-        for t in missing:
-            cfg = validate_config(space.apply(plan.base, decode_params(space, t["params"])))
-            if t.get("stopped_by") == STOPPED_BY:
-                cfg.train.epochs = int(t["epochs_run"])
-            configs.append(cfg)
-        for t, r in zip(missing, refit_mod.retrain(configs, data), strict=True):
+        by_index = {int(t["index"]): t for t in [*trials, *chosen]}
+        recs, how = rebuild(missing, by_index, plan.base, space, data)
+        for t, r in zip(missing, recs, strict=True):
             kept[t["index"]] = r
-    return [kept[t["index"]] for t in chosen]
+    return [kept[t["index"]] for t in chosen], how

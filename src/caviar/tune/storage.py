@@ -16,8 +16,9 @@ Every finished trial is one Optuna trial with:
 A population's trials are written together after it finished (one short burst
 of writes, so storage costs little). Before a population runs, its indices are
 *claimed* (a study system attribute ``claim:<index>`` naming host and pid)
-under a file lock beside the SQLite file, so two processes on one study never
-run the same configuration; ``--resume`` ignores claims of processes that are
+under a file lock beside the SQLite file (on a server: in one transaction that
+locks the study's row), so two processes on one study never run the same
+configuration; ``--resume`` ignores claims of processes that are
 no longer alive (a crash or ``kill -9``) and runs those configurations again.
 
 Keeping it cheap (measured: claim + write of a population of 32 trials 44 ms ->
@@ -195,19 +196,25 @@ class TrialStore:
 
     # -- claims ----------------------------------------------------------------------
     def claim(self, indices: list[int]) -> list[int]:
-        """Claim the indices that are neither finished nor claimed by a live process."""
+        """Claim the indices that are neither finished nor claimed by a live process.
+
+        Atomic: on SQLite under the file lock; on a server (PostgreSQL) the read and the
+        write are one transaction that first locks the study's row (``SELECT ... FOR
+        UPDATE``), so processes claiming at once take turns and never share an index."""
         with self.locked():
-            done = self.finished_indices()
-            attrs = self._claims()
-            mine = []
-            for i in indices:
-                if i in done:
-                    continue
-                owner = attrs.get(f"claim:{i}")
-                if owner is not None and owner != OWNER and _alive(owner):
-                    continue
-                mine.append(i)
-            self._set_claims(mine, attrs)
+            rdb = self._sql()
+            if rdb is None:
+                attrs = self._claims()
+                mine = _choose(indices, set(self.finished()), attrs)
+                self._set_claims(mine, attrs)
+                return mine
+            models, scoped = rdb
+            with scoped(self.storage.scoped_session) as session:
+                models.StudyModel.find_or_raise_by_id(self.study_id, session, for_update=True)
+                done = {index for _, index in self._finished_rows(models, scoped, session)}
+                attrs = self._claims(session)
+                mine = _choose(indices, done, attrs)
+                self._set_claims(mine, attrs, session)
             return mine
 
     def finished_indices(self) -> set[int]:
@@ -224,12 +231,22 @@ class TrialStore:
         rdb = _rdb()
         return rdb if rdb is not None and hasattr(self.storage, "scoped_session") else None
 
-    def _finished_rows(self, models, scoped) -> list[tuple[int, int]]:
+    @contextlib.contextmanager
+    def _session(self, session=None):
+        """``session`` itself, or a new one of Optuna's RDB storage (committed on exit)."""
+        if session is not None:
+            yield session
+            return
+        _, scoped = self._sql()
+        with scoped(self.storage.scoped_session) as new:
+            yield new
+
+    def _finished_rows(self, models, scoped, session=None) -> list[tuple[int, int]]:
         """``(trial_id, index)`` of the study's finished trials in trial-number order:
         one query joining the trials with their ``index`` user attribute."""
         trial, attr = models.TrialModel, models.TrialUserAttributeModel
         states = [s for s in _trial_states() if s.is_finished()]
-        with scoped(self.storage.scoped_session) as session:
+        with self._session(session) as session:
             rows = (
                 session.query(trial.trial_id, attr.value_json)
                 .join(attr, trial.trial_id == attr.trial_id)
@@ -241,14 +258,14 @@ class TrialStore:
             )
         return [(tid, int(json.loads(v))) for tid, v in rows]
 
-    def _claims(self) -> dict[str, Any]:
+    def _claims(self, session=None) -> dict[str, Any]:
         """The study's ``claim:<index>`` system attributes (key -> owner)."""
         rdb = self._sql()
         if rdb is None:
             return dict(self.storage.get_study_system_attrs(self.study_id))
-        models, scoped = rdb
+        models, _ = rdb
         model = models.StudySystemAttributeModel
-        with scoped(self.storage.scoped_session) as session:
+        with self._session(session) as session:
             rows = (
                 session.query(model.key, model.value_json)
                 .filter(model.study_id == self.study_id, model.key.like("claim:%"))
@@ -256,9 +273,10 @@ class TrialStore:
             )
         return {k: json.loads(v) for k, v in rows}
 
-    def _set_claims(self, indices: list[int], attrs: dict) -> None:
-        """Write the claims of ``indices`` in one transaction (RDB storage) or one by one;
-        ``attrs`` holds the claims already stored (read under the same lock)."""
+    def _set_claims(self, indices: list[int], attrs: dict, session=None) -> None:
+        """Write the claims of ``indices`` in one transaction (RDB storage: ``session``'s,
+        or a new one) or one by one; ``attrs`` holds the claims already stored (read
+        under the same lock)."""
         rdb = self._sql()
         if rdb is None:
             for i in indices:
@@ -266,14 +284,14 @@ class TrialStore:
             return
         from sqlalchemy import insert, update
 
-        models, scoped = rdb
+        models, _ = rdb
         model = models.StudySystemAttributeModel
         value = json.dumps(OWNER)
         new = [f"claim:{i}" for i in indices if f"claim:{i}" not in attrs]
         old = [f"claim:{i}" for i in indices if attrs.get(f"claim:{i}", OWNER) != OWNER]
         if not new and not old:
             return
-        with scoped(self.storage.scoped_session) as session:
+        with self._session(session) as session:
             if new:
                 session.execute(
                     insert(model.__table__),
@@ -480,6 +498,20 @@ def _sqlite_wal(storage) -> None:
 
     event.listen(engine, "connect", on_connect)
     engine.dispose()
+
+
+def _choose(indices: list[int], done: set[int], claims: dict[str, Any]) -> list[int]:
+    """The ``indices`` this process may run: not finished, and not claimed by another
+    live process (a claim of a dead process, e.g. after ``kill -9``, is taken over)."""
+    mine = []
+    for i in indices:
+        if i in done:
+            continue
+        owner = claims.get(f"claim:{i}")
+        if owner is not None and owner != OWNER and _alive(owner):
+            continue
+        mine.append(i)
+    return mine
 
 
 def _alive(owner: str) -> bool:
