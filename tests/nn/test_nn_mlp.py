@@ -125,3 +125,15 @@ def test_member_tensors_round_trip():
     other = PopulationMLP([3, 4, 2], 1)
     other.load_member_tensors(model.member_tensors(1))
     torch.testing.assert_close(other.flat[0], model.flat[1])
+
+
+def test_member_tensors_are_copies_not_views():
+    model = PopulationMLP([3, 4, 2], 2, batch_norm=True)
+    model.initialize([1, 2])
+    tensors = model.member_tensors(1)
+    before = {k: v.clone() for k, v in tensors.items()}
+    with torch.no_grad():
+        model.flat.add_(1.0)  # training on changes the population...
+        model.stats.add_(1.0)
+    for k, v in tensors.items():  # ...but not what was handed out
+        assert v.is_contiguous() and torch.equal(v, before[k]), k

@@ -49,6 +49,7 @@ def test_bad_workers_are_one_line_errors():
 
 def test_an_error_keeps_finished_populations_and_starts_no_more():
     import threading
+    import time
 
     from caviar.tune.concurrent import run_side_by_side
     from caviar.tune.dispatch import PopulationJob
@@ -61,7 +62,8 @@ def test_an_error_keeps_finished_populations_and_starts_no_more():
         if configs[0] == "bad":
             release.set()
             raise RuntimeError("population failed")
-        release.wait(5)  # still running when the other one fails
+        release.wait(5)  # still running when the other one fails...
+        time.sleep(0.2)  # ...and finishing after it
         return [f"record of {configs[0]}"]
 
     jobs = [

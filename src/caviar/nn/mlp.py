@@ -313,22 +313,35 @@ class PopulationMLP:
         return (h, activities) if return_activities else h
 
     def member_tensors(self, member: int) -> dict[str, torch.Tensor]:
-        """One member's parameters (and batch-norm running statistics) as named tensors."""
+        """One member's parameters (and batch-norm running statistics) as named tensors:
+        contiguous CPU copies, never views of ``flat`` (training on would change them)."""
         out: dict[str, torch.Tensor] = {}
         row = self.flat.detach()[member : member + 1]
         stats = self.stats[member : member + 1]
         weights, biases = self.weights(row), iter(self.biases(row))
         bn = iter(zip(self.bn_params(row), self.running_stats(stats), strict=True))
         for i, (w, s) in enumerate(zip(weights, self.slices, strict=True)):
-            out[f"layers.{i}.weight"] = w[0].contiguous().cpu()
+            out[f"layers.{i}.weight"] = w[0].to(
+                "cpu", copy=True, memory_format=torch.contiguous_format
+            )
             if s.has_bias:
-                out[f"layers.{i}.bias"] = next(biases)[0, 0].contiguous().cpu()
+                out[f"layers.{i}.bias"] = next(biases)[0, 0].to(
+                    "cpu", copy=True, memory_format=torch.contiguous_format
+                )
             if s.batch_norm:
                 (g, b), (m, v) = next(bn)
-                out[f"layers.{i}.bn.weight"] = g[0, 0].contiguous().cpu()
-                out[f"layers.{i}.bn.bias"] = b[0, 0].contiguous().cpu()
-                out[f"layers.{i}.bn.running_mean"] = m[0].contiguous().cpu()
-                out[f"layers.{i}.bn.running_var"] = v[0].contiguous().cpu()
+                out[f"layers.{i}.bn.weight"] = g[0, 0].to(
+                    "cpu", copy=True, memory_format=torch.contiguous_format
+                )
+                out[f"layers.{i}.bn.bias"] = b[0, 0].to(
+                    "cpu", copy=True, memory_format=torch.contiguous_format
+                )
+                out[f"layers.{i}.bn.running_mean"] = m[0].to(
+                    "cpu", copy=True, memory_format=torch.contiguous_format
+                )
+                out[f"layers.{i}.bn.running_var"] = v[0].to(
+                    "cpu", copy=True, memory_format=torch.contiguous_format
+                )
         return out
 
     @torch.no_grad()

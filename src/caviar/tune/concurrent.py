@@ -78,7 +78,8 @@ def run_side_by_side(
         error: BaseException | None = None
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
+            # failures first: populations finishing with one then start nothing more
+            for future in sorted(done, key=lambda f: f.exception() is None):
                 job = running.pop(future)
                 if future.exception() is not None:
                     error = error or future.exception()  # start nothing more

@@ -93,7 +93,7 @@ def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRec
             member=result.members[r],
             # copies: on the CPU member_tensors returns views of the population's flat
             # tensor, which the compaction path overwrites after recording the dead rows
-            weights={k: v.clone() for k, v in model.member_tensors(r).items()},
+            weights=model.member_tensors(r),
             sizes=list(model.sizes),
             activation=model.activation,
             loss_name=trainer.knobs.loss_name,
