@@ -77,3 +77,34 @@ def test_an_error_keeps_finished_populations_and_starts_no_more():
             out.append((job.indices, records, error))
     assert out == [([0], ["record of good"], None)]
     assert sorted(started) == ["bad", "good"]  # "later" never started
+
+
+def test_stopping_the_search_stops_the_running_populations():
+    """Ctrl-C reaches the main thread only: closing the iteration (what an exception in
+    the search loop does) makes the populations still training stop after their epoch."""
+    from caviar.tune.concurrent import Aborted, run_side_by_side
+    from caviar.tune.dispatch import PopulationJob
+
+    epochs_run = {"long": 0}
+    outcome = {}
+
+    def train(configs, data, *, callbacks, on_epoch):
+        if configs[0] == "short":
+            return ["short done"]
+        try:
+            for _ in range(100_000):  # far longer than the test
+                epochs_run["long"] += 1
+                for cb in callbacks:
+                    cb(None)
+        except Aborted as e:
+            outcome["long"] = str(e)
+            raise
+        return ["long done"]
+
+    jobs = [PopulationJob([0], ["short"]), PopulationJob([1], ["long"])]
+    search = run_side_by_side(jobs, None, lambda: True, None, 2, train=train)
+    job, records, _ = next(search)
+    assert records == ["short done"]
+    search.close()  # returns once the long population has stopped
+    assert outcome == {"long": "the search was interrupted"}
+    assert epochs_run["long"] < 100_000

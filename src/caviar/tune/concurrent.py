@@ -20,6 +20,7 @@ each started only when ``may_start()`` allows it (the time budget).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -57,6 +58,7 @@ def run_side_by_side(
     the populations already running have finished and been yielded (none starts after it).
     ``train`` trains one population (:func:`caviar.tune.executor.run_population`)."""
     queue = iter(jobs)
+    abort = AbortSignal()
     with (
         intra_op_threads(torch.get_num_threads() // workers),
         ThreadPoolExecutor(workers, thread_name_prefix="caviar-population") as pool,
@@ -67,25 +69,49 @@ def run_side_by_side(
             for job in queue:
                 if not may_start():
                     return
+                callbacks = [*job.callbacks, abort]
                 future = pool.submit(
-                    train, job.configs, data, callbacks=job.callbacks, on_epoch=on_epoch
+                    train, job.configs, data, callbacks=callbacks, on_epoch=on_epoch
                 )
                 running[future] = job
                 return
 
-        for _ in range(workers):
-            start_next()
-        error: BaseException | None = None
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            # failures first: populations finishing with one then start nothing more
-            for future in sorted(done, key=lambda f: f.exception() is None):
-                job = running.pop(future)
-                if future.exception() is not None:
-                    error = error or future.exception()  # start nothing more
-                    continue
-                if error is None:
-                    start_next()
-                yield job, future.result(), None  # finished work is kept, even after an error
-        if error is not None:
-            raise error
+        try:
+            for _ in range(workers):
+                start_next()
+            error: BaseException | None = None
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                # failures first: populations finishing with one then start nothing more
+                for future in sorted(done, key=lambda f: f.exception() is None):
+                    job = running.pop(future)
+                    if future.exception() is not None:
+                        error = error or future.exception()  # start nothing more
+                        continue
+                    if error is None:
+                        start_next()
+                    yield job, future.result(), None  # finished work is kept, even after an error
+            if error is not None:
+                raise error
+        except BaseException:  # Ctrl-C, or the caller stopped: running populations stop too
+            abort.set()
+            raise
+
+
+class Aborted(Exception):
+    """Raised inside a population thread whose search was interrupted."""
+
+
+class AbortSignal:
+    """Trainer callback: raises :class:`Aborted` after the epoch once :meth:`set` was called
+    (the threads cannot be interrupted otherwise; Ctrl-C reaches the main thread only)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def __call__(self, trainer) -> None:
+        if self._event.is_set():
+            raise Aborted("the search was interrupted")
