@@ -36,3 +36,13 @@ def test_anything_else_is_a_one_line_error(tmp_path):
     with pytest.raises(CaviarError, match="data must be prepared splits.*got ndarray"):
         tune(iris_config(), out=tmp_path / "run", data=np.zeros((4, 2)))
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_with_other_data_is_refused(tmp_path):
+    cfg = iris_config()
+    tune(cfg, out=tmp_path / "run", data=prepare_data("iris", seed=0))
+    with pytest.raises(CaviarError, match="another configuration \\(data: "):
+        tune(cfg, out=tmp_path / "run", resume=True, data=prepare_data("iris", seed=1))
+    # the same splits resume (nothing left to run: the study is complete)
+    again = tune(cfg, out=tmp_path / "run", resume=True, data=prepare_data("iris", seed=0))
+    assert len(again.trials) == 8

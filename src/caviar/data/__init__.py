@@ -12,7 +12,14 @@ detection), :mod:`~caviar.data.split` (seeded stratified split),
 :mod:`~caviar.data.dataset` (the pipeline and :class:`PreparedData`).
 """
 
-from caviar.data.dataset import PreparedData, prepare_arrays, prepare_data, prepare_raw, train_val
+from caviar.data.dataset import (
+    PreparedData,
+    data_fingerprint,
+    prepare_arrays,
+    prepare_data,
+    prepare_raw,
+    train_val,
+)
 from caviar.data.features import load_features
 from caviar.data.preprocess import (
     CategoricalColumn,
@@ -38,6 +45,7 @@ __all__ = [
     "CategoricalColumn",
     "NumericColumn",
     "PreparedData",
+    "data_fingerprint",
     "Preprocessor",
     "RawData",
     "Task",

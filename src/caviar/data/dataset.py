@@ -20,6 +20,7 @@ Regression targets are kept raw (float64, not standardized).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -193,3 +194,14 @@ def prepare_arrays(
     return prepare_raw(
         raw, task=task, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
     )
+
+
+def data_fingerprint(data: PreparedData) -> str:
+    """A short SHA-256 of the six prepared arrays (values, shapes, dtypes): the same splits
+    give the same text, so a resumed search can tell it was given other data."""
+    h = hashlib.sha256()
+    for a in (data.X_train, data.y_train, data.X_val, data.y_val, data.X_test, data.y_test):
+        arr = np.ascontiguousarray(a)
+        h.update(f"{arr.dtype.str}{arr.shape}".encode())
+        h.update(arr.tobytes() if arr.dtype != object else repr(arr.tolist()).encode())
+    return h.hexdigest()[:16]

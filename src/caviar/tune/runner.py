@@ -18,7 +18,8 @@
    (``caviar.tune.rebuild``).
 
 ``--resume`` continues the study only with the configuration it was run with
-(:func:`search_identity`, stored in the study); the trial and time budgets, the
+(:func:`search_identity`, stored in the study) and the same prepared data
+(:func:`caviar.data.data_fingerprint`); the trial and time budgets, the
 refit and the ensemble size may change.
 """
 
@@ -38,7 +39,7 @@ import numpy as np
 from caviar.api import load_data_for
 from caviar.config import RunConfig, expand_configs, read_toml, validate_config
 from caviar.config.grid import find_axes
-from caviar.data import PreparedData
+from caviar.data import PreparedData, data_fingerprint
 from caviar.diagnose.baseline import naive_baseline
 from caviar.diagnose.verdict import verdict
 from caviar.errors import CaviarError
@@ -393,13 +394,15 @@ def _search(ctx: SearchContext) -> TuneResult:
             "or choose another run directory"
         )
     meta = {"space": {d.path: d.kind for d in space.dimensions}}
-    identity = search_identity(plan)
+    identity = {**search_identity(plan), "data": data_fingerprint(ctx.data)}
 
     def open_store() -> TrialStore:
         store = TrialStore(url, plan.name, create=True)
         if not resume and store.finished():
             raise CaviarError(f"study '{plan.name}' in {url} already has trials; pass --resume")
         stored = store.meta().get("search")
+        if stored is not None and "data" not in stored:  # written before data was checked
+            stored = {**stored, "data": identity["data"]}
         if stored is not None and stored != identity:
             path, was, now = _first_difference(stored, identity)
             raise CaviarError(
