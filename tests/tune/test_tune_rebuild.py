@@ -37,6 +37,16 @@ def assert_same_model(a, b):
     assert a.configs == b.configs
 
 
+def assert_members_of(first, result, *, rtol):
+    """The final model's members that were ``first``'s trials have its tensors."""
+    mine = {t["index"]: j for j, t in enumerate(first.trials)}
+    for j, t in enumerate(result.trials):
+        if t["index"] in mine:
+            x, y = result.model.member_tensors[j], first.model.member_tensors[mine[t["index"]]]
+            for k in x:
+                torch.testing.assert_close(x[k], y[k], rtol=rtol, atol=1e-12)
+
+
 def halving_config(**search):
     cfg = iris_config(trials=8, ensemble_top_k=8, **search)
     cfg["search"]["space"].pop("model.hidden")  # one structure: the top 8 include pruned
@@ -171,12 +181,7 @@ def test_resume_after_a_time_budget_runs_the_skipped_population(tmp_path):
     assert set(result.rebuilt) == {0, 1, 2, 3} and set(result.rebuilt.values()) == {"alone"}
     assert member_val_scores(result) == [t["val_score"] for t in result.trials]
     # the rebuilt members are the first process's members, tensor for tensor
-    mine = {t["index"]: j for j, t in enumerate(first.trials)}
-    for j, t in enumerate(result.trials):
-        if t["index"] in mine:
-            x, y = result.model.member_tensors[j], first.model.member_tensors[mine[t["index"]]]
-            for k in x:
-                torch.testing.assert_close(x[k], y[k], rtol=1e-9, atol=1e-12)
+    assert_members_of(first, result, rtol=1e-9)
     assert math.isfinite(result.test_score)
 
 
@@ -270,12 +275,7 @@ def test_a_pbt_population_cut_by_the_time_budget_is_replayed_after_resume(tmp_pa
     assert {t["stopped_by"] for t in result.trials} == {"time_budget"}
     assert "population" in set(result.rebuilt.values()) and set(result.rebuilt) == {0, 1, 2, 3}
     assert member_val_scores(result) == [t["val_score"] for t in result.trials]
-    mine = {t["index"]: j for j, t in enumerate(first.trials)}
-    for j, t in enumerate(result.trials):
-        if t["index"] in mine:
-            x, y = result.model.member_tensors[j], first.model.member_tensors[mine[t["index"]]]
-            for k in x:
-                torch.testing.assert_close(x[k], y[k], rtol=1e-12, atol=1e-12)
+    assert_members_of(first, result, rtol=1e-12)
 
 
 def test_a_pbt_trial_without_its_population_falls_back_to_its_final_values(tmp_path):

@@ -240,10 +240,16 @@ class PopulationTrainer(PopulationControls):
             if not bool(self.alive.any()):
                 break
         if self.has_val and self.restore_best:
-            self.stopper.restore_best(self.model.flat)
-            has_best = (self.stopper.best_epoch >= 0)[:, None]
-            self.model.stats.copy_(torch.where(has_best, self.best_stats, self.model.stats))
+            self.restore_best_epochs()
         return self._collect()
+
+    @torch.no_grad()
+    def restore_best_epochs(self) -> None:
+        """Every member's best-validation weights and, with batch norm, the running
+        statistics of that epoch (members without a best epoch keep theirs)."""
+        self.stopper.restore_best(self.model.flat)
+        has_best = (self.stopper.best_epoch >= 0)[:, None]
+        self.model.stats.copy_(torch.where(has_best, self.best_stats, self.model.stats))
 
     def _bounds(self, epoch: int) -> list[tuple[int, int]]:
         """Mini-batch boundaries of ``epoch`` (batch-size schedule, see ``train.batches``)."""

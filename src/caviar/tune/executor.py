@@ -91,9 +91,7 @@ def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRec
         }
         out[trainer.member_ids[r]] = MemberRecord(
             member=result.members[r],
-            # copies: on the CPU member_tensors returns views of the population's flat
-            # tensor, which the compaction path overwrites after recording the dead rows
-            weights=model.member_tensors(r),
+            weights=model.member_tensors(r),  # copies: compaction overwrites the rows
             sizes=list(model.sizes),
             activation=model.activation,
             loss_name=trainer.knobs.loss_name,
@@ -104,16 +102,6 @@ def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRec
             stopped_by=trainer.stopped_by.get(trainer.member_ids[r]),
         )
     return out
-
-
-@torch.no_grad()
-def restore_best(trainer: PopulationTrainer) -> None:
-    """Every member's best-validation weights and, with batch norm, the running
-    statistics of that epoch (as ``PopulationTrainer.run`` does at its end)."""
-    trainer.stopper.restore_best(trainer.model.flat)
-    if trainer.model.batch_norm:
-        has_best = (trainer.stopper.best_epoch >= 0)[:, None]
-        trainer.model.stats.copy_(torch.where(has_best, trainer.best_stats, trainer.model.stats))
 
 
 def run_population(
@@ -144,12 +132,12 @@ def run_population(
             dead = (~trainer.alive).nonzero().flatten().tolist()
             keep = trainer.alive.nonzero().flatten().tolist()
             snapshot = trainer.model.flat.detach().clone(), trainer.model.stats.clone()
-            restore_best(trainer)
+            trainer.restore_best_epochs()
             done.update(_records(trainer, dead))
             with torch.no_grad():
                 trainer.model.flat.copy_(snapshot[0])
                 trainer.model.stats.copy_(snapshot[1])
             trainer = compact(trainer, keep)
-    restore_best(trainer)
+    trainer.restore_best_epochs()
     done.update(_records(trainer, list(range(trainer.size))))
     return [done[i] for i in range(len(configs))]
