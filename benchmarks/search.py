@@ -452,6 +452,15 @@ def main(argv: list[str] | None = None) -> dict:
         help="run every contestant this many times (interleaved) and keep each one's fastest run",
     )
     args = p.parse_args(argv)
+    for flag, value, low in (
+        ("--repeat", args.repeat, 1),
+        ("--halving-factor", args.halving_factor, 1),
+        ("--workers", args.workers, 0),
+        ("--configs", args.configs, 1),
+        ("--epochs", args.epochs, 1),
+    ):
+        if value < low:
+            p.error(f"{flag} must be at least {low}, got {value}")
     import torch
 
     if args.threads is not None:

@@ -26,3 +26,17 @@ def test_search_benchmark_quick(capsys):
         # the oracle floor, when some configuration reached scikit-learn's best at all
         bound = summary["max_speedup_to_sklearn_best"][ds]
         assert bound is None or bound > 0
+
+
+def test_search_benchmark_rejects_bad_flags(capsys):
+    import pytest
+
+    spec = importlib.util.spec_from_file_location("bench_search", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for argv in (["--repeat", "0"], ["--workers", "-1"], ["--halving-factor", "0"]):
+        with pytest.raises(SystemExit) as e:
+            mod.main(argv)
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert f"{argv[0]} must be at least" in err
