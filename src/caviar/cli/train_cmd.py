@@ -2,7 +2,8 @@
 
 Writes, all or nothing, a run directory holding ``model/`` (the best member:
 safetensors + JSON), ``leaderboard.csv``, ``history.csv`` (every member, every
-epoch) and ``summary.json``; prints a leaderboard (or ``--json``).
+epoch) and ``summary.json``, then ``report.html`` (``caviar.report``); prints a
+leaderboard (or ``--json``) and where the report is.
 """
 
 from __future__ import annotations
@@ -142,6 +143,11 @@ def run(args: argparse.Namespace) -> int:
         history_frame(result).to_csv(tmp / "history.csv", index=False)
         info = summary(result, out)
         (tmp / "summary.json").write_text(dumps(info))
+    from caviar.report import report_after_run  # after the run directory; a failure warns
+
+    report = report_after_run(out)
+    if report is not None:
+        info["report"] = str(report)
     if args.json:
         sys.stdout.write(dumps(info) + "\n")
         return 0
@@ -153,5 +159,7 @@ def run(args: argparse.Namespace) -> int:
         f"test {score} {result.test_score:.4f} (test split used once, for this model)"
     )
     console.print(f"saved {out / 'model'}")
+    if report is not None:
+        console.print(f"report: {report}", soft_wrap=True)
     stderr_console.file.flush()
     return 0

@@ -77,7 +77,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from caviar.tune.dispatch import ExecutorSpec
-    from caviar.tune.output import leaderboard, write_outputs
+    from caviar.tune.output import leaderboard
     from caviar.tune.runner import make_plan, tune
 
     overrides = {
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if started:
             progress.stop()
-    info = write_outputs(result, out)
+    info = result.outputs  # written by tune(): model, leaderboard, summary, report
     if args.json:
         sys.stdout.write(dumps(info) + "\n")
         return 0
@@ -156,8 +156,9 @@ def run(args: argparse.Namespace) -> int:
     score = info["score_name"]
     c = result.counts
     console.print(
-        f"{len(result.trials)} trials: {c.get('complete', 0)} complete, {c.get('pruned', 0)} "
-        f"pruned, {c.get('diverged', 0)} diverged, {c.get('failed', 0)} failed "
+        f"{len(result.trials)} trials: {c.get('complete', 0)} complete, "
+        f"{c.get('early_stopped', 0)} early-stopped, {c.get('pruned', 0)} pruned, "
+        f"{c.get('diverged', 0)} diverged, {c.get('failed', 0)} failed "
         f"in {result.seconds:.1f}s (storage {result.storage_seconds:.2f}s)"
     )
     console.print(
@@ -177,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
         f"diagnosis: {v['verdict']} ({v['reason']})"
     )
     console.print(f"saved {out / 'model'}")
+    if "report" in info:
+        console.print(f"report: {info['report']}", soft_wrap=True)
     return 0
 
 

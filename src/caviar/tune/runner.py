@@ -93,6 +93,7 @@ class TuneResult:
     storage_url: str = ""
     task: str = "classification"
     rebuilt: dict[int, str] = field(default_factory=dict)  # trial -> how it was retrained
+    outputs: dict[str, Any] = field(default_factory=dict)  # the summary written, if any
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -265,6 +266,8 @@ def _trial_record(
         "pbt_history": [{**h, "from": population[h["from"]]} for h in rec.pbt_log],
         "stopped_by": rec.stopped_by,
         "population": list(population),
+        "started": rec.started,  # stored as the trial's start and end, not as attributes
+        "ended": rec.ended,
         **extra,
     }
 
@@ -278,6 +281,8 @@ def _failed_record(index: int, round_: int, params: dict, message: str) -> dict[
         "error": message,
         "val_score": float("nan"),
         "history": {},
+        "started": time.time(),
+        "ended": time.time(),
     }
 
 
@@ -301,12 +306,15 @@ def tune(
     plan: TunePlan | None = None,
     executor: ExecutorSpec | str | None = None,
     data: PreparedData | None = None,
+    outputs: bool = True,
 ) -> TuneResult:
     """Run (or resume) a search; returns the ranked trials and the final model.
 
     ``out`` is the run directory (default ``runs/<config name>``); the default
-    storage is ``sqlite:///<out>/study.db``. Outputs other than the study are
-    written by the caller (the CLI) or :func:`write_outputs`. ``executor``
+    storage is ``sqlite:///<out>/study.db``. With ``outputs`` (the default, as
+    ``caviar tune``) the run directory then gets the CLI's outputs too
+    (``caviar.tune.output.write_outputs``: model, leaderboard, summary, report;
+    ``TuneResult.outputs`` is the summary written). ``executor``
     (``"local"``, ``"ray"`` or an :class:`ExecutorSpec`) says where populations
     run (``caviar.tune.dispatch``); it connects before anything is written.
     ``data``: already prepared splits (``caviar.data.prepare_data`` /
@@ -338,7 +346,7 @@ def tune(
 
     runner_executor = make_executor(executor)  # connects before anything is written
     try:
-        return _search(
+        result = _search(
             SearchContext(
                 plan=plan,
                 data=data,
@@ -356,6 +364,11 @@ def tune(
         )
     finally:
         runner_executor.close()
+    if outputs:
+        from caviar.tune.output import write_outputs
+
+        result.outputs = write_outputs(result, Path(out) if out else Path("runs") / plan.name)
+    return result
 
 
 @dataclass(frozen=True)
@@ -599,10 +612,9 @@ def _search(ctx: SearchContext) -> TuneResult:
     model.metrics["test_score"] = test
     base = naive_baseline(data)
     diag = verdict(float(best["train_score"]), val_score, base["val_score"])
-    counts = {k: 0 for k in ("complete", "pruned", "diverged", "failed")}
+    counts = {k: 0 for k in ("complete", "early_stopped", "pruned", "diverged", "failed")}
     for t in trials:
-        key = "complete" if t["status"] == "early_stopped" else t["status"]
-        counts[key] = counts.get(key, 0) + 1
+        counts[t["status"]] = counts.get(t["status"], 0) + 1
     return TuneResult(
         plan=plan,
         trials=trials,
