@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from caviar.report.style import BEST, LAYOUT, MARKERS, style, who
+from caviar.report.style import BEST, LAYOUT, status_points, who
 
 
 def optimization_history(run) -> go.Figure | None:
@@ -31,31 +31,22 @@ def optimization_history(run) -> go.Figure | None:
         subplot_titles=("by trial", "by wall time") if timed else ("by trial",),
         horizontal_spacing=0.1,
     )
-    labels = t["status"].map(lambda s: style(s)[0])
     axes = [("id", who(run), 1)] + (
         [("end", "seconds since the first trial started", 2)] if timed else []
     )
     for x_col, x_title, col in axes:
         x = t[x_col].astype(float)
-        for label, colour in MARKERS.items():
-            mask = ok & (labels == label).to_numpy() & np.isfinite(x.to_numpy())
-            if not mask.any():
-                continue
-            fig.add_trace(
-                go.Scatter(
-                    x=x[mask].tolist(),
-                    y=score[mask].tolist(),
-                    mode="markers",
-                    name=label,
-                    legendgroup=label,
-                    showlegend=col == 1,
-                    marker={"color": colour, "size": 7, "opacity": 0.75},
-                    text=[f"{who(run)} {i}" for i in t["id"][mask]],
-                    hovertemplate="%{text}<br>%{x:.4g}<br>val %{y:.4f}<extra></extra>",
-                ),
-                row=1,
-                col=col,
-            )
+        status_points(
+            fig,
+            run,
+            x.tolist(),
+            ok & np.isfinite(x.to_numpy()),
+            legend=col == 1,
+            row=1,
+            col=col,
+            size=7,
+            x_format="%{x:.4g}",
+        )
         order = pd.DataFrame({"x": x[ok], "y": score[ok]}).dropna().sort_values("x", kind="stable")
         fig.add_trace(
             go.Scatter(

@@ -19,11 +19,10 @@ from plotly.subplots import make_subplots
 from caviar.report.style import (
     BEST,
     LAYOUT,
-    MARKERS,
     log_axis,
     log_ticks,
     short,
-    style,
+    status_points,
     tick_label,
     who,
 )
@@ -65,29 +64,10 @@ def params_vs_score(run) -> go.Figure:
     )
     best = run.best_id
     score = run.trials["val_score"].astype(float)
-    labels = run.trials["status"].map(lambda s: style(s)[0])
     for k, p in enumerate(params):
         r, c = k // cols + 1, k % cols + 1
         x, axis = param_values(run, p)
-        for label, colour in MARKERS.items():
-            mask = (labels == label).to_numpy() & np.isfinite(score.to_numpy())
-            if not mask.any():
-                continue
-            fig.add_trace(
-                go.Scatter(
-                    x=[v for v, m in zip(x, mask, strict=True) if m],
-                    y=score[mask].tolist(),
-                    mode="markers",
-                    name=label,
-                    legendgroup=label,
-                    showlegend=k == 0,
-                    marker={"color": colour, "size": 8, "opacity": 0.75},
-                    text=[f"{who(run)} {i}" for i in run.trials["id"][mask]],
-                    hovertemplate="%{text}<br>%{x}<br>val %{y:.4f}<extra></extra>",
-                ),
-                row=r,
-                col=c,
-            )
+        status_points(fig, run, x, np.isfinite(score.to_numpy()), legend=k == 0, row=r, col=c)
         if best is not None:
             i = int(np.flatnonzero(run.trials["id"].to_numpy() == best)[0])
             fig.add_trace(

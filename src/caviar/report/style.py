@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 BEST = "#d62728"
 STYLE = {  # status -> (legend name, colour, dash, width, opacity)
@@ -111,3 +112,40 @@ def log_axis(values, pad: float = 0.05) -> dict[str, Any]:
         "tickvals": ticks,
         "ticktext": [tick_label(t) for t in ticks],
     }
+
+
+def status_points(
+    fig: go.Figure,
+    run,
+    x: list,
+    ok: np.ndarray,
+    *,
+    legend: bool,
+    row: int,
+    col: int,
+    size: int = 8,
+    x_format: str = "%{x}",
+) -> None:
+    """One marker trace per status (legend names of :data:`MARKERS`) of the rows where
+    ``ok``: ``x`` against the validation score, hover naming the trial."""
+    score = run.trials["val_score"].astype(float)
+    labels = run.trials["status"].map(lambda s: style(s)[0]).to_numpy()
+    for label, colour in MARKERS.items():
+        mask = ok & (labels == label)
+        if not mask.any():
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[v for v, m in zip(x, mask, strict=True) if m],
+                y=score[mask].tolist(),
+                mode="markers",
+                name=label,
+                legendgroup=label,
+                showlegend=legend,
+                marker={"color": colour, "size": size, "opacity": 0.75},
+                text=[f"{who(run)} {i}" for i in run.trials["id"][mask]],
+                hovertemplate=f"%{{text}}<br>{x_format}<br>val %{{y:.4f}}<extra></extra>",
+            ),
+            row=row,
+            col=col,
+        )
