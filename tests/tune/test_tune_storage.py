@@ -171,3 +171,19 @@ def test_sqlite_study_logs_ahead_while_open_and_is_one_plain_file_after_close(tm
     assert con.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     assert con.execute("SELECT count(*) FROM trials").fetchone() == (4,)
     con.close()
+
+
+def test_a_study_written_with_one_record_attribute_still_reads():
+    """Studies of caviar before intermediate values kept the record in one attribute."""
+    from caviar.tune.storage import trial_dict
+
+    record = {"index": 3, "status": "pruned", "val_score": 0.5, "history": {"val_score": [0.5]}}
+    dist = {"optimizer.lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
+    t = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.PRUNED,
+        value=0.5,
+        params={"optimizer.lr": 0.01},
+        distributions=dist,
+        user_attrs={"index": 3, "status": "pruned", "record": record},
+    )
+    assert trial_dict(t) == {**record, "params": {"optimizer.lr": 0.01}}

@@ -131,7 +131,11 @@ def open_study(url: str, study_name: str | None = None):
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         raise CaviarError(f"cannot open study: {url.removeprefix('sqlite:///')} does not exist")
     try:
-        storage = optuna.storages.RDBStorage(url, skip_table_creation=True)
+        # as optuna-dashboard opens it: no table creation, no schema check (which loads
+        # every Alembic revision script); a study it cannot read is a one-line error
+        storage = optuna.storages.RDBStorage(
+            url, skip_table_creation=True, skip_compatibility_check=True
+        )
         names = [s.study_name for s in storage.get_all_studies()]
     except Exception as e:  # noqa: BLE001 - any driver/schema failure, one line
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
