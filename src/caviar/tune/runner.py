@@ -48,8 +48,9 @@ from caviar.serialize import json_safe
 from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
 from caviar.tune import refit as refit_mod
 from caviar.tune.background import BackgroundStore
-from caviar.tune.dispatch import Executor, ExecutorSpec, PopulationJob, make_executor
+from caviar.tune.dispatch import ExecutorSpec, make_executor
 from caviar.tune.executor import MemberRecord, plan_populations
+from caviar.tune.executor_protocol import Executor, PopulationJob
 from caviar.tune.halving import SuccessiveHalving
 from caviar.tune.pbt import PopulationBasedTraining, final_params
 from caviar.tune.rebuild import rebuild
@@ -308,7 +309,7 @@ def tune(
     storage is ``sqlite:///<out>/study.db``. Outputs other than the study are
     written by the caller (the CLI) or :func:`write_outputs`. ``executor``
     (``"local"``, ``"ray"`` or an :class:`ExecutorSpec`) says where populations
-    run (``caviar.tune.dispatch``); it connects before anything is written.
+    run (``caviar.tune.dispatch``, :mod:`caviar.tune.executor_protocol`); it connects before anything is written.
     ``data``: already prepared splits (``caviar.data.prepare_data`` /
     ``prepare_arrays``) to search on instead of loading the config's ``data`` section
     (a ``--resume`` must then be given the same data again).
