@@ -39,11 +39,13 @@ import numpy as np
 from caviar.api import load_data_for
 from caviar.config import RunConfig, expand_configs, read_toml, validate_config
 from caviar.config.grid import find_axes
+from caviar.config.module_factory import with_factory
 from caviar.data import PreparedData, data_fingerprint
 from caviar.diagnose.baseline import naive_baseline
 from caviar.diagnose.verdict import verdict
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
+from caviar.nn.factory import register
 from caviar.serialize import json_safe
 from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
 from caviar.tune import refit as refit_mod
@@ -301,6 +303,7 @@ def tune(
     plan: TunePlan | None = None,
     executor: ExecutorSpec | str | None = None,
     data: PreparedData | None = None,
+    module: Callable | None = None,
 ) -> TuneResult:
     """Run (or resume) a search; returns the ranked trials and the final model.
 
@@ -311,9 +314,15 @@ def tune(
     run (``caviar.tune.dispatch``); it connects before anything is written.
     ``data``: already prepared splits (``caviar.data.prepare_data`` /
     ``prepare_arrays``) to search on instead of loading the config's ``data`` section
-    (a ``--resume`` must then be given the same data again).
+    (a ``--resume`` must then be given the same data again). ``module``: a factory
+    ``module(model_cfg) -> nn.Module`` whose populations are searched instead of MLPs
+    (as ``model.kind = "module"`` with ``model.factory``; :mod:`caviar.nn.factory`).
     """
     start = time.perf_counter()
+    if module is not None:
+        if out is None and isinstance(config, (str, Path)):
+            out = Path("runs") / Path(config).stem
+        config = with_factory(config, register(module))
     _prewarm_storage_imports()
     plan = plan or make_plan(config, overrides)
     s, space = plan.settings, plan.space
