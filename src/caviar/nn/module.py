@@ -30,6 +30,7 @@ member, e.g. augmented) and are viewed as ``(B, *input_shape)`` for the module.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -148,6 +149,7 @@ class PopulationModule:
         ]
         self._leaves: dict[str, torch.Tensor] | None = None
         self.n_outputs, self.widest, self.activations = self._probe()
+        self._check_vectorized()
 
     # -- layout --------------------------------------------------------------------
     @property
@@ -223,6 +225,31 @@ class PopulationModule:
             )
         return int(out.shape[1]), widest[0], max(total[0], 1)
 
+    def _check_vectorized(self) -> None:
+        """One training-mode call of every member on two zero examples (dropout on, batch
+        norm in training mode, running statistics untouched): a module that cannot run
+        under ``vmap`` or draws from the global generator fails here, before training."""
+        P = self.population
+        x = torch.zeros(
+            2, math.prod(self.input_shape), dtype=self.flat.dtype, device=self.flat.device
+        )
+        zeros = torch.zeros(P, dtype=self.flat.dtype, device=self.flat.device)
+        seeds = torch.zeros(P, dtype=torch.int64, device=self.flat.device)
+        try:
+            with torch.no_grad():
+                self(
+                    x,
+                    dropout=DropoutPass(seeds, 0, rate=zeros),
+                    bn_update=(zeros, torch.zeros(P, dtype=torch.bool, device=zeros.device)),
+                )
+        except CaviarError:
+            raise
+        except Exception as e:  # the user's module: one line, no traceback
+            raise CaviarError(
+                f"the module cannot run as a vectorized population (torch.func.vmap): "
+                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            ) from None
+
     # -- forward -------------------------------------------------------------------
     def __call__(
         self,
@@ -259,9 +286,17 @@ class PopulationModule:
         )
         self.skeleton.train(training or dropout is not None)
         params = self.params(flat)
-        out, records = vmap(fn, in_dims=(0, 0, 0, 0 if per_member_x else None), randomness="error")(
-            params, _row_views(st, self.buffer_layout), knobs, x
-        )
+        try:
+            out, records = vmap(
+                fn, in_dims=(0, 0, 0, 0 if per_member_x else None), randomness="error"
+            )(params, _row_views(st, self.buffer_layout), knobs, x)
+        except RuntimeError as e:
+            if "randomness" not in str(e):
+                raise
+            raise CaviarError(
+                "the module draws random numbers from torch's global generator in forward "
+                "(members could not be reproduced alone): use caviar.nn.Dropout for dropout"
+            ) from None
         if bn_update is not None and records:
             self._update_running(st, records, bn_update)
         return (out, [out]) if return_activities else out
