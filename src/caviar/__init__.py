@@ -20,10 +20,10 @@ def __getattr__(name: str):  # lazy: `import caviar` stays cheap until the engin
         from caviar import api
 
         return getattr(api, name)
-    if name == "tune":
+    if name in ("tune", "data", "nn"):
         import importlib
 
-        return importlib.import_module("caviar.tune")
+        return importlib.import_module(f"caviar.{name}")
     if name == "TrainedModel":
         from caviar.model import TrainedModel
 

@@ -21,8 +21,10 @@ from typing import Any
 
 from caviar.api import load_data_for
 from caviar.config import validate_config
+from caviar.config.module_factory import with_factory
 from caviar.data import PreparedData
 from caviar.errors import CaviarError
+from caviar.nn.factory import register
 from caviar.tune.dispatch import ExecutorSpec, make_executor
 from caviar.tune.final_model import TuneResult
 from caviar.tune.halving import SuccessiveHalving
@@ -70,6 +72,7 @@ def tune(
     plan: TunePlan | None = None,
     executor: ExecutorSpec | str | None = None,
     data: PreparedData | None = None,
+    module: Callable | None = None,
 ) -> TuneResult:
     """Run (or resume) a search; returns the ranked trials and the final model.
 
@@ -81,9 +84,15 @@ def tune(
     before anything is written.
     ``data``: already prepared splits (``caviar.data.prepare_data`` /
     ``prepare_arrays``) to search on instead of loading the config's ``data`` section
-    (a ``--resume`` must then be given the same data again).
+    (a ``--resume`` must then be given the same data again). ``module``: a factory
+    ``module(model_cfg) -> nn.Module`` whose populations are searched instead of MLPs
+    (as ``model.kind = "module"`` with ``model.factory``; :mod:`caviar.nn.factory`).
     """
     start = time.perf_counter()
+    if module is not None:
+        if out is None and isinstance(config, (str, Path)):
+            out = Path("runs") / Path(config).stem
+        config = with_factory(config, register(module))
     _prewarm_storage_imports()
     plan = plan or make_plan(config, overrides)
     s, space = plan.settings, plan.space
