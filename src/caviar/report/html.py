@@ -14,12 +14,12 @@ from typing import Any
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from caviar import __version__
 from caviar.atomic import atomic_file
 from caviar.report import figures
 from caviar.report.data import RunData
 from caviar.report.leaderboard import fmt as _fmt
 from caviar.report.leaderboard import leaderboard_table
+from caviar.version import __version__
 
 CONFIG = {"displaylogo": False, "responsive": True}
 CSS = """
