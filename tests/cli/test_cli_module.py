@@ -200,9 +200,7 @@ def test_tune_report_and_diagnose_a_cnn(tmp_path, capsys):
     capsys.readouterr()
     diag, plain = tmp_path / "diag", tmp_path / "plain.toml"
     plain.write_text(TUNE.split("[search]")[0])
-    assert (
-        main(["diagnose", str(plain), "-o", str(diag), "--epochs", "2", "--lr-steps", "10", "--json"])
-        == 0
-    )
+    args = ["diagnose", str(plain), "-o", str(diag), "--epochs", "2", "--lr-steps", "10"]
+    assert main([*args, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["reports"][0]
     assert report["gradient_check"]["ok"], report["gradient_check"]
