@@ -11,6 +11,10 @@ The public Python API:
 
 __version__ = "0.1.0"
 
+from caviar.openmp import prefer_passive_waiting  # noqa: E402
+
+prefer_passive_waiting()  # before anything imports torch (see caviar.openmp)
+
 from caviar.errors import CaviarError  # noqa: E402
 
 __all__ = ["CaviarError", "RunConfig", "TrainRun", "TrainedModel", "__version__", "train", "tune"]

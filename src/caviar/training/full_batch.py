@@ -26,6 +26,7 @@ from caviar.config import RunConfig
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.memory import tune_malloc
+from caviar.openmp import adjust_threads, load_aware
 from caviar.optim.second_order import FULL_BATCH_METHODS, make_method, value_and_grad
 from caviar.penalties import penalties
 from caviar.training.controls import PopulationControls
@@ -169,6 +170,7 @@ class FullBatchTrainer(PopulationControls):
             **knobs.penalty,
         )
 
+    @load_aware
     def run(self) -> PopulationResult:
         """Iterate until every member stopped or the epochs ran out; restore best weights."""
         opt = self.knobs.optimizer
@@ -178,6 +180,7 @@ class FullBatchTrainer(PopulationControls):
         self.alive &= ~bad
         for epoch in range(self.epochs):
             self.epoch = epoch
+            adjust_threads(self.device)  # no more threads than free cores (caviar.openmp)
             x, fx, g = self.x, self.fx, self.g
             if self.grad_hook is not None:
                 self.grad_hook(self, g)

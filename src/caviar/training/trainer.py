@@ -42,6 +42,7 @@ from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.memory import tune_malloc
 from caviar.nn import PopulationMLP, output_bias
+from caviar.openmp import adjust_threads, load_aware
 from caviar.optim import make_optimizer
 from caviar.schedules import make_schedule
 from caviar.tensors import shared_or_member
@@ -227,6 +228,7 @@ class PopulationTrainer(PopulationControls):
         )
 
     # -- the loop -----------------------------------------------------------------
+    @load_aware
     def run(self) -> PopulationResult:
         """Train until every member stopped or the epochs ran out; restore best weights."""
         for epoch in range(self.epochs):
@@ -273,6 +275,7 @@ class PopulationTrainer(PopulationControls):
 
     def train_epoch(self) -> None:
         """One pass over the shuffled training set in mini-batches."""
+        adjust_threads(self.device)  # no more threads than free cores (caviar.openmp)
         t, knobs, spec, reg = self.tensors, self.knobs, self.spec, self.regularization
         epoch = self.epoch
         bounds = self._bounds(epoch)

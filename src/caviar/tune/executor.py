@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from caviar.config import RunConfig
+from caviar.openmp import load_aware
 from caviar.optim import OPTIMIZERS
 from caviar.training.population import group_by_structure, resolve_loss_name
 from caviar.training.result import MemberResult
@@ -104,6 +105,7 @@ def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRec
     return out
 
 
+@load_aware
 def run_population(
     configs: list[RunConfig],
     data,
