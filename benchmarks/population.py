@@ -29,6 +29,9 @@ import argparse
 import json
 import time
 
+import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
+
+# isort: split
 import numpy as np
 import torch
 from joblib import Parallel, delayed

@@ -17,11 +17,7 @@ from caviar.data import prepare_data
 from caviar.openmp import adjust_threads, free_cores, load_aware_threads, own_runnable_threads
 from caviar.training.trainer import PopulationTrainer
 
-PROBE = (
-    "import os\n"
-    "import {module}\n"
-    "print(os.environ.get('OMP_WAIT_POLICY'))\n"
-)
+PROBE = "import os\nimport {module}\nprint(os.environ.get('OMP_WAIT_POLICY'))\n"
 
 
 def _probe(module: str, **env) -> list[str]:
