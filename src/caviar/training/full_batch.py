@@ -118,6 +118,11 @@ class FullBatchTrainer(PopulationControls):
         first = configs[0]
         self.dtype = DTYPES[first.train.dtype]
         self.device = _resolve_device(first.train.device)
+        if first.train.precision != "fp32":  # line searches and curvature need fp32 values
+            raise CaviarError(
+                f"train.precision '{first.train.precision}' is for first-order "
+                "optimizers; full-batch methods run in fp32"
+            )
         self.knobs = stack_knobs(
             [_first_order_view(c) for c in configs], data.task, dtype=self.dtype, device=self.device
         )

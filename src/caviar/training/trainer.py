@@ -42,6 +42,7 @@ from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.memory import tune_malloc
 from caviar.nn import PopulationMLP, output_bias
+from caviar.nn.precision import Precision
 from caviar.openmp import adjust_threads, load_aware
 from caviar.optim import make_optimizer
 from caviar.schedules import make_schedule
@@ -163,6 +164,7 @@ class PopulationTrainer(PopulationControls):
         first = configs[0]
         self.dtype = DTYPES[first.train.dtype]
         self.device = _resolve_device(first.train.device)
+        self.precision = Precision.of(first.train.precision, self.device)
         self.knobs = stack_knobs(configs, data.task, dtype=self.dtype, device=self.device)
         self.model = build_model(configs, data, self.knobs)
         self.tensors = to_tensors(data, self.dtype, self.device)
