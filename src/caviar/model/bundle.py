@@ -61,8 +61,10 @@ class TrainedModel:
         input_dropout: list[float] | None = None,
         seeds: list[int] | None = None,
         combine: str = "mean",
+        device: str = "cpu",
     ) -> None:
         n = len(member_tensors)
+        self.device = _prediction_device(device)
         if combine not in ("mean", "vote"):
             raise CaviarError(f"unknown ensemble method '{combine}' (choose from: mean, vote)")
         if combine == "vote" and task != "classification":
@@ -82,7 +84,12 @@ class TrainedModel:
         self.configs = configs
         self.metrics = metrics or {}
         self._net = PopulationMLP(
-            sizes, n, activation=activation, batch_norm=self.batch_norm, dtype=torch.float64
+            sizes,
+            n,
+            activation=activation,
+            batch_norm=self.batch_norm,
+            dtype=torch.float64,
+            device=self.device,
         )
         for i, tensors in enumerate(member_tensors):
             self._net.load_member_tensors(tensors, member=i)
@@ -165,18 +172,19 @@ class TrainedModel:
         ``mc_counter`` switches dropout on (one Monte-Carlo pass, with masks drawn
         from each member's seed and this counter); batch norm always uses the
         running statistics."""
-        xt = torch.as_tensor(np.asarray(x, dtype=np.float64))
-        slope = torch.tensor(self.leaky_slopes, dtype=torch.float64)
+        on = {"dtype": torch.float64, "device": self.device}
+        xt = torch.as_tensor(np.asarray(x, dtype=np.float64), **on)
+        slope = torch.tensor(self.leaky_slopes, **on)
         drop = None
         if mc_counter is not None:
             drop = DropoutPass(
-                torch.tensor(self.seeds, dtype=torch.int64),
+                torch.tensor(self.seeds, dtype=torch.int64, device=self.device),
                 mc_counter,
-                rate=torch.tensor(self.dropout, dtype=torch.float64),
-                input_rate=torch.tensor(self.input_dropout, dtype=torch.float64),
+                rate=torch.tensor(self.dropout, **on),
+                input_rate=torch.tensor(self.input_dropout, **on),
             )
         with torch.no_grad():
-            return self._net(xt, slope=slope, dropout=drop).numpy()
+            return self._net(xt, slope=slope, dropout=drop).cpu().numpy()
 
     def _features(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
@@ -260,8 +268,8 @@ class TrainedModel:
         return target
 
     @classmethod
-    def load(cls, directory: str | Path) -> TrainedModel:
-        """Read a model directory written by :meth:`save`."""
+    def load(cls, directory: str | Path, device: str = "cpu") -> TrainedModel:
+        """Read a model directory written by :meth:`save`; predict on ``device``."""
         d = Path(directory)
         desc_path, weights_path = d / "model.json", d / "model.safetensors"
         if not d.is_dir():
@@ -298,6 +306,7 @@ class TrainedModel:
                 dropout=desc.get("dropout"),
                 input_dropout=desc.get("input_dropout"),
                 seeds=desc.get("seeds"),
+                device=device,
                 combine=desc.get("combine", "mean"),
             )
         except (KeyError, ValueError, TypeError) as e:
@@ -327,3 +336,20 @@ def _with_weights(model: PopulationMLP, flat: torch.Tensor, stats: torch.Tensor)
         other.flat.copy_(flat)
         other.stats.copy_(stats)
     return other
+
+
+def _prediction_device(name: str) -> str:
+    """``name`` when this machine has it (``cpu``, ``cuda``, ``cuda:N``), else a CaviarError."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise CaviarError(f"unknown device '{name}' (use cpu, cuda or cuda:N)") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            raise CaviarError(
+                f"device '{name}' requested but this machine has {count} CUDA devices"
+            )
+    elif device.type != "cpu":
+        raise CaviarError(f"unknown device '{name}' (use cpu, cuda or cuda:N)")
+    return str(device)
