@@ -46,7 +46,7 @@ def loss_and_gradient(trainer, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torc
     """
     precision = getattr(trainer, "precision", FP32)
     with precision.products():
-        if trainer.model.batch_norm:
+        if trainer.model.batch_norm or trainer.model.kind != "mlp":
             return _by_autograd(trainer, xb, yb, precision)
         return _by_backprop(trainer, xb, yb, precision)
 
