@@ -32,7 +32,8 @@ Every contestant gets the same torch thread count (``--threads``, default
 keeps each one's fastest run. Prints a table, then ONE JSON line (last line) with the
 speedups, each contestant's seconds and validation-accuracy range (min, max over the
 configurations), and how far the contestants' per-member accuracies are apart (they
-train the same members on the same batches; float32 rounding differs between kernels).
+train the same members on the same batches; float32 rounding differs between kernels),
+and each one's rate in GFLOP/s of the training steps' products (:func:`training_flops`).
 ``--quick`` runs a tiny version (smoke test).
 """
 
@@ -198,6 +199,20 @@ RUNNERS = {
 }
 
 
+def training_flops(data, epochs: int, members: int) -> float:
+    """FLOPs of the training steps (convolution and linear products only): per example
+    and member, the forward products, the weight gradients and the input gradients (all
+    but the first layer's), 2 FLOPs per multiply-add; validation is not counted."""
+    c, length = data.input_shape
+    layers = []
+    for out in CHANNELS:
+        layers.append(out * c * KERNEL * length)
+        c, length = out, length // 2
+    layers.append(c * length * int(data.n_classes))
+    per_example = 2 * (2 * sum(layers) + sum(layers[1:]))
+    return float(per_example) * len(data.X_train) * epochs * members
+
+
 def value_range(values) -> list[float]:
     return [round(float(np.min(values)), 4), round(float(np.max(values)), 4)]
 
@@ -257,6 +272,7 @@ def main(argv=None) -> None:  # noqa: ANN001
             seconds[name].append(t)
             loads.append(load_average())
     best = {c: min(seconds[c]) for c in CONTESTANTS}
+    flops = training_flops(data, args.epochs, args.configs)
     apart = {
         c: round(float(np.max(np.abs(np.subtract(accuracy[c], accuracy["caviar"])))), 4)
         for c in CONTESTANTS[1:]
@@ -267,11 +283,15 @@ def main(argv=None) -> None:  # noqa: ANN001
         f"{args.batch}, {args.epochs} epochs, {args.configs} configs; {threads} torch threads; "
         f"repeat {args.repeat}; load average {loads[0]} -> {loads[-1]}"
     )
-    print(f"{'contestant':<18}{'seconds':>10}{'val acc min':>13}{'val acc max':>13}  all runs")
+    print(
+        f"{'contestant':<18}{'seconds':>10}{'GFLOP/s':>9}{'val acc min':>13}{'val acc max':>13}"
+        "  all runs"
+    )
     for c in CONTESTANTS:
         low, high = value_range(accuracy[c])
         runs = ", ".join(f"{t:.2f}" for t in seconds[c])
-        print(f"{c:<18}{best[c]:>10.2f}{low:>13.4f}{high:>13.4f}  {runs}")
+        rate = flops / best[c] / 1e9
+        print(f"{c:<18}{best[c]:>10.2f}{rate:>9.2f}{low:>13.4f}{high:>13.4f}  {runs}")
     print(
         json.dumps(
             {
@@ -287,6 +307,8 @@ def main(argv=None) -> None:  # noqa: ANN001
                 "all_seconds": {c: [round(t, 3) for t in seconds[c]] for c in CONTESTANTS},
                 "speedup_vs_torch_sequential": round(best["torch_sequential"] / best["caviar"], 3),
                 "speedup_vs_naive_vmap": round(best["naive_vmap"] / best["caviar"], 3),
+                "training_gflop": round(flops / 1e9, 2),
+                "gflop_per_second": {c: round(flops / best[c] / 1e9, 3) for c in CONTESTANTS},
                 "val_accuracy_range": {c: value_range(accuracy[c]) for c in CONTESTANTS},
                 "max_accuracy_difference_vs_caviar": apart,
             }

@@ -23,6 +23,8 @@ def test_population_cnn_benchmark_quick(capsys):
     assert summary["benchmark"] == "population_cnn" and summary["quick"] is True
     assert summary["threads"] == 1 and summary["configs"] == 4
     assert summary["speedup_vs_torch_sequential"] > 0 and summary["speedup_vs_naive_vmap"] > 0
+    assert summary["training_gflop"] > 0
+    assert all(rate > 0 for rate in summary["gflop_per_second"].values())
     for name in ("caviar", "torch_sequential", "naive_vmap"):
         assert len(summary["all_seconds"][name]) == 2
         assert summary["seconds"][name] == min(summary["all_seconds"][name])
