@@ -9,9 +9,8 @@ The public Python API:
 * :class:`caviar.CaviarError`: every user-facing error.
 """
 
-__version__ = "0.1.0"
-
-from caviar.errors import CaviarError  # noqa: E402
+from caviar.errors import CaviarError
+from caviar.version import __version__
 
 __all__ = ["CaviarError", "RunConfig", "TrainRun", "TrainedModel", "__version__", "train", "tune"]
 

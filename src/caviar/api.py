@@ -92,11 +92,16 @@ def check_configs(configs: list[RunConfig], data: PreparedData) -> None:
     hyperparameters an optimizer does not have, so a bad config fails at once.
     """
     from caviar.schedules import SCHEDULES
+    from caviar.training.build import check_module
     from caviar.training.full_batch import check_full_batch_config
-    from caviar.training.population import optimizer_hypers, resolve_loss_name
+    from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
 
+    checked_structures: set[str] = set()
     for cfg in configs:
         resolve_loss_name(cfg, data.task)
+        if cfg.model.kind != "mlp" and structure_key(cfg) not in checked_structures:
+            check_module(cfg, data)  # the factory builds a module that fits the data
+            checked_structures.add(structure_key(cfg))
         if is_full_batch(cfg):
             check_full_batch_config(cfg)
         else:

@@ -14,7 +14,9 @@ from caviar.sklearn import CaviarClassifier, CaviarRegressor, PopulationSearchCV
 def tiny_cnn(cfg):
     c, length = cfg["input_shape"]
     return nn.Sequential(
-        nn.Conv1d(c, 3, 3, padding=1), nn.ReLU(), nn.Flatten(),
+        nn.Conv1d(c, 3, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
         nn.Linear(3 * length, cfg["n_outputs"]),
     )
 
@@ -29,8 +31,14 @@ def signals():
 
 def test_classifier_with_a_module_fits_and_predicts(signals):
     X, y = signals
-    est = CaviarClassifier(module=tiny_cnn, input_shape=(2, 6), epochs=30, learning_rate=0.01,
-                           dtype="float64", random_state=0).fit(X, y)
+    est = CaviarClassifier(
+        module=tiny_cnn,
+        input_shape=(2, 6),
+        epochs=30,
+        learning_rate=0.01,
+        dtype="float64",
+        random_state=0,
+    ).fit(X, y)
     assert est.network_["kind"] == "module" and not hasattr(est, "coefs_")
     assert set(est.predict(X)) <= {"up", "down"}
     assert est.score(X, y) > 0.8
@@ -41,8 +49,14 @@ def test_classifier_with_a_module_fits_and_predicts(signals):
 def test_regressor_with_a_module(signals):
     X, _ = signals
     target = X[:, :6].sum(axis=1)
-    est = CaviarRegressor(module=tiny_cnn, input_shape=(2, 6), epochs=40, learning_rate=0.01,
-                          dtype="float64", random_state=0).fit(X, target)
+    est = CaviarRegressor(
+        module=tiny_cnn,
+        input_shape=(2, 6),
+        epochs=40,
+        learning_rate=0.01,
+        dtype="float64",
+        random_state=0,
+    ).fit(X, target)
     assert est.score(X, target) > 0.5
 
 
@@ -54,8 +68,9 @@ def test_a_bad_input_shape_is_one_line(signals):
 
 def test_population_search_with_a_module_matches_grid_search(signals):
     X, y = signals
-    est = CaviarClassifier(module=tiny_cnn, input_shape=(2, 6), epochs=5, dtype="float64",
-                           random_state=0)
+    est = CaviarClassifier(
+        module=tiny_cnn, input_shape=(2, 6), epochs=5, dtype="float64", random_state=0
+    )
     grid = {"learning_rate": [1e-3, 1e-2, 3e-2], "l2_kernel": [0.0, 1e-3]}
     ours = PopulationSearchCV(est, param_grid=grid, cv=3).fit(X, y)
     theirs = GridSearchCV(est, grid, cv=3).fit(X, y)

@@ -29,7 +29,6 @@ import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
 
-from caviar import __version__
 from caviar.atomic import atomic_directory
 from caviar.data import Preprocessor
 from caviar.errors import CaviarError
@@ -37,6 +36,7 @@ from caviar.losses import get_loss
 from caviar.model import network as networks
 from caviar.nn.dropout import DropoutPass
 from caviar.serialize import dumps
+from caviar.version import __version__
 
 FORMAT_VERSION = 1
 

@@ -30,6 +30,7 @@ member, e.g. augmented) and are viewed as ``(B, *input_shape)`` for the module.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -38,6 +39,7 @@ from torch.func import functional_call, vmap
 
 from caviar.errors import CaviarError
 from caviar.nn.dropout import DropoutPass
+from caviar.nn.factory import short_error
 from caviar.nn.layers import (
     PassContext,
     batch_norm_layers,
@@ -148,6 +150,7 @@ class PopulationModule:
         ]
         self._leaves: dict[str, torch.Tensor] | None = None
         self.n_outputs, self.widest, self.activations = self._probe()
+        self._check_vectorized()
 
     # -- layout --------------------------------------------------------------------
     @property
@@ -206,10 +209,9 @@ class PopulationModule:
             with torch.no_grad():
                 out = self.skeleton(x)
         except Exception as e:  # the user's module: one line, no traceback
-            msg = str(e).splitlines()[0] if str(e) else ""
+            shape = ", ".join(map(str, self.input_shape))
             raise CaviarError(
-                f"the module fails on inputs of shape "
-                f"(B, {', '.join(map(str, self.input_shape))}): {type(e).__name__}: {msg}"
+                f"the module fails on inputs of shape (B, {shape}): {short_error(e)}"
             ) from None
         finally:
             self.skeleton.train(was)
@@ -222,6 +224,31 @@ class PopulationModule:
                 f"for B = 2 it returned {shape}"
             )
         return int(out.shape[1]), widest[0], max(total[0], 1)
+
+    def _check_vectorized(self) -> None:
+        """One training-mode call of every member on two zero examples (dropout on, batch
+        norm in training mode, running statistics untouched): a module that cannot run
+        under ``vmap`` or draws from the global generator fails here, before training."""
+        P = self.population
+        x = torch.zeros(
+            2, math.prod(self.input_shape), dtype=self.flat.dtype, device=self.flat.device
+        )
+        zeros = torch.zeros(P, dtype=self.flat.dtype, device=self.flat.device)
+        seeds = torch.zeros(P, dtype=torch.int64, device=self.flat.device)
+        try:
+            with torch.no_grad():
+                self(
+                    x,
+                    dropout=DropoutPass(seeds, 0, rate=zeros),
+                    bn_update=(zeros, torch.zeros(P, dtype=torch.bool, device=zeros.device)),
+                )
+        except CaviarError:
+            raise
+        except Exception as e:  # the user's module: one line, no traceback
+            raise CaviarError(
+                f"the module cannot run as a vectorized population (torch.func.vmap): "
+                f"{short_error(e)}"
+            ) from None
 
     # -- forward -------------------------------------------------------------------
     def __call__(
@@ -259,9 +286,17 @@ class PopulationModule:
         )
         self.skeleton.train(training or dropout is not None)
         params = self.params(flat)
-        out, records = vmap(fn, in_dims=(0, 0, 0, 0 if per_member_x else None), randomness="error")(
-            params, _row_views(st, self.buffer_layout), knobs, x
-        )
+        try:
+            out, records = vmap(
+                fn, in_dims=(0, 0, 0, 0 if per_member_x else None), randomness="error"
+            )(params, _row_views(st, self.buffer_layout), knobs, x)
+        except RuntimeError as e:
+            if "randomness" not in str(e):
+                raise
+            raise CaviarError(
+                "the module draws random numbers from torch's global generator in forward "
+                "(members could not be reproduced alone): use caviar.nn.Dropout for dropout"
+            ) from None
         if bn_update is not None and records:
             self._update_running(st, records, bn_update)
         return (out, [out]) if return_activities else out

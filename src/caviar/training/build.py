@@ -22,7 +22,8 @@ from caviar.losses import get_loss
 from caviar.nn import PopulationMLP, output_bias
 from caviar.nn import factory as factories
 from caviar.nn.module import PopulationModule
-from caviar.training.population import PopulationKnobs, structure_key
+from caviar.optim.second_order import FULL_BATCH_METHODS
+from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -69,11 +70,7 @@ def build_model(
         bias = output_bias(np.asarray(data.y_train), task=data.task, n_outputs=k)
     if first.model.kind != "mlp":
         return _build_module(configs, data, knobs, k, bias)
-    if getattr(data, "input_shape", None) and len(data.input_shape) > 1:
-        raise CaviarError(
-            f"an MLP reads flat features; these examples have shape {tuple(data.input_shape)}: "
-            "use model.kind = 'cnn' (or a module), or leave data.shape unset"
-        )
+    # an MLP reads every example flat, whatever its shape
     sizes = [data.X_train.shape[1], *first.model.hidden, k]
     model = PopulationMLP(
         sizes,
@@ -120,6 +117,17 @@ def module_size(cfg: RunConfig, data, k: int) -> tuple[int, int]:
     module = factories.build_member(factory, factory_config(cfg, data, k, None), 0, path=path)
     one = PopulationModule([module], input_shape(data), dtype=DTYPES[cfg.train.dtype])
     return one.n_params, one.activations
+
+
+def check_module(cfg: RunConfig, data) -> None:
+    """Build a population of one member of ``cfg``'s module (the factory's output, its
+    shape against the data and the task, the knobs it needs): one-line errors up front."""
+    if cfg.optimizer.name in FULL_BATCH_METHODS:
+        raise CaviarError(
+            f"optimizer '{cfg.optimizer.name}' (full-batch, second order) trains MLPs only"
+        )
+    knobs = stack_knobs([cfg], data.task, dtype=DTYPES[cfg.train.dtype], device="cpu")
+    build_model([cfg], data, knobs)
 
 
 def check_population(configs: list[RunConfig]) -> None:
