@@ -28,8 +28,9 @@ order) and reports the validation accuracy after the last epoch. Contestants:
   optimizer groups and a copy of every parameter per step: slower, so not used here.
 
 Every contestant gets the same torch thread count (``--threads``, default
-``torch.get_num_threads()``). ``--repeat R`` runs the contestants R times interleaved and
-keeps each one's fastest run. Prints a table, then ONE JSON line (last line) with the
+``torch.get_num_threads()``). ``--repeat R`` runs the contestants R times interleaved (each
+repeat starting with the next one, as the load of a shared machine drifts) and keeps each
+one's fastest run. Prints a table, then ONE JSON line (last line) with the
 speedups, each contestant's seconds and validation-accuracy range (min, max over the
 configurations), and how far the contestants' per-member accuracies are apart (they
 train the same members on the same batches; float32 rounding differs between kernels),
@@ -264,8 +265,8 @@ def main(argv=None) -> None:  # noqa: ANN001
     seconds: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
     accuracy: dict[str, list[float]] = {}
     loads: list[float | None] = [load_average()]
-    for _ in range(args.repeat):
-        for name in CONTESTANTS:
+    for r in range(args.repeat):  # each repeat starts with the next contestant (load drifts)
+        for name in CONTESTANTS[r % 3 :] + CONTESTANTS[: r % 3]:
             t, acc = RUNNERS[name](data, hypers, args.epochs, args.batch)
             if not seconds[name] or t < min(seconds[name]):
                 accuracy[name] = acc
