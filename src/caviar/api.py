@@ -89,9 +89,11 @@ def check_configs(configs: list[RunConfig], data: PreparedData) -> None:
     from caviar.schedules import SCHEDULES
     from caviar.training.full_batch import check_full_batch_config
     from caviar.training.population import optimizer_hypers, resolve_loss_name
+    from caviar.training.scoring import get_metric
 
     for cfg in configs:
         resolve_loss_name(cfg, data.task)
+        get_metric(cfg.train.metric, data.task)
         if is_full_batch(cfg):
             check_full_batch_config(cfg)
         else:
@@ -202,7 +204,8 @@ def _check_ensemble(configs: list[RunConfig], groups: list[list[int]]) -> None:
 def _ensemble_test_metrics(model: TrainedModel, data: PreparedData) -> tuple[float, float]:
     if data.X_test is None or len(data.X_test) == 0:
         return float("nan"), float("nan")
-    return model_scores(model, data.X_test, data.y_test)
+    metric = model.configs[0]["train"].get("metric", "auto")
+    return model_scores(model, data.X_test, data.y_test, metric)
 
 
 def _test_metrics(result: PopulationResult, member: int, data: PreparedData) -> tuple[float, float]:
@@ -225,6 +228,7 @@ def _test_metrics(result: PopulationResult, member: int, data: PreparedData) -> 
         slope=slope,
         flat=row,
         stats=stats,
+        metric=cfg.train.metric,
     )
     return float(loss[0]), float(score[0])
 

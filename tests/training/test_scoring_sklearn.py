@@ -173,3 +173,12 @@ def test_unknown_metric_or_wrong_task_is_a_one_line_error():
         get_metric("rmse", "classification")
     with pytest.raises(CaviarError, match="two classes"):
         METRICS["precision"].fn(torch.ones(1, 3, 3) / 3, torch.tensor([0, 1, 2]), None)
+
+
+def test_the_config_schema_accepts_exactly_the_registered_metrics():
+    from typing import get_args
+
+    from caviar.config.schema import TrainingConfig
+    from caviar.training.scoring import METRIC_NAMES
+
+    assert get_args(TrainingConfig.model_fields["metric"].annotation) == METRIC_NAMES

@@ -190,6 +190,10 @@ class TrainingConfig(_Section):
     batch_size_growth: float = Field(default=1.0, ge=1, description="seed 003: grow batches")
     batch_size_every: int = Field(default=1, ge=1, description="epochs between growth steps")
     batch_size_max: int | None = Field(default=None, ge=1)
+    metric: Literal[
+        "auto", "accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "precision",
+        "recall", "roc_auc", "log_loss", "r2", "rmse", "mae",
+    ] = Field(default="auto", description="validation metric: ranking, early stopping")  # fmt: skip
 
     @field_validator("batch_size")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from caviar.losses import get_loss
-from caviar.training.metrics import accuracy, predicted_class, r2_score
+from caviar.training.scoring import AUTO, score_outputs
 
 #: Activations of one evaluation chunk: a layer's ``P x rows x widest`` output is kept
 #: near this size so it stays in the CPU caches between the layers' products (measured:
@@ -50,13 +50,42 @@ def evaluate(
     slope: torch.Tensor | None,
     flat: torch.Tensor | None = None,
     stats: torch.Tensor | None = None,
+    metric: str = AUTO,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-member data loss and score ``(P,), (P,)`` on one split."""
+    """Per-member data loss and score ``(P,), (P,)`` on one split (the score of ``metric``,
+    higher is better: :mod:`caviar.training.scoring`)."""
+    loss, score, _ = evaluate_scores(
+        model,
+        x,
+        y,
+        loss_name=loss_name,
+        loss_hypers=loss_hypers,
+        slope=slope,
+        flat=flat,
+        stats=stats,
+        metric=metric,
+    )
+    return loss, score
+
+
+@torch.no_grad()
+def evaluate_scores(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    loss_name: str,
+    loss_hypers: dict[str, torch.Tensor],
+    slope: torch.Tensor | None,
+    flat: torch.Tensor | None = None,
+    stats: torch.Tensor | None = None,
+    metric: str = AUTO,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Loss, score of ``metric`` and the default score (accuracy or R², what ``auto``
+    scores; the same tensor when ``metric`` is ``auto``), each ``(P,)``, from one pass."""
     spec = get_loss(loss_name)
     out = predict_outputs(model, x, slope=slope, flat=flat, stats=stats)
     loss = spec.fn(out, y, **loss_hypers)
-    if spec.task == "classification":
-        score = accuracy(predicted_class(out), y).to(out.dtype)
-    else:
-        score = r2_score(out, y)
-    return loss, score
+    default = score_outputs(AUTO, spec, out, y)
+    score = default if metric == AUTO else score_outputs(metric, spec, out, y)
+    return loss, score, default

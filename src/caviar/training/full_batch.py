@@ -30,7 +30,7 @@ from caviar.optim.second_order import FULL_BATCH_METHODS, make_method, value_and
 from caviar.penalties import penalties
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
-from caviar.training.evaluate import evaluate
+from caviar.training.evaluate import evaluate_scores
 from caviar.training.population import stack_knobs
 from caviar.training.result import HISTORY_KEYS, PopulationResult
 from caviar.training.trainer import (
@@ -132,6 +132,7 @@ class FullBatchTrainer(PopulationControls):
         self.has_val = True  # full-batch methods always validate (early stopping)
         self.snapshots: list = []  # snapshot ensembles are a first-order feature
         self.spec = get_loss(self.knobs.loss_name)
+        self.metric = configs[0].train.metric
         self.size = len(configs)
         self.epochs = first.train.epochs
         opt = first.optimizer
@@ -242,25 +243,25 @@ class FullBatchTrainer(PopulationControls):
             self.method.damping = v.clone()
         self._dirty = self._dirty or group != "optimizer"
 
-    def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-member data loss and score on one split, at the current weights."""
-        return evaluate(
+    def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Per-member data loss, score and default score on one split, at the current weights."""
+        return evaluate_scores(
             self.model,
             x,
             y,
             loss_name=self.knobs.loss_name,
             loss_hypers=self.knobs.loss,
             slope=self.knobs.leaky_slope,
+            metric=self.metric,
         )
 
     def _record_train(self) -> None:
-        loss, score = self._evaluate(self.tensors.x_train, self.tensors.y_train)
+        loss, score, _ = self._evaluate(self.tensors.x_train, self.tensors.y_train)
         self.history["train_loss"].append(loss)
         self.history["train_score"].append(score)
 
     def _validate(self) -> None:
-        val_loss, val_score = self._evaluate(self.tensors.x_val, self.tensors.y_val)
-        self._record_validation(val_loss, val_score)
+        self._record_validation(*self._evaluate(self.tensors.x_val, self.tensors.y_val))
 
 
 def train_full_batch(

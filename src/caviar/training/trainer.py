@@ -48,12 +48,12 @@ from caviar.tensors import shared_or_member
 from caviar.training.batches import batch_bounds, batch_size_at
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
-from caviar.training.evaluate import evaluate
+from caviar.training.evaluate import evaluate_scores
 from caviar.training.gradient_step import active_lambdas, loss_and_gradient
-from caviar.training.metrics import predicted_class
 from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
 from caviar.training.regularization import Regularization
 from caviar.training.result import HISTORY_KEYS, MemberResult, PopulationResult
+from caviar.training.scoring.epoch import EpochScore
 
 EpochCallback = Callable[[int, int, int, float], None]
 
@@ -166,6 +166,7 @@ class PopulationTrainer(PopulationControls):
         self.model = build_model(configs, data, self.knobs)
         self.tensors = to_tensors(data, self.dtype, self.device)
         self.spec = get_loss(self.knobs.loss_name)
+        self.metric = first.train.metric
         self.n_train = self.tensors.x_train.shape[0]
         self.has_val = self.tensors.x_val.shape[0] > 0
         self.epochs = first.train.epochs
@@ -280,7 +281,7 @@ class PopulationTrainer(PopulationControls):
         perm = torch.randperm(self.n_train, generator=self._generator).to(self.device)
         rows = reg.epoch_rows(perm, epoch)
         loss_sum = torch.zeros(self.size, dtype=self.dtype, device=self.device)
-        score_sum = torch.zeros_like(loss_sum)
+        score = EpochScore(self.metric, spec, self.size, self.dtype, self.device)
         self.history["lr"].append(knobs.optimizer["lr"] * self.schedule(float(epoch)))
         self.epochs_run += self.alive.long()
         self._refresh_knobs()
@@ -295,9 +296,9 @@ class PopulationTrainer(PopulationControls):
             self.global_step += 1
             with torch.no_grad():
                 loss_sum += data_loss * (end - start)
-                score_sum += _batch_score_sum(spec, out, yb)
+                score.add(out, yb)
         self.history["train_loss"].append(loss_sum / self.n_train)
-        self.history["train_score"].append(_finish_train_score(spec, score_sum, t.y_train))
+        self.history["train_score"].append(score.result(t.y_train))
 
     def validate(self) -> None:
         """Per-member validation loss and score in one pass, then early stopping."""
@@ -305,8 +306,9 @@ class PopulationTrainer(PopulationControls):
             nan = torch.full((self.size,), float("nan"), dtype=self.dtype, device=self.device)
             self.history["val_loss"].append(nan)
             self.history["val_score"].append(nan.clone())
+            self.history["val_default_score"].append(nan.clone())
             return
-        val_loss, val_score = evaluate(
+        val_loss, val_score, default = evaluate_scores(
             self.model,
             self.tensors.x_val,
             self.tensors.y_val,
@@ -314,8 +316,9 @@ class PopulationTrainer(PopulationControls):
             loss_hypers=self.loss_hypers,
             slope=self.knobs.leaky_slope,
             stats=self.model.stats,
+            metric=self.metric,
         )
-        self._record_validation(val_loss, val_score)
+        self._record_validation(val_loss, val_score, default)
         if self.model.batch_norm:
             improved = (self.stopper.best_epoch == self.epoch)[:, None]
             self.best_stats.copy_(torch.where(improved, self.model.stats, self.best_stats))
@@ -379,20 +382,6 @@ def _optimizer_flags(cfg: RunConfig) -> dict[str, bool]:
     return {} if flag is None else {"eps_inside_sqrt": flag}
 
 
-def _batch_score_sum(spec, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-    """Correct predictions (classification) or squared error sum (regression) per member."""
-    if spec.task == "classification":
-        return (predicted_class(out) == yb).sum(dim=-1).to(out.dtype)
-    return (out - yb).pow(2).sum(dim=(-2, -1))
-
-
-def _finish_train_score(spec, acc: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    if spec.task == "classification":
-        return acc / y.shape[0]
-    sst = (y - y.mean(dim=0, keepdim=True)).pow(2).sum().clamp_min(torch.finfo(acc.dtype).tiny)
-    return 1.0 - acc / sst
-
-
 def collect_results(trainer: PopulationTrainer) -> PopulationResult:
     """Per-member results (status, best epoch, histories) of a finished trainer."""
     hist = {k: torch.stack(v).cpu().double().numpy() for k, v in trainer.history.items()}
@@ -420,6 +409,7 @@ def collect_results(trainer: PopulationTrainer) -> PopulationResult:
                 val_score=at("val_score"),
                 train_loss=at("train_loss"),
                 train_score=at("train_score"),
+                val_default_score=_best_default(hist["val_default_score"][:n_run, p]),
             )
         )
     return PopulationResult(
@@ -430,6 +420,13 @@ def collect_results(trainer: PopulationTrainer) -> PopulationResult:
         history=hist,
         snapshots=trainer.snapshots,
     )
+
+
+def _best_default(scores: np.ndarray) -> float:
+    """The best default score (accuracy or R²) over the epochs a member ran: what a
+    search ranking by that score would have seen of it (NaN when none is finite)."""
+    finite = scores[np.isfinite(scores)]
+    return float(finite.max()) if finite.size else float("nan")
 
 
 def _status(trainer: PopulationTrainer, p: int) -> str:

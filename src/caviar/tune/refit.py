@@ -29,6 +29,7 @@ import torch
 
 from caviar.diagnose.baseline import _score
 from caviar.model import TrainedModel
+from caviar.training.scoring.model import score_model
 from caviar.training.trainer import PopulationTrainer
 from caviar.tune.executor import MemberRecord
 
@@ -92,10 +93,12 @@ def refit_train_val(records: list[MemberRecord], data) -> list[MemberRecord]:
     return [out[i] for i in range(len(records))]
 
 
-def test_score(model: TrainedModel, data) -> float:
+def test_score(model: TrainedModel, data, metric: str = "auto") -> float:
     """Score of the final model on the test split (nan without one): evaluated once."""
     if data.X_test is None or len(data.X_test) == 0:
         return float("nan")
+    if metric != "auto":
+        return score_model(model, np.asarray(data.X_test), np.asarray(data.y_test), metric)
     with torch.no_grad():
         if data.task == "classification":
             pred = model.predict_proba(np.asarray(data.X_test)).argmax(axis=1)

@@ -46,14 +46,16 @@ from caviar.errors import CaviarError
 from caviar.model import TrainedModel
 from caviar.serialize import json_safe
 from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
+from caviar.training.scoring import get_metric, perfect_score, score_name
 from caviar.tune import refit as refit_mod
 from caviar.tune.background import BackgroundStore
 from caviar.tune.dispatch import Executor, ExecutorSpec, PopulationJob, make_executor
 from caviar.tune.executor import MemberRecord, plan_populations
 from caviar.tune.halving import SuccessiveHalving
+from caviar.tune.metric_choice import default_choice
 from caviar.tune.pbt import PopulationBasedTraining, final_params
 from caviar.tune.rebuild import rebuild
-from caviar.tune.settings import SearchSettings, parse_settings
+from caviar.tune.settings import SearchSettings, apply_search_metric, parse_settings
 from caviar.tune.space import SearchSpace, parse_space
 from caviar.tune.storage import TrialStore, decode_params, sqlite_path
 from caviar.tune.strategies import Strategy, batch_size, make_strategy
@@ -93,6 +95,7 @@ class TuneResult:
     storage_url: str = ""
     task: str = "classification"
     rebuilt: dict[int, str] = field(default_factory=dict)  # trial -> how it was retrained
+    metric: str = "auto"  # train.metric / search.metric: what the trials are ranked by
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -103,7 +106,8 @@ class TuneResult:
             "best_index": self.best["index"],
             "val_score": self.val_score,
             "test_score": self.test_score,
-            "score_name": "accuracy" if self.task == "classification" else "r2",
+            "score_name": score_name(self.metric, self.task),
+            "metric_choice": default_choice(self.trials, self.best, self.metric, self.task),
             "counts": self.counts,
             "n_trials": len(self.trials),
             "seconds": self.seconds,
@@ -133,6 +137,7 @@ def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None
             f"config: '{next(iter(axes))}' is a list of values; in a tuning config put "
             "searched fields in [search.space]"
         )
+    apply_search_metric(raw, settings.metric)
     base_cfg = expand_configs(raw)[0]
     space = parse_space(settings.space, raw)
     epochs = base_cfg.train.epochs
@@ -205,6 +210,7 @@ def _first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any]:
 def _check_config(cfg: RunConfig, task: str) -> None:
     optimizer_hypers(cfg)
     resolve_loss_name(cfg, task)
+    get_metric(cfg.train.metric, task)
 
 
 def _pbt_record(plan: TunePlan, seed: int) -> dict[str, Any] | None:
@@ -255,6 +261,7 @@ def _trial_record(
         "best_epoch": m.best_epoch,
         "epochs_run": m.epochs_run,
         "val_score": m.val_score,
+        "val_default_score": m.val_default_score,
         "val_loss": m.val_loss,
         "train_score": m.train_score,
         "train_loss": m.train_loss,
@@ -595,10 +602,12 @@ def _search(ctx: SearchContext) -> TuneResult:
     if rebuilt:
         metrics["rebuilt"] = {str(i): h for i, h in rebuilt.items()}
     model = refit_mod.model_from_records(records, data, metrics)
-    test = refit_mod.test_score(model, data)
+    metric = validate_config(plan.base).train.metric
+    test = refit_mod.test_score(model, data, metric)
     model.metrics["test_score"] = test
-    base = naive_baseline(data)
-    diag = verdict(float(best["train_score"]), val_score, base["val_score"])
+    base = naive_baseline(data, metric)
+    perfect = perfect_score(metric, data.task)
+    diag = verdict(float(best["train_score"]), val_score, base["val_score"], perfect=perfect)
     counts = {k: 0 for k in ("complete", "pruned", "diverged", "failed")}
     for t in trials:
         key = "complete" if t["status"] == "early_stopped" else t["status"]
@@ -621,6 +630,7 @@ def _search(ctx: SearchContext) -> TuneResult:
         storage_url=url,
         task=data.task,
         rebuilt=rebuilt,
+        metric=metric,
     )
 
 

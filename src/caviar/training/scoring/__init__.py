@@ -93,6 +93,12 @@ def score_name(name: str, task: str) -> str:
     return metric.score_name
 
 
+def perfect_score(name: str, task: str) -> float:
+    """The best possible score: 1 (accuracy, R², F1, AUC, ...) or 0 (a negated error)."""
+    metric = get_metric(name, task)
+    return 1.0 if metric is None or metric.greater_is_better else 0.0
+
+
 def score_outputs(
     name: str, spec, outputs: torch.Tensor, target: torch.Tensor, weight=None
 ) -> torch.Tensor:
@@ -107,4 +113,13 @@ def score_outputs(
     return metric.score(pred, target, weight)
 
 
-__all__ = ["AUTO", "METRICS", "METRIC_NAMES", "Metric", "get_metric", "score_name", "score_outputs"]
+__all__ = [
+    "AUTO",
+    "METRICS",
+    "METRIC_NAMES",
+    "Metric",
+    "get_metric",
+    "perfect_score",
+    "score_name",
+    "score_outputs",
+]
