@@ -35,8 +35,12 @@ class ModelConfig(_Section):
     """MLP structure and initialization (seeds 002 §2, §8; 003; 004)."""
 
     hidden: list[int] = Field(default_factory=lambda: [64])
-    activation: Literal["sigmoid", "tanh", "relu", "leaky_relu"] = "relu"
+    activation: Literal[
+        "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"
+    ] = "relu"
     leaky_slope: float = Field(default=0.01, ge=0, description="per member")
+    elu_alpha: float = Field(default=1.0, gt=0, description="per member: ELU alpha")
+    softplus_beta: float = Field(default=1.0, gt=0, description="per member: softplus beta")
     init: Literal[
         "zeros",
         "normal",
@@ -226,6 +230,8 @@ OPTIMIZER_STRUCTURAL = ("line_search", "max_line_search", "history_size")
 PER_MEMBER_FIELDS = frozenset(
     {
         "model.leaky_slope",
+        "model.elu_alpha",
+        "model.softplus_beta",
         "model.init_scale",
         "model.dropout",
         "model.input_dropout",

@@ -41,6 +41,7 @@ from caviar.data import PreparedData
 from caviar.data.split import split_indices
 from caviar.errors import CaviarError
 from caviar.nn import PopulationMLP
+from caviar.nn.activations import activation_parameter
 from caviar.sklearn._engine import (
     PopulationResult,
     optimizer_hypers,
@@ -237,6 +238,6 @@ class CaviarEstimatorMixin:
             tensors[f"layers.{i}.weight"] = torch.as_tensor(w)
             tensors[f"layers.{i}.bias"] = torch.as_tensor(b)
         net.load_member_tensors(tensors, member=0)
-        slope = torch.tensor([model.leaky_slope], dtype=torch.float64)
+        slope = torch.tensor([activation_parameter(model)], dtype=torch.float64)
         with torch.no_grad():
             return net(torch.as_tensor(np.array(X, dtype=np.float64)), slope=slope)[0].numpy()
