@@ -29,6 +29,7 @@ from caviar.training.population import group_by_structure
 from caviar.training.refit import refit
 from caviar.training.result import MemberResult, PopulationResult, rank_members
 from caviar.training.trainer import DTYPES, EpochCallback, split_tensors, train_population
+from caviar.training.weights import split_weights
 
 
 @dataclass
@@ -77,6 +78,7 @@ def load_data_for(configs: list[RunConfig]) -> PreparedData:
         val_fraction=data_cfg.val_fraction,
         test_fraction=data_cfg.test_fraction,
         seed=data_cfg.seed,
+        weight=data_cfg.weight,
     )
 
 
@@ -229,6 +231,7 @@ def _test_metrics(result: PopulationResult, member: int, data: PreparedData) -> 
         flat=row,
         stats=stats,
         metric=cfg.train.metric,
+        weight=split_weights(cfg.train.class_weight, data, "test", dtype, cfg.train.device),
     )
     return float(loss[0]), float(score[0])
 

@@ -29,6 +29,7 @@ class DataConfig(_Section):
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     test_fraction: float = Field(default=0.2, ge=0, lt=1)
     seed: int = 0
+    weight: str | None = Field(default=None, description="column of sample weights")
 
 
 class ModelConfig(_Section):
@@ -194,6 +195,9 @@ class TrainingConfig(_Section):
     batch_size_growth: float = Field(default=1.0, ge=1, description="seed 003: grow batches")
     batch_size_every: int = Field(default=1, ge=1, description="epochs between growth steps")
     batch_size_max: int | None = Field(default=None, ge=1)
+    class_weight: Literal["balanced"] | dict[str, float] | None = Field(
+        default=None, description="'balanced' (n / (C n_c)) or {label: weight}"
+    )
     metric: Literal[
         "auto", "accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "precision",
         "recall", "roc_auc", "log_loss", "r2", "rmse", "mae",

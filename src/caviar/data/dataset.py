@@ -31,6 +31,7 @@ from caviar.data.preprocess import Preprocessor, check_features
 from caviar.data.sources import RawData, load_source, raw_from_arrays
 from caviar.data.split import split_indices
 from caviar.data.task import Task, detect_task
+from caviar.data.weights import attach_weights, pop_weight_column
 
 
 @dataclass
@@ -50,6 +51,8 @@ class PreparedData:
         source_name: dataset or file name.
         train_idx, val_idx, test_idx: row indices of each split in the source
             (sorted int64), or ``None`` when built by hand.
+        w_train, w_val, w_test: sample weights ``(n,)`` of each split
+            (``data.weight``, :mod:`caviar.data.weights`), or ``None`` (all 1).
     """
 
     task: Task
@@ -67,6 +70,9 @@ class PreparedData:
     train_idx: np.ndarray | None = None
     val_idx: np.ndarray | None = None
     test_idx: np.ndarray | None = None
+    w_train: np.ndarray | None = None
+    w_val: np.ndarray | None = None
+    w_test: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -146,8 +152,10 @@ def prepare_data(
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     seed: int = 0,
+    weight: str | None = None,
 ) -> PreparedData:
-    """Load ``source`` (bundled dataset name or data file) and prepare its splits.
+    """Load ``source`` (bundled dataset name or data file) and prepare its splits;
+    ``weight`` names a column of sample weights (:mod:`caviar.data.weights`).
 
     See :func:`caviar.data.sources.load_source` for ``source``/``target`` and
     :func:`caviar.data.split.split_indices` for the split arguments.
@@ -156,9 +164,13 @@ def prepare_data(
         CaviarError: any problem with the source, target, task or split.
     """
     raw = load_source(source, target=target)
-    return prepare_raw(
+    weights = None
+    if weight is not None:
+        raw, weights = pop_weight_column(raw, weight)
+    data = prepare_raw(
         raw, task=task, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
     )
+    return data if weights is None else attach_weights(data, weights)
 
 
 def prepare_arrays(

@@ -33,7 +33,7 @@ import torch
 from pydantic import ValidationError
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from caviar.config import RunConfig, set_path
 from caviar.config.load import format_validation_error
@@ -156,7 +156,9 @@ class CaviarEstimatorMixin:
             raise CaviarValueError(f"{name}: {e}") from None
         return cfg
 
-    def _prepared(self, X: np.ndarray, y: np.ndarray, seed: int) -> PreparedData:
+    def _prepared(
+        self, X: np.ndarray, y: np.ndarray, seed: int, sample_weight: np.ndarray | None = None
+    ) -> PreparedData:
         """The training (and validation) split the engine trains on (step 4)."""
         n_features = X.shape[1]
         empty_x = np.empty((0, n_features), dtype=np.float64)
@@ -176,8 +178,12 @@ class CaviarEstimatorMixin:
             x_tr, y_tr, x_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
         else:
             x_tr, y_tr, x_val, y_val = X, y, empty_x, empty_y
+            train_idx, val_idx = np.arange(len(y)), np.arange(0)
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         classes = getattr(self, "classes_", None)
         return PreparedData(
+            w_train=None if sw is None else sw[train_idx],
+            w_val=None if sw is None else sw[val_idx],
             task=self._task,  # type: ignore[arg-type]
             X_train=np.array(x_tr, dtype=np.float64),  # a writable copy
             y_train=np.array(y_tr),
@@ -213,12 +219,17 @@ class CaviarEstimatorMixin:
             )
         return self
 
-    def fit(self, X: Any, y: Any) -> CaviarEstimatorMixin:
-        """Train one member on ``(X, y)`` (a population of size 1). Returns ``self``."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CaviarEstimatorMixin:
+        """Train one member on ``(X, y)`` (a population of size 1). Returns ``self``.
+
+        ``sample_weight`` ``(n,)``: every loss becomes the weighted mean over the batch
+        (:mod:`caviar.losses.weighted`), early stopping watches the weighted validation
+        loss; None weighs every row 1."""
         X, y_enc = self._validate_xy(X, y)
+        sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
         seed = self._seed()
         cfg = self._run_config(seed)
-        data = self._prepared(X, y_enc, seed)
+        data = self._prepared(X, y_enc, seed, sw)
         try:
             result = train_population([cfg], data)
         except CaviarError as e:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from caviar.losses import get_loss
+from caviar.losses.weighted import weighted_loss
 from caviar.training.scoring import AUTO, score_outputs
 
 #: Activations of one evaluation chunk: a layer's ``P x rows x widest`` output is kept
@@ -51,6 +52,7 @@ def evaluate(
     flat: torch.Tensor | None = None,
     stats: torch.Tensor | None = None,
     metric: str = AUTO,
+    weight: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-member data loss and score ``(P,), (P,)`` on one split (the score of ``metric``,
     higher is better: :mod:`caviar.training.scoring`)."""
@@ -64,6 +66,7 @@ def evaluate(
         flat=flat,
         stats=stats,
         metric=metric,
+        weight=weight,
     )
     return loss, score
 
@@ -80,12 +83,14 @@ def evaluate_scores(
     flat: torch.Tensor | None = None,
     stats: torch.Tensor | None = None,
     metric: str = AUTO,
+    weight: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Loss, score of ``metric`` and the default score (accuracy or R², what ``auto``
-    scores; the same tensor when ``metric`` is ``auto``), each ``(P,)``, from one pass."""
+    scores; the same tensor when ``metric`` is ``auto``), each ``(P,)``, from one pass;
+    with per-example ``weight`` ``(n,)`` all three are weighted."""
     spec = get_loss(loss_name)
     out = predict_outputs(model, x, slope=slope, flat=flat, stats=stats)
-    loss = spec.fn(out, y, **loss_hypers)
-    default = score_outputs(AUTO, spec, out, y)
-    score = default if metric == AUTO else score_outputs(metric, spec, out, y)
+    loss = weighted_loss(spec, out, y, weight, loss_hypers)
+    default = score_outputs(AUTO, spec, out, y, weight)
+    score = default if metric == AUTO else score_outputs(metric, spec, out, y, weight)
     return loss, score, default

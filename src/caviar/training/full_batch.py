@@ -42,6 +42,7 @@ from caviar.training.trainer import (
     collect_results,
     to_tensors,
 )
+from caviar.training.weights import split_weights
 
 DEFAULTS = {"lr": 1.0, "tolerance": 1e-10, "gtol": 1e-7, "damping": 1e-6}
 GD_DEFAULT_LR = 0.1  # plain gradient descent without a line search
@@ -133,6 +134,11 @@ class FullBatchTrainer(PopulationControls):
         self.snapshots: list = []  # snapshot ensembles are a first-order feature
         self.spec = get_loss(self.knobs.loss_name)
         self.metric = configs[0].train.metric
+        if split_weights(first.train.class_weight, data, "train", self.dtype, "cpu") is not None:
+            raise CaviarError(
+                f"class or sample weights are not supported by the full-batch method "
+                f"'{first.optimizer.name}' (use a first-order optimizer)"
+            )
         self.size = len(configs)
         self.epochs = first.train.epochs
         opt = first.optimizer

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import torch
 
+from caviar.losses.weighted import weighted_loss
 from caviar.nn.backprop import backward, forward_train
 from caviar.penalties.total import penalty_value
 
@@ -34,14 +35,18 @@ def active_lambdas(penalty: dict[str, torch.Tensor]) -> dict[str, torch.Tensor |
     return {k: penalty[k] if bool((penalty[k] != 0).any()) else None for k in PENALTY_NAMES}
 
 
-def loss_and_gradient(trainer, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def loss_and_gradient(
+    trainer, xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor | None = None
+) -> tuple[torch.Tensor, ...]:
     """Fill ``trainer.model.flat.grad``; return the data loss ``(P,)`` and outputs ``(P, B, K)``.
 
-    Marks members whose objective is not finite as diverged (``trainer.alive``).
+    ``wb``: per-example weights of the batch (class and sample weights), or None; the
+    data loss is then their weighted mean (:mod:`caviar.losses.weighted`). Marks members
+    whose objective is not finite as diverged (``trainer.alive``).
     """
     if trainer.model.batch_norm:
-        return _by_autograd(trainer, xb, yb)
-    return _by_backprop(trainer, xb, yb)
+        return _by_autograd(trainer, xb, yb, wb)
+    return _by_backprop(trainer, xb, yb, wb)
 
 
 def _penalty(trainer, weights, biases, activities) -> torch.Tensor:
@@ -56,7 +61,7 @@ def _mark_diverged(trainer, total: torch.Tensor) -> None:
     trainer.alive &= finite
 
 
-def _by_backprop(trainer, xb, yb):
+def _by_backprop(trainer, xb, yb, wb):
     model, knobs, reg = trainer.model, trainer.knobs, trainer.regularization
     x, drop = reg.prepare(xb, yb, trainer.global_step) if reg.active else (xb, None)
     out, cache = forward_train(model, x, slope=knobs.leaky_slope, dropout=drop)
@@ -66,7 +71,7 @@ def _by_backprop(trainer, xb, yb):
             data_loss, out_grad = closed_form(out, yb, **trainer.loss_hypers)
     else:
         out.requires_grad_(True)
-        data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
+        data_loss = weighted_loss(trainer.spec, out, yb, wb, trainer.loss_hypers)
     with torch.no_grad():
         weights, biases, _, _ = model.train_views()
         total = data_loss.detach() + _penalty(trainer, weights, biases, cache.activities)
@@ -80,13 +85,13 @@ def _by_backprop(trainer, xb, yb):
     return data_loss.detach(), out.detach()
 
 
-def _by_autograd(trainer, xb, yb):
+def _by_autograd(trainer, xb, yb, wb):
     model, knobs, reg = trainer.model, trainer.knobs, trainer.regularization
     if reg.active:
         out, acts = reg.forward(xb, yb, trainer.global_step)
     else:
         out, acts = model(xb, slope=knobs.leaky_slope, return_activities=True)
-    data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
+    data_loss = weighted_loss(trainer.spec, out, yb, wb, trainer.loss_hypers)
     total = data_loss + _penalty(trainer, model.weights(), model.biases(), acts)
     _mark_diverged(trainer, total.detach())
     model.zero_grad()

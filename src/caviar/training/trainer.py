@@ -54,6 +54,7 @@ from caviar.training.population import PopulationKnobs, stack_knobs, structure_k
 from caviar.training.regularization import Regularization
 from caviar.training.result import HISTORY_KEYS, MemberResult, PopulationResult
 from caviar.training.scoring.epoch import EpochScore
+from caviar.training.weights import split_weights
 
 EpochCallback = Callable[[int, int, int, float], None]
 
@@ -114,7 +115,9 @@ def build_model(configs: list[RunConfig], data, knobs: PopulationKnobs) -> Popul
     )
     bias = None
     if first.model.output_init == "prior":
-        bias = output_bias(np.asarray(data.y_train), task=data.task, n_outputs=k)
+        w = split_weights(first.train.class_weight, data, "train", torch.float64, "cpu")
+        w = None if w is None else w.numpy()
+        bias = output_bias(np.asarray(data.y_train), task=data.task, n_outputs=k, weight=w)
     model.initialize(knobs.seeds, init=first.model.init, scale=knobs.init_scale, output_bias=bias)
     return model
 
@@ -165,6 +168,10 @@ class PopulationTrainer(PopulationControls):
         self.knobs = stack_knobs(configs, data.task, dtype=self.dtype, device=self.device)
         self.model = build_model(configs, data, self.knobs)
         self.tensors = to_tensors(data, self.dtype, self.device)
+        self.w_train, self.w_val = (
+            split_weights(first.train.class_weight, data, s, self.dtype, self.device)
+            for s in ("train", "val")
+        )
         self.spec = get_loss(self.knobs.loss_name)
         self.metric = first.train.metric
         self.n_train = self.tensors.x_train.shape[0]
@@ -203,7 +210,7 @@ class PopulationTrainer(PopulationControls):
         targets are class codes inside ``[0, K)``, checked here once instead of every
         step; otherwise None (autograd differentiates the loss, and reports bad codes)."""
         y, fn = self.tensors.y_train, self.spec.with_gradient
-        if fn is None or y.is_floating_point() or y.numel() == 0:
+        if fn is None or y.is_floating_point() or y.numel() == 0 or self.w_train is not None:
             return None
         k = self.model.sizes[-1]
         return fn if 0 <= int(y.min()) and int(y.max()) < k else None
@@ -288,16 +295,18 @@ class PopulationTrainer(PopulationControls):
         for step, (start, end) in enumerate(bounds):
             idx = rows[..., start:end]
             xb, yb = t.x_train[idx], t.y_train[idx]
-            data_loss, out = loss_and_gradient(self, xb, yb)
+            wb = None if self.w_train is None else self.w_train[idx]
+            data_loss, out = loss_and_gradient(self, xb, yb, wb)
             if reg.active:
                 reg.after_backward()
             scale = None if self.schedule.constant else self.schedule(epoch + step / steps)
             self.optimizer.step(lr_scale=scale, alive=self.alive)
             self.global_step += 1
             with torch.no_grad():
-                loss_sum += data_loss * (end - start)
-                score.add(out, yb)
-        self.history["train_loss"].append(loss_sum / self.n_train)
+                loss_sum += data_loss * (end - start if wb is None else wb.sum(dim=-1))
+                score.add(out, yb, wb)
+        total = self.n_train if self.w_train is None else self.w_train.sum()
+        self.history["train_loss"].append(loss_sum / total)
         self.history["train_score"].append(score.result(t.y_train))
 
     def validate(self) -> None:
@@ -317,6 +326,7 @@ class PopulationTrainer(PopulationControls):
             slope=self.knobs.leaky_slope,
             stats=self.model.stats,
             metric=self.metric,
+            weight=self.w_val,
         )
         self._record_validation(val_loss, val_score, default)
         if self.model.batch_norm:

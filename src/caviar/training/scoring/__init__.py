@@ -105,6 +105,8 @@ def score_outputs(
     """Oriented score ``(P,)`` of raw network outputs ``(P, n, K)`` trained with the loss
     ``spec`` (its ``proba`` turns outputs into class probabilities)."""
     metric = get_metric(name, spec.task)
+    if metric is None and weight is not None:  # weighted accuracy or R² (per output)
+        metric = METRICS["accuracy" if spec.task == _C else "r2"]
     if metric is None:
         if spec.task == _C:
             return _codes_accuracy(predicted_class(outputs), target).to(outputs.dtype)

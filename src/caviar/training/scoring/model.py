@@ -14,23 +14,28 @@ import torch
 from caviar.training.scoring import get_metric
 
 
-def _score(metric: str, task: str, pred: np.ndarray, y: np.ndarray) -> float:
+def _score(metric: str, task: str, pred: np.ndarray, y: np.ndarray, weight=None) -> float:
     """Oriented score of one predictor: ``pred`` probabilities ``(n, C)`` or values."""
     m = get_metric(metric, task)
+    if m is None:  # weighted auto: accuracy or R² with the weights
+        m = get_metric("accuracy" if task == "classification" else "r2", task)
     target = torch.as_tensor(np.array(y))
     if task == "classification":
         target = target.long()
     else:
         target = target.double().reshape(len(y), -1)
         pred = np.asarray(pred, dtype=np.float64).reshape(target.shape)
-    return float(m.score(torch.as_tensor(np.array(pred, dtype=np.float64))[None], target)[0])
+    w = None if weight is None else torch.as_tensor(np.asarray(weight, dtype=np.float64))
+    pred_t = torch.as_tensor(np.array(pred, dtype=np.float64))[None]
+    return float(m.score(pred_t, target, None if w is None else w.to(pred_t.dtype))[0])
 
 
-def score_model(model, X: np.ndarray, y: np.ndarray, metric: str) -> float:
-    """Score of ``metric`` (higher is better) of a trained model on preprocessed ``X``."""
+def score_model(model, X: np.ndarray, y: np.ndarray, metric: str, weight=None) -> float:
+    """Score of ``metric`` (higher is better) of a trained model on preprocessed ``X``;
+    ``weight`` per-example weights (or None)."""
     if model.task == "classification":
-        return _score(metric, model.task, model.predict_proba(X), y)
-    return _score(metric, model.task, model.outputs(X).mean(axis=0), y)
+        return _score(metric, model.task, model.predict_proba(X), y, weight)
+    return _score(metric, model.task, model.outputs(X).mean(axis=0), y, weight)
 
 
 def baseline_score(data, y_split, metric: str) -> float:
