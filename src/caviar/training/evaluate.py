@@ -33,7 +33,7 @@ def predict_outputs(
     """Raw outputs ``(P, n, K)`` for inputs ``(n, F)``, chunked over rows (evaluation mode:
     no dropout; batch norm with the running statistics ``stats``, default ``model.stats``)."""
     f = model.flat if flat is None else flat
-    rows = eval_chunk_rows(f.shape[0], max(model.sizes), f.element_size())
+    rows = eval_chunk_rows(f.shape[0], model.widest, f.element_size())
     parts = [
         model(x[i : i + rows], slope=slope, flat=f, stats=stats) for i in range(0, x.shape[0], rows)
     ]
@@ -41,33 +41,11 @@ def predict_outputs(
 
 
 @torch.no_grad()
-def evaluate(
-    model,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    loss_name: str,
-    loss_hypers: dict[str, torch.Tensor],
-    slope: torch.Tensor | None,
-    flat: torch.Tensor | None = None,
-    stats: torch.Tensor | None = None,
-    metric: str = AUTO,
-    weight: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-member data loss and score ``(P,), (P,)`` on one split (the score of ``metric``,
-    higher is better: :mod:`caviar.training.scoring`)."""
-    loss, score, _ = evaluate_scores(
-        model,
-        x,
-        y,
-        loss_name=loss_name,
-        loss_hypers=loss_hypers,
-        slope=slope,
-        flat=flat,
-        stats=stats,
-        metric=metric,
-        weight=weight,
-    )
+def evaluate(model, x: torch.Tensor, y: torch.Tensor, **options) -> tuple[torch.Tensor, ...]:
+    """Per-member data loss and score ``(P,), (P,)`` on one split (the score of the
+    ``metric`` option, higher is better: :mod:`caviar.training.scoring`); ``options``
+    are the keywords of :func:`evaluate_scores`."""
+    loss, score, _ = evaluate_scores(model, x, y, **options)
     return loss, score
 
 

@@ -44,7 +44,7 @@ def loss_and_gradient(
     data loss is then their weighted mean (:mod:`caviar.losses.weighted`). Marks members
     whose objective is not finite as diverged (``trainer.alive``).
     """
-    if trainer.model.batch_norm:
+    if trainer.model.batch_norm or trainer.model.kind != "mlp":
         return _by_autograd(trainer, xb, yb, wb)
     return _by_backprop(trainer, xb, yb, wb)
 
