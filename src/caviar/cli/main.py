@@ -20,6 +20,10 @@ class _Parser(argparse.ArgumentParser):
         sys.stderr.write(f"error: {message} (see '{self.prog} --help')\n")
         raise SystemExit(2)
 
+    def format_help(self) -> str:
+        """Help in plain text: the modules' docstrings mark code as ````x````."""
+        return super().format_help().replace("``", "")
+
 
 def build_parser() -> argparse.ArgumentParser:
     from caviar.cli import diagnose_cmd, predict_cmd, report_cmd, train_cmd, tune_cmd

@@ -11,18 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from rich import box
-from rich.console import Console
-from rich.table import Table
-
-from caviar.api import TrainRun, prepare, train
 from caviar.atomic import atomic_directory
-from caviar.cli.output import stderr_console
-from caviar.cli.progress import epoch_progress
+from caviar.cli.output import stderr_console, table_console
 from caviar.serialize import dumps
-from caviar.training.population import group_by_structure
+
+if TYPE_CHECKING:  # the engine (torch, pandas) is imported by the command, not by --help
+    import pandas as pd
+    from rich.console import Console
+
+    from caviar.api import TrainRun
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -41,12 +40,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def varied_fields(run: TrainRun) -> list[str]:
     """Dotted config fields whose values differ between members."""
+    import pandas as pd
+
     dumps_ = [pd.json_normalize(m.config.model_dump(mode="json")).iloc[0] for m in run.members]
     frame = pd.DataFrame(dumps_)
     return [c for c in frame.columns if frame[c].astype(str).nunique() > 1]
 
 
 def leaderboard(run: TrainRun) -> pd.DataFrame:
+    import pandas as pd
+
     fields = varied_fields(run)
     rows = []
     for rank, m in enumerate(run.members, start=1):
@@ -63,6 +66,8 @@ def leaderboard(run: TrainRun) -> pd.DataFrame:
 
 
 def history_frame(run: TrainRun) -> pd.DataFrame:
+    import pandas as pd
+
     parts = []
     for m in run.members:
         frame = pd.DataFrame(m.history)
@@ -73,6 +78,10 @@ def history_frame(run: TrainRun) -> pd.DataFrame:
 
 
 def summary(run: TrainRun, out: Path) -> dict:
+    import pandas as pd
+
+    from caviar.training.scoring import score_name
+
     counts = pd.Series([m.status for m in run.members]).value_counts().to_dict()
     return {
         "task": run.data.task,
@@ -82,7 +91,7 @@ def summary(run: TrainRun, out: Path) -> dict:
         "best": {**run.best.summary(), "config": run.best.config.model_dump(mode="json")},
         "test_loss": run.test_loss,
         "test_score": run.test_score,
-        "score_name": "accuracy" if run.data.task == "classification" else "r2",
+        "score_name": score_name(run.best.config.train.metric, run.data.task),
         "seconds": run.seconds,
         "run_dir": str(out),
         "model_dir": str(out / "model"),
@@ -94,6 +103,9 @@ SHORT_FIELD = {"label_smoothing": "smooth", "weight_decay": "wd", "leaky_slope":
 
 def print_leaderboard(board: pd.DataFrame, top: int, score: str, console: Console) -> None:
     """The top rows with short headers: varied fields by their last name, then results."""
+    from rich import box
+    from rich.table import Table
+
     results = {
         "status": "status",
         "best_epoch": "ep",
@@ -127,6 +139,10 @@ def print_leaderboard(board: pd.DataFrame, top: int, score: str, console: Consol
 
 
 def run(args: argparse.Namespace) -> int:
+    from caviar.api import prepare, train
+    from caviar.cli.progress import epoch_progress
+    from caviar.training.population import group_by_structure
+
     configs, data = prepare(args.config)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     groups = group_by_structure(configs)
@@ -151,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(dumps(info) + "\n")
         return 0
-    console = Console()
+    console = table_console()
     score = info["score_name"]
     print_leaderboard(board, args.top, score, console)
     console.print(

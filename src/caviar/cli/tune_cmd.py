@@ -15,12 +15,14 @@ from collections import Counter
 from pathlib import Path
 
 from rich import box
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from caviar.cli.output import stderr_console
+from caviar.cli.output import stderr_console, table_console
 from caviar.serialize import dumps
+
+#: search.strategy's values (caviar.tune.settings.SearchSettings; a test keeps them equal)
+STRATEGIES = ("grid", "random", "coarse_to_fine", "tpe")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the study in the storage")
     p.add_argument("--trials", type=int, help="override search.trials")
     p.add_argument("--time-budget", type=float, help="override search.time_budget (seconds)")
-    p.add_argument("--strategy", help="override search.strategy")
+    p.add_argument("--strategy", choices=STRATEGIES, help="override search.strategy")
     p.add_argument("--seed", type=int, help="override search.seed")
     p.add_argument(
         "--executor",
@@ -139,8 +141,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(dumps(info) + "\n")
         return 0
-    console = Console()
-    console = Console(width=max(console.width, 120))  # keep the table readable when piped
+    console = table_console()
     board = leaderboard(result).head(args.top)
     board = board.drop(columns=["val_loss", "epochs_run"], errors="ignore")
     if "stopped_by" in board and board["stopped_by"].isna().all():
@@ -149,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
     table = Table(box=box.SIMPLE_HEAD, title="leaderboard (validation split)", pad_edge=False)
     for col in board.columns:
         name = short.get(str(col), str(col).rsplit(".", 1)[-1])
-        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+        width = max([len(name), *(len(_fmt(v)) for v in board[col])])  # never cut a value
+        table.add_column(name, justify="right", no_wrap=True, min_width=width)
     for _, row in board.iterrows():
         table.add_row(*(_fmt(v) for v in row))
     console.print(table)
@@ -172,6 +174,11 @@ def run(args: argparse.Namespace) -> int:
             f"final model: {len(result.rebuilt)} member(s) trained by another process, "
             f"retrained from the study ({how}; see caviar.tune.rebuild)"
         )
+    from caviar.tune.metric_choice import describe
+
+    choice = describe(info.get("metric_choice"))
+    if choice is not None:
+        console.print(choice)
     b, v = result.baseline, result.verdict
     console.print(
         f"baseline ({b['name']}): val {b['val_score']:.4f}, test {b['test_score']:.4f}; "

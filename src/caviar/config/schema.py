@@ -36,6 +36,8 @@ class DataConfig(_Section):
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     test_fraction: float = Field(default=0.2, ge=0, lt=1)
     seed: int = 0
+    weight: str | None = Field(default=None, description="column of sample weights")
+    test: str | None = Field(default=None, description="a test file: replaces the test split")
     shape: list[int] | None = Field(
         default=None, description="one example's shape, e.g. [1, 8, 8]: flat features as images"
     )
@@ -67,8 +69,12 @@ class ModelConfig(_Section):
     stride: int = Field(default=1, ge=1, description="cnn")
     pool: Literal["max", "avg", "none"] = Field(default="max", description="cnn: 2x per conv")
     hidden: list[int] = Field(default_factory=lambda: [64])
-    activation: Literal["sigmoid", "tanh", "relu", "leaky_relu"] = "relu"
+    activation: Literal[
+        "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"
+    ] = "relu"
     leaky_slope: float = Field(default=0.01, ge=0, description="per member")
+    elu_alpha: float = Field(default=1.0, gt=0, description="per member: ELU alpha")
+    softplus_beta: float = Field(default=1.0, gt=0, description="per member: softplus beta")
     init: Literal[
         "zeros",
         "normal",
@@ -234,6 +240,13 @@ class TrainingConfig(_Section):
     batch_size_growth: float = Field(default=1.0, ge=1, description="seed 003: grow batches")
     batch_size_every: int = Field(default=1, ge=1, description="epochs between growth steps")
     batch_size_max: int | None = Field(default=None, ge=1)
+    class_weight: Literal["balanced"] | dict[str, float] | None = Field(
+        default=None, description="'balanced' (n / (C n_c)) or {label: weight}"
+    )
+    metric: Literal[
+        "auto", "accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "precision",
+        "recall", "roc_auc", "log_loss", "r2", "rmse", "mae",
+    ] = Field(default="auto", description="validation metric: ranking, early stopping")  # fmt: skip
 
     @field_validator("batch_size")
     @classmethod
@@ -276,6 +289,8 @@ OPTIMIZER_STRUCTURAL = ("line_search", "max_line_search", "history_size")
 PER_MEMBER_FIELDS = frozenset(
     {
         "model.leaky_slope",
+        "model.elu_alpha",
+        "model.softplus_beta",
         "model.init_scale",
         "model.dropout",
         "model.input_dropout",

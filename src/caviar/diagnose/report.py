@@ -60,11 +60,15 @@ def _objective_at(cfg: RunConfig, data, flat: torch.Tensor | None, rows: int | N
     return model, f
 
 
-def _baseline_and_verdict(data, train_score: float, val_score: float) -> dict:
-    """The naive baseline and the under/overfitting verdict (shared with ``caviar tune``)."""
-    base = naive_baseline(data)
+def _baseline_and_verdict(data, train_score: float, val_score: float, metric: str) -> dict:
+    """The naive baseline and the under/overfitting verdict, both on ``metric``."""
+    from caviar.training.scoring import perfect_score
+
+    base = naive_baseline(data, metric)
     return {
-        **verdict(train_score, val_score, base["val_score"]),
+        **verdict(
+            train_score, val_score, base["val_score"], perfect=perfect_score(metric, data.task)
+        ),
         "baseline": base["name"],
         "baseline_score": base["val_score"],
     }
@@ -100,7 +104,7 @@ def diagnose(cfg: RunConfig, data, *, epochs: int = 20, lr_steps: int = 100) -> 
         "gradient_norms": {**norms, "epochs": epochs},
         "lr_range_test": lr,
         "fit": {
-            **_baseline_and_verdict(data, member.train_score, member.val_score),
+            **_baseline_and_verdict(data, member.train_score, member.val_score, cfg.train.metric),
             "history": {k: member.history[k] for k in ("train_loss", "val_loss")},
         },
     }

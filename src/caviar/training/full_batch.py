@@ -33,11 +33,12 @@ from caviar.training.build import DTYPES, build_model, check_population, resolve
 from caviar.training.collect import collect_results
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
-from caviar.training.evaluate import evaluate
+from caviar.training.evaluate import evaluate_scores
 from caviar.training.population import stack_knobs
 from caviar.training.result import HISTORY_KEYS, PopulationResult
 from caviar.training.splits import to_tensors
 from caviar.training.trainer import EpochCallback
+from caviar.training.weights import split_weights
 
 DEFAULTS = {"lr": 1.0, "tolerance": 1e-10, "gtol": 1e-7, "damping": 1e-6}
 GD_DEFAULT_LR = 0.1  # plain gradient descent without a line search
@@ -133,6 +134,12 @@ class FullBatchTrainer(PopulationControls):
         self.has_val = True  # full-batch methods always validate (early stopping)
         self.snapshots: list = []  # snapshot ensembles are a first-order feature
         self.spec = get_loss(self.knobs.loss_name)
+        self.metric = configs[0].train.metric
+        if split_weights(first.train.class_weight, data, "train", self.dtype, "cpu") is not None:
+            raise CaviarError(
+                f"class or sample weights are not supported by the full-batch method "
+                f"'{first.optimizer.name}' (use a first-order optimizer)"
+            )
         self.size = len(configs)
         self.epochs = first.train.epochs
         opt = first.optimizer
@@ -245,25 +252,25 @@ class FullBatchTrainer(PopulationControls):
             self.method.damping = v.clone()
         self._dirty = self._dirty or group != "optimizer"
 
-    def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-member data loss and score on one split, at the current weights."""
-        return evaluate(
+    def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Per-member data loss, score and default score on one split, at the current weights."""
+        return evaluate_scores(
             self.model,
             x,
             y,
             loss_name=self.knobs.loss_name,
             loss_hypers=self.knobs.loss,
             slope=self.knobs.leaky_slope,
+            metric=self.metric,
         )
 
     def _record_train(self) -> None:
-        loss, score = self._evaluate(self.tensors.x_train, self.tensors.y_train)
+        loss, score, _ = self._evaluate(self.tensors.x_train, self.tensors.y_train)
         self.history["train_loss"].append(loss)
         self.history["train_score"].append(score)
 
     def _validate(self) -> None:
-        val_loss, val_score = self._evaluate(self.tensors.x_val, self.tensors.y_val)
-        self._record_validation(val_loss, val_score)
+        self._record_validation(*self._evaluate(self.tensors.x_val, self.tensors.y_val))
 
 
 def train_full_batch(

@@ -16,6 +16,7 @@ import torch
 from caviar.config import PER_MEMBER_FIELDS, RunConfig, get_path
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
+from caviar.nn.activations import activation_parameter
 from caviar.optim import OPTIMIZERS
 
 PENALTY_NAMES = ("l1_kernel", "l2_kernel", "l1_bias", "l2_bias", "l1_activity", "l2_activity")
@@ -76,7 +77,7 @@ class PopulationKnobs:
     loss: dict[str, torch.Tensor]
     penalty: dict[str, torch.Tensor]
     schedule: dict[str, torch.Tensor]
-    leaky_slope: torch.Tensor
+    leaky_slope: torch.Tensor  # the activation's parameter: leaky slope, ELU alpha, softplus beta
     init_scale: list[float]
     patience: torch.Tensor
     min_delta: torch.Tensor
@@ -125,7 +126,7 @@ def stack_knobs(
         },
         penalty={k: col([getattr(c.penalty, k) for c in configs]) for k in PENALTY_NAMES},
         schedule={k: col([c.schedule.params()[k] for c in configs]) for k in sched_keys},
-        leaky_slope=col([c.model.leaky_slope for c in configs]),
+        leaky_slope=col([activation_parameter(c.model) for c in configs]),
         init_scale=[c.model.init_scale for c in configs],
         patience=col([math.inf if c.train.patience is None else c.train.patience for c in configs]),
         min_delta=col([c.train.min_delta for c in configs]),

@@ -8,7 +8,8 @@ import numpy as np
 
 from caviar.config import RunConfig
 
-HISTORY_KEYS = ("train_loss", "train_score", "val_loss", "val_score", "lr")
+# val_default_score: accuracy or R² (the ``auto`` score), kept beside a named metric's score
+HISTORY_KEYS = ("train_loss", "train_score", "val_loss", "val_score", "val_default_score", "lr")
 
 
 @dataclass
@@ -39,6 +40,7 @@ class MemberResult:
     train_score: float
     population: int = 0  # which population of the run trained it
     refit_epochs: int | None = None  # epochs of the refit on train+validation, if any
+    val_default_score: float = float("nan")  # best accuracy or R² over its epochs
 
     def summary(self) -> dict:
         return {

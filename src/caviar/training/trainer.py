@@ -49,13 +49,14 @@ from caviar.training.build import DTYPES, build_model, check_population, n_outpu
 from caviar.training.collect import collect_results
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
-from caviar.training.evaluate import evaluate
+from caviar.training.evaluate import evaluate_scores
 from caviar.training.gradient_step import active_lambdas, loss_and_gradient
-from caviar.training.metrics import predicted_class
 from caviar.training.population import stack_knobs
 from caviar.training.regularization import Regularization
 from caviar.training.result import HISTORY_KEYS, PopulationResult
+from caviar.training.scoring.epoch import EpochScore
 from caviar.training.splits import Tensors, split_tensors, to_tensors
+from caviar.training.weights import split_weights
 
 __all__ = [  # the trainer and the names other modules import from here
     "DTYPES",
@@ -106,7 +107,12 @@ class PopulationTrainer(PopulationControls):
         self.knobs = stack_knobs(configs, data.task, dtype=self.dtype, device=self.device)
         self.model = build_model(configs, data, self.knobs)
         self.tensors = to_tensors(data, self.dtype, self.device)
+        self.w_train, self.w_val = (
+            split_weights(first.train.class_weight, data, s, self.dtype, self.device)
+            for s in ("train", "val")
+        )
         self.spec = get_loss(self.knobs.loss_name)
+        self.metric = first.train.metric
         self.n_train = self.tensors.x_train.shape[0]
         self.has_val = self.tensors.x_val.shape[0] > 0
         self.epochs = first.train.epochs
@@ -143,7 +149,7 @@ class PopulationTrainer(PopulationControls):
         targets are class codes inside ``[0, K)``, checked here once instead of every
         step; otherwise None (autograd differentiates the loss, and reports bad codes)."""
         y, fn = self.tensors.y_train, self.spec.with_gradient
-        if fn is None or y.is_floating_point() or y.numel() == 0:
+        if fn is None or y.is_floating_point() or y.numel() == 0 or self.w_train is not None:
             return None
         k = self.model.n_outputs
         return fn if 0 <= int(y.min()) and int(y.max()) < k else None
@@ -223,24 +229,26 @@ class PopulationTrainer(PopulationControls):
         perm = torch.randperm(self.n_train, generator=self._generator).to(self.device)
         rows = reg.epoch_rows(perm, epoch)
         loss_sum = torch.zeros(self.size, dtype=self.dtype, device=self.device)
-        score_sum = torch.zeros_like(loss_sum)
+        score = EpochScore(self.metric, spec, self.size, self.dtype, self.device)
         self.history["lr"].append(knobs.optimizer["lr"] * self.schedule(float(epoch)))
         self.epochs_run += self.alive.long()
         self._refresh_knobs()
         for step, (start, end) in enumerate(bounds):
             idx = rows[..., start:end]
             xb, yb = t.x_train[idx], t.y_train[idx]
-            data_loss, out = loss_and_gradient(self, xb, yb)
+            wb = None if self.w_train is None else self.w_train[idx]
+            data_loss, out = loss_and_gradient(self, xb, yb, wb)
             if reg.active:
                 reg.after_backward()
             scale = None if self.schedule.constant else self.schedule(epoch + step / steps)
             self.optimizer.step(lr_scale=scale, alive=self.alive)
             self.global_step += 1
             with torch.no_grad():
-                loss_sum += data_loss * (end - start)
-                score_sum += _batch_score_sum(spec, out, yb)
-        self.history["train_loss"].append(loss_sum / self.n_train)
-        self.history["train_score"].append(_finish_train_score(spec, score_sum, t.y_train))
+                loss_sum += data_loss * (end - start if wb is None else wb.sum(dim=-1))
+                score.add(out, yb, wb)
+        total = self.n_train if self.w_train is None else self.w_train.sum()
+        self.history["train_loss"].append(loss_sum / total)
+        self.history["train_score"].append(score.result(t.y_train))
 
     def validate(self) -> None:
         """Per-member validation loss and score in one pass, then early stopping."""
@@ -248,8 +256,9 @@ class PopulationTrainer(PopulationControls):
             nan = torch.full((self.size,), float("nan"), dtype=self.dtype, device=self.device)
             self.history["val_loss"].append(nan)
             self.history["val_score"].append(nan.clone())
+            self.history["val_default_score"].append(nan.clone())
             return
-        val_loss, val_score = evaluate(
+        val_loss, val_score, default = evaluate_scores(
             self.model,
             self.tensors.x_val,
             self.tensors.y_val,
@@ -257,8 +266,10 @@ class PopulationTrainer(PopulationControls):
             loss_hypers=self.loss_hypers,
             slope=self.knobs.leaky_slope,
             stats=self.model.stats,
+            metric=self.metric,
+            weight=self.w_val,
         )
-        self._record_validation(val_loss, val_score)
+        self._record_validation(val_loss, val_score, default)
         if self.model.batch_norm:
             improved = (self.stopper.best_epoch == self.epoch)[:, None]
             self.best_stats.copy_(torch.where(improved, self.model.stats, self.best_stats))
@@ -320,17 +331,3 @@ def train_population(
 def _optimizer_flags(cfg: RunConfig) -> dict[str, bool]:
     flag = cfg.optimizer.eps_inside_sqrt
     return {} if flag is None else {"eps_inside_sqrt": flag}
-
-
-def _batch_score_sum(spec, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-    """Correct predictions (classification) or squared error sum (regression) per member."""
-    if spec.task == "classification":
-        return (predicted_class(out) == yb).sum(dim=-1).to(out.dtype)
-    return (out - yb).pow(2).sum(dim=(-2, -1))
-
-
-def _finish_train_score(spec, acc: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    if spec.task == "classification":
-        return acc / y.shape[0]
-    sst = (y - y.mean(dim=0, keepdim=True)).pow(2).sum().clamp_min(torch.finfo(acc.dtype).tiny)
-    return 1.0 - acc / sst

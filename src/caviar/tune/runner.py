@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,7 @@ def tune(
     data: PreparedData | None = None,
     module: Callable | None = None,
     outputs: bool = True,
+    callbacks: Sequence[Callable] = (),
 ) -> TuneResult:
     """Run (or resume) a search; returns the ranked trials and the final model.
 
@@ -90,6 +91,9 @@ def tune(
     (a ``--resume`` must then be given the same data again). ``module``: a factory
     ``module(model_cfg) -> nn.Module`` whose populations are searched instead of MLPs
     (as ``model.kind = "module"`` with ``model.factory``; :mod:`caviar.nn.factory`).
+    ``callbacks``: Optuna-style ``fn(study, trial)`` called with the Optuna study and
+    each finished trial's ``FrozenTrial`` as soon as it is stored
+    (:mod:`caviar.tune.trial_callbacks`).
     """
     start = time.perf_counter()
     if module is not None:
@@ -135,6 +139,7 @@ def tune(
                 start=start,
                 executor=runner_executor,
                 callbacks=functools.partial(_callbacks, plan),
+                trial_callbacks=tuple(callbacks),
             )
         )
     finally:

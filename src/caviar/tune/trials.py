@@ -69,6 +69,7 @@ def trial_record(
         "best_epoch": m.best_epoch,
         "epochs_run": m.epochs_run,
         "val_score": m.val_score,
+        "val_default_score": m.val_default_score,
         "val_loss": m.val_loss,
         "train_score": m.train_score,
         "train_loss": m.train_loss,
