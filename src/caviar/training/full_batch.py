@@ -27,6 +27,7 @@ from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.memory import tune_malloc
 from caviar.optim.second_order import FULL_BATCH_METHODS, make_method, value_and_grad
+from caviar.optim.second_order.base import decrease_stalled
 from caviar.penalties import penalties
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
@@ -197,7 +198,9 @@ class FullBatchTrainer(PopulationControls):
             self._record_train()
             self._validate()
             small_grad = self.g.abs().amax(dim=-1) <= opt["gtol"]
-            done = self.alive & (small_grad | (decrease < opt["tolerance"]) | ~res.ok)
+            done = self.alive & (
+                small_grad | decrease_stalled(decrease, opt["tolerance"]) | ~res.ok
+            )
             self.converged |= done
             self.alive &= ~done
             for callback in self.callbacks:

@@ -40,6 +40,7 @@ import torch
 from caviar.config import RunConfig
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
+from caviar.losses.registry import sigmoid_proba
 from caviar.memory import tune_malloc
 from caviar.nn import PopulationMLP, output_bias
 from caviar.optim import make_optimizer
@@ -114,7 +115,8 @@ def build_model(configs: list[RunConfig], data, knobs: PopulationKnobs) -> Popul
     )
     bias = None
     if first.model.output_init == "prior":
-        bias = output_bias(np.asarray(data.y_train), task=data.task, n_outputs=k)
+        sigmoid = get_loss(knobs.loss_name).proba is sigmoid_proba
+        bias = output_bias(np.asarray(data.y_train), task=data.task, n_outputs=k, sigmoid=sigmoid)
     model.initialize(knobs.seeds, init=first.model.init, scale=knobs.init_scale, output_bias=bias)
     return model
 
