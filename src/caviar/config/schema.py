@@ -82,6 +82,9 @@ class PenaltyConfig(_Section):
     l2_bias: float = Field(default=0.0, ge=0)
     l1_activity: float = Field(default=0.0, ge=0)
     l2_activity: float = Field(default=0.0, ge=0)
+    max_norm: float | None = Field(
+        default=None, gt=0, description="per member: seed 003 max-norm of incoming weights"
+    )
 
 
 class NoiseConfig(_Section):

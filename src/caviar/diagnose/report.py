@@ -24,7 +24,7 @@ from caviar.diagnose.lr_range_test import lr_range_test
 from caviar.diagnose.objective import member_objective
 from caviar.diagnose.verdict import verdict
 from caviar.training.full_batch import is_full_batch
-from caviar.training.population import stack_knobs
+from caviar.training.population import penalty_lambdas, stack_knobs
 from caviar.training.trainer import build_model, split_tensors
 
 CHECK_ROWS = 32  # seed 000 §1: the gradient check runs on a simplified problem
@@ -53,7 +53,7 @@ def _objective_at(cfg: RunConfig, data, flat: torch.Tensor | None, rows: int | N
         yt,
         loss_name=knobs.loss_name,
         loss_hypers={k: float(v[0]) for k, v in knobs.loss.items()},
-        penalty={k: float(v[0]) for k, v in knobs.penalty.items()},
+        penalty={k: float(v[0]) for k, v in penalty_lambdas(knobs.penalty).items()},
         slope=float(knobs.leaky_slope[0]),
     )
     return model, f

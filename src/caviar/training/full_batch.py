@@ -32,7 +32,7 @@ from caviar.penalties import penalties
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
 from caviar.training.evaluate import evaluate
-from caviar.training.population import stack_knobs
+from caviar.training.population import penalty_lambdas, stack_knobs
 from caviar.training.result import HISTORY_KEYS, PopulationResult
 from caviar.training.trainer import (
     DTYPES,
@@ -67,6 +67,8 @@ def check_full_batch_config(cfg: RunConfig) -> None:
     for key, owner in only.items():
         if getattr(cfg.optimizer, key) is not None and name != owner:
             raise CaviarError(f"optimizer '{name}' has no hyperparameter '{key}' (only {owner})")
+    if cfg.penalty.max_norm is not None:
+        raise CaviarError(f"penalty.max_norm constrains first-order steps, not '{name}'")
     if cfg.schedule.name != "constant":
         raise CaviarError(
             f"optimizer '{name}' chooses its own steps: use schedule 'constant', "
@@ -167,7 +169,7 @@ class FullBatchTrainer(PopulationControls):
             model.weights(flat),
             model.biases(flat),
             acts if self._need_activities else [],
-            **knobs.penalty,
+            **penalty_lambdas(knobs.penalty),
         )
 
     def run(self) -> PopulationResult:

@@ -21,6 +21,11 @@ from caviar.optim import OPTIMIZERS
 PENALTY_NAMES = ("l1_kernel", "l2_kernel", "l1_bias", "l2_bias", "l1_activity", "l2_activity")
 
 
+def penalty_lambdas(penalty: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The λ of the six penalty terms of ``knobs.penalty`` (without ``max_norm``)."""
+    return {k: penalty[k] for k in PENALTY_NAMES}
+
+
 def structure_key(cfg: RunConfig) -> str:
     """Canonical text of every structural field of ``cfg``."""
     dump = cfg.model_dump(mode="json")
@@ -123,7 +128,10 @@ def stack_knobs(
             k: col([float(get_path(c.model_dump(), f"loss.{k}")) for c in configs])
             for k in spec.hypers
         },
-        penalty={k: col([getattr(c.penalty, k) for c in configs]) for k in PENALTY_NAMES},
+        penalty={
+            **{k: col([getattr(c.penalty, k) for c in configs]) for k in PENALTY_NAMES},
+            "max_norm": col([c.penalty.max_norm or math.inf for c in configs]),
+        },
         schedule={k: col([c.schedule.params()[k] for c in configs]) for k in sched_keys},
         leaky_slope=col([c.model.leaky_slope for c in configs]),
         init_scale=[c.model.init_scale for c in configs],

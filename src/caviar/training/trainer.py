@@ -44,6 +44,7 @@ from caviar.losses.registry import sigmoid_proba
 from caviar.memory import tune_malloc
 from caviar.nn import PopulationMLP, output_bias
 from caviar.optim import make_optimizer
+from caviar.penalties.max_norm import active_max_norm, kernel_views, project_max_norm_
 from caviar.schedules import make_schedule
 from caviar.tensors import shared_or_member
 from caviar.training.batches import batch_bounds, batch_size_at
@@ -214,6 +215,7 @@ class PopulationTrainer(PopulationControls):
         python float when shared by every member; see ``caviar.tensors.shared_or_member``)."""
         self.lambdas = active_lambdas(self.knobs.penalty)
         self.loss_hypers = {k: shared_or_member(v) for k, v in self.knobs.loss.items()}
+        self.max_norm = active_max_norm(self.knobs.penalty["max_norm"])
 
     def _make_schedule(self, first: RunConfig):
         params = dict(self.knobs.schedule)
@@ -294,6 +296,8 @@ class PopulationTrainer(PopulationControls):
                 reg.after_backward()
             scale = None if self.schedule.constant else self.schedule(epoch + step / steps)
             self.optimizer.step(lr_scale=scale, alive=self.alive)
+            if self.max_norm is not None:
+                project_max_norm_(kernel_views(self.model), self.max_norm, self.alive)
             self.global_step += 1
             with torch.no_grad():
                 loss_sum += data_loss * (end - start)
