@@ -171,6 +171,11 @@ class ScheduleConfig(_Section):
     factor: float | None = Field(default=None, gt=0, le=1)
     min_factor: float | None = Field(default=None, ge=0, le=1)
     warmup: float = Field(default=0.0, ge=0)
+    # "plateau" (seed 002 §6, per member): cut by factor after patience validations
+    patience: int | None = Field(default=None, ge=0)
+    min_lr: float | None = Field(default=None, ge=0)
+    threshold: float | None = Field(default=None, ge=0, description="relative improvement")
+    cooldown: int | None = Field(default=None, ge=0)
 
     def params(self) -> dict[str, float]:
         return {k: v for k, v in self.model_dump().items() if k != "name" and v is not None}

@@ -19,9 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def output_bias(
-    y: np.ndarray, *, task: str, n_outputs: int, sigmoid: bool = False
-) -> np.ndarray:
+def output_bias(y: np.ndarray, *, task: str, n_outputs: int, sigmoid: bool = False) -> np.ndarray:
     """Bias of the output layer that makes the untrained network predict the baseline."""
     if task == "regression":
         return np.atleast_1d(np.asarray(y, dtype=np.float64).reshape(len(y), -1).mean(axis=0))

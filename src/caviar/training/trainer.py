@@ -46,6 +46,8 @@ from caviar.nn import PopulationMLP, output_bias
 from caviar.optim import make_optimizer
 from caviar.penalties.max_norm import active_max_norm, kernel_views, project_max_norm_
 from caviar.schedules import make_schedule
+from caviar.schedules.plateau import copy_state as copy_schedule_state
+from caviar.schedules.plateau import observe_epoch
 from caviar.tensors import shared_or_member
 from caviar.training.batches import batch_bounds, batch_size_at
 from caviar.training.controls import PopulationControls
@@ -311,6 +313,7 @@ class PopulationTrainer(PopulationControls):
             nan = torch.full((self.size,), float("nan"), dtype=self.dtype, device=self.device)
             self.history["val_loss"].append(nan)
             self.history["val_score"].append(nan.clone())
+            observe_epoch(self)
             return
         val_loss, val_score = evaluate(
             self.model,
@@ -325,6 +328,7 @@ class PopulationTrainer(PopulationControls):
         if self.model.batch_norm:
             improved = (self.stopper.best_epoch == self.epoch)[:, None]
             self.best_stats.copy_(torch.where(improved, self.model.stats, self.best_stats))
+        observe_epoch(self)
 
     # -- operations for callbacks (successive halving, PBT) ---------------------------
     def finish(self, mask: torch.Tensor) -> None:
@@ -338,6 +342,7 @@ class PopulationTrainer(PopulationControls):
         for buf in (self.model.stats, self.best_stats):
             buf.index_copy_(0, dst, buf.index_select(0, src))
         self.optimizer.copy_members(dst, src)
+        copy_schedule_state(self.schedule, dst, src)
 
     def _status_masks(self) -> tuple[torch.Tensor, ...]:
         return (self.alive, self.diverged, self.stopped, self.pruned, self.finished)
