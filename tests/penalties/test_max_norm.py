@@ -77,5 +77,5 @@ def test_members_with_their_own_max_norm_follow_their_own_trajectory(iris):
 
 
 def test_full_batch_methods_refuse_max_norm(iris):
-    with pytest.raises(CaviarError, match="max_norm"):
+    with pytest.raises(CaviarError, match="max_norm is for first-order"):
         train_full_batch(cfgs(1.0, optimizer={"name": "bfgs", "lr": None}), iris)

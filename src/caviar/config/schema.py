@@ -198,6 +198,9 @@ class TrainingConfig(_Section):
     batch_size_growth: float = Field(default=1.0, ge=1, description="seed 003: grow batches")
     batch_size_every: int = Field(default=1, ge=1, description="epochs between growth steps")
     batch_size_max: int | None = Field(default=None, ge=1)
+    stop_loss: float | None = Field(default=None, description="per member: seed 003 threshold")
+    validate_every: int = Field(default=1, ge=1, description="seed 003: epochs per validation")
+    val_subsample: int | None = Field(default=None, ge=1, description="seeded validation rows")
 
     @field_validator("batch_size")
     @classmethod
@@ -249,5 +252,6 @@ PER_MEMBER_FIELDS = frozenset(
         "train.patience",
         "train.min_delta",
         "train.seed",
+        "train.stop_loss",
     }
 )

@@ -43,6 +43,7 @@ from caviar.training.trainer import (
     collect_results,
     to_tensors,
 )
+from caviar.training.validation_cadence import subsample_validation
 
 DEFAULTS = {"lr": 1.0, "tolerance": 1e-10, "gtol": 1e-7, "damping": 1e-6}
 GD_DEFAULT_LR = 0.1  # plain gradient descent without a line search
@@ -67,13 +68,20 @@ def check_full_batch_config(cfg: RunConfig) -> None:
     for key, owner in only.items():
         if getattr(cfg.optimizer, key) is not None and name != owner:
             raise CaviarError(f"optimizer '{name}' has no hyperparameter '{key}' (only {owner})")
-    if cfg.penalty.max_norm is not None:
-        raise CaviarError(f"penalty.max_norm constrains first-order steps, not '{name}'")
+    for path in FIRST_ORDER_ONLY:
+        section = getattr(cfg, path.split(".")[0])
+        key = path.split(".")[1]
+        if getattr(section, key) != type(section).model_fields[key].default:
+            raise CaviarError(f"{path} is for first-order training, not '{name}'")
     if cfg.schedule.name != "constant":
         raise CaviarError(
             f"optimizer '{name}' chooses its own steps: use schedule 'constant', "
             f"not '{cfg.schedule.name}'"
         )
+
+
+# first-order knobs a full-batch run refuses unless left at their defaults
+FIRST_ORDER_ONLY = ("penalty.max_norm", "train.stop_loss", "train.validate_every")
 
 
 def _hyper(cfg: RunConfig, key: str) -> float:
@@ -131,7 +139,10 @@ class FullBatchTrainer(PopulationControls):
 
         self.knobs.optimizer = {k: col(k) for k in DEFAULTS}
         self.model = build_model(configs, data, self.knobs)
-        self.tensors = to_tensors(data, self.dtype, self.device)
+        t = first.train
+        self.tensors = subsample_validation(
+            to_tensors(data, self.dtype, self.device), t.val_subsample, t.shuffle_seed
+        )
         self.has_val = True  # full-batch methods always validate (early stopping)
         self.snapshots: list = []  # snapshot ensembles are a first-order feature
         self.spec = get_loss(self.knobs.loss_name)

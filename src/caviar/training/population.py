@@ -17,6 +17,7 @@ from caviar.config import PER_MEMBER_FIELDS, RunConfig, get_path
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.optim import OPTIMIZERS
+from caviar.training.stop_loss import stop_loss_values
 
 PENALTY_NAMES = ("l1_kernel", "l2_kernel", "l1_bias", "l2_bias", "l1_activity", "l2_activity")
 
@@ -142,4 +143,5 @@ def stack_knobs(
             k: col([float(get_path(d, path)) for d in dumps])
             for k, path in REGULARIZE_FIELDS.items()
         },
+        extra={"stop_loss": col(stop_loss_values(configs))},
     )

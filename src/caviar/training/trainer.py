@@ -47,17 +47,18 @@ from caviar.optim import make_optimizer
 from caviar.penalties.max_norm import active_max_norm, kernel_views, project_max_norm_
 from caviar.schedules import make_schedule
 from caviar.schedules.plateau import copy_state as copy_schedule_state
-from caviar.schedules.plateau import observe_epoch
 from caviar.tensors import shared_or_member
 from caviar.training.batches import batch_bounds, batch_size_at
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
+from caviar.training.epoch_end import after_validation
 from caviar.training.evaluate import evaluate
 from caviar.training.gradient_step import active_lambdas, loss_and_gradient
 from caviar.training.metrics import predicted_class
 from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
 from caviar.training.regularization import Regularization
 from caviar.training.result import HISTORY_KEYS, MemberResult, PopulationResult
+from caviar.training.validation_cadence import ValidationCadence, subsample_validation
 
 EpochCallback = Callable[[int, int, int, float], None]
 
@@ -169,11 +170,15 @@ class PopulationTrainer(PopulationControls):
         self.device = _resolve_device(first.train.device)
         self.knobs = stack_knobs(configs, data.task, dtype=self.dtype, device=self.device)
         self.model = build_model(configs, data, self.knobs)
-        self.tensors = to_tensors(data, self.dtype, self.device)
+        t = first.train
+        self.tensors = subsample_validation(
+            to_tensors(data, self.dtype, self.device), t.val_subsample, t.shuffle_seed
+        )
         self.spec = get_loss(self.knobs.loss_name)
         self.n_train = self.tensors.x_train.shape[0]
         self.has_val = self.tensors.x_val.shape[0] > 0
         self.epochs = first.train.epochs
+        self.cadence = ValidationCadence(first.train.validate_every, self.epochs)
         size = first.train.batch_size
         self.batch_size = self.n_train if size == "full" else min(int(size), self.n_train)
         self.steps_per_epoch = len(self._bounds(0))
@@ -308,12 +313,14 @@ class PopulationTrainer(PopulationControls):
         self.history["train_score"].append(_finish_train_score(spec, score_sum, t.y_train))
 
     def validate(self) -> None:
-        """Per-member validation loss and score in one pass, then early stopping."""
-        if not self.has_val:
+        """Per-member validation loss and score in one pass, then early stopping (on the
+        epochs ``train.validate_every`` selects), then :func:`after_validation`."""
+        due = self.cadence.due(self.epoch)
+        if not self.has_val or not due:
             nan = torch.full((self.size,), float("nan"), dtype=self.dtype, device=self.device)
             self.history["val_loss"].append(nan)
             self.history["val_score"].append(nan.clone())
-            observe_epoch(self)
+            after_validation(self, due)
             return
         val_loss, val_score = evaluate(
             self.model,
@@ -328,7 +335,7 @@ class PopulationTrainer(PopulationControls):
         if self.model.batch_norm:
             improved = (self.stopper.best_epoch == self.epoch)[:, None]
             self.best_stats.copy_(torch.where(improved, self.model.stats, self.best_stats))
-        observe_epoch(self)
+        after_validation(self, due)
 
     # -- operations for callbacks (successive halving, PBT) ---------------------------
     def finish(self, mask: torch.Tensor) -> None:
