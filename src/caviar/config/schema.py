@@ -105,6 +105,7 @@ class AugmentConfig(_Section):
     )
     shift: float = Field(default=0.0, ge=0, description="per member: max image shift, pixels")
     rotate: float = Field(default=0.0, ge=0, le=180, description="per member: max degrees")
+    scale: float = Field(default=0.0, ge=0, lt=1, description="per member: zoom in [1-s, 1+s]")
 
 
 class EnsembleConfig(_Section):

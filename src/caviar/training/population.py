@@ -101,6 +101,7 @@ REGULARIZE_FIELDS = {
     "interpolate": "augment.interpolate",
     "shift": "augment.shift",
     "rotate": "augment.rotate",
+    "scale": "augment.scale",
 }
 
 

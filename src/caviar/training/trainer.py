@@ -357,7 +357,7 @@ class PopulationTrainer(PopulationControls):
     def set_hyper(self, group: str, name: str, values: torch.Tensor | Sequence[float]) -> None:
         """Set a per-member hyperparameter: ``group`` is optimizer, loss, penalty, schedule
         or regularize (dropout, input_dropout, bn_momentum, weight_noise, input_noise,
-        interpolate, shift, rotate)."""
+        interpolate, shift, rotate, scale)."""
         table = getattr(self.knobs, group, None)
         if not isinstance(table, dict) or name not in table:
             raise CaviarError(f"no per-member hyperparameter '{group}.{name}' in this population")
