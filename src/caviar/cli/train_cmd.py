@@ -21,6 +21,7 @@ from caviar.atomic import atomic_directory
 from caviar.cli.output import stderr_console
 from caviar.cli.progress import epoch_progress
 from caviar.serialize import dumps
+from caviar.training.member_diagnostics import member_warnings
 from caviar.training.population import group_by_structure
 
 
@@ -85,6 +86,7 @@ def summary(run: TrainRun, out: Path) -> dict:
         "seconds": run.seconds,
         "run_dir": str(out),
         "model_dir": str(out / "model"),
+        "warnings": member_warnings(run.members),
     }
 
 
@@ -152,6 +154,9 @@ def run(args: argparse.Namespace) -> int:
         f"best member {result.best.index}: val {score} {result.best.val_score:.4f}, "
         f"test {score} {result.test_score:.4f} (test split used once, for this model)"
     )
+    for member, texts in info["warnings"].items():
+        for text in texts:
+            stderr_console.print(f"[yellow]warning[/]: member {member}: {text}")
     console.print(f"saved {out / 'model'}")
     stderr_console.file.flush()
     return 0

@@ -176,6 +176,9 @@ def run(args: argparse.Namespace) -> int:
         f"baseline ({b['name']}): val {b['val_score']:.4f}, test {b['test_score']:.4f}; "
         f"diagnosis: {v['verdict']} ({v['reason']})"
     )
+    if "trees" in v:
+        t = v["trees"]
+        console.print(f"trees ({t['name']}): {t['verdict']} ({t['reason']})")
     console.print(f"saved {out / 'model'}")
     return 0
 

@@ -22,10 +22,12 @@ from caviar.diagnose.gradient_check import gradient_check, model_tensors
 from caviar.diagnose.gradient_norms import gradient_norm_run
 from caviar.diagnose.lr_range_test import lr_range_test
 from caviar.diagnose.objective import member_objective
+from caviar.diagnose.trees import trees_report
 from caviar.diagnose.verdict import verdict
 from caviar.training.full_batch import is_full_batch
+from caviar.training.init_check import initial_check
 from caviar.training.population import penalty_lambdas, stack_knobs
-from caviar.training.trainer import build_model, split_tensors
+from caviar.training.trainer import PopulationTrainer, build_model, split_tensors
 
 CHECK_ROWS = 32  # seed 000 §1: the gradient check runs on a simplified problem
 
@@ -60,17 +62,21 @@ def _objective_at(cfg: RunConfig, data, flat: torch.Tensor | None, rows: int | N
 
 
 def _baseline_and_verdict(data, train_score: float, val_score: float) -> dict:
-    """The naive baseline and the under/overfitting verdict (shared with ``caviar tune``)."""
+    """The naive baseline, the under/overfitting verdict and boosted trees beside the
+    network (seed 004, :mod:`caviar.diagnose.trees`)."""
     base = naive_baseline(data)
     return {
         **verdict(train_score, val_score, base["val_score"]),
         "baseline": base["name"],
         "baseline_score": base["val_score"],
+        "trees": trees_report(data, val_score),
     }
 
 
 def diagnose(cfg: RunConfig, data, *, epochs: int = 20, lr_steps: int = 100) -> dict:
     """Every diagnostic for one configuration (a JSON-ready dict)."""
+    # 0. the initial loss against log k and symmetric initialization (seed 000 §2, 003)
+    init = initial_check(PopulationTrainer([cfg], data)) if not is_full_batch(cfg) else None
     # 1. gradient check at the initial weights, float64, on a few rows
     model, f = _objective_at(cfg, data, None, CHECK_ROWS)
     checks = gradient_check(f, model.flat[0], model_tensors(model))
@@ -91,6 +97,7 @@ def diagnose(cfg: RunConfig, data, *, epochs: int = 20, lr_steps: int = 100) -> 
     return {
         "config": cfg.model_dump(mode="json"),
         "n_params": int(model.n_params),
+        "initialization": init[0] if init else {"applicable": False},
         "gradient_check": {
             "ok": all(c.ok for c in checks),
             "tensors": [c.as_dict() for c in checks],
@@ -116,6 +123,14 @@ def render_text(report: dict, console) -> None:
         f"activation={cfg['model']['activation']} optimizer={cfg['optimizer']['name']} "
         f"({report['n_params']} parameters)"
     )
+    init = report.get("initialization", {})
+    if "initial_loss" in init:
+        ref = "log k" if init.get("log_k") == init["reference_loss"] else "constant prediction"
+        console.print(
+            f"initial loss {init['initial_loss']:.4g} vs {ref} {init['reference_loss']:.4g}"
+        )
+        for text in init["warnings"]:
+            console.print(f"[yellow]warning[/]: {text}")
     gc = Table("tensor", "checked", "max rel error", "ok", title="gradient check", box=box.SIMPLE)
     for t in report["gradient_check"]["tensors"]:
         gc.add_row(
@@ -146,6 +161,9 @@ def render_text(report: dict, console) -> None:
         console.print(f"lr range test: not applicable ({lr['reason']})")
     fit = report["fit"]
     console.print(f"fit: {fit['verdict']}: {fit['reason']} (naive baseline: {fit['baseline']})")
+    trees = fit.get("trees")
+    if trees:
+        console.print(f"trees: {trees['verdict']}: {trees['reason']}")
 
 
 def write_plots(report: dict, out: Path, prefix: str = "") -> list[Path]:

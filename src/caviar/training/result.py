@@ -39,6 +39,8 @@ class MemberResult:
     train_score: float
     population: int = 0  # which population of the run trained it
     refit_epochs: int | None = None  # epochs of the refit on train+validation, if any
+    # initial-loss / symmetry checks and the gradient monitor; "warnings": list of text
+    diagnostics: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         return {

@@ -54,6 +54,8 @@ from caviar.training.early_stopping import EarlyStopping
 from caviar.training.epoch_end import after_validation
 from caviar.training.evaluate import evaluate
 from caviar.training.gradient_step import active_lambdas, loss_and_gradient
+from caviar.training.init_check import initial_check
+from caviar.training.member_diagnostics import member_diagnostics
 from caviar.training.metrics import predicted_class
 from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
 from caviar.training.regularization import Regularization
@@ -206,6 +208,7 @@ class PopulationTrainer(PopulationControls):
         self._generator = torch.Generator().manual_seed(int(first.train.shuffle_seed))
         self.loss_with_gradient = self._closed_form_loss()
         self._refresh_knobs()
+        self.init_check = initial_check(self)  # seed 000 §2, seed 003: training/init_check.py
 
     def _closed_form_loss(self):
         """The loss's closed-form gradient (``LossSpec.with_gradient``) when the training
@@ -438,6 +441,7 @@ def collect_results(trainer: PopulationTrainer) -> PopulationResult:
                 val_score=at("val_score"),
                 train_loss=at("train_loss"),
                 train_score=at("train_score"),
+                diagnostics=member_diagnostics(trainer, p),
             )
         )
     return PopulationResult(

@@ -41,6 +41,7 @@ from caviar.config import RunConfig, expand_configs, read_toml, validate_config
 from caviar.config.grid import find_axes
 from caviar.data import PreparedData, data_fingerprint
 from caviar.diagnose.baseline import naive_baseline
+from caviar.diagnose.trees import trees_report
 from caviar.diagnose.verdict import verdict
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
@@ -599,6 +600,7 @@ def _search(ctx: SearchContext) -> TuneResult:
     model.metrics["test_score"] = test
     base = naive_baseline(data)
     diag = verdict(float(best["train_score"]), val_score, base["val_score"])
+    diag["trees"] = trees_report(data, val_score)  # seed 004: the algorithm is a hyperparameter
     counts = {k: 0 for k in ("complete", "pruned", "diverged", "failed")}
     for t in trials:
         key = "complete" if t["status"] == "early_stopped" else t["status"]
