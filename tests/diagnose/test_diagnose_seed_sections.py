@@ -59,3 +59,22 @@ def test_tune_summary_has_the_trees_verdict(tmp_path):
     info = json.loads((tmp_path / "run" / "summary.json").read_text())
     trees = info["diagnosis"]["trees"]
     assert trees["name"] == "HistGradientBoostingClassifier" and "verdict" in trees
+
+
+def test_train_run_keeps_the_gradient_monitor_and_its_figure(tmp_path):
+    from caviar.report.gradient_monitor import gradient_monitor_figure
+
+    cfg = tmp_path / "deep.toml"
+    cfg.write_text(
+        '[data]\nsource = "iris"\n[model]\nhidden = [6, 6, 6, 6, 6]\nactivation = "sigmoid"\n'
+        'init = "glorot_uniform"\n[optimizer]\nname = "sgd"\nlr = 0.1\n[train]\nepochs = 3\n'
+    )
+    assert main(["train", str(cfg), "-o", str(tmp_path / "run"), "--json", "-q"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert any("vanishing" in w for w in summary["warnings"]["0"])
+    diag = json.loads((tmp_path / "run" / "diagnostics.json").read_text())
+    per_epoch = diag["0"]["gradients"]["per_epoch"]
+    assert len(per_epoch) == 6 and all(len(s) == 3 for s in per_epoch)
+    fig = gradient_monitor_figure(diag)
+    assert len(fig.data) == 6 and list(fig.data[0].y) == per_epoch[0]
+    assert "member 0" in fig.layout.title.text

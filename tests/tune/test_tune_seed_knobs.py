@@ -76,6 +76,7 @@ def test_new_per_member_knobs_in_one_search_follow_the_member_alone(tmp_path):
     }
     result = caviar.tune(copy.deepcopy(cfg), out=tmp_path / "run")
     assert len(result.trials) == 6
+    assert all(isinstance(t["warnings"], list) for t in result.trials)
     shared = [t for t in result.trials if len(t["population"]) > 1]
     assert shared  # members differing in the new knobs trained as one population
     base = copy.deepcopy(cfg)
@@ -92,3 +93,16 @@ def test_new_per_member_knobs_in_one_search_follow_the_member_alone(tmp_path):
         stored = [np.nan if v is None else v for v in t["history"]["val_loss"]]
         assert np.isnan(stored[0]) and np.isfinite(stored[1])  # validated every 2 epochs
         np.testing.assert_allclose(stored, m.history["val_loss"], rtol=1e-5)
+
+
+def test_tune_trials_carry_the_gradient_monitor_warnings(tmp_path):
+    cfg = iris_config()
+    cfg["optimizer"] = {"name": "sgd"}
+    cfg["train"]["epochs"] = 2
+    cfg["search"].update({"strategy": "grid", "trials": 2})
+    cfg["search"]["space"] = {"optimizer.lr": {"choice": [0.05, 1e12]}}
+    result = caviar.tune(cfg, out=tmp_path / "run")
+    by_lr = {float(t["params"]["optimizer.lr"]): t for t in result.trials}
+    assert by_lr[1e12]["status"] == "diverged"
+    assert any("exploding" in w for w in by_lr[1e12]["warnings"])
+    assert by_lr[0.05]["warnings"] == []

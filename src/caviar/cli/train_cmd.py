@@ -2,7 +2,8 @@
 
 Writes, all or nothing, a run directory holding ``model/`` (the best member:
 safetensors + JSON), ``leaderboard.csv``, ``history.csv`` (every member, every
-epoch) and ``summary.json``; prints a leaderboard (or ``--json``).
+epoch), ``summary.json`` and ``diagnostics.json`` (per member: initialization checks
+and per-layer gradient norms); prints a leaderboard (or ``--json``).
 """
 
 from __future__ import annotations
@@ -144,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
         history_frame(result).to_csv(tmp / "history.csv", index=False)
         info = summary(result, out)
         (tmp / "summary.json").write_text(dumps(info))
+        diagnostics = {str(m.index): m.diagnostics for m in result.members}
+        (tmp / "diagnostics.json").write_text(dumps(diagnostics))  # init + gradient monitor
     if args.json:
         sys.stdout.write(dumps(info) + "\n")
         return 0

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from caviar.config import RunConfig
+from caviar.diagnose.backprop_check import backprop_check
 from caviar.diagnose.baseline import naive_baseline
 from caviar.diagnose.conditioning import adagrad_diagonal, hessian_conditioning
 from caviar.diagnose.gradient_check import gradient_check, model_tensors
@@ -32,14 +33,19 @@ from caviar.training.trainer import PopulationTrainer, build_model, split_tensor
 CHECK_ROWS = 32  # seed 000 §1: the gradient check runs on a simplified problem
 
 
-def _objective_at(cfg: RunConfig, data, flat: torch.Tensor | None, rows: int | None):
-    """float64 model of ``cfg`` at ``flat`` (or its initial weights) and its objective."""
+def _float64(cfg: RunConfig, flat: torch.Tensor | None) -> RunConfig:
     cfg64 = cfg.model_copy(deep=True)
     cfg64.train.dtype = "float64"
     if flat is None:  # random output weights: prior init's zeros would zero hidden gradients
         cfg64.model.output_init = "default"
     if is_full_batch(cfg64):
         cfg64.optimizer = cfg64.optimizer.__class__(name="sgd")
+    return cfg64
+
+
+def _objective_at(cfg: RunConfig, data, flat: torch.Tensor | None, rows: int | None):
+    """float64 model of ``cfg`` at ``flat`` (or its initial weights) and its objective."""
+    cfg64 = _float64(cfg, flat)
     knobs = stack_knobs([cfg64], data.task, dtype=torch.float64, device=cfg.train.device)
     model = build_model([cfg64], data, knobs)
     if flat is not None:
@@ -80,6 +86,8 @@ def diagnose(cfg: RunConfig, data, *, epochs: int = 20, lr_steps: int = 100) -> 
     # 1. gradient check at the initial weights, float64, on a few rows
     model, f = _objective_at(cfg, data, None, CHECK_ROWS)
     checks = gradient_check(f, model.flat[0], model_tensors(model))
+    # 1b. the same check on the gradient the training step computes (nn/backprop.py)
+    train_checks = backprop_check(_float64(cfg, None), data, model, f, CHECK_ROWS)
     # 2. gradient norms over training (also AdaGrad's B and the trained point)
     norms = gradient_norm_run(cfg, data, epochs=epochs)
     result = norms.pop("result")
@@ -101,6 +109,13 @@ def diagnose(cfg: RunConfig, data, *, epochs: int = 20, lr_steps: int = 100) -> 
         "gradient_check": {
             "ok": all(c.ok for c in checks),
             "tensors": [c.as_dict() for c in checks],
+            "training_path": {"applicable": False, "reason": "batch norm: autograd"}
+            if train_checks is None
+            else {
+                "applicable": True,
+                "ok": all(c.ok for c in train_checks),
+                "tensors": [c.as_dict() for c in train_checks],
+            },
         },
         "conditioning": cond,
         "gradient_norms": {**norms, "epochs": epochs},
@@ -137,6 +152,13 @@ def render_text(report: dict, console) -> None:
             t["name"], f"{t['checked']}/{t['size']}", f"{t['max_rel_error']:.2e}", str(t["ok"])
         )
     console.print(gc)
+    tp = report["gradient_check"].get("training_path")
+    if tp and tp["applicable"]:
+        worst = max((t["max_rel_error"] for t in tp["tensors"]), default=0.0)
+        console.print(
+            f"gradient check of the training path (nn/backprop.py): max rel error "
+            f"{worst:.2e}, ok {tp['ok']}"
+        )
     c = report["conditioning"]
     ct = Table("quantity", "value", title="conditioning", box=box.SIMPLE)
     kappa = c["condition_number"]

@@ -83,9 +83,7 @@ def initial_check(trainer) -> list[dict]:
                 "with the same weights, gets the same gradient and stays identical "
                 "(use a random model.init)"
             )
-        report.append(
-            {"initial_loss": l0, "reference_loss": lr, "log_k": log_k, "warnings": msgs}
-        )
+        report.append({"initial_loss": l0, "reference_loss": lr, "log_k": log_k, "warnings": msgs})
     if bool(sym.any()):
         warnings.warn(
             "symmetric initialization: hidden units start identical and stay identical "

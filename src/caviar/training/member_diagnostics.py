@@ -14,7 +14,7 @@ def member_diagnostics(trainer, p: int) -> dict:
         out["warnings"] += init[p]["warnings"]
     monitor = getattr(trainer, "grad_monitor", None)
     if monitor is not None:
-        grads = monitor.member_report(p)
+        grads = monitor.member_report(p, diverged=bool(trainer.diverged[p]))
         out["gradients"] = {k: v for k, v in grads.items() if k != "warnings"}
         out["warnings"] += grads["warnings"]
     return out

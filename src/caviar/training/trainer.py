@@ -53,6 +53,7 @@ from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
 from caviar.training.epoch_end import after_validation
 from caviar.training.evaluate import evaluate
+from caviar.training.gradient_monitor import GradientMonitor
 from caviar.training.gradient_step import active_lambdas, loss_and_gradient
 from caviar.training.init_check import initial_check
 from caviar.training.member_diagnostics import member_diagnostics
@@ -209,6 +210,7 @@ class PopulationTrainer(PopulationControls):
         self.loss_with_gradient = self._closed_form_loss()
         self._refresh_knobs()
         self.init_check = initial_check(self)  # seed 000 §2, seed 003: training/init_check.py
+        self.grad_monitor = GradientMonitor(self.model)  # seed 002 §7
 
     def _closed_form_loss(self):
         """The loss's closed-form gradient (``LossSpec.with_gradient``) when the training
@@ -312,6 +314,7 @@ class PopulationTrainer(PopulationControls):
             with torch.no_grad():
                 loss_sum += data_loss * (end - start)
                 score_sum += _batch_score_sum(spec, out, yb)
+        self.grad_monitor.record(self.alive)
         self.history["train_loss"].append(loss_sum / self.n_train)
         self.history["train_score"].append(_finish_train_score(spec, score_sum, t.y_train))
 

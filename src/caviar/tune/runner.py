@@ -265,6 +265,7 @@ def _trial_record(
         "final_hypers": rec.final_hypers,
         "pbt_history": [{**h, "from": population[h["from"]]} for h in rec.pbt_log],
         "stopped_by": rec.stopped_by,
+        "warnings": m.diagnostics.get("warnings", []),  # init checks, gradient monitor
         "population": list(population),
         **extra,
     }
