@@ -25,6 +25,7 @@ from caviar.model import TrainedModel
 from caviar.training.ensemble import build_ensemble, model_scores
 from caviar.training.evaluate import evaluate
 from caviar.training.full_batch import is_full_batch, train_full_batch
+from caviar.training.live import append_line, live_callbacks
 from caviar.training.population import group_by_structure
 from caviar.training.refit import refit
 from caviar.training.result import MemberResult, PopulationResult, rank_members
@@ -119,12 +120,16 @@ def train(
     *,
     data: PreparedData | None = None,
     on_epoch: Callable[[int, int, int, int, float], None] | None = None,
+    live_dir: str | Path | None = None,
+    changes: list[dict] | None = None,
 ) -> TrainRun:
     """Train every configuration ``config`` lists; one population per structure.
 
     ``on_epoch(population, epoch, epochs, alive, best_val_score)`` is called after
     every epoch (progress reporting). The test split is evaluated once, for the
-    best member only (validation discipline, seeds 003 and 004).
+    best member only (validation discipline, seeds 003 and 004). ``live_dir``: write
+    progress there and apply ``caviar set`` commands between epochs; ``changes``: replay
+    a run's recorded changes (:mod:`caviar.training.live`).
     """
     import time
 
@@ -142,7 +147,8 @@ def train(
 
         members_cfg = [configs[i] for i in group]
         runner = train_full_batch if is_full_batch(members_cfg[0]) else train_population
-        result = runner(members_cfg, data, on_epoch=cb)
+        controls = live_callbacks(group, g, live_dir, changes)
+        result = runner(members_cfg, data, on_epoch=cb, callbacks=controls)
         refit_cfg = configs[group[0]].refit
         if refit_cfg.strategy != "none":
             refitted = refit(result, data, refit_cfg.strategy, max_epochs=refit_cfg.max_epochs)
@@ -151,8 +157,11 @@ def train(
                 m.refit_epochs = r.epochs_run
         for m, idx in zip(result.members, group, strict=True):
             m.index, m.population = idx, len(populations)
+            m.changes = [c for cb_ in controls for c in cb_.changes_for(idx)]
         populations.append(result)
         members.extend(result.members)
+    if live_dir is not None:
+        append_line(Path(live_dir) / "progress.jsonl", {"done": True})
     ranked = rank_members(members)
     best = ranked[0]
     pop_i, member_i = best.population, best.position

@@ -9,6 +9,7 @@ and per-layer gradient norms); prints a leaderboard (or ``--json``).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from caviar.atomic import atomic_directory
 from caviar.cli.output import stderr_console
 from caviar.cli.progress import epoch_progress
 from caviar.serialize import dumps
+from caviar.training.live import keep_live_files, open_live_dir
 from caviar.training.member_diagnostics import member_warnings
 from caviar.training.population import group_by_structure
 
@@ -88,6 +90,7 @@ def summary(run: TrainRun, out: Path) -> dict:
         "run_dir": str(out),
         "model_dir": str(out / "model"),
         "warnings": member_warnings(run.members),
+        "changes": [c for m in run.members for c in m.changes],  # caviar set, in order
     }
 
 
@@ -136,23 +139,20 @@ def run(args: argparse.Namespace) -> int:
         (f"population {i + 1}/{len(groups)} (P={len(g)})", configs[g[0]].train.epochs)
         for i, g in enumerate(groups)
     ]
-    with epoch_progress(labels, enabled=not (args.quiet or args.json)) as on_epoch:
-        result = train(configs, data=data, on_epoch=on_epoch)
-    board = leaderboard(result)
-    with atomic_directory(out) as tmp:
-        result.best_model.save(tmp / "model")
-        board.to_csv(tmp / "leaderboard.csv", index=False)
-        history_frame(result).to_csv(tmp / "history.csv", index=False)
-        info = summary(result, out)
-        (tmp / "summary.json").write_text(dumps(info))
-        diagnostics = {str(m.index): m.diagnostics for m in result.members}
-        (tmp / "diagnostics.json").write_text(dumps(diagnostics))  # init + gradient monitor
+    live = open_live_dir(out)  # panda mode: `caviar watch` / `caviar set` (training/live.py)
+    try:
+        with epoch_progress(labels, enabled=not (args.quiet or args.json)) as on_epoch:
+            result = train(configs, data=data, on_epoch=on_epoch, live_dir=live)
+        _write_run(result, out, live)
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
+    info = summary(result, out)
     if args.json:
         sys.stdout.write(dumps(info) + "\n")
         return 0
     console = Console()
     score = info["score_name"]
-    print_leaderboard(board, args.top, score, console)
+    print_leaderboard(leaderboard(result), args.top, score, console)
     console.print(
         f"best member {result.best.index}: val {score} {result.best.val_score:.4f}, "
         f"test {score} {result.test_score:.4f} (test split used once, for this model)"
@@ -163,3 +163,17 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"saved {out / 'model'}")
     stderr_console.file.flush()
     return 0
+
+
+def _write_run(result: TrainRun, out: Path, live: Path) -> None:
+    """The run directory, all or nothing."""
+    board = leaderboard(result)
+    with atomic_directory(out) as tmp:
+        result.best_model.save(tmp / "model")
+        board.to_csv(tmp / "leaderboard.csv", index=False)
+        history_frame(result).to_csv(tmp / "history.csv", index=False)
+        info = summary(result, out)
+        (tmp / "summary.json").write_text(dumps(info))
+        diagnostics = {str(m.index): m.diagnostics for m in result.members}
+        (tmp / "diagnostics.json").write_text(dumps(diagnostics))  # init + gradient monitor
+        keep_live_files(live, tmp)

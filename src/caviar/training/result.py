@@ -41,6 +41,8 @@ class MemberResult:
     refit_epochs: int | None = None  # epochs of the refit on train+validation, if any
     # initial-loss / symmetry checks and the gradient monitor; "warnings": list of text
     diagnostics: dict = field(default_factory=dict)
+    # knob changes made during training (panda mode, caviar.training.live)
+    changes: list = field(default_factory=list)
 
     def summary(self) -> dict:
         return {
