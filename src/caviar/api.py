@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from caviar.config import RunConfig, expand_configs, load_configs
+from caviar.config.module_factory import with_factory
 from caviar.data import PreparedData, prepare_data
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
+from caviar.nn.factory import register
+from caviar.training.build import DTYPES
 from caviar.training.ensemble import build_ensemble, model_scores
 from caviar.training.evaluate import evaluate
 from caviar.training.full_batch import is_full_batch, train_full_batch
@@ -29,7 +32,8 @@ from caviar.training.live import append_line, live_callbacks
 from caviar.training.population import group_by_structure
 from caviar.training.refit import refit
 from caviar.training.result import MemberResult, PopulationResult, rank_members
-from caviar.training.trainer import DTYPES, EpochCallback, split_tensors, train_population
+from caviar.training.splits import split_tensors
+from caviar.training.trainer import EpochCallback, train_population
 
 
 @dataclass
@@ -78,6 +82,7 @@ def load_data_for(configs: list[RunConfig]) -> PreparedData:
         val_fraction=data_cfg.val_fraction,
         test_fraction=data_cfg.test_fraction,
         seed=data_cfg.seed,
+        shape=data_cfg.shape,
     )
 
 
@@ -88,11 +93,16 @@ def check_configs(configs: list[RunConfig], data: PreparedData) -> None:
     hyperparameters an optimizer does not have, so a bad config fails at once.
     """
     from caviar.schedules import SCHEDULES
+    from caviar.training.build import check_module
     from caviar.training.full_batch import check_full_batch_config
-    from caviar.training.population import optimizer_hypers, resolve_loss_name
+    from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
 
+    checked_structures: set[str] = set()
     for cfg in configs:
         resolve_loss_name(cfg, data.task)
+        if cfg.model.kind != "mlp" and structure_key(cfg) not in checked_structures:
+            check_module(cfg, data)  # the factory builds a module that fits the data
+            checked_structures.add(structure_key(cfg))
         if is_full_batch(cfg):
             check_full_batch_config(cfg)
         else:
@@ -120,6 +130,7 @@ def train(
     *,
     data: PreparedData | None = None,
     on_epoch: Callable[[int, int, int, int, float], None] | None = None,
+    module: Callable | None = None,
     live_dir: str | Path | None = None,
     changes: list[dict] | None = None,
 ) -> TrainRun:
@@ -130,10 +141,16 @@ def train(
     best member only (validation discipline, seeds 003 and 004). ``live_dir``: write
     progress there and apply ``caviar set`` commands between epochs; ``changes``: replay
     a run's recorded changes (:mod:`caviar.training.live`).
+
+    ``module``: a factory ``module(model_cfg) -> torch.nn.Module`` to train populations
+    of that module instead of the configured MLP (:mod:`caviar.nn.factory`; the same as
+    ``model.kind = "module"`` with ``model.factory`` its import path).
     """
     import time
 
     start = time.perf_counter()
+    if module is not None:
+        config = with_factory(config, register(module))
     configs, data = prepare(config, data)
     populations, members = [], []
     groups = group_by_structure(configs)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from caviar import __version__
 from caviar.errors import CaviarError
+from caviar.version import __version__
 
 
 class _Parser(argparse.ArgumentParser):

@@ -25,10 +25,12 @@ from caviar.diagnose.lr_range_test import lr_range_test
 from caviar.diagnose.objective import member_objective
 from caviar.diagnose.trees import trees_report
 from caviar.diagnose.verdict import verdict
+from caviar.training.build import build_model
 from caviar.training.full_batch import is_full_batch
 from caviar.training.init_check import initial_check
 from caviar.training.population import penalty_lambdas, stack_knobs
-from caviar.training.trainer import PopulationTrainer, build_model, split_tensors
+from caviar.training.splits import split_tensors
+from caviar.training.trainer import PopulationTrainer
 
 CHECK_ROWS = 32  # seed 000 §1: the gradient check runs on a simplified problem
 

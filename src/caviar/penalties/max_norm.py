@@ -12,9 +12,10 @@ constrained. ``c_p = inf`` leaves member ``p`` unconstrained, and members outsid
 
 The projection works on *parameter groups*: a model gives its kernels as views of its
 parameters together with the axis that indexes units. :class:`~caviar.nn.PopulationMLP`
-kernels are ``(P, fan_in, fan_out)`` (units on the last axis); a model with kernels in
-another layout (torch's ``(P, out, in, *kernel)``) provides ``kernel_views()`` returning
-``(view, unit_axis)`` pairs.
+kernels are ``(P, fan_in, fan_out)`` (units on the last axis); a
+:class:`~caviar.nn.module.PopulationModule`'s are in torch's layout ``(P, out, in,
+*kernel)`` (units on axis 1: a linear layer's rows, a convolution's filters); a model
+with another layout provides ``kernel_views()`` returning ``(view, unit_axis)`` pairs.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def kernel_views(model) -> list[tuple[torch.Tensor, int]]:
     own = getattr(model, "kernel_views", None)
     if callable(own):
         return list(own())
-    return [(w, -1) for w in model.weights(model.flat.detach())]
+    # PopulationMLP kernels (P, fan_in, fan_out): units last; a module's kernels are in
+    # torch's layout (P, out, in, *kernel): units on axis 1
+    axis = -1 if hasattr(model, "slices") else 1
+    return [(w, axis) for w in model.weights(model.flat.detach())]
 
 
 def active_max_norm(max_norm: torch.Tensor | None) -> torch.Tensor | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
 import torch
 
 from caviar.training.evaluate import predict_outputs
@@ -30,8 +31,11 @@ GAP = 0.5  # relative gap between L0 and L_ref that is flagged
 
 
 def symmetric_layers(model) -> torch.Tensor:
-    """``(P, L_hidden)`` bool: hidden layer ``l`` of member ``p`` has all units equal."""
+    """``(P, L_hidden)`` bool: hidden layer ``l`` of member ``p`` has all units equal
+    (an MLP's; a generic module is not inspected: no flags)."""
     flags = []
+    if not hasattr(model, "slices"):
+        return torch.zeros(model.flat.shape[0], 0, dtype=torch.bool)
     weights, biases = model.weights(model.flat.detach()), model.biases(model.flat.detach())
     bias_of = {i: b for i, b in zip([i for i, s in enumerate(model.slices) if s.has_bias],
                                     biases, strict=True)}  # fmt: skip
@@ -49,6 +53,25 @@ def symmetric_layers(model) -> torch.Tensor:
     return torch.stack(flags, dim=1)
 
 
+def _constant_outputs(trainer, out: torch.Tensor) -> torch.Tensor:
+    """What small weights give: every output its bias (an MLP's output bias; for a
+    module, the prior it receives with ``output_init = "prior"``, else 0)."""
+    model = trainer.model
+    if hasattr(model, "slices"):
+        if not model.slices[-1].has_bias:
+            return torch.zeros_like(out)
+        return model.biases(model.flat.detach())[-1].expand_as(out)
+    if trainer.configs[0].model.output_init == "prior":
+        from caviar.nn import output_bias
+
+        k = out.shape[-1]
+        sigmoid = trainer.spec.name == "binary_cross_entropy"
+        y = trainer.data.y_train
+        b = output_bias(np.asarray(y), task=trainer.data.task, n_outputs=k, sigmoid=sigmoid)
+        return torch.as_tensor(b, dtype=out.dtype, device=out.device).expand_as(out)
+    return torch.zeros_like(out)
+
+
 @torch.no_grad()
 def initial_check(trainer) -> list[dict]:
     """Per member: ``initial_loss``, ``reference_loss``, ``log_k`` and ``warnings``."""
@@ -59,8 +82,7 @@ def initial_check(trainer) -> list[dict]:
     out = predict_outputs(model, x, slope=knobs.leaky_slope)
     hypers = trainer.loss_hypers
     loss0 = trainer.spec.fn(out, y, **hypers)
-    bias = model.biases(model.flat.detach())[-1] if model.slices[-1].has_bias else None
-    const = torch.zeros_like(out) if bias is None else bias.expand_as(out)
+    const = _constant_outputs(trainer, out)
     ref = trainer.spec.fn(const, y, **hypers)
     sym = symmetric_layers(model)
     classes = int(getattr(trainer.data, "n_classes", 0) or 0)
