@@ -79,3 +79,55 @@ def test_members_with_their_own_max_norm_follow_their_own_trajectory(iris):
 def test_full_batch_methods_refuse_max_norm(iris):
     with pytest.raises(CaviarError, match="max_norm is for first-order"):
         train_full_batch(cfgs(1.0, optimizer={"name": "bfgs", "lr": None}), iris)
+
+
+def small_cnn(cfg):
+    from torch import nn
+
+    c, length = cfg["input_shape"]
+    return nn.Sequential(
+        nn.Conv1d(c, 4, 3, padding=1),
+        nn.Tanh(),
+        nn.Flatten(),
+        nn.Linear(4 * length, cfg["n_outputs"]),
+    )
+
+
+def test_generic_module_filters_and_rows_are_projected_by_hand():
+    from caviar.data import prepare_arrays
+    from caviar.nn.factory import register
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(64, 2, 10))
+    data = prepare_arrays(X, (X[:, 0].sum(axis=1) > 0).astype(int), seed=1)
+    path = register(small_cnn)
+
+    def run(c):
+        return train_population(
+            expand_configs(
+                {
+                    "data": {"source": "arrays"},
+                    "model": {"kind": "module", "factory": path},
+                    "optimizer": {"name": "sgd", "lr": 2.0},
+                    "penalty": {"max_norm": c},
+                    "train": {
+                        "epochs": 1,
+                        "batch_size": "full",
+                        "patience": None,
+                        "dtype": "float64",
+                    },
+                }  # fmt: skip
+            ),
+            data,
+        )
+
+    free, c = run(None), 0.3
+    tied = run(c)
+    active = 0
+    for w_free, w_tied in zip(free.model.weights(), tied.model.weights(), strict=True):
+        w = w_free[0].detach().numpy()  # torch layout (out, in, *kernel): one unit a row
+        norms = np.sqrt((w.reshape(w.shape[0], -1) ** 2).sum(axis=1))
+        active += int((norms > c).sum())
+        scale = np.minimum(1.0, c / norms).reshape(-1, *([1] * (w.ndim - 1)))
+        np.testing.assert_allclose(w_tied[0].detach().numpy(), w * scale, rtol=1e-12, atol=1e-14)
+    assert active >= 2
