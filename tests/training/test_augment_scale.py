@@ -89,3 +89,23 @@ def test_scale_needs_images_and_a_range_below_one():
         PopulationTrainer([cfg], cls)
     with pytest.raises(CaviarError, match="less than 1"):
         expand_configs({"data": {"source": "x"}, "augment": {"scale": 1.0}})
+
+
+def test_scale_is_refused_on_signals_for_module_populations():
+    from torch import nn
+
+    from caviar.nn.factory import register
+
+    def conv(cfg):
+        c, length = cfg["input_shape"]
+        return nn.Sequential(nn.Conv1d(c, 2, 3, padding=1), nn.Flatten(),
+                             nn.Linear(2 * length, cfg["n_outputs"]))  # fmt: skip
+
+    X = np.random.default_rng(0).normal(size=(40, 2, 8))
+    data = prepare_arrays(X, (X[:, 0].sum(axis=1) > 0).astype(int), seed=1)
+    (cfg,) = expand_configs(
+        {"data": {"source": "arrays"}, "model": {"kind": "module", "factory": register(conv)},
+         "augment": {"scale": 0.2}}
+    )  # fmt: skip
+    with pytest.raises(CaviarError, match="augment.scale needs images"):
+        PopulationTrainer([cfg], data)
