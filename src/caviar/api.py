@@ -29,6 +29,7 @@ from caviar.training.callbacks import Callback, epoch_hook, population_end
 from caviar.training.ensemble import build_ensemble, model_scores
 from caviar.training.evaluate import evaluate
 from caviar.training.full_batch import is_full_batch, train_full_batch
+from caviar.training.live import append_line, live_callbacks
 from caviar.training.population import group_by_structure
 from caviar.training.refit import refit
 from caviar.training.result import MemberResult, PopulationResult, rank_members
@@ -137,6 +138,8 @@ def train(
     on_epoch: Callable[[int, int, int, int, float], None] | None = None,
     module: Callable | None = None,
     callbacks: Sequence[Callback] = (),
+    live_dir: str | Path | None = None,
+    changes: list[dict] | None = None,
 ) -> TrainRun:
     """Train every configuration ``config`` lists; one population per structure.
 
@@ -146,7 +149,9 @@ def train(
 
     ``on_epoch(population, epoch, epochs, alive, best_val_score)`` is called after
     every epoch (progress reporting). The test split is evaluated once, for the
-    best member only (validation discipline, seeds 003 and 004).
+    best member only (validation discipline, seeds 003 and 004). ``live_dir``: write
+    progress there and apply ``caviar set`` commands between epochs; ``changes``: replay
+    a run's recorded changes (:mod:`caviar.training.live`).
 
     ``module``: a factory ``module(model_cfg) -> torch.nn.Module`` to train populations
     of that module instead of the configured MLP (:mod:`caviar.nn.factory`; the same as
@@ -170,8 +175,9 @@ def train(
 
         members_cfg = [configs[i] for i in group]
         runner = train_full_batch if is_full_batch(members_cfg[0]) else train_population
+        controls = live_callbacks(group, g, live_dir, changes)
         hooks = [epoch_hook(callbacks, g, group)] if callbacks else []
-        result = runner(members_cfg, data, on_epoch=cb, callbacks=hooks)
+        result = runner(members_cfg, data, on_epoch=cb, callbacks=[*controls, *hooks])
         refit_cfg = configs[group[0]].refit
         if refit_cfg.strategy != "none":
             refitted = refit(result, data, refit_cfg.strategy, max_epochs=refit_cfg.max_epochs)
@@ -180,9 +186,12 @@ def train(
                 m.refit_epochs = r.epochs_run
         for m, idx in zip(result.members, group, strict=True):
             m.index, m.population = idx, len(populations)
+            m.changes = [c for cb_ in controls for c in cb_.changes_for(idx)]
         population_end(callbacks, g, result)
         populations.append(result)
         members.extend(result.members)
+    if live_dir is not None:
+        append_line(Path(live_dir) / "progress.jsonl", {"done": True})
     ranked = rank_members(members)
     best = ranked[0]
     pop_i, member_i = best.population, best.position

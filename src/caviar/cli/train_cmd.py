@@ -2,13 +2,15 @@
 
 Writes, all or nothing, a run directory holding ``model/`` (the best member:
 safetensors + JSON), ``leaderboard.csv``, ``history.csv`` (every member, every
-epoch) and ``summary.json``, then ``report.html`` (``caviar.report``); prints a
+epoch), ``summary.json`` and ``diagnostics.json`` (per member: initialization checks
+and per-layer gradient norms), then ``report.html`` (``caviar.report``); prints a
 leaderboard (or ``--json``) and where the report is.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,6 +82,7 @@ def history_frame(run: TrainRun) -> pd.DataFrame:
 def summary(run: TrainRun, out: Path) -> dict:
     import pandas as pd
 
+    from caviar.training.member_diagnostics import member_warnings
     from caviar.training.scoring import score_name
 
     counts = pd.Series([m.status for m in run.members]).value_counts().to_dict()
@@ -95,6 +98,8 @@ def summary(run: TrainRun, out: Path) -> dict:
         "seconds": run.seconds,
         "run_dir": str(out),
         "model_dir": str(out / "model"),
+        "warnings": member_warnings(run.members),
+        "changes": [c for m in run.members for c in m.changes],  # caviar set, in order
     }
 
 
@@ -141,6 +146,7 @@ def print_leaderboard(board: pd.DataFrame, top: int, score: str, console: Consol
 def run(args: argparse.Namespace) -> int:
     from caviar.api import prepare, train
     from caviar.cli.progress import epoch_progress
+    from caviar.training.live import open_live_dir
     from caviar.training.population import group_by_structure
 
     configs, data = prepare(args.config)
@@ -150,15 +156,13 @@ def run(args: argparse.Namespace) -> int:
         (f"population {i + 1}/{len(groups)} (P={len(g)})", configs[g[0]].train.epochs)
         for i, g in enumerate(groups)
     ]
-    with epoch_progress(labels, enabled=not (args.quiet or args.json)) as on_epoch:
-        result = train(configs, data=data, on_epoch=on_epoch)
-    board = leaderboard(result)
-    with atomic_directory(out) as tmp:
-        result.best_model.save(tmp / "model")
-        board.to_csv(tmp / "leaderboard.csv", index=False)
-        history_frame(result).to_csv(tmp / "history.csv", index=False)
-        info = summary(result, out)
-        (tmp / "summary.json").write_text(dumps(info))
+    live = open_live_dir(out)  # panda mode: `caviar watch` / `caviar set` (training/live.py)
+    try:
+        with epoch_progress(labels, enabled=not (args.quiet or args.json)) as on_epoch:
+            result = train(configs, data=data, on_epoch=on_epoch, live_dir=live)
+        info = _write_run(result, out, live)
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
     from caviar.report import report_after_run  # after the run directory; a failure warns
 
     report = report_after_run(out)
@@ -169,13 +173,33 @@ def run(args: argparse.Namespace) -> int:
         return 0
     console = table_console()
     score = info["score_name"]
-    print_leaderboard(board, args.top, score, console)
+    print_leaderboard(leaderboard(result), args.top, score, console)
     console.print(
         f"best member {result.best.index}: val {score} {result.best.val_score:.4f}, "
         f"test {score} {result.test_score:.4f} (test split used once, for this model)"
     )
+    for member, texts in info["warnings"].items():
+        for text in texts:
+            stderr_console.print(f"[yellow]warning[/]: member {member}: {text}")
     console.print(f"saved {out / 'model'}")
     if report is not None:
         console.print(f"report: {report}", soft_wrap=True)
     stderr_console.file.flush()
     return 0
+
+
+def _write_run(result: TrainRun, out: Path, live: Path) -> dict:
+    """The run directory, all or nothing; returns the summary written."""
+    from caviar.training.live import keep_live_files
+
+    board = leaderboard(result)
+    with atomic_directory(out) as tmp:
+        result.best_model.save(tmp / "model")
+        board.to_csv(tmp / "leaderboard.csv", index=False)
+        history_frame(result).to_csv(tmp / "history.csv", index=False)
+        info = summary(result, out)
+        (tmp / "summary.json").write_text(dumps(info))
+        diagnostics = {str(m.index): m.diagnostics for m in result.members}
+        (tmp / "diagnostics.json").write_text(dumps(diagnostics))  # init + gradient monitor
+        keep_live_files(live, tmp)
+    return info

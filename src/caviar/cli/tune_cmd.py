@@ -184,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
         f"baseline ({b['name']}): val {b['val_score']:.4f}, test {b['test_score']:.4f}; "
         f"diagnosis: {v['verdict']} ({v['reason']})"
     )
+    if "trees" in v:
+        t = v["trees"]
+        console.print(f"trees ({t['name']}): {t['verdict']} ({t['reason']})")
     console.print(f"saved {out / 'model'}")
     if "report" in info:
         console.print(f"report: {info['report']}", soft_wrap=True)

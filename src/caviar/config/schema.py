@@ -129,6 +129,9 @@ class PenaltyConfig(_Section):
     l2_bias: float = Field(default=0.0, ge=0)
     l1_activity: float = Field(default=0.0, ge=0)
     l2_activity: float = Field(default=0.0, ge=0)
+    max_norm: float | None = Field(
+        default=None, gt=0, description="per member: seed 003 max-norm of incoming weights"
+    )
 
 
 class NoiseConfig(_Section):
@@ -149,6 +152,7 @@ class AugmentConfig(_Section):
     )
     shift: float = Field(default=0.0, ge=0, description="per member: max image shift, pixels")
     rotate: float = Field(default=0.0, ge=0, le=180, description="per member: max degrees")
+    scale: float = Field(default=0.0, ge=0, lt=1, description="per member: zoom in [1-s, 1+s]")
 
 
 class EnsembleConfig(_Section):
@@ -215,6 +219,11 @@ class ScheduleConfig(_Section):
     factor: float | None = Field(default=None, gt=0, le=1)
     min_factor: float | None = Field(default=None, ge=0, le=1)
     warmup: float = Field(default=0.0, ge=0)
+    # "plateau" (seed 002 §6, per member): cut by factor after patience validations
+    patience: int | None = Field(default=None, ge=0)
+    min_lr: float | None = Field(default=None, ge=0)
+    threshold: float | None = Field(default=None, ge=0, description="relative improvement")
+    cooldown: int | None = Field(default=None, ge=0)
 
     def params(self) -> dict[str, float]:
         return {k: v for k, v in self.model_dump().items() if k != "name" and v is not None}
@@ -247,6 +256,9 @@ class TrainingConfig(_Section):
         "auto", "accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "precision",
         "recall", "roc_auc", "log_loss", "r2", "rmse", "mae",
     ] = Field(default="auto", description="validation metric: ranking, early stopping")  # fmt: skip
+    stop_loss: float | None = Field(default=None, description="per member: seed 003 threshold")
+    validate_every: int = Field(default=1, ge=1, description="seed 003: epochs per validation")
+    val_subsample: int | None = Field(default=None, ge=1, description="seeded validation rows")
 
     @field_validator("batch_size")
     @classmethod
@@ -310,5 +322,6 @@ PER_MEMBER_FIELDS = frozenset(
         "train.patience",
         "train.min_delta",
         "train.seed",
+        "train.stop_loss",
     }
 )

@@ -19,6 +19,7 @@ import torch
 from caviar.config import RunConfig
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
+from caviar.losses.registry import sigmoid_proba
 from caviar.nn import PopulationMLP, output_bias
 from caviar.nn import factory as factories
 from caviar.nn.module import PopulationModule
@@ -70,7 +71,10 @@ def build_model(
     if first.model.output_init == "prior":
         w = split_weights(first.train.class_weight, data, "train", torch.float64, "cpu")
         w = None if w is None else w.numpy()  # the weighted prior: the weighted loss's baseline
-        bias = output_bias(np.asarray(data.y_train), task=data.task, n_outputs=k, weight=w)
+        sigmoid = get_loss(knobs.loss_name).proba is sigmoid_proba  # K sigmoids: logit p
+        bias = output_bias(
+            np.asarray(data.y_train), task=data.task, n_outputs=k, weight=w, sigmoid=sigmoid
+        )
     if first.model.kind != "mlp":
         return _build_module(configs, data, knobs, k, bias)
     # an MLP reads every example flat, whatever its shape

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from caviar.training.member_diagnostics import member_diagnostics
 from caviar.training.result import HISTORY_KEYS, MemberResult, PopulationResult
 
 
@@ -36,6 +37,7 @@ def collect_results(trainer) -> PopulationResult:
                 train_loss=at("train_loss"),
                 train_score=at("train_score"),
                 val_default_score=_best_default(hist["val_default_score"][:n_run, p]),
+                diagnostics=member_diagnostics(trainer, p),
             )
         )
     return PopulationResult(

@@ -18,8 +18,14 @@ from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.nn.activations import activation_parameter
 from caviar.optim import OPTIMIZERS
+from caviar.training.stop_loss import stop_loss_values
 
 PENALTY_NAMES = ("l1_kernel", "l2_kernel", "l1_bias", "l2_bias", "l1_activity", "l2_activity")
+
+
+def penalty_lambdas(penalty: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The λ of the six penalty terms of ``knobs.penalty`` (without ``max_norm``)."""
+    return {k: penalty[k] for k in PENALTY_NAMES}
 
 
 def structure_key(cfg: RunConfig) -> str:
@@ -96,6 +102,7 @@ REGULARIZE_FIELDS = {
     "interpolate": "augment.interpolate",
     "shift": "augment.shift",
     "rotate": "augment.rotate",
+    "scale": "augment.scale",
 }
 
 
@@ -124,7 +131,10 @@ def stack_knobs(
             k: col([float(get_path(c.model_dump(), f"loss.{k}")) for c in configs])
             for k in spec.hypers
         },
-        penalty={k: col([getattr(c.penalty, k) for c in configs]) for k in PENALTY_NAMES},
+        penalty={
+            **{k: col([getattr(c.penalty, k) for c in configs]) for k in PENALTY_NAMES},
+            "max_norm": col([c.penalty.max_norm or math.inf for c in configs]),
+        },
         schedule={k: col([c.schedule.params()[k] for c in configs]) for k in sched_keys},
         leaky_slope=col([activation_parameter(c.model) for c in configs]),
         init_scale=[c.model.init_scale for c in configs],
@@ -135,4 +145,5 @@ def stack_knobs(
             k: col([float(get_path(d, path)) for d in dumps])
             for k, path in REGULARIZE_FIELDS.items()
         },
+        extra={"stop_loss": col(stop_loss_values(configs))},
     )

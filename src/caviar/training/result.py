@@ -41,6 +41,10 @@ class MemberResult:
     population: int = 0  # which population of the run trained it
     refit_epochs: int | None = None  # epochs of the refit on train+validation, if any
     val_default_score: float = float("nan")  # best accuracy or R² over its epochs
+    # initial-loss / symmetry checks and the gradient monitor; "warnings": list of text
+    diagnostics: dict = field(default_factory=dict)
+    # knob changes made during training (panda mode, caviar.training.live)
+    changes: list = field(default_factory=list)
 
     def summary(self) -> dict:
         return {

@@ -79,6 +79,7 @@ def trial_record(
         "final_hypers": rec.final_hypers,
         "pbt_history": [{**h, "from": population[h["from"]]} for h in rec.pbt_log],
         "stopped_by": rec.stopped_by,
+        "warnings": m.diagnostics.get("warnings", []),  # init checks, gradient monitor
         "population": list(population),
         "started": rec.started,  # stored as the trial's start and end, not as attributes
         "ended": rec.ended,
