@@ -18,8 +18,9 @@ from rich.table import Table
 
 from caviar.api import TrainRun, prepare, train
 from caviar.atomic import atomic_directory
-from caviar.cli.output import stderr_console
+from caviar.cli.output import stderr_console, top_rows
 from caviar.cli.progress import epoch_progress
+from caviar.run_dir import MARKER, check_new_output, marker
 from caviar.serialize import dumps
 from caviar.training.population import group_by_structure
 
@@ -32,7 +33,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("config", help="TOML configuration file (lists of values make a grid)")
     p.add_argument("-o", "--out", help="run directory (default: runs/<config name>)")
-    p.add_argument("--top", type=int, default=10, help="leaderboard rows to print")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing -o (refused without it), once the new run succeeds",
+    )
+    p.add_argument("--top", type=top_rows, default=10, help="leaderboard rows to print")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -126,8 +132,11 @@ def print_leaderboard(board: pd.DataFrame, top: int, score: str, console: Consol
 
 
 def run(args: argparse.Namespace) -> int:
-    configs, data = prepare(args.config)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    replacing = check_new_output(out, overwrite=args.overwrite)
+    configs, data = prepare(args.config)
+    if replacing:
+        sys.stderr.write(f"note: {replacing}\n")
     groups = group_by_structure(configs)
     labels = [
         (f"population {i + 1}/{len(groups)} (P={len(g)})", configs[g[0]].train.epochs)
@@ -136,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     with epoch_progress(labels, enabled=not (args.quiet or args.json)) as on_epoch:
         result = train(configs, data=data, on_epoch=on_epoch)
     board = leaderboard(result)
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, replace=args.overwrite) as tmp:
+        (tmp / MARKER).write_text(marker("train", config=str(Path(args.config).resolve())))
         result.best_model.save(tmp / "model")
         board.to_csv(tmp / "leaderboard.csv", index=False)
         history_frame(result).to_csv(tmp / "history.csv", index=False)

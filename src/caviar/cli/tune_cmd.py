@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from caviar.cli.output import stderr_console
+from caviar.cli.output import stderr_console, top_rows
 from caviar.serialize import dumps
 
 
@@ -69,7 +69,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=3,
         help="ray: reruns of a population whose worker died, before its trials fail",
     )
-    p.add_argument("--top", type=int, default=10, help="leaderboard rows to print")
+    p.add_argument("--top", type=top_rows, default=10, help="leaderboard rows to print")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

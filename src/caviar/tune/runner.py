@@ -29,6 +29,7 @@ import copy
 import math
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +43,9 @@ from caviar.config.grid import find_axes
 from caviar.data import PreparedData, data_fingerprint
 from caviar.diagnose.baseline import naive_baseline
 from caviar.diagnose.verdict import verdict
-from caviar.errors import CaviarError
+from caviar.errors import CaviarError, CaviarWarning
 from caviar.model import TrainedModel
+from caviar.run_dir import absolute_url, claim_tune_dir
 from caviar.serialize import json_safe
 from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
 from caviar.tune import refit as refit_mod
@@ -385,7 +387,7 @@ def _search(ctx: SearchContext) -> TuneResult:
     runner_executor = ctx.executor
     s, space = plan.settings, plan.space
     run_dir = Path(ctx.out) if ctx.out is not None else Path("runs") / plan.name
-    url = ctx.storage or f"sqlite:///{run_dir / 'study.db'}"
+    url = absolute_url(ctx.storage or f"sqlite:///{run_dir / 'study.db'}")
     t_open = time.perf_counter()
     path = sqlite_path(url)
     if path is not None and path.exists() and not resume:
@@ -398,9 +400,22 @@ def _search(ctx: SearchContext) -> TuneResult:
 
     def open_store() -> TrialStore:
         store = TrialStore(url, plan.name, create=True)
+        try:
+            return check_store(store)
+        except BaseException:
+            store.close()  # a refused resume leaves the study file as it was
+            raise
+
+    def check_store(store: TrialStore) -> TrialStore:
         if not resume and store.finished():
             raise CaviarError(f"study '{plan.name}' in {url} already has trials; pass --resume")
         stored = store.meta().get("search")
+        if resume and stored is None and not store.finished():
+            warnings.warn(
+                f"--resume: no study '{plan.name}' in {url} to resume; started a new one",
+                CaviarWarning,
+                stacklevel=2,
+            )
         if stored is not None and "data" not in stored:  # written before data was checked
             stored = {**stored, "data": identity["data"]}
         if stored is not None and stored != identity:
@@ -418,7 +433,15 @@ def _search(ctx: SearchContext) -> TuneResult:
     # resume or a server: open now (claims decide what runs); a fresh SQLite run: the
     # study opens and is written in a background thread while populations train
     sync = resume or path is None
+    if path is not None:  # the run directory is checked and claimed before the study opens
+        claim_tune_dir(run_dir, study=plan.name, resume=resume, storage=url)
     store: TrialStore | None = open_store() if sync else None
+    if path is None:  # a server study: once it opened (an unreachable one writes nothing)
+        try:
+            claim_tune_dir(run_dir, study=plan.name, resume=resume, storage=url)
+        except BaseException:
+            store.close()  # type: ignore[union-attr]
+            raise
     writer = None if sync else BackgroundStore(open_store, space)
     open_seconds = time.perf_counter() - t_open
     local: dict[int, tuple[dict, float]] = {}  # this process's trials: params, score
