@@ -67,7 +67,7 @@ def model_scores(model: TrainedModel, X: np.ndarray, y: np.ndarray) -> tuple[flo
     a voting ensemble has no probabilities to score, its loss is NaN.
     """
     if model.task == "classification":
-        proba = model.predict_proba(X)
+        proba = model.predict_proba(X, preprocessed=True)
         y = np.asarray(y, dtype=np.int64)
         acc = float((proba.argmax(axis=1) == y).mean())
         if model.combine == "vote":
