@@ -2,8 +2,9 @@
 
 Three kinds of directory are recognised, in this order:
 
-* a ``caviar tune`` run: an Optuna study (``summary.json``'s ``storage`` URL, or
-  ``RUN_DIR/study.db``). Every finished trial with a caviar ``index`` user
+* a ``caviar tune`` run: an Optuna study (``RUN_DIR/study.db`` when it exists, so a
+  moved or copied run reports its own study; else ``summary.json``'s ``storage``
+  URL, absolute; the study ``run.json`` names when the storage holds several). Every finished trial with a caviar ``index`` user
   attribute is one row; its ``record`` attribute holds the per-epoch curves. The
   study is opened read-only (no table creation, no lock file): the report never
   changes it, so it still opens in optuna-dashboard;
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from caviar.errors import CaviarError
+from caviar.run_dir import read_marker
 
 METRICS = ("train_loss", "val_loss", "train_score", "val_score")
 RESULT_COLUMNS = (
@@ -79,8 +81,12 @@ def load_run(
         raise CaviarError(f"{run_dir}: not a directory")
     summary = _read_json(run_dir / "summary.json") if (run_dir / "summary.json").exists() else {}
     url = summary.get("storage") if isinstance(summary.get("storage"), str) else None
-    if url or (run_dir / "study.db").exists():
-        url = url or f"sqlite:///{run_dir / 'study.db'}"
+    own = run_dir / "study.db"  # a moved or copied run reports its own SQLite study
+    if own.exists() and (url is None or url.startswith("sqlite")):
+        url = f"sqlite:///{own.resolve()}"
+    if study_name is None:  # the run's own study when its storage holds several
+        study_name = (read_marker(run_dir) or {}).get("study")
+    if url:
         run = _load_tune(run_dir, url, study_name, summary)
     elif (run_dir / "leaderboard.csv").exists() and (run_dir / "history.csv").exists():
         run = _load_train(run_dir, summary)
