@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from caviar.config.device import check_device
+
 Task = Literal["auto", "classification", "regression"]
 
 
@@ -197,6 +199,11 @@ class TrainingConfig(_Section):
         if isinstance(v, int) and v < 1:
             raise ValueError(f"batch size must be >= 1 or 'full', got {v}")
         return v
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, v: str) -> str:
+        return check_device(v)
 
 
 class RunConfig(_Section):

@@ -4,8 +4,9 @@ Three kinds of directory are recognised, in this order:
 
 * a ``caviar tune`` run: an Optuna study (``RUN_DIR/study.db`` when it exists, so a
   moved or copied run reports its own study; else ``summary.json``'s ``storage``
-  URL, absolute; the study ``run.json`` names when the storage holds several). Every finished trial with a caviar ``index`` user
-  attribute is one row; its ``record`` attribute holds the per-epoch curves. The
+  URL, absolute; the study ``run.json`` names when the storage holds several).
+  Every finished trial with a caviar ``index`` user attribute is one row; its
+  ``record`` attribute holds the per-epoch curves. The
   study is opened read-only (no table creation, no lock file): the report never
   changes it, so it still opens in optuna-dashboard;
 * a ``caviar train`` run: ``leaderboard.csv`` + ``history.csv`` (+ ``summary.json``);
