@@ -21,6 +21,7 @@ dropout rates and member seeds are in ``model.json`` for Monte-Carlo dropout
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from caviar import __version__
-from caviar.atomic import atomic_directory
+from caviar.atomic import atomic_directory, umask
 from caviar.data import Preprocessor
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
@@ -282,6 +283,7 @@ class TrainedModel:
                 for k, v in t.items()
             }
             save_file(tensors, str(tmp / "model.safetensors"))
+            os.chmod(tmp / "model.safetensors", 0o666 & ~umask())  # safetensors writes 0600
             checksum = sha256_of(tmp / "model.safetensors")
             (tmp / "model.json").write_text(
                 dumps({**self.description(), "weights_sha256": checksum})

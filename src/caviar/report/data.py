@@ -29,6 +29,7 @@ import pandas as pd
 
 from caviar.errors import CaviarError
 from caviar.run_dir import read_marker
+from caviar.training.result import display_epoch
 
 METRICS = ("train_loss", "val_loss", "train_score", "val_score")
 RESULT_COLUMNS = (
@@ -189,6 +190,7 @@ def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -
         }
         for k in RESULT_COLUMNS:
             row[k] = rec.get(k)
+        row["best_epoch"] = display_epoch(rec.get("best_epoch"))  # as train leaderboards
         row["status"] = t.user_attrs.get("status", row["status"])
         for p, v in t.params.items():
             cat = isinstance(t.distributions.get(p), CategoricalDistribution)
