@@ -20,7 +20,7 @@ def check_device(name: str) -> str:
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
-            raise ValueError(f"device {name!r}: no CUDA device is available on this machine")
+            raise ValueError(f"device {name!r} requested but CUDA is not available on this machine")
         if device.index is not None and device.index >= count:
             raise ValueError(f"device {name!r}: this machine has {count} CUDA device(s)")
         return name
