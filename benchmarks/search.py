@@ -82,12 +82,12 @@ def base_config(source: str, n: int, epochs: int, **search) -> dict:
 
 def sample_configs(n: int) -> list[dict]:
     """The N configurations caviar's random strategy draws for seed 0 (round 0)."""
-    from caviar.tune.runner import _rng
+    from caviar.tune.search import round_rng
     from caviar.tune.space import parse_space
     from caviar.tune.strategies import RandomStrategy
 
     space = parse_space(SPACE, {"data": {"source": "iris"}})
-    return RandomStrategy().suggest(space, [], n, _rng(0, 0))
+    return RandomStrategy().suggest(space, [], n, round_rng(0, 0))
 
 
 def first_time_reaching(trace: list[tuple[float, float]], target: float) -> float | None:

@@ -9,9 +9,8 @@ The public Python API:
 * :class:`caviar.CaviarError`: every user-facing error.
 """
 
-__version__ = "0.1.0"
-
-from caviar.errors import CaviarError  # noqa: E402
+from caviar.errors import CaviarError
+from caviar.version import __version__
 
 __all__ = ["CaviarError", "RunConfig", "TrainRun", "TrainedModel", "__version__", "train", "tune"]
 
@@ -21,10 +20,10 @@ def __getattr__(name: str):  # lazy: `import caviar` stays cheap until the engin
         from caviar import api
 
         return getattr(api, name)
-    if name == "tune":
+    if name in ("tune", "data", "nn"):
         import importlib
 
-        return importlib.import_module("caviar.tune")
+        return importlib.import_module(f"caviar.{name}")
     if name == "TrainedModel":
         from caviar.model import TrainedModel
 

@@ -19,16 +19,20 @@ from pathlib import Path
 from typing import Any
 
 from caviar.config import RunConfig, expand_configs, load_configs
+from caviar.config.module_factory import with_factory
 from caviar.data import PreparedData, prepare_data
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
+from caviar.nn.factory import register
+from caviar.training.build import DTYPES
 from caviar.training.ensemble import build_ensemble, model_scores
 from caviar.training.evaluate import evaluate
 from caviar.training.full_batch import is_full_batch, train_full_batch
 from caviar.training.population import group_by_structure
 from caviar.training.refit import refit
 from caviar.training.result import MemberResult, PopulationResult, rank_members
-from caviar.training.trainer import DTYPES, EpochCallback, split_tensors, train_population
+from caviar.training.splits import split_tensors
+from caviar.training.trainer import EpochCallback, train_population
 
 
 @dataclass
@@ -77,6 +81,7 @@ def load_data_for(configs: list[RunConfig]) -> PreparedData:
         val_fraction=data_cfg.val_fraction,
         test_fraction=data_cfg.test_fraction,
         seed=data_cfg.seed,
+        shape=data_cfg.shape,
     )
 
 
@@ -87,11 +92,16 @@ def check_configs(configs: list[RunConfig], data: PreparedData) -> None:
     hyperparameters an optimizer does not have, so a bad config fails at once.
     """
     from caviar.schedules import SCHEDULES
+    from caviar.training.build import check_module
     from caviar.training.full_batch import check_full_batch_config
-    from caviar.training.population import optimizer_hypers, resolve_loss_name
+    from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
 
+    checked_structures: set[str] = set()
     for cfg in configs:
         resolve_loss_name(cfg, data.task)
+        if cfg.model.kind != "mlp" and structure_key(cfg) not in checked_structures:
+            check_module(cfg, data)  # the factory builds a module that fits the data
+            checked_structures.add(structure_key(cfg))
         if is_full_batch(cfg):
             check_full_batch_config(cfg)
         else:
@@ -119,16 +129,23 @@ def train(
     *,
     data: PreparedData | None = None,
     on_epoch: Callable[[int, int, int, int, float], None] | None = None,
+    module: Callable | None = None,
 ) -> TrainRun:
     """Train every configuration ``config`` lists; one population per structure.
 
     ``on_epoch(population, epoch, epochs, alive, best_val_score)`` is called after
     every epoch (progress reporting). The test split is evaluated once, for the
     best member only (validation discipline, seeds 003 and 004).
+
+    ``module``: a factory ``module(model_cfg) -> torch.nn.Module`` to train populations
+    of that module instead of the configured MLP (:mod:`caviar.nn.factory`; the same as
+    ``model.kind = "module"`` with ``model.factory`` its import path).
     """
     import time
 
     start = time.perf_counter()
+    if module is not None:
+        config = with_factory(config, register(module))
     configs, data = prepare(config, data)
     populations, members = [], []
     groups = group_by_structure(configs)

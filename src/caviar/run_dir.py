@@ -32,7 +32,7 @@ KINDS = ("train", "tune", "diagnose")
 
 def marker(kind: str, **fields: Any) -> str:
     """The text of ``run.json`` for a run of ``kind``."""
-    from caviar import __version__
+    from caviar.version import __version__
 
     return json.dumps({"kind": kind, "caviar_version": __version__, **fields}, indent=2) + "\n"
 

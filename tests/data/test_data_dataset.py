@@ -163,7 +163,7 @@ def test_split_errors_surface(raises_one_line) -> None:
     [
         (np.zeros((5, 2)), np.zeros(4), "X has 5 rows but y has 4"),
         (np.zeros((0, 2)), np.zeros(0), "no rows"),
-        (np.zeros((3, 2, 2, 2)), np.zeros(3), "must have shape"),
+        (np.zeros((3, 2, 2, 2, 2)), np.zeros(3), "must have shape"),
         (np.zeros((3, 2)), np.zeros((3, 2)), "y in arrays must have shape (rows,)"),
     ],
 )

@@ -303,3 +303,19 @@ def test_two_drivers_claiming_at_once_on_postgres_never_share_an_index(tmp_path,
     assert not claimed[0] & claimed[1]
     assert claimed[0] | claimed[1] == set(range(20))
     assert sorted(len(c) for c in claimed) == [0, 20]  # the second saw the first's claims
+
+
+def test_cnn_populations_on_ray_give_the_local_trials(tmp_path, ray_head):
+    """Module populations (the built-in CNN, rebuilt in the Ray worker from its factory
+    path) give the same trials on Ray as locally."""
+    cfg = iris_config(trials=6, max_population=3)
+    cfg["model"] = {"kind": "cnn", "channels": [4], "hidden": [8]}
+    cfg["search"]["space"].pop("model.hidden")
+    cfg["search"]["space"]["model.channels"] = {"choice": [[4], [6]]}
+    local = caviar.tune(cfg, out=tmp_path / "local")
+    remote = caviar.tune(cfg, out=tmp_path / "ray", executor=ExecutorSpec("ray", ray_head))
+    assert remote.model.network["kind"] == "module"
+    for a, b in zip(local.trials, remote.trials, strict=True):
+        assert a["index"] == b["index"] and a["params"] == b["params"]
+        assert math.isclose(a["val_loss"], b["val_loss"], rel_tol=1e-9)
+    assert local.best["index"] == remote.best["index"]

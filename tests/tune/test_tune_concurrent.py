@@ -6,7 +6,8 @@ from tune_helpers import iris_config
 
 from caviar.errors import CaviarError
 from caviar.tune.concurrent import intra_op_threads
-from caviar.tune.dispatch import ExecutorSpec, LocalExecutor, make_executor
+from caviar.tune.dispatch import ExecutorSpec, make_executor
+from caviar.tune.local_executor import LocalExecutor
 from caviar.tune.runner import tune
 
 
@@ -52,7 +53,7 @@ def test_an_error_keeps_finished_populations_and_starts_no_more():
     import time
 
     from caviar.tune.concurrent import run_side_by_side
-    from caviar.tune.dispatch import PopulationJob
+    from caviar.tune.executor_protocol import PopulationJob
 
     release = threading.Event()
     started = []
@@ -83,7 +84,7 @@ def test_stopping_the_search_stops_the_running_populations():
     """Ctrl-C reaches the main thread only: closing the iteration (what an exception in
     the search loop does) makes the populations still training stop after their epoch."""
     from caviar.tune.concurrent import Aborted, run_side_by_side
-    from caviar.tune.dispatch import PopulationJob
+    from caviar.tune.executor_protocol import PopulationJob
 
     epochs_run = {"long": 0}
     outcome = {}

@@ -16,8 +16,9 @@ from caviar.cli.main import main
 from caviar.config import expand_configs, validate_config
 from caviar.data import prepare_data
 from caviar.tune.executor import run_population
+from caviar.tune.final_model import records_for as _records_for
 from caviar.tune.halving import SuccessiveHalving
-from caviar.tune.runner import _records_for, make_plan, tune
+from caviar.tune.runner import make_plan, tune
 from caviar.tune.time_budget import TimeBudget
 
 

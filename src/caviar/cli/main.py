@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from caviar import __version__
 from caviar.cli.signals import Terminated, cli_signals_and_warnings
 from caviar.errors import CaviarError
+from caviar.version import __version__
 
 
 class _Parser(argparse.ArgumentParser):

@@ -12,7 +12,7 @@ import copy
 import itertools
 from typing import Any
 
-LIST_FIELDS = frozenset({"model.hidden"})
+LIST_FIELDS = frozenset({"model.hidden", "model.channels", "data.shape"})
 
 
 def _is_axis(path: str, value: Any) -> bool:

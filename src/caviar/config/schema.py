@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from caviar.config.device import check_device
 
@@ -31,11 +31,36 @@ class DataConfig(_Section):
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     test_fraction: float = Field(default=0.2, ge=0, lt=1)
     seed: int = 0
+    shape: list[int] | None = Field(
+        default=None, description="one example's shape, e.g. [1, 8, 8]: flat features as images"
+    )
+
+    @field_validator("shape")
+    @classmethod
+    def _positive_shape(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or any(s < 1 for s in v)):
+            raise ValueError(f"data.shape must be a non-empty list of sizes >= 1, got {v}")
+        return v
 
 
 class ModelConfig(_Section):
-    """MLP structure and initialization (seeds 002 §2, §8; 003; 004)."""
+    """Network structure and initialization (seeds 002 §2, §8; 003; 004).
 
+    ``kind``: ``"mlp"`` (the hand-written fast path), ``"cnn"`` (:mod:`caviar.nn.cnn`:
+    ``channels``/``kernel_size``/``stride``/``pool``, then the ``hidden`` dense head) or
+    ``"module"``: any ``torch.nn.Module`` from ``factory`` (``"package.module:function"``,
+    :mod:`caviar.nn.factory`); a ``"module"`` section may carry extra keys of its own,
+    which the factory receives (structural: they split populations).
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    kind: Literal["mlp", "cnn", "module"] = "mlp"
+    factory: str | None = Field(default=None, description="kind 'module': 'package.module:fn'")
+    channels: list[int] = Field(default_factory=lambda: [32, 32], description="cnn: per conv layer")
+    kernel_size: int = Field(default=3, ge=1, description="cnn")
+    stride: int = Field(default=1, ge=1, description="cnn")
+    pool: Literal["max", "avg", "none"] = Field(default="max", description="cnn: 2x per conv")
     hidden: list[int] = Field(default_factory=lambda: [64])
     activation: Literal["sigmoid", "tanh", "relu", "leaky_relu"] = "relu"
     leaky_slope: float = Field(default=0.01, ge=0, description="per member")
@@ -59,12 +84,21 @@ class ModelConfig(_Section):
     batch_norm: bool = Field(default=False, description="seed 001: BN before each activation")
     bn_momentum: float = Field(default=0.1, gt=0, le=1, description="per member")
 
-    @field_validator("hidden")
+    @field_validator("hidden", "channels")
     @classmethod
     def _positive_widths(cls, v: list[int]) -> list[int]:
         if any(w < 1 for w in v):
-            raise ValueError(f"hidden layer widths must be >= 1, got {v}")
+            raise ValueError(f"layer widths must be >= 1, got {v}")
         return v
+
+    @model_validator(mode="after")
+    def _extras_only_for_modules(self) -> ModelConfig:
+        extra = sorted(self.model_extra or {})
+        if extra and self.kind != "module":
+            raise ValueError(
+                f"unknown model field '{extra[0]}' (extra fields need model.kind = 'module')"
+            )
+        return self
 
 
 class LossConfig(_Section):

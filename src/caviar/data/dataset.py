@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from caviar.data.channels import check_shape, image_shape_of, pool_channel_statistics
 from caviar.data.preprocess import Preprocessor, check_features
 from caviar.data.sources import RawData, load_source, raw_from_arrays
 from caviar.data.split import split_indices
@@ -47,6 +48,8 @@ class PreparedData:
         preprocessor: the fitted :class:`Preprocessor` (fitted on train rows), or
             ``None`` when the arrays are used as given (the scikit-learn estimators).
         image_shape: ``(height, width)`` if the features are image pixels, else ``None``.
+        input_shape: one example's shape when the rows are flattened N-d examples
+            (``(C, L)`` signals, ``(C, H, W)`` images; :mod:`caviar.data.channels`).
         source_name: dataset or file name.
         train_idx, val_idx, test_idx: row indices of each split in the source
             (sorted int64), or ``None`` when built by hand.
@@ -64,6 +67,7 @@ class PreparedData:
     preprocessor: Preprocessor | None  # None: arrays used as given (caviar.sklearn)
     image_shape: tuple[int, int] | None = None
     source_name: str = "arrays"
+    input_shape: tuple[int, ...] | None = None  # one example's shape (N-d inputs), else None
     train_idx: np.ndarray | None = None
     val_idx: np.ndarray | None = None
     test_idx: np.ndarray | None = None
@@ -97,9 +101,17 @@ def prepare_raw(
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     seed: int = 0,
+    shape: Sequence[int] | None = None,
 ) -> PreparedData:
-    """Run steps 2-4 of the module pipeline on already-loaded :class:`RawData`."""
+    """Run steps 2-4 of the module pipeline on already-loaded :class:`RawData`.
+
+    ``shape`` (``data.shape``) reads each row as one example of that shape; N-d inputs
+    (``shape`` or an N-d array) are standardized per channel (:mod:`caviar.data.channels`).
+    """
     check_features(raw.X)
+    input_shape = raw.input_shape
+    if shape is not None:
+        input_shape = check_shape(tuple(shape), raw.X.shape[1], raw.name)
     resolved = detect_task(raw.y, task)
     train_idx, val_idx, test_idx = split_indices(
         len(raw.y),
@@ -112,6 +124,8 @@ def prepare_raw(
     pre = Preprocessor(resolved, target=str(raw.y.name))
     classes = raw.y if resolved == "classification" else None
     pre.fit(raw.X.iloc[train_idx], raw.y.iloc[train_idx], classes=classes)
+    if input_shape is not None:
+        pool_channel_statistics(pre, raw.X.iloc[train_idx].to_numpy(), input_shape)
 
     def arrays(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return pre.transform(raw.X.iloc[idx]), pre.encode_labels(raw.y.iloc[idx])
@@ -130,8 +144,9 @@ def prepare_raw(
         n_classes=pre.n_classes,
         feature_names=pre.feature_names,
         preprocessor=pre,
-        image_shape=raw.image_shape,
+        image_shape=image_shape_of(input_shape) if shape is not None else raw.image_shape,
         source_name=raw.name,
+        input_shape=input_shape,
         train_idx=train_idx,
         val_idx=val_idx,
         test_idx=test_idx,
@@ -146,6 +161,7 @@ def prepare_data(
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     seed: int = 0,
+    shape: Sequence[int] | None = None,
 ) -> PreparedData:
     """Load ``source`` (bundled dataset name or data file) and prepare its splits.
 
@@ -157,7 +173,12 @@ def prepare_data(
     """
     raw = load_source(source, target=target)
     return prepare_raw(
-        raw, task=task, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+        raw,
+        task=task,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        shape=shape,
     )
 
 
@@ -173,11 +194,15 @@ def prepare_arrays(
     target_name: str | None = None,
     image_shape: tuple[int, int] | None = None,
     name: str = "arrays",
+    shape: Sequence[int] | None = None,
 ) -> PreparedData:
     """Prepare in-memory data: ``X`` a DataFrame or array, ``y`` a Series, array or list.
 
-    Array features are named ``feature_names`` or ``x0``, ``x1``, ...; a 3-D ``X``
-    ``(n, H, W)`` is flattened with ``image_shape=(H, W)``. The target is named
+    Array features are named ``feature_names`` or ``x0``, ``x1``, ...; an N-d ``X``
+    ``(n, C, L)`` (signals) or ``(n, C, H, W)`` (images) is kept as flat rows with
+    ``input_shape`` one example's shape and standardized per channel (a 3-D ``X`` also
+    sets ``image_shape=(H, W)`` for the image augmentations); ``shape`` reads 2-D rows
+    as examples of that shape. The target is named
     ``target_name``, else the Series' name, else ``"y"``.
 
     Raises:
@@ -192,7 +217,12 @@ def prepare_arrays(
         image_shape=image_shape,
     )
     return prepare_raw(
-        raw, task=task, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+        raw,
+        task=task,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        shape=shape,
     )
 
 

@@ -208,7 +208,7 @@ class Preprocessor:
         for name in X.columns:
             col = X[name]
             if feature_kind(col) == "numeric":
-                columns.append(_fit_numeric(str(name), col.to_numpy(dtype=np.float64)))
+                columns.append(fit_numeric(str(name), col.to_numpy(dtype=np.float64)))
             else:
                 cats = _distinct_sorted(_object_values(col), f"feature '{name}'")
                 columns.append(CategoricalColumn(str(name), tuple(cats)))
@@ -443,7 +443,7 @@ class Preprocessor:
         return f"Preprocessor(task={self.task!r}, target={self.target!r}, {state})"
 
 
-def _fit_numeric(name: str, values: np.ndarray) -> NumericColumn:
+def fit_numeric(name: str, values: np.ndarray) -> NumericColumn:
     """Mean and population std of a column.
 
     A constant column gets ``mean`` = its value and ``std = 1`` (maps to 0). Both

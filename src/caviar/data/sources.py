@@ -63,6 +63,7 @@ class RawData:
     y: pd.Series
     name: str
     image_shape: tuple[int, int] | None = None
+    input_shape: tuple[int, ...] | None = None  # one example's shape for N-d arrays X
 
 
 def list_names(names: Sequence[Any], limit: int = _MAX_LISTED) -> str:
@@ -256,6 +257,7 @@ def raw_from_arrays(
         CaviarError: wrong shapes, mismatched lengths, no rows, no features,
             duplicate feature names, or an image shape that does not fit.
     """
+    input_shape: tuple[int, ...] | None = None
     if isinstance(X, pd.DataFrame):
         frame = X.reset_index(drop=True)
         frame.columns = [str(c) for c in frame.columns]
@@ -263,14 +265,17 @@ def raw_from_arrays(
         arr = np.asarray(X)
         if arr.ndim == 1:
             arr = arr.reshape(-1, 1)
-        elif arr.ndim == 3:
-            if image_shape is None:
+        elif arr.ndim in (3, 4):  # (n, H, W) / (n, C, L) or (n, C, H, W): kept flat
+            input_shape = tuple(int(s) for s in arr.shape[1:])
+            if image_shape is None and arr.ndim == 3:
                 image_shape = (int(arr.shape[1]), int(arr.shape[2]))
+            elif image_shape is None and arr.shape[1] == 1:
+                image_shape = (int(arr.shape[2]), int(arr.shape[3]))
             arr = arr.reshape(arr.shape[0], -1)
         elif arr.ndim != 2:
             raise CaviarError(
-                f"X in {name} must have shape (rows, features) or (rows, height, width); "
-                f"got {arr.shape}"
+                f"X in {name} must have shape (rows, features), (rows, channels, length) or "
+                f"(rows, channels, height, width); got {arr.shape}"
             )
         if feature_names is None:
             names = [f"x{i}" for i in range(arr.shape[1])]
@@ -312,4 +317,4 @@ def raw_from_arrays(
             raise CaviarError(
                 f"image shape {image_shape} does not fit the {frame.shape[1]} features of {name}"
             )
-    return RawData(X=frame, y=series, name=name, image_shape=image_shape)
+    return RawData(X=frame, y=series, name=name, image_shape=image_shape, input_shape=input_shape)

@@ -18,6 +18,7 @@ tensor run as one batched pass: the perturbed parameter vectors are rows of one
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -99,7 +100,10 @@ def gradient_check(
 
 
 def model_tensors(model) -> list[tuple[str, int, int]]:
-    """``(name, start, end)`` of every weight and bias tensor of a population MLP row."""
+    """``(name, start, end)`` of every weight and bias tensor of a population MLP row (of
+    every parameter, for a generic module population)."""
+    if getattr(model, "kind", "mlp") != "mlp":
+        return [(n, start, start + math.prod(shape)) for n, shape, start in model.param_layout]
     out = []
     for i, s in enumerate(model.slices):
         out.append((f"layers.{i}.weight", s.weight_start, s.bias_start))

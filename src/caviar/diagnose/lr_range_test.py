@@ -25,8 +25,10 @@ from caviar.config import RunConfig
 from caviar.losses import get_loss
 from caviar.optim import make_optimizer
 from caviar.penalties import penalties
+from caviar.training.build import DTYPES, build_model
 from caviar.training.population import stack_knobs
-from caviar.training.trainer import DTYPES, _optimizer_flags, build_model, to_tensors
+from caviar.training.splits import to_tensors
+from caviar.training.trainer import _optimizer_flags
 
 
 def lr_range_test(

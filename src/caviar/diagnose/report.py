@@ -23,9 +23,10 @@ from caviar.diagnose.gradient_norms import gradient_norm_run
 from caviar.diagnose.lr_range_test import lr_range_test
 from caviar.diagnose.objective import member_objective
 from caviar.diagnose.verdict import verdict
+from caviar.training.build import build_model
 from caviar.training.full_batch import is_full_batch
 from caviar.training.population import stack_knobs
-from caviar.training.trainer import build_model, split_tensors
+from caviar.training.splits import split_tensors
 
 CHECK_ROWS = 32  # seed 000 §1: the gradient check runs on a simplified problem
 

@@ -30,20 +30,20 @@ import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
 
-from caviar import __version__
 from caviar.atomic import atomic_directory, umask
 from caviar.data import Preprocessor
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
+from caviar.model import network as networks
 from caviar.model.validate import (
     check_shapes_bounded,
     sha256_of,
     validate_description,
     validate_weights,
 )
-from caviar.nn import PopulationMLP
 from caviar.nn.dropout import DropoutPass
 from caviar.serialize import dumps
+from caviar.version import __version__
 
 FORMAT_VERSION = 1
 
@@ -68,7 +68,12 @@ class TrainedModel:
         input_dropout: list[float] | None = None,
         seeds: list[int] | None = None,
         combine: str = "mean",
+        network: dict[str, Any] | None = None,
+        module: Any = None,
     ) -> None:
+        """``network`` (:mod:`caviar.model.network`) describes a generic module population;
+        without it the members are MLPs of ``sizes``/``activation``/``batch_norm``.
+        ``module``: the factory to rebuild a user's module with (instead of its path)."""
         n = len(member_tensors)
         if combine not in ("mean", "vote"):
             raise CaviarError(f"unknown ensemble method '{combine}' (choose from: mean, vote)")
@@ -88,9 +93,13 @@ class TrainedModel:
         self.preprocessor = preprocessor
         self.configs = configs
         self.metrics = metrics or {}
-        self._net = PopulationMLP(
-            sizes, n, activation=activation, batch_norm=self.batch_norm, dtype=torch.float64
-        )
+        self.network = network or {
+            "kind": "mlp",
+            "sizes": sizes,
+            "activation": activation,
+            "batch_norm": self.batch_norm,
+        }
+        self._net = networks.build(self.network, n, dtype=torch.float64, module=module)
         for i, tensors in enumerate(member_tensors):
             self._net.load_member_tensors(tensors, member=i)
 
@@ -113,8 +122,12 @@ class TrainedModel:
         an ensemble combined by ``combine``). With ``snapshot = (flat, stats)`` the
         weights are read from that snapshot instead of the final ones."""
         model = result.model
+        configs = getattr(model, "member_configs", None)
+        network = networks.describe(
+            model, None if configs is None else [configs[m] for m in members]
+        )
         if snapshot is not None:
-            model = _with_weights(model, *snapshot)
+            model = networks.with_weights(model, *snapshot)
         reg = getattr(result.knobs, "regularize", {}) or {}
 
         def rates(name: str) -> list[float]:
@@ -122,8 +135,8 @@ class TrainedModel:
             return [0.0 if values is None else float(values[m]) for m in members]
 
         return cls(
-            sizes=model.sizes,
-            activation=model.activation,
+            sizes=getattr(model, "sizes", [int(model.n_params), int(model.n_outputs)]),
+            activation=getattr(model, "activation", "module"),
             loss_name=result.loss_name,
             task=data.task,
             member_tensors=[model.member_tensors(m) for m in members],
@@ -136,6 +149,7 @@ class TrainedModel:
             input_dropout=rates("input_dropout"),
             seeds=[int(result.knobs.seeds[m]) for m in members],
             combine=combine,
+            network=network,
         )
 
     @classmethod
@@ -163,6 +177,7 @@ class TrainedModel:
             input_dropout=[p.input_dropout[0] for p in parts],
             seeds=[p.seeds[0] for p in parts],
             combine=combine,
+            network=_joined_network(parts),
         )
 
     # -- prediction ------------------------------------------------------------------
@@ -257,6 +272,7 @@ class TrainedModel:
         return {
             "format_version": FORMAT_VERSION,
             "caviar_version": __version__,
+            "network": self.network,
             "sizes": self.sizes,
             "activation": self.activation,
             "loss": self.loss_name,
@@ -291,8 +307,12 @@ class TrainedModel:
         return target
 
     @classmethod
-    def load(cls, directory: str | Path) -> TrainedModel:
-        """Read a model directory written by :meth:`save`."""
+    def load(cls, directory: str | Path, *, module: Any = None) -> TrainedModel:
+        """Read a model directory written by :meth:`save`.
+
+        A model of a user's module imports its factory from the path saved in
+        ``model.json`` (this runs that code: load only models you trust), or uses
+        ``module`` (the factory itself) when given."""
         d = Path(directory)
         desc_path, weights_path = d / "model.json", d / "model.safetensors"
         if not d.is_dir():
@@ -338,6 +358,8 @@ class TrainedModel:
                 input_dropout=desc.get("input_dropout"),
                 seeds=desc.get("seeds"),
                 combine=desc.get("combine", "mean"),
+                network=desc.get("network"),
+                module=module,
             )
         except (KeyError, ValueError, TypeError) as e:
             raise CaviarError(f"{d}: model files are inconsistent: {e}") from None
@@ -352,17 +374,9 @@ def vote_fractions(codes: np.ndarray, n_classes: int) -> np.ndarray:
     return votes / codes.shape[0]
 
 
-def _with_weights(model: PopulationMLP, flat: torch.Tensor, stats: torch.Tensor) -> PopulationMLP:
-    """A population with ``model``'s structure and the given parameters and statistics."""
-    other = PopulationMLP(
-        model.sizes,
-        flat.shape[0],
-        activation=model.activation,
-        batch_norm=model.batch_norm,
-        dtype=flat.dtype,
-        device=flat.device,
-    )
-    with torch.no_grad():
-        other.flat.copy_(flat)
-        other.stats.copy_(stats)
-    return other
+def _joined_network(parts: list[TrainedModel]) -> dict[str, Any]:
+    """One network description for members taken from single-member models."""
+    first = dict(parts[0].network)
+    if first.get("kind") == "module":
+        first["model_configs"] = [p.network["model_configs"][0] for p in parts]
+    return first

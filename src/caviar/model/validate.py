@@ -71,10 +71,15 @@ class PreprocessingSpec(_Open):
     label_dtype: str
 
 
+class NetworkSpec(_Open):
+    kind: Literal["mlp", "module"] = "mlp"
+
+
 class ModelDescription(_Open):
     """The schema of ``model.json`` (unknown extra keys are kept, for newer writers)."""
 
     format_version: Literal[1]
+    network: NetworkSpec | None = None
     sizes: list[int] = Field(min_length=2)
     activation: str
     loss: str
@@ -97,6 +102,12 @@ class ModelDescription(_Open):
         if any(s < 1 for s in v):
             raise ValueError(f"layer sizes must be >= 1, got {v}")
         return v
+
+    @property
+    def kind(self) -> str:
+        """``mlp`` (sizes are the layer widths) or ``module`` (a generic module population:
+        sizes are ``[parameters per member, outputs]``)."""
+        return self.network.kind if self.network is not None else "mlp"
 
 
 def sha256_of(path: str | Path) -> str:
@@ -122,7 +133,7 @@ def validate_description(desc: Any, where: str) -> ModelDescription:
         loc = ".".join(str(p) for p in err["loc"]) or "model.json"
         raise CaviarError(f"{where}: model.json field {loc}: {err['msg']}") from None
     problems = []
-    if d.activation not in ACTIVATIONS:
+    if d.kind == "mlp" and d.activation not in ACTIVATIONS:
         problems.append(f"unknown activation {d.activation!r}")
     if d.loss.strip().lower() not in LOSSES:
         problems.append(f"unknown loss {d.loss!r}")
@@ -159,7 +170,7 @@ def _check_labels(d: ModelDescription) -> None:
     if pre.task != d.task:
         raise ValueError(f"preprocessing task {pre.task!r} differs from task {d.task!r}")
     n_inputs = sum(1 if f.kind == "numeric" else len(f.categories or []) for f in pre.features)
-    if d.sizes[0] != n_inputs:
+    if d.kind == "mlp" and d.sizes[0] != n_inputs:
         raise ValueError(f"sizes[0] = {d.sizes[0]} but the preprocessing gives {n_inputs} inputs")
     if d.task == "regression":
         if pre.label_dtype != "float64":
@@ -227,7 +238,8 @@ def validate_weights(d: ModelDescription, weights: Path, where: str) -> None:
             f"{where}: model.json says n_members = {d.n_members} but model.safetensors "
             f"holds {len(members)} member(s)"
         )
-    expected = expected_shapes(d)
+    # a module population's members share one structure: each must have member 0's tensors
+    expected = expected_shapes(d) if d.kind == "mlp" else {k: v[1] for k, v in members[0].items()}
     for i, tensors in members.items():
         if set(tensors) != set(expected):
             missing = sorted(set(expected) - set(tensors)) or sorted(set(tensors) - set(expected))
@@ -265,6 +277,8 @@ def check_shapes_bounded(d: ModelDescription, weights: Path, where: str) -> None
     """Refuse sizes whose parameters could not fit in the weights file (before a
     network of those sizes is built, so absurd sizes cannot exhaust memory)."""
     n_params = sum(a * b + b for a, b in zip(d.sizes, d.sizes[1:], strict=False))
+    if d.kind == "module":  # sizes = [parameters per member, outputs]
+        n_params = d.sizes[0]
     if n_params * d.n_members * 2 > weights.stat().st_size + 1024:  # >= 2 bytes each
         raise CaviarError(
             f"{where}: the layer sizes {d.sizes} need more weights than model.safetensors holds"

@@ -1,16 +1,29 @@
-"""Population layers: MLPs whose every parameter tensor has a leading member axis."""
+"""Population models: every parameter tensor has a leading member axis.
+
+:class:`PopulationMLP` is the hand-written MLP (the fast path); :class:`PopulationModule`
+stacks any ``torch.nn.Module``; :class:`Dropout`, :class:`BatchNorm1d`,
+:class:`BatchNorm2d` and :class:`LeakyReLU` are drop-in layers whose rate, momentum,
+slope, running statistics and random stream are each member's own.
+"""
 
 from caviar.nn.activations import ACTIVATIONS, activate
 from caviar.nn.dropout import DropoutPass
 from caviar.nn.init import INITIALIZERS, init_weight
+from caviar.nn.layers import BatchNorm1d, BatchNorm2d, Dropout, LeakyReLU
 from caviar.nn.mlp import PopulationMLP
+from caviar.nn.module import PopulationModule
 from caviar.nn.output_init import output_bias
 
 __all__ = [
     "ACTIVATIONS",
     "INITIALIZERS",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Dropout",
     "DropoutPass",
+    "LeakyReLU",
     "PopulationMLP",
+    "PopulationModule",
     "activate",
     "init_weight",
     "output_bias",

@@ -110,6 +110,11 @@ class PopulationMLP:
     mean and variance in the buffer ``stats`` ``(P, S)`` (outside ``flat``).
     """
 
+    kind = "mlp"
+    has_dropout = False  # dropout comes from the per-member rates of a DropoutPass only
+    per_member_dropout = True
+    fixed_dropout = False
+
     def __init__(
         self,
         sizes: list[int],
@@ -167,6 +172,16 @@ class PopulationMLP:
     def zero_grad(self) -> None:
         """Reset ``flat.grad`` (and so every layer's gradient) to zero."""
         self.flat.grad.zero_()
+
+    @property
+    def n_outputs(self) -> int:
+        """Outputs per example, ``K``."""
+        return self.sizes[-1]
+
+    @property
+    def widest(self) -> int:
+        """The widest layer (activations per example; sizes evaluation chunks)."""
+        return max(self.sizes)
 
     @property
     def n_params(self) -> int:

@@ -23,35 +23,42 @@ algorithms:
 * ``copy_members(dst, src)`` for population-based training: member ``dst[j]``
   gets member ``src[j]``'s optimizer state (moment buffers and step counter).
   Hyperparameters are not copied (PBT perturbs them separately).
+
+The hyperparameter rules live in :mod:`caviar.optim.rules` and the state
+buffers, their PBT copies and checkpoint checks in :mod:`caviar.optim.state`;
+this module holds the class and its masked step.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
 
 from caviar.errors import CaviarError
+from caviar.optim.masked_step import masked_update, member_rows
+from caviar.optim.rules import (
+    CLOSED_UNIT_INTERVAL,
+    NON_NEGATIVE,
+    POSITIVE,
+    UNIT_INTERVAL,
+    Rule,
+    check_hypers,
+)
+from caviar.optim.state import checked_states, copy_member_rows, init_state, snapshot
 from caviar.tensors import as_member_tensor, per_member
 
-# ---------------------------------------------------------------------------
-# Hyperparameter validation rules: (predicate on a (P,) tensor, phrase).
-# ---------------------------------------------------------------------------
-
-Rule = tuple[Callable[[torch.Tensor], torch.Tensor], str]
-
-NON_NEGATIVE: Rule = (lambda v: v >= 0, "must be >= 0")
-POSITIVE: Rule = (lambda v: v > 0, "must be > 0")
-UNIT_INTERVAL: Rule = (lambda v: (v >= 0) & (v < 1), "must be in [0, 1)")
-CLOSED_UNIT_INTERVAL: Rule = (lambda v: (v >= 0) & (v <= 1), "must be in [0, 1]")
-
-_HYPER_LABELS = {
-    "lr": "learning rate (lr)",
-    "eps": "eps",
-    "weight_decay": "weight_decay",
-}
+# the rules, where the optimizers have imported them from
+__all__ = [
+    "CLOSED_UNIT_INTERVAL",
+    "NON_NEGATIVE",
+    "POSITIVE",
+    "UNIT_INTERVAL",
+    "PopulationOptimizer",
+    "Rule",
+    "decoupled_weight_decay_",
+]
 
 
 def decoupled_weight_decay_(
@@ -64,10 +71,6 @@ def decoupled_weight_decay_(
     if weight_decay is None:
         return
     param.mul_(per_member(1.0 - lr * weight_decay, param))
-
-
-def _format_value(v: float) -> str:
-    return f"{v:g}"
 
 
 class PopulationOptimizer:
@@ -153,27 +156,9 @@ class PopulationOptimizer:
         return t
 
     def validate_hypers(self) -> None:
-        """Check every member's hyperparameters; raise :class:`CaviarError` on the first bad one."""
-        for hname, t in self.hypers.items():
-            label = _HYPER_LABELS.get(hname, hname)
-            if t.shape != (self.size,):
-                raise CaviarError(
-                    f"{self.name}: {hname} must have shape ({self.size},), got {tuple(t.shape)}"
-                )
-            bad = ~torch.isfinite(t)
-            rule = self.hyper_rules.get(hname)
-            if rule is not None:
-                bad |= ~rule[0](t)
-            if bool(bad.any()):
-                i = int(bad.nonzero()[0, 0])
-                phrase = (
-                    rule[1] if rule is not None and math.isfinite(float(t[i])) else "must be finite"
-                )
-                # Name the member only when the members' values differ.
-                where = "" if bool((t == t[i]).all()) else f" (member {i})"
-                raise CaviarError(
-                    f"{self.name}: {label} {phrase}, got {_format_value(float(t[i]))}{where}"
-                )
+        """Check every member's hyperparameters; raise :class:`CaviarError` on the first bad one
+        (:func:`caviar.optim.rules.check_hypers`)."""
+        check_hypers(self.name, self.hypers, self.hyper_rules, self.size)
 
     def set_hyper(self, name: str, value: float | list[float] | torch.Tensor) -> None:
         """Replace all members' values of one hyperparameter, with validation.
@@ -197,10 +182,7 @@ class PopulationOptimizer:
     # ------------------------------------------------------------------- state
 
     def _init_state(self, p: torch.Tensor) -> dict[str, torch.Tensor]:
-        state = {"step": torch.zeros(self.size, dtype=torch.int64, device=self.device)}
-        for sname in self.state_names:
-            state[sname] = torch.zeros_like(p, memory_format=torch.contiguous_format)
-        return state
+        return init_state(p, self.size, self.state_names)
 
     #: The algorithm's pure step function, called as
     #: ``step_fn(param, grad, *state buffers (state_names order), step, lr=, **hypers,
@@ -277,33 +259,14 @@ class PopulationOptimizer:
         A parameter whose ``.grad`` is ``None`` is skipped (as in
         ``torch.optim``): its values and state do not change.
 
-        Masking never multiplies by the mask (``NaN * 0`` is NaN). With few
-        frozen members, the update runs on all rows and the frozen rows of the
-        parameters and state are then copied back from a saved copy
-        (``index_copy_``: the same result as ``torch.where(alive, new, old)`` at a
-        cost proportional to the frozen rows). With more than half frozen, the
-        alive rows are gathered, updated and scattered back, so frozen rows are
-        not even read. Either way alive members get bitwise the same update as
+        Frozen rows are restored or never read, never masked by multiplication
+        (:mod:`caviar.optim.masked_step`): alive members get bitwise the same update as
         without a mask, and ``alive=None`` (or all ``True``) costs nothing.
         """
         lr = self._scaled_lr(lr_scale)
-        alive_t = self._member_mask(alive, "alive")
-        frozen_idx: torch.Tensor | None = None
-        alive_idx: torch.Tensor | None = None
-        if alive_t is not None:
-            alive_t = alive_t.to(torch.bool)
-            n_alive = int(alive_t.sum())
-            if n_alive == 0:
-                return
-            if n_alive < self.size:
-                # Few frozen members: update everyone, then copy the frozen rows
-                # back (cost ~ frozen rows). Many frozen: update only the alive
-                # rows on gathered copies and scatter them back (cost ~ alive rows).
-                if 2 * n_alive >= self.size:
-                    frozen_idx = (~alive_t).nonzero().squeeze(1)
-                else:
-                    alive_idx = alive_t.nonzero().squeeze(1)
-
+        rows = member_rows(self._member_mask(alive, "alive"), self.size)
+        if rows is None:  # no member alive
+            return
         for i, p in enumerate(self.params):
             grad = p.grad
             if grad is None:
@@ -315,41 +278,24 @@ class PopulationOptimizer:
                 )
             if not self.state[i]:
                 self.state[i] = self._init_state(p)
-            state = self.state[i]
+            masked_update(
+                self._update,
+                rows,
+                p,
+                grad,
+                self.state[i],
+                self.hypers,
+                lr,
+                self._scratch_for(i) if rows.alive is None else None,
+            )
 
-            if alive_idx is not None:
-                sub_p = p.index_select(0, alive_idx)
-                sub_state = {k: v.index_select(0, alive_idx) for k, v in state.items()}
-                sub_hypers = {k: v.index_select(0, alive_idx) for k, v in self.hypers.items()}
-                self._update(
-                    sub_p,
-                    grad.index_select(0, alive_idx),
-                    sub_state,
-                    sub_hypers,
-                    lr.index_select(0, alive_idx),
-                    None,
-                )
-                p.index_copy_(0, alive_idx, sub_p)
-                for k, v in state.items():
-                    v.index_copy_(0, alive_idx, sub_state[k])
-                continue
-
-            saved: dict[str, torch.Tensor] = {}
-            saved_p: torch.Tensor | None = None
-            if frozen_idx is not None:
-                saved_p = p.index_select(0, frozen_idx)
-                saved = {k: v.index_select(0, frozen_idx) for k, v in state.items()}
-            scratch = self._scratch[i]
-            if scratch is None and self.uses_scratch:
-                scratch = self._scratch[i] = torch.empty_like(
-                    p, memory_format=torch.contiguous_format
-                )
-            self._update(p, grad, state, self.hypers, lr, scratch)
-            if frozen_idx is not None:
-                assert saved_p is not None
-                p.index_copy_(0, frozen_idx, saved_p)
-                for k, v in state.items():
-                    v.index_copy_(0, frozen_idx, saved[k])
+    def _scratch_for(self, i: int) -> torch.Tensor | None:
+        """Parameter ``i``'s scratch buffer (allocated on first use), if ``step_fn`` takes one."""
+        scratch = self._scratch[i]
+        if scratch is None and self.uses_scratch:
+            p = self.params[i]
+            scratch = self._scratch[i] = torch.empty_like(p, memory_format=torch.contiguous_format)
+        return scratch
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (like ``torch.optim.Optimizer.zero_grad``)."""
@@ -373,24 +319,9 @@ class PopulationOptimizer:
         parameter tensor. Hyperparameters and parameters are not copied. Sources
         are read before anything is written, so ``dst`` and ``src`` may overlap.
         """
-        dst_t = torch.as_tensor(dst, dtype=torch.int64, device=self.device).reshape(-1)
-        src_t = torch.as_tensor(src, dtype=torch.int64, device=self.device).reshape(-1)
-        if dst_t.shape != src_t.shape:
-            raise CaviarError(
-                f"{self.name}: copy_members needs as many sources as destinations, "
-                f"got {src_t.numel()} and {dst_t.numel()}"
-            )
-        for t in (dst_t, src_t):
-            if t.numel() and (int(t.min()) < 0 or int(t.max()) >= self.size):
-                raise CaviarError(
-                    f"{self.name}: member index out of range [0, {self.size}): {t.tolist()}"
-                )
-        if len(set(dst_t.tolist())) != dst_t.numel():
-            raise CaviarError(f"{self.name}: copy_members destinations repeat: {dst_t.tolist()}")
-        with torch.no_grad():
-            for state in self.state:
-                for v in state.values():
-                    v.index_copy_(0, dst_t, v.index_select(0, src_t))
+        copy_member_rows(
+            self.state, dst, src, size=self.size, device=self.device, optimizer=self.name
+        )
 
     # --------------------------------------------------------------- save/load
 
@@ -400,7 +331,7 @@ class PopulationOptimizer:
             "optimizer": self.name,
             "options": self.options(),
             "hypers": {k: v.detach().clone() for k, v in self.hypers.items()},
-            "state": [{k: v.detach().clone() for k, v in s.items()} for s in self.state],
+            "state": snapshot(self.state),
         }
 
     def options(self) -> dict[str, Any]:
@@ -424,33 +355,14 @@ class PopulationOptimizer:
                 f"{self.name}: state dict hypers {sorted(hypers)} do not match "
                 f"{sorted(self.hypers)}"
             )
-        states = list(state_dict["state"])
-        if len(states) != len(self.params):
-            raise CaviarError(
-                f"{self.name}: state dict has {len(states)} parameter states, "
-                f"expected {len(self.params)}"
-            )
-        new_states: list[dict[str, torch.Tensor]] = []
-        for p, s in zip(self.params, states, strict=True):
-            if not s:
-                new_states.append({})
-                continue
-            expected = {"step", *self.state_names}
-            if set(s) != expected:
-                raise CaviarError(
-                    f"{self.name}: state dict buffers {sorted(s)} do not match {sorted(expected)}"
-                )
-            new: dict[str, torch.Tensor] = {}
-            for k, v in s.items():
-                shape = (self.size,) if k == "step" else p.shape
-                if tuple(v.shape) != tuple(shape):
-                    raise CaviarError(
-                        f"{self.name}: state buffer {k!r} has shape {tuple(v.shape)}, "
-                        f"expected {tuple(shape)}"
-                    )
-                dtype = torch.int64 if k == "step" else self.dtype
-                new[k] = v.detach().to(device=self.device, dtype=dtype).clone()
-            new_states.append(new)
+        new_states = checked_states(
+            state_dict["state"],
+            self.params,
+            size=self.size,
+            dtype=self.dtype,
+            state_names=self.state_names,
+            optimizer=self.name,
+        )
         old_hypers = {k: v.clone() for k, v in self.hypers.items()}
         for k, v in hypers.items():
             self.hypers[k].copy_(self._member_tensor(k, v))

@@ -13,10 +13,10 @@ from typing import Any
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from caviar import __version__
 from caviar.atomic import atomic_file
 from caviar.report import figures
 from caviar.report.data import RunData
+from caviar.version import __version__
 
 CONFIG = {"displaylogo": False, "responsive": True}
 CSS = """

@@ -38,9 +38,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from caviar.config import RunConfig, set_path
 from caviar.config.load import format_validation_error
 from caviar.data import PreparedData
+from caviar.data.channels import check_shape
 from caviar.data.split import split_indices
 from caviar.errors import CaviarError
+from caviar.model import network as networks
 from caviar.nn import PopulationMLP
+from caviar.nn.factory import register
 from caviar.sklearn._engine import (
     PopulationResult,
     optimizer_hypers,
@@ -141,6 +144,12 @@ class CaviarEstimatorMixin:
         set_path(raw, "train.shuffle_seed", seed)
         if self.early_stopping:
             set_path(raw, "data.val_fraction", _plain(self.validation_fraction))
+        if self.module is not None:
+            try:
+                set_path(raw, "model.kind", "module")
+                set_path(raw, "model.factory", register(self.module))
+            except CaviarError as e:
+                raise CaviarValueError(f"{name}: {e}") from None
         try:
             cfg = RunConfig.model_validate(raw)
             resolve_loss_name(cfg, self._task)
@@ -176,6 +185,12 @@ class CaviarEstimatorMixin:
         else:
             x_tr, y_tr, x_val, y_val = X, y, empty_x, empty_y
         classes = getattr(self, "classes_", None)
+        shape = None
+        if self.input_shape is not None:
+            try:
+                shape = check_shape(tuple(_plain(self.input_shape)), n_features, "X")
+            except (CaviarError, TypeError, ValueError) as e:
+                raise CaviarValueError(f"{type(self).__name__}: input_shape: {e}") from None
         return PreparedData(
             task=self._task,  # type: ignore[arg-type]
             X_train=np.array(x_tr, dtype=np.float64),  # a writable copy
@@ -187,15 +202,20 @@ class CaviarEstimatorMixin:
             n_classes=None if classes is None else len(classes),
             feature_names=[f"x{i}" for i in range(n_features)],
             preprocessor=None,
+            input_shape=shape,
         )
 
     def _adopt(self, result: PopulationResult, member: int) -> CaviarEstimatorMixin:
         """Set the fitted attributes from member ``member`` of a trained population (step 5)."""
         m = result.members[member]
         tensors = result.model.member_tensors(member)
-        n_layers = len(tensors) // 2
-        self.coefs_ = [tensors[f"layers.{i}.weight"].double().numpy() for i in range(n_layers)]
-        self.intercepts_ = [tensors[f"layers.{i}.bias"].double().numpy() for i in range(n_layers)]
+        if result.model.kind == "mlp":
+            n = len(tensors) // 2
+            self.coefs_ = [tensors[f"layers.{i}.weight"].double().numpy() for i in range(n)]
+            self.intercepts_ = [tensors[f"layers.{i}.bias"].double().numpy() for i in range(n)]
+        else:  # a module population: its tensors by name, and how to rebuild it
+            self.module_tensors_ = {k: v.double().numpy() for k, v in tensors.items()}
+            self.network_ = networks.describe(result.model, [result.model.member_configs[member]])
         self.config_ = m.config
         self.loss_name_ = result.loss_name
         self.status_ = m.status
@@ -227,8 +247,15 @@ class CaviarEstimatorMixin:
     # -- prediction --------------------------------------------------------------------
     def _outputs(self, X: Any) -> np.ndarray:
         """Raw network outputs ``(n, K)`` in float64 for new inputs."""
-        check_is_fitted(self, "coefs_")
+        check_is_fitted(self, "config_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
+        if hasattr(self, "network_"):
+            net = networks.build(self.network_, 1, dtype=torch.float64, module=self.module)
+            net.load_member_tensors(
+                {k: torch.as_tensor(v) for k, v in self.module_tensors_.items()}
+            )
+            with torch.no_grad():
+                return net(torch.as_tensor(np.array(X, dtype=np.float64)))[0].numpy()
         sizes = [self.coefs_[0].shape[0], *(w.shape[1] for w in self.coefs_)]
         model = self.config_.model
         net = PopulationMLP(sizes, 1, activation=model.activation, dtype=torch.float64)

@@ -51,4 +51,11 @@ PARAMS_DOC = """\
     dtype : {"float32", "float64"}, default="float32"
         Training precision (prediction is computed in float64).
     device : str, default="cpu"
+    module : callable or None, default=None
+        A factory ``module(model_cfg) -> torch.nn.Module`` (:mod:`caviar.nn.factory`) to
+        train instead of the MLP (``hidden_layer_sizes``/``activation`` then reach the
+        factory through ``model_cfg``); fitted weights are in ``module_tensors_``.
+    input_shape : tuple of int or None, default=None
+        One example's shape when the rows of ``X`` are flattened signals or images,
+        e.g. ``(1, 8, 8)``; the module sees batches ``(B, *input_shape)``.
 """

@@ -92,6 +92,8 @@ class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
         random_state=None,
         dtype="float32",
         device="cpu",
+        module=None,
+        input_shape=None,
         label_smoothing=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -131,6 +133,8 @@ class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.dtype = dtype
         self.device = device
+        self.module = module
+        self.input_shape = input_shape
         self.label_smoothing = label_smoothing
 
     def _validate_xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -158,5 +162,5 @@ class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row, in the original labels."""
-        check_is_fitted(self, "coefs_")
+        check_is_fitted(self, "config_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -86,6 +86,8 @@ class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
         random_state=None,
         dtype="float32",
         device="cpu",
+        module=None,
+        input_shape=None,
         huber_delta=1.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -125,6 +127,8 @@ class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.dtype = dtype
         self.device = device
+        self.module = module
+        self.input_shape = input_shape
         self.huber_delta = huber_delta
 
     def _validate_xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ def predict_outputs(
     """Raw outputs ``(P, n, K)`` for inputs ``(n, F)``, chunked over rows (evaluation mode:
     no dropout; batch norm with the running statistics ``stats``, default ``model.stats``)."""
     f = model.flat if flat is None else flat
-    rows = eval_chunk_rows(f.shape[0], max(model.sizes), f.element_size())
+    rows = eval_chunk_rows(f.shape[0], model.widest, f.element_size())
     parts = [
         model(x[i : i + rows], slope=slope, flat=f, stats=stats) for i in range(0, x.shape[0], rows)
     ]

@@ -28,20 +28,15 @@ from caviar.losses import get_loss
 from caviar.memory import tune_malloc
 from caviar.optim.second_order import FULL_BATCH_METHODS, make_method, value_and_grad
 from caviar.penalties import penalties
+from caviar.training.build import DTYPES, build_model, check_population, resolve_device
+from caviar.training.collect import collect_results
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
 from caviar.training.evaluate import evaluate
 from caviar.training.population import stack_knobs
 from caviar.training.result import HISTORY_KEYS, PopulationResult
-from caviar.training.trainer import (
-    DTYPES,
-    EpochCallback,
-    _check_population,
-    _resolve_device,
-    build_model,
-    collect_results,
-    to_tensors,
-)
+from caviar.training.splits import to_tensors
+from caviar.training.trainer import EpochCallback
 
 DEFAULTS = {"lr": 1.0, "tolerance": 1e-10, "gtol": 1e-7, "damping": 1e-6}
 GD_DEFAULT_LR = 0.1  # plain gradient descent without a line search
@@ -104,7 +99,7 @@ class FullBatchTrainer(PopulationControls):
         on_epoch: EpochCallback | None = None,
         grad_hook: Callable[[FullBatchTrainer, torch.Tensor], None] | None = None,
     ) -> None:
-        _check_population(configs)
+        check_population(configs)
         for c in configs:
             check_full_batch_config(c)
         tune_malloc()
@@ -116,7 +111,7 @@ class FullBatchTrainer(PopulationControls):
         self._dirty = False
         first = configs[0]
         self.dtype = DTYPES[first.train.dtype]
-        self.device = _resolve_device(first.train.device)
+        self.device = resolve_device(first.train.device)
         self.knobs = stack_knobs(
             [_first_order_view(c) for c in configs], data.task, dtype=self.dtype, device=self.device
         )

@@ -39,7 +39,7 @@ def loss_and_gradient(trainer, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torc
 
     Marks members whose objective is not finite as diverged (``trainer.alive``).
     """
-    if trainer.model.batch_norm:
+    if trainer.model.batch_norm or trainer.model.kind != "mlp":
         return _by_autograd(trainer, xb, yb)
     return _by_backprop(trainer, xb, yb)
 

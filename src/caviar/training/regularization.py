@@ -66,7 +66,9 @@ class Regularization:
                 f"model.bn_momentum must be in (0, 1], got {m[~((m > 0) & (m <= 1))][0].item()}"
             )
         self.augmenter.refresh()
-        self.use_dropout = bool((k["dropout"] > 0).any())
+        # a module's fixed-rate dropout layers need the training pass too
+        fixed = getattr(self.model, "fixed_dropout", False)
+        self.use_dropout = bool((k["dropout"] > 0).any()) or fixed
         self.use_input_dropout = bool((k["input_dropout"] > 0).any())
         self.use_weight_noise = bool((k["weight_noise"] > 0).any())
         self.active = (

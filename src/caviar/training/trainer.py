@@ -32,105 +32,43 @@ end each member is restored to its best-validation weights.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from caviar.config import RunConfig
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.memory import tune_malloc
-from caviar.nn import PopulationMLP, output_bias
 from caviar.optim import make_optimizer
 from caviar.schedules import make_schedule
 from caviar.tensors import shared_or_member
 from caviar.training.batches import batch_bounds, batch_size_at
+from caviar.training.build import DTYPES, build_model, check_population, n_outputs, resolve_device
+from caviar.training.collect import collect_results
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
 from caviar.training.evaluate import evaluate
 from caviar.training.gradient_step import active_lambdas, loss_and_gradient
 from caviar.training.metrics import predicted_class
-from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
+from caviar.training.population import stack_knobs
 from caviar.training.regularization import Regularization
-from caviar.training.result import HISTORY_KEYS, MemberResult, PopulationResult
+from caviar.training.result import HISTORY_KEYS, PopulationResult
+from caviar.training.splits import Tensors, split_tensors, to_tensors
+
+__all__ = [  # the trainer and the names other modules import from here
+    "DTYPES",
+    "EpochCallback",
+    "PopulationTrainer",
+    "Tensors",
+    "build_model",
+    "collect_results",
+    "n_outputs",
+    "split_tensors",
+    "to_tensors",
+    "train_population",
+]
 
 EpochCallback = Callable[[int, int, int, float], None]
-
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-@dataclass
-class Tensors:
-    """The splits as tensors on the training device."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
-
-
-def split_tensors(
-    task: str, x: np.ndarray, y: np.ndarray, dtype: torch.dtype, device: torch.device | str
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One split as tensors: inputs ``(n, F)``; class codes ``(n,)`` or targets ``(n, K)``."""
-    xt = torch.as_tensor(np.asarray(x, dtype=np.float64), dtype=dtype, device=device)
-    if task == "classification":
-        return xt, torch.as_tensor(np.asarray(y), dtype=torch.long, device=device)
-    y = np.array(y, dtype=np.float64)  # a writable copy
-    k = int(np.prod(y.shape[1:]))  # columns; n may be 0 (no validation rows)
-    y = y.reshape(-1, 1) if y.ndim == 1 else y.reshape(y.shape[0], k)
-    return xt, torch.as_tensor(y, dtype=dtype, device=device)
-
-
-def to_tensors(data, dtype: torch.dtype, device: torch.device | str) -> Tensors:
-    """The training and validation splits of a :class:`~caviar.data.PreparedData`."""
-    x_train, y_train = split_tensors(data.task, data.X_train, data.y_train, dtype, device)
-    x_val, y_val = split_tensors(data.task, data.X_val, data.y_val, dtype, device)
-    return Tensors(x_train, y_train, x_val, y_val)
-
-
-def n_outputs(data, loss_name: str) -> int:
-    """Width of the output layer for this task and loss."""
-    if data.task == "regression":
-        y = np.asarray(data.y_train)
-        return 1 if y.ndim == 1 else y.shape[1]
-    return get_loss(loss_name).n_outputs(data.n_classes)
-
-
-def build_model(configs: list[RunConfig], data, knobs: PopulationKnobs) -> PopulationMLP:
-    """A population MLP with each member initialized from its own seed."""
-    first = configs[0]
-    dtype = DTYPES[first.train.dtype]
-    k = n_outputs(data, knobs.loss_name)
-    sizes = [data.X_train.shape[1], *first.model.hidden, k]
-    model = PopulationMLP(
-        sizes,
-        len(configs),
-        activation=first.model.activation,
-        batch_norm=first.model.batch_norm,
-        dtype=dtype,
-        device=first.train.device,
-    )
-    bias = None
-    if first.model.output_init == "prior":
-        bias = output_bias(np.asarray(data.y_train), task=data.task, n_outputs=k)
-    model.initialize(knobs.seeds, init=first.model.init, scale=knobs.init_scale, output_bias=bias)
-    return model
-
-
-def _check_population(configs: list[RunConfig]) -> None:
-    if not configs:
-        raise CaviarError("no configurations to train")
-    key = structure_key(configs[0])
-    if any(structure_key(c) != key for c in configs[1:]):
-        raise ValueError("configurations of one population must share their structure")
-
-
-def _resolve_device(name: str) -> str:
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise CaviarError(f"device '{name}' requested but CUDA is not available")
-    return name
 
 
 class PopulationTrainer(PopulationControls):
@@ -152,7 +90,7 @@ class PopulationTrainer(PopulationControls):
         on_epoch: EpochCallback | None = None,
         restore_best: bool = True,
     ) -> None:
-        _check_population(configs)
+        check_population(configs)
         tune_malloc()
         self.configs = list(configs)
         self.data = data
@@ -161,7 +99,7 @@ class PopulationTrainer(PopulationControls):
         self.restore_best = restore_best
         first = configs[0]
         self.dtype = DTYPES[first.train.dtype]
-        self.device = _resolve_device(first.train.device)
+        self.device = resolve_device(first.train.device)
         self.knobs = stack_knobs(configs, data.task, dtype=self.dtype, device=self.device)
         self.model = build_model(configs, data, self.knobs)
         self.tensors = to_tensors(data, self.dtype, self.device)
@@ -204,7 +142,7 @@ class PopulationTrainer(PopulationControls):
         y, fn = self.tensors.y_train, self.spec.with_gradient
         if fn is None or y.is_floating_point() or y.numel() == 0:
             return None
-        k = self.model.sizes[-1]
+        k = self.model.n_outputs
         return fn if 0 <= int(y.min()) and int(y.max()) < k else None
 
     def _refresh_knobs(self) -> None:
@@ -391,52 +329,3 @@ def _finish_train_score(spec, acc: torch.Tensor, y: torch.Tensor) -> torch.Tenso
         return acc / y.shape[0]
     sst = (y - y.mean(dim=0, keepdim=True)).pow(2).sum().clamp_min(torch.finfo(acc.dtype).tiny)
     return 1.0 - acc / sst
-
-
-def collect_results(trainer: PopulationTrainer) -> PopulationResult:
-    """Per-member results (status, best epoch, histories) of a finished trainer."""
-    hist = {k: torch.stack(v).cpu().double().numpy() for k, v in trainer.history.items()}
-    best_epoch = trainer.stopper.best_epoch.cpu().numpy()
-    if not trainer.has_val:  # no validation: the final weights are the result
-        best_epoch = trainer.epochs_run.cpu().numpy() - 1
-    members = []
-    for p, cfg in enumerate(trainer.configs):
-        be = int(best_epoch[p])
-
-        def at(key: str, p: int = p, be: int = be) -> float:
-            return float(hist[key][be, p]) if be >= 0 else float("nan")
-
-        n_run = int(trainer.epochs_run[p])
-        members.append(
-            MemberResult(
-                index=p,
-                position=p,
-                config=cfg,
-                status=_status(trainer, p),
-                best_epoch=be,
-                epochs_run=n_run,
-                history={k: hist[k][:n_run, p].tolist() for k in HISTORY_KEYS},
-                val_loss=at("val_loss"),
-                val_score=at("val_score"),
-                train_loss=at("train_loss"),
-                train_score=at("train_score"),
-            )
-        )
-    return PopulationResult(
-        model=trainer.model,
-        loss_name=trainer.knobs.loss_name,
-        members=members,
-        knobs=trainer.knobs,
-        history=hist,
-        snapshots=trainer.snapshots,
-    )
-
-
-def _status(trainer: PopulationTrainer, p: int) -> str:
-    if bool(trainer.diverged[p]):
-        return "diverged"
-    if bool(trainer.pruned[p]):
-        return "pruned"
-    if bool(trainer.stopped[p]):
-        return "early_stopped"
-    return "complete"

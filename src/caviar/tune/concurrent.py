@@ -13,7 +13,7 @@ ran, a 64-configuration digits search took 1.2–1.6 s with two populations in t
 against 1.2–21 s with one population at a time on two OpenMP threads.
 
 Results do not depend on this: a population's trajectory depends only on its own
-configurations and seeds (:mod:`caviar.tune.dispatch`), so the same trials come out in
+configurations and seeds (:mod:`caviar.tune.executor_protocol`), so the same trials come out in
 any order. Populations are yielded as they finish; at most ``workers`` run at once,
 each started only when ``may_start()`` allows it (the time budget).
 """
@@ -24,14 +24,12 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from caviar.tune.executor import run_population
-
-if TYPE_CHECKING:
-    from caviar.tune.dispatch import EpochHook, Outcome, PopulationJob
+from caviar.tune.executor_protocol import EpochHook, Outcome, PopulationJob
 
 
 @contextmanager

@@ -29,22 +29,30 @@ import numpy as np
 import torch
 
 from caviar.config import RunConfig
+from caviar.model import network as networks
 from caviar.optim import OPTIMIZERS
+from caviar.training.build import DTYPES, module_size, n_outputs
+from caviar.training.collect import collect_results
 from caviar.training.population import group_by_structure, resolve_loss_name
 from caviar.training.result import MemberResult
-from caviar.training.trainer import DTYPES, PopulationTrainer, collect_results, n_outputs
+from caviar.training.trainer import PopulationTrainer
 from caviar.tune.compact import compact
 
 
-def member_bytes(cfg: RunConfig, n_features: int, n_out: int, n_train: int) -> int:
-    """Estimated training memory of one member (see the module docstring)."""
-    sizes = [n_features, *cfg.model.hidden, n_out]
-    n = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+def member_bytes(cfg: RunConfig, n_features: int, n_out: int, n_train: int, data=None) -> int:
+    """Estimated training memory of one member (see the module docstring); a generic
+    module's parameter and activation counts come from building one member (``data``)."""
+    if cfg.model.kind == "mlp" or data is None:
+        sizes = [n_features, *cfg.model.hidden, n_out]
+        n = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+        activations = sum(sizes)
+    else:
+        n, activations = module_size(cfg, data, n_out)
     batch = n_train if cfg.train.batch_size == "full" else min(int(cfg.train.batch_size), n_train)
     opt = OPTIMIZERS.get(cfg.optimizer.name)
     buffers = len(getattr(opt, "state_names", ())) if opt is not None else 2
     itemsize = torch.empty((), dtype=DTYPES[cfg.train.dtype]).element_size()
-    return itemsize * (n * (4 + buffers) + 3 * batch * sum(sizes))
+    return itemsize * (n * (4 + buffers) + 3 * batch * activations)
 
 
 def plan_populations(
@@ -55,7 +63,7 @@ def plan_populations(
     for group in group_by_structure(configs):
         cfg = configs[group[0]]
         k = n_outputs(data, resolve_loss_name(cfg, data.task))
-        each = member_bytes(cfg, data.X_train.shape[1], k, len(data.X_train))
+        each = member_bytes(cfg, data.X_train.shape[1], k, len(data.X_train), data)
         cap = max(1, min(max_population, int(budget_bytes // max(each, 1))))
         parts = math.ceil(len(group) / cap)
         out.extend(np.array_split(np.array(group), parts))
@@ -76,12 +84,14 @@ class MemberRecord:
     final_hypers: dict[str, float] = field(default_factory=dict)
     pbt_log: list[dict[str, Any]] = field(default_factory=list)
     stopped_by: str | None = None  # "time_budget": finished early by the search's budget
+    network: dict[str, Any] | None = None  # a generic module's description (model.network)
 
 
 def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRecord]:
     """Records of ``rows`` of a trainer whose best weights were restored."""
     result = collect_results(trainer)
     model = trainer.model
+    configs = getattr(model, "member_configs", None)
     out = {}
     for r in rows:
         hypers = {
@@ -92,8 +102,9 @@ def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRec
         out[trainer.member_ids[r]] = MemberRecord(
             member=result.members[r],
             weights=model.member_tensors(r),  # copies: compaction overwrites the rows
-            sizes=list(model.sizes),
-            activation=model.activation,
+            sizes=list(getattr(model, "sizes", [model.n_params, model.n_outputs])),
+            activation=getattr(model, "activation", "module"),
+            network=None if configs is None else networks.describe(model, [configs[r]]),
             loss_name=trainer.knobs.loss_name,
             leaky_slope=float(trainer.knobs.leaky_slope[r]),
             loss_hypers={k: float(v[r]) for k, v in trainer.knobs.loss.items()},

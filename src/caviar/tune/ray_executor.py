@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from caviar.errors import CaviarError
-from caviar.tune.dispatch import EpochHook, Outcome, PopulationJob
 from caviar.tune.executor import MemberRecord, run_population
+from caviar.tune.executor_protocol import EpochHook, Outcome, PopulationJob
 
 
 def import_ray():

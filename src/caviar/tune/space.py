@@ -223,7 +223,7 @@ def parse_space(table: Any, base: dict[str, Any]) -> SearchSpace:
         raise CaviarError("search.space: expected a table of 'field.path' = { kind = [...] }")
     dims = [parse_dimension(path, spec) for path, spec in table.items()]
     for d in dims:
-        _check_path(d.path)
+        _check_path(d.path, base)
         values = list(d.choices) if d.categorical else [d.from_t(t) for t in d.bounds]
         for v in values:
             cfg = copy.deepcopy(base)
@@ -232,7 +232,9 @@ def parse_space(table: Any, base: dict[str, Any]) -> SearchSpace:
     return SearchSpace(tuple(dims))
 
 
-def _check_path(path: str) -> None:
+def _check_path(path: str, base: dict[str, Any] | None = None) -> None:
+    """Raise unless ``path`` names a schema field (or, for ``model.kind = "module"``, any
+    ``model.*`` key: the user's factory reads its own structural knobs)."""
     parts = path.split(".")
     if len(parts) != 2:
         raise CaviarError(f"search.space: unknown field path '{path}' (expected 'section.field')")
@@ -240,5 +242,6 @@ def _check_path(path: str) -> None:
     field = RunConfig.model_fields.get(section)
     if field is None or section == "data":
         raise CaviarError(f"search.space: unknown field path '{path}'")
-    if name not in field.annotation.model_fields:  # type: ignore[union-attr]
+    module = section == "model" and (base or {}).get("model", {}).get("kind") == "module"
+    if name not in field.annotation.model_fields and not module:  # type: ignore[union-attr]
         raise CaviarError(f"search.space: unknown field path '{path}'")

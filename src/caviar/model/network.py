@@ -1,0 +1,96 @@
+"""The network of a saved model: how to rebuild it from ``model.json`` (never pickle).
+
+* ``{"kind": "mlp", "sizes", "activation", "batch_norm"}``: a :class:`PopulationMLP`;
+* ``{"kind": "module", "factory": "package.module:function", "input_shape",
+  "model_configs": [one per member]}``: a :class:`PopulationModule`, each member's module
+  rebuilt by calling the factory with its saved ``[model]`` dict. A built-in CNN's
+  factory is Caviar's own (:func:`caviar.nn.cnn.build_cnn`), so it loads from the JSON
+  alone; a user's factory is imported from its path, which **runs that module's code**:
+  load only models you trust. ``TrainedModel.load(path, module=factory)`` passes the
+  factory instead (a function that cannot be imported by path, e.g. from a notebook).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from caviar.errors import CaviarError
+from caviar.nn import PopulationMLP
+from caviar.nn import factory as factories
+from caviar.nn.module import PopulationModule
+
+
+def describe(model, configs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The description of ``model``'s network (``configs``: the members' factory dicts)."""
+    if model.kind == "mlp":
+        return {
+            "kind": "mlp",
+            "sizes": list(model.sizes),
+            "activation": model.activation,
+            "batch_norm": bool(model.batch_norm),
+        }
+    return {
+        "kind": "module",
+        "factory": getattr(model, "factory_path", None),
+        "input_shape": list(model.input_shape),
+        "model_configs": list(configs or []),
+    }
+
+
+def build(
+    network: dict[str, Any],
+    n_members: int,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+    module: Callable | None = None,
+):
+    """An untrained population of ``n_members`` with the described structure."""
+    kind = network.get("kind", "mlp")
+    if kind == "mlp":
+        return PopulationMLP(
+            network["sizes"],
+            n_members,
+            activation=network["activation"],
+            batch_norm=bool(network.get("batch_norm", False)),
+            dtype=dtype,
+            device=device,
+        )
+    if kind != "module":
+        raise CaviarError(f"unknown network kind '{kind}' in model.json")
+    path = network.get("factory")
+    factory = factories.resolve(path) if module is None else module
+    cfgs = network.get("model_configs") or []
+    if len(cfgs) != n_members:
+        raise CaviarError(f"model.json has {len(cfgs)} module configs for {n_members} members")
+    members = [factories.build_member(factory, c, 0, path=str(path)) for c in cfgs]
+    net = PopulationModule(members, network["input_shape"], dtype=dtype, device=device)
+    net.factory_path = path
+    return net
+
+
+def with_weights(model, flat: torch.Tensor, stats: torch.Tensor, configs=None):  # noqa: ANN001
+    """A population of ``model``'s structure holding the given parameters and statistics."""
+    if model.kind == "mlp":
+        other = build(describe(model), flat.shape[0], dtype=flat.dtype, device=flat.device)
+    else:
+        other = _module_copy(model, flat.shape[0])
+    with torch.no_grad():
+        other.flat.copy_(flat)
+        other.stats.copy_(stats)
+    return other
+
+
+def _module_copy(model: PopulationModule, n: int) -> PopulationModule:
+    """A module population of ``n`` members sharing ``model``'s skeleton structure."""
+    import copy
+
+    members = [copy.deepcopy(model.skeleton) for _ in range(n)]
+    net = PopulationModule(
+        members, model.input_shape, dtype=model.flat.dtype, device=model.flat.device
+    )
+    net.factory_path = getattr(model, "factory_path", None)
+    return net

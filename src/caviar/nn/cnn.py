@@ -1,0 +1,128 @@
+"""The built-in convolutional network (``model.kind = "cnn"``), a module factory.
+
+For one example of shape ``(C, L)`` (signals: 1-D convolutions) or ``(C, H, W)``
+(images: 2-D convolutions; a flat ``(F,)`` input is read as a one-channel signal):
+
+    for c in model.channels:   conv(c, kernel_size, stride, padding = kernel_size // 2)
+                               -> [batch norm] -> activation -> [pool 2x2 (max / avg)]
+    flatten
+    for h in model.hidden:     linear(h) -> [batch norm] -> activation -> dropout
+    linear(K)
+
+Convolutions share weights across positions, which suits signals and images (a shift of
+the input shifts the features); pooling halves each spatial axis. The dense head, the
+activation (``leaky_relu`` with each member's own slope), batch norm (each member's own
+``model.bn_momentum`` and running statistics; layers before batch norm have no bias) and
+dropout (each member's ``model.dropout``) are the MLP's knobs. Kernels are initialized by
+``model.init`` with the fan-in and fan-out of a convolution (``in·k`` and ``out·k``, as
+``torch.nn.init`` counts them); ``model.output_init = "prior"`` starts the output layer at
+weights 0 and the baseline bias (seed 004), as for the MLP.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from caviar.errors import CaviarError
+from caviar.nn.layers import BatchNorm1d, BatchNorm2d, Dropout, LeakyReLU
+
+
+def _activation(name: str) -> nn.Module:
+    if name == "relu":
+        return nn.ReLU()
+    if name == "tanh":
+        return nn.Tanh()
+    if name == "sigmoid":
+        return nn.Sigmoid()
+    if name == "leaky_relu":
+        return LeakyReLU(None)
+    raise CaviarError(
+        f"the CNN has no activation '{name}' (choose from: sigmoid, tanh, relu, leaky_relu)"
+    )
+
+
+def _init_kernel(w: torch.Tensor, init: str, scale: float) -> None:
+    """``model.init`` for a kernel (torch layout ``(out, in, *k)``)."""
+    gains = {"he": math.sqrt(2.0), "lecun": 1.0}
+    if init == "zeros":
+        nn.init.zeros_(w)
+    elif init == "normal":
+        nn.init.normal_(w, 0.0, scale)
+    elif init == "uniform":
+        nn.init.uniform_(w, -scale, scale)
+    elif init.startswith("glorot"):
+        (nn.init.xavier_uniform_ if init.endswith("uniform") else nn.init.xavier_normal_)(w)
+    else:  # he_* / lecun_*: variance gain^2 / fan_in
+        family, kind = init.split("_")
+        fan_in = w[0].numel()
+        std = gains[family] / math.sqrt(fan_in)
+        if kind == "uniform":
+            nn.init.uniform_(w, -std * math.sqrt(3.0), std * math.sqrt(3.0))
+        else:
+            nn.init.normal_(w, 0.0, std)
+
+
+def build_cnn(cfg: dict[str, Any]) -> nn.Module:
+    """The network described above for ``cfg`` (a ``[model]`` section plus ``input_shape``
+    and ``n_outputs``)."""
+    shape = [int(s) for s in cfg["input_shape"]]
+    layers: list[nn.Module] = []
+    if len(shape) == 1:
+        layers.append(nn.Unflatten(1, (1, shape[0])))
+        shape = [1, shape[0]]
+    if len(shape) not in (2, 3):
+        raise CaviarError(
+            f"the CNN needs examples of shape (C, L) or (C, H, W), got {tuple(shape)}: "
+            "set data.shape"
+        )
+    two_d = len(shape) == 3
+    conv = nn.Conv2d if two_d else nn.Conv1d
+    bn = BatchNorm2d if two_d else BatchNorm1d
+    pool = {
+        "max": nn.MaxPool2d if two_d else nn.MaxPool1d,
+        "avg": nn.AvgPool2d if two_d else nn.AvgPool1d,
+    }
+    use_bn, k, stride = bool(cfg.get("batch_norm")), int(cfg["kernel_size"]), int(cfg["stride"])
+    channels, spatial = shape[0], shape[1:]
+    for c in cfg["channels"]:
+        layers.append(conv(channels, int(c), k, stride=stride, padding=k // 2, bias=not use_bn))
+        spatial = [(s + 2 * (k // 2) - k) // stride + 1 for s in spatial]
+        if use_bn:
+            layers.append(bn(int(c), momentum=None))
+        layers.append(_activation(cfg["activation"]))
+        if cfg["pool"] != "none" and min(spatial) >= 2:
+            layers.append(pool[cfg["pool"]](2))
+            spatial = [s // 2 for s in spatial]
+        channels = int(c)
+        if min(spatial) < 1:
+            raise CaviarError(
+                f"the CNN's input {tuple(shape)} is too small for "
+                f"{len(cfg['channels'])} conv layers"
+            )
+    layers.append(nn.Flatten())
+    width = channels * math.prod(spatial)
+    for h in cfg["hidden"]:
+        layers.append(nn.Linear(width, int(h), bias=not use_bn))
+        if use_bn:
+            layers.append(BatchNorm1d(int(h), momentum=None))
+        layers += [_activation(cfg["activation"]), Dropout(None)]
+        width = int(h)
+    out = nn.Linear(width, int(cfg["n_outputs"]))
+    layers.append(out)
+    net = nn.Sequential(*layers)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)) and m is not out:
+                _init_kernel(
+                    m.weight, cfg.get("init", "he_uniform"), float(cfg.get("init_scale", 0.05))
+                )
+                if m.bias is not None:
+                    m.bias.zero_()
+        if cfg.get("output_init") == "prior" and cfg.get("output_bias") is not None:
+            out.weight.zero_()
+            out.bias.copy_(torch.as_tensor(cfg["output_bias"], dtype=out.bias.dtype))
+    return net

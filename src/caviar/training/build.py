@@ -1,0 +1,146 @@
+"""Building a population's model: the MLP fast path or a generic module population.
+
+``model.kind = "mlp"`` builds :class:`~caviar.nn.mlp.PopulationMLP` (hand-written
+backpropagation); ``"cnn"`` and ``"module"`` build
+:class:`~caviar.nn.module.PopulationModule` from a factory
+(:mod:`caviar.nn.factory`; the built-in CNN is :func:`caviar.nn.cnn.build_cnn`), each
+member's module built under its own ``train.seed``. Both start the output layer at the
+baseline when ``model.output_init = "prior"`` (seed 004) — for a user's module only if
+it asks for it (``output_bias`` is in the dict its factory receives).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from caviar.config import RunConfig
+from caviar.errors import CaviarError
+from caviar.losses import get_loss
+from caviar.nn import PopulationMLP, output_bias
+from caviar.nn import factory as factories
+from caviar.nn.module import PopulationModule
+from caviar.optim.second_order import FULL_BATCH_METHODS
+from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def n_outputs(data, loss_name: str) -> int:
+    """Width of the output layer for this task and loss."""
+    if data.task == "regression":
+        y = np.asarray(data.y_train)
+        return 1 if y.ndim == 1 else y.shape[1]
+    return get_loss(loss_name).n_outputs(data.n_classes)
+
+
+def input_shape(data) -> tuple[int, ...]:
+    """One example's shape: ``data.input_shape`` (N-d inputs) or ``(n_features,)``."""
+    shape = getattr(data, "input_shape", None)
+    return tuple(shape) if shape else (int(data.X_train.shape[1]),)
+
+
+def factory_config(cfg: RunConfig, data, k: int, bias: np.ndarray | None) -> dict[str, Any]:
+    """What a factory receives: the member's ``[model]`` section, ``input_shape``,
+    ``n_outputs`` and (with ``output_init = "prior"``) ``output_bias``."""
+    out = cfg.model.model_dump(mode="json")
+    out["input_shape"] = list(input_shape(data))
+    out["n_outputs"] = int(k)
+    out["output_bias"] = None if bias is None else [float(b) for b in bias]
+    return out
+
+
+def factory_of(cfg: RunConfig):
+    """The factory and its path for a ``cnn`` or ``module`` configuration."""
+    path = factories.CNN_FACTORY if cfg.model.kind == "cnn" else cfg.model.factory
+    return factories.resolve(path), path
+
+
+def build_model(
+    configs: list[RunConfig], data, knobs: PopulationKnobs
+) -> PopulationMLP | PopulationModule:
+    """The population model with each member initialized from its own seed."""
+    first = configs[0]
+    dtype = DTYPES[first.train.dtype]
+    k = n_outputs(data, knobs.loss_name)
+    bias = None
+    if first.model.output_init == "prior":
+        bias = output_bias(np.asarray(data.y_train), task=data.task, n_outputs=k)
+    if first.model.kind != "mlp":
+        return _build_module(configs, data, knobs, k, bias)
+    # an MLP reads every example flat, whatever its shape
+    sizes = [data.X_train.shape[1], *first.model.hidden, k]
+    model = PopulationMLP(
+        sizes,
+        len(configs),
+        activation=first.model.activation,
+        batch_norm=first.model.batch_norm,
+        dtype=dtype,
+        device=first.train.device,
+    )
+    model.initialize(knobs.seeds, init=first.model.init, scale=knobs.init_scale, output_bias=bias)
+    return model
+
+
+def _build_module(configs, data, knobs, k: int, bias) -> PopulationModule:  # noqa: ANN001
+    first = configs[0]
+    factory, path = factory_of(first)
+    members = [
+        factories.build_member(factory, factory_config(c, data, k, bias), seed, path=path)
+        for c, seed in zip(configs, knobs.seeds, strict=True)
+    ]
+    model = PopulationModule(
+        members, input_shape(data), dtype=DTYPES[first.train.dtype], device=first.train.device
+    )
+    model.factory_path = path
+    model.member_configs = [factory_config(c, data, k, bias) for c in configs]
+    if model.n_outputs != k:
+        raise CaviarError(
+            f"the module returns {model.n_outputs} outputs per example; this task and loss need {k}"
+        )
+    reg = knobs.regularize
+    if not model.per_member_dropout and bool((reg.get("dropout", torch.zeros(1)) > 0).any()):
+        raise CaviarError(
+            "model.dropout is set but the module has no caviar.nn.Dropout() layer to apply "
+            "it (a torch.nn.Dropout(p) keeps its own fixed rate)"
+        )
+    if not model.batch_norm and first.model.batch_norm and first.model.kind == "module":
+        raise CaviarError("model.batch_norm is set but the module has no batch-norm layer")
+    return model
+
+
+def module_size(cfg: RunConfig, data, k: int) -> tuple[int, int]:
+    """Parameters and activations per example of one member of a generic module."""
+    factory, path = factory_of(cfg)
+    module = factories.build_member(factory, factory_config(cfg, data, k, None), 0, path=path)
+    one = PopulationModule([module], input_shape(data), dtype=DTYPES[cfg.train.dtype])
+    return one.n_params, one.activations
+
+
+def check_module(cfg: RunConfig, data) -> None:
+    """Build a population of one member of ``cfg``'s module (the factory's output, its
+    shape against the data and the task, the knobs it needs): one-line errors up front."""
+    if cfg.optimizer.name in FULL_BATCH_METHODS:
+        raise CaviarError(
+            f"optimizer '{cfg.optimizer.name}' (full-batch, second order) trains MLPs only"
+        )
+    knobs = stack_knobs([cfg], data.task, dtype=DTYPES[cfg.train.dtype], device="cpu")
+    build_model([cfg], data, knobs)
+
+
+def check_population(configs: list[RunConfig]) -> None:
+    """One-line errors for an empty population or members of different structure."""
+    if not configs:
+        raise CaviarError("no configurations to train")
+    key = structure_key(configs[0])
+    if any(structure_key(c) != key for c in configs[1:]):
+        raise ValueError("configurations of one population must share their structure")
+
+
+def resolve_device(name: str) -> str:
+    """``name`` if that device can be used, else a one-line error."""
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise CaviarError(f"device '{name}' requested but CUDA is not available")
+    return name
