@@ -220,3 +220,11 @@ def test_default_output_is_protected_too(tmp_path, capsys, cmd, monkeypatch):
     assert main([cmd, str(cfg), *extra]) == 2
     assert "--overwrite" in one_error_line(capsys)
     assert main([cmd, str(cfg), *extra, "--overwrite"]) == 0
+
+
+def test_tune_onto_a_regular_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me")
+    assert main(["tune", str(tune_cfg(tmp_path)), "-o", str(target), "-q"]) == 2
+    assert "is a file, not a run directory" in one_error_line(capsys)
+    assert target.read_text() == "keep me"
