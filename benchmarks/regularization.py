@@ -18,6 +18,9 @@ import json
 import statistics
 import time
 
+import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
+
+# isort: split
 import torch
 
 from caviar.config import expand_configs

@@ -58,6 +58,9 @@ import tempfile
 import time
 import warnings
 
+import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
+
+# isort: split
 import numpy as np
 
 SPACE = {

@@ -41,7 +41,6 @@ MAX_LINES = 400
 PENDING_SPLIT = {
     "caviar/tune/storage.py",
     "caviar/report/figures.py",
-    "caviar/data/preprocess.py",
 }
 
 

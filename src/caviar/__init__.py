@@ -9,8 +9,12 @@ The public Python API:
 * :class:`caviar.CaviarError`: every user-facing error.
 """
 
-from caviar.errors import CaviarError
-from caviar.version import __version__
+from caviar.openmp import prefer_passive_waiting
+
+prefer_passive_waiting()  # before anything imports torch (see caviar.openmp)
+
+from caviar.errors import CaviarError  # noqa: E402
+from caviar.version import __version__  # noqa: E402
 
 __all__ = ["CaviarError", "RunConfig", "TrainRun", "TrainedModel", "__version__", "train", "tune"]
 

@@ -13,3 +13,18 @@ def test_population_benchmark_quick(run_quick):
     assert (
         result["max_speedup_vs_torch_sequential_at_peak"] >= result["speedup_vs_torch_sequential"]
     )
+
+
+def test_population_benchmark_bf16_side_by_side():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "population.py"
+    spec = importlib.util.spec_from_file_location("bench_population", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    result = mod.main(["--quick", "--precision", "bf16"])
+    assert result["speedup_bf16_vs_fp32"] > 0 and result["bf16_gemm_peak_gflops"] > 0
+    assert -100 <= result["accuracy_gap_points"] <= 100
+    low, high = result["val_accuracy_range"]["caviar_bf16"]
+    assert 0 <= low <= high <= 1

@@ -160,3 +160,47 @@ def test_bad_factories_and_shapes_are_one_line_errors(
     assert len(err) == 1 and err[0].startswith("error: "), err
     assert needle in err[0], err[0]
     assert not out.exists()
+
+
+TUNE = """
+[data]
+source = "iris"
+[model]
+kind = "cnn"
+channels = [4]
+hidden = [8]
+[optimizer]
+name = "adam"
+[train]
+epochs = 4
+batch_size = 16
+[search]
+strategy = "random"
+trials = 6
+seed = 0
+[search.halving]
+min_epochs = 1
+eta = 2
+[search.space]
+"optimizer.lr" = { log_uniform = [1e-3, 1e-1] }
+"model.channels" = { choice = [[4], [6]] }
+"model.dropout" = { uniform = [0.0, 0.4] }
+"""
+
+
+def test_tune_report_and_diagnose_a_cnn(tmp_path, capsys):
+    cfg = tmp_path / "tune.toml"
+    cfg.write_text(TUNE)
+    out = tmp_path / "run"
+    assert main(["tune", str(cfg), "-o", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_trials"] == 6 and (out / "report.html").is_file()
+    assert (out / "report.html").stat().st_size > 10_000
+    assert main(["report", str(out)]) == 0
+    capsys.readouterr()
+    diag, plain = tmp_path / "diag", tmp_path / "plain.toml"
+    plain.write_text(TUNE.split("[search]")[0])
+    args = ["diagnose", str(plain), "-o", str(diag), "--epochs", "2", "--lr-steps", "10"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["reports"][0]
+    assert report["gradient_check"]["ok"], report["gradient_check"]

@@ -34,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="T",
         help="Monte-Carlo dropout: average T stochastic passes, also write their std",
     )
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     p.set_defaults(func=run)
 
 
@@ -65,7 +66,7 @@ def mc_frame(model: TrainedModel, X: pd.DataFrame, samples: int) -> pd.DataFrame
 
 
 def run(args: argparse.Namespace) -> int:
-    model = TrainedModel.load(args.model_dir)
+    model = TrainedModel.load(args.model_dir, device=args.device)
     X = load_features(args.data, drop=model.preprocessor.target)
     if len(X) == 0:
         raise CaviarError(f"{args.data}: no rows to predict")

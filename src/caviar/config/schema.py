@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from caviar.config.device import check_device
 
@@ -220,6 +227,9 @@ class TrainingConfig(_Section):
     shuffle_seed: int = Field(default=0, description="mini-batch order (shared)")
     dtype: Literal["float32", "float64"] = "float32"
     device: str = "cpu"
+    precision: Literal["fp32", "bf16", "tf32"] = Field(
+        default="fp32", description="matrix products: fp32; bf16 (fp32 master); tf32 (CUDA)"
+    )
     sampling: Literal["shared", "shuffle", "bootstrap"] = Field(
         default="shared", description="one order for all; per-member order; bootstrap samples"
     )
@@ -238,6 +248,16 @@ class TrainingConfig(_Section):
     @classmethod
     def _known_device(cls, v: str) -> str:
         return check_device(v)
+
+    @field_validator("precision")
+    @classmethod
+    def _precision_fits(cls, v: str, info: ValidationInfo) -> str:
+        """bf16 and tf32 keep float32 master weights; tf32 is a CUDA mode (caviar.nn.precision)."""
+        if v != "fp32" and info.data.get("dtype") == "float64":
+            raise ValueError(f"precision '{v}' needs train.dtype = 'float32' (its master weights)")
+        if v == "tf32" and not str(info.data.get("device", "cpu")).startswith("cuda"):
+            raise ValueError("precision 'tf32' needs a CUDA train.device (tf32 is a CUDA mode)")
+        return v
 
 
 class RunConfig(_Section):

@@ -30,125 +30,37 @@ identical preprocessor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from caviar.data.columns import (
+    CategoricalColumn,
+    NumericColumn,
+    distinct_sorted,
+    feature_kind,
+    fit_numeric,
+    label_dtype_of,
+    native_scalar,
+    object_values,
+)
+from caviar.data.feature_checks import check_features, plural
 from caviar.data.sources import list_names
-from caviar.data.task import Task, as_target_series, is_numeric_dtype_, is_numeric_target
+from caviar.data.task import Task, as_target_series, is_numeric_target
 from caviar.errors import CaviarError
 
 JSON_FORMAT = "caviar.preprocessor"
 JSON_VERSION = 1
-_LABEL_TYPES = (bool, int, float, str)
 
-
-@dataclass(frozen=True)
-class NumericColumn:
-    """A real-valued input standardized as ``(x - mean) / std``."""
-
-    name: str
-    mean: float
-    std: float
-
-
-@dataclass(frozen=True)
-class CategoricalColumn:
-    """A categorical input one-hot encoded over ``categories`` (seen at fit time)."""
-
-    name: str
-    categories: tuple[Any, ...]
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def _native(value: Any) -> Any:
-    """Numpy scalar -> the equivalent Python scalar; anything else unchanged."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    """Order mixed labels: bools, then numbers, then strings."""
-    if isinstance(value, bool):
-        return (0, value)
-    if isinstance(value, (int, float)):
-        return (1, value)
-    return (2, str(value))
-
-
-def _distinct_sorted(values: Iterable[Any], what: str) -> list[Any]:
-    """Distinct native values, sorted by :func:`_sort_key`; only bool/int/float/str allowed."""
-    out = []
-    for v in pd.unique(np.asarray(list(values), dtype=object)):
-        v = _native(v)
-        if not isinstance(v, _LABEL_TYPES):
-            raise CaviarError(
-                f"{what} has values of unsupported type {type(v).__name__}; "
-                "use numbers, strings or booleans"
-            )
-        out.append(v)
-    return sorted(out, key=_sort_key)
-
-
-def _object_values(col: pd.Series) -> np.ndarray:
-    """A column's values as a numpy object array (category dtype -> its values)."""
-    return col.astype(object).to_numpy(dtype=object)
-
-
-def feature_kind(col: pd.Series) -> str:
-    """``"numeric"`` or ``"categorical"`` for a feature column (see the module rule).
-
-    Raises:
-        CaviarError: dtypes that are neither (datetime, timedelta, complex, ...).
-    """
-    dtype = col.dtype
-    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
-        return "categorical"
-    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
-        return "numeric"
-    if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
-        return "categorical"
-    raise CaviarError(
-        f"feature '{col.name}' has unsupported dtype {dtype}; convert it to numbers or strings"
-    )
-
-
-def _problem_message(counts: dict[str, int], what: str, note: str, advice: str) -> str:
-    """``feature 'a' has 3 <what>s<note>; <advice>`` or a list for several columns."""
-    items = list(counts.items())
-    if len(items) == 1:
-        name, k = items[0]
-        return f"feature '{name}' has {_plural(k, what)}{note}; {advice}"
-    listed = list_names([f"'{n}' ({k})" for n, k in items])
-    return f"{len(items)} features have {what}s{note}: {listed}; {advice}"
-
-
-def check_features(X: pd.DataFrame) -> None:
-    """Reject missing (NaN/None) or infinite values in any column of ``X``.
-
-    Raises:
-        CaviarError: one line naming the offending column(s) and counts, e.g.
-            ``feature 'age' has 3 missing values (NaN); fill or drop them first``.
-    """
-    # whole-frame counts (one pass per check, not one pandas call per column)
-    n_na = X.isna().sum(axis=0).to_numpy()
-    missing = {str(X.columns[j]): int(n_na[j]) for j in np.flatnonzero(n_na)}
-    numeric = [j for j, dtype in enumerate(X.dtypes) if not n_na[j] and is_numeric_dtype_(dtype)]
-    infinite: dict[str, int] = {}
-    if numeric:
-        n_inf = np.isinf(X.iloc[:, numeric].to_numpy(dtype=np.float64)).sum(axis=0)
-        infinite = {str(X.columns[numeric[k]]): int(n_inf[k]) for k in np.flatnonzero(n_inf)}
-    if missing:
-        raise CaviarError(
-            _problem_message(missing, "missing value", " (NaN)", "fill or drop them first")
-        )
-    if infinite:
-        raise CaviarError(_problem_message(infinite, "infinite value", "", "replace them first"))
+__all__ = [
+    "CategoricalColumn",
+    "NumericColumn",
+    "Preprocessor",
+    "check_features",
+    "feature_kind",
+    "fit_numeric",
+]
 
 
 class Preprocessor:
@@ -210,7 +122,7 @@ class Preprocessor:
             if feature_kind(col) == "numeric":
                 columns.append(fit_numeric(str(name), col.to_numpy(dtype=np.float64)))
             else:
-                cats = _distinct_sorted(_object_values(col), f"feature '{name}'")
+                cats = distinct_sorted(object_values(col), f"feature '{name}'")
                 columns.append(CategoricalColumn(str(name), tuple(cats)))
         self.columns = columns
 
@@ -223,11 +135,11 @@ class Preprocessor:
             n_missing = int(s.isna().sum())
             if n_missing:
                 raise CaviarError(
-                    f"target '{name}' has {_plural(n_missing, 'missing value')} (NaN); "
+                    f"target '{name}' has {plural(n_missing, 'missing value')} (NaN); "
                     "drop those rows first"
                 )
-            self.classes_ = _distinct_sorted(s.to_numpy(dtype=object), f"target '{name}'")
-            self.label_dtype = _label_dtype(s)
+            self.classes_ = distinct_sorted(s.to_numpy(dtype=object), f"target '{name}'")
+            self.label_dtype = label_dtype_of(s)
         else:
             self.classes_ = None
             self.label_dtype = "float64"
@@ -308,7 +220,7 @@ class Preprocessor:
             else:
                 k = len(spec.categories)
                 codes = pd.Index(list(spec.categories), dtype=object).get_indexer(
-                    pd.Index(_object_values(col), dtype=object)
+                    pd.Index(object_values(col), dtype=object)
                 )
                 rows = np.flatnonzero(codes >= 0)
                 out[rows, j + codes[rows]] = 1.0
@@ -329,7 +241,7 @@ class Preprocessor:
         n_missing = int(s.isna().sum())
         if n_missing:
             raise CaviarError(
-                f"target '{name}' has {_plural(n_missing, 'missing value')} (NaN); "
+                f"target '{name}' has {plural(n_missing, 'missing value')} (NaN); "
                 "drop those rows first"
             )
         if self.task == "regression":
@@ -345,7 +257,7 @@ class Preprocessor:
         labels = s.to_numpy(dtype=object)
         codes = pd.Index(self.classes_, dtype=object).get_indexer(pd.Index(labels, dtype=object))
         if (codes < 0).any():
-            unknown = _native(labels[np.flatnonzero(codes < 0)[0]])
+            unknown = native_scalar(labels[np.flatnonzero(codes < 0)[0]])
             raise CaviarError(
                 f"target '{name}' has label {unknown!r} not seen when fitting "
                 f"(known classes: {list_names([repr(c) for c in self.classes_])})"
@@ -441,34 +353,3 @@ class Preprocessor:
         if self.fitted:
             state = f"{len(self.columns)} columns -> {self.n_features} features"
         return f"Preprocessor(task={self.task!r}, target={self.target!r}, {state})"
-
-
-def fit_numeric(name: str, values: np.ndarray) -> NumericColumn:
-    """Mean and population std of a column.
-
-    A constant column gets ``mean`` = its value and ``std = 1`` (maps to 0). Both
-    statistics are computed on ``values / max|values|`` and scaled back, so neither
-    tiny (underflowing) nor huge (overflowing) magnitudes break them.
-    """
-    lo, hi = values.min(), values.max()
-    if lo == hi:
-        return NumericColumn(name, float(lo), 1.0)
-    scale = float(np.abs(values).max())
-    unit = values / scale
-    mean = float(unit.mean()) * scale
-    std = float(unit.std()) * scale
-    if not (np.isfinite(mean) and np.isfinite(std)):
-        raise CaviarError(f"feature '{name}' has values too large to standardize")
-    return NumericColumn(name, mean, std if std > 0.0 else 1.0)
-
-
-def _label_dtype(s: pd.Series) -> str:
-    """Numpy dtype name that restores the labels' type on decode (``object`` for text)."""
-    dtype = s.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        dtype = dtype.categories.dtype
-    if not isinstance(dtype, np.dtype):
-        dtype = getattr(dtype, "numpy_dtype", None)
-    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
-        return dtype.name
-    return "object"

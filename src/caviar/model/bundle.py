@@ -68,6 +68,7 @@ class TrainedModel:
         input_dropout: list[float] | None = None,
         seeds: list[int] | None = None,
         combine: str = "mean",
+        device: str = "cpu",
         network: dict[str, Any] | None = None,
         module: Any = None,
     ) -> None:
@@ -75,6 +76,7 @@ class TrainedModel:
         without it the members are MLPs of ``sizes``/``activation``/``batch_norm``.
         ``module``: the factory to rebuild a user's module with (instead of its path)."""
         n = len(member_tensors)
+        self.device = _prediction_device(device)
         if combine not in ("mean", "vote"):
             raise CaviarError(f"unknown ensemble method '{combine}' (choose from: mean, vote)")
         if combine == "vote" and task != "classification":
@@ -99,7 +101,9 @@ class TrainedModel:
             "activation": activation,
             "batch_norm": self.batch_norm,
         }
-        self._net = networks.build(self.network, n, dtype=torch.float64, module=module)
+        self._net = networks.build(
+            self.network, n, dtype=torch.float64, device=self.device, module=module
+        )
         for i, tensors in enumerate(member_tensors):
             self._net.load_member_tensors(tensors, member=i)
 
@@ -187,18 +191,19 @@ class TrainedModel:
         ``mc_counter`` switches dropout on (one Monte-Carlo pass, with masks drawn
         from each member's seed and this counter); batch norm always uses the
         running statistics."""
-        xt = torch.as_tensor(np.asarray(x, dtype=np.float64))
-        slope = torch.tensor(self.leaky_slopes, dtype=torch.float64)
+        on = {"dtype": torch.float64, "device": self.device}
+        xt = torch.as_tensor(np.asarray(x, dtype=np.float64), **on)
+        slope = torch.tensor(self.leaky_slopes, **on)
         drop = None
         if mc_counter is not None:
             drop = DropoutPass(
-                torch.tensor(self.seeds, dtype=torch.int64),
+                torch.tensor(self.seeds, dtype=torch.int64, device=self.device),
                 mc_counter,
-                rate=torch.tensor(self.dropout, dtype=torch.float64),
-                input_rate=torch.tensor(self.input_dropout, dtype=torch.float64),
+                rate=torch.tensor(self.dropout, **on),
+                input_rate=torch.tensor(self.input_dropout, **on),
             )
         with torch.no_grad():
-            return self._net(xt, slope=slope, dropout=drop).numpy()
+            return self._net(xt, slope=slope, dropout=drop).cpu().numpy()
 
     def _features(self, X: pd.DataFrame | np.ndarray, preprocessed: bool = False) -> np.ndarray:
         """Model inputs: ``X`` (a DataFrame, or an array whose columns are the training
@@ -307,8 +312,10 @@ class TrainedModel:
         return target
 
     @classmethod
-    def load(cls, directory: str | Path, *, module: Any = None) -> TrainedModel:
-        """Read a model directory written by :meth:`save`.
+    def load(
+        cls, directory: str | Path, *, module: Any = None, device: str = "cpu"
+    ) -> TrainedModel:
+        """Read a model directory written by :meth:`save`; predict on ``device``.
 
         A model of a user's module imports its factory from the path saved in
         ``model.json`` (this runs that code: load only models you trust), or uses
@@ -357,6 +364,7 @@ class TrainedModel:
                 dropout=desc.get("dropout"),
                 input_dropout=desc.get("input_dropout"),
                 seeds=desc.get("seeds"),
+                device=device,
                 combine=desc.get("combine", "mean"),
                 network=desc.get("network"),
                 module=module,
@@ -380,3 +388,20 @@ def _joined_network(parts: list[TrainedModel]) -> dict[str, Any]:
     if first.get("kind") == "module":
         first["model_configs"] = [p.network["model_configs"][0] for p in parts]
     return first
+
+
+def _prediction_device(name: str) -> str:
+    """``name`` when this machine has it (``cpu``, ``cuda``, ``cuda:N``), else a CaviarError."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise CaviarError(f"unknown device '{name}' (use cpu, cuda or cuda:N)") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            raise CaviarError(
+                f"device '{name}' requested but this machine has {count} CUDA devices"
+            )
+    elif device.type != "cpu":
+        raise CaviarError(f"unknown device '{name}' (use cpu, cuda or cuda:N)")
+    return str(device)

@@ -41,6 +41,7 @@ import torch
 
 from caviar.nn.activations import activate
 from caviar.nn.dropout import DropoutPass
+from caviar.nn.precision import FP32, Precision
 from caviar.tensors import per_member
 
 #: Below this output width a layer is multiplied in its transposed form (see module doc).
@@ -67,6 +68,7 @@ class ForwardCache:
     activities: list[torch.Tensor] = field(default_factory=list)  # a[l], hidden layers
     factors: list[torch.Tensor | None] = field(default_factory=list)  # d[l], hidden layers
     signs: list[torch.Tensor | None] = field(default_factory=list)  # z[l] >= 0 (leaky ReLU)
+    weights: list[torch.Tensor] | None = None  # W[l] in the compute dtype (bf16), if cast
 
 
 def _leaky_sign(z: torch.Tensor, slope: torch.Tensor | None) -> torch.Tensor:
@@ -86,34 +88,46 @@ def _derivative_(
     if name == "sigmoid":
         return torch.ops.aten.sigmoid_backward.grad_input(grad, a, grad_input=grad)
     assert sign is not None
-    alpha = per_member(slope, grad) if slope is not None else 0.01
+    alpha = per_member(slope, grad).to(grad.dtype) if slope is not None else 0.01
     return torch.where(sign, grad, grad * alpha)
 
 
 @torch.no_grad()
 def forward_train(
-    model, x: torch.Tensor, *, slope: torch.Tensor | None, dropout: DropoutPass | None = None
+    model,
+    x: torch.Tensor,
+    *,
+    slope: torch.Tensor | None,
+    dropout: DropoutPass | None = None,
+    precision: Precision = FP32,
 ) -> tuple[torch.Tensor, ForwardCache]:
     """Training forward pass of ``model`` (no batch norm): outputs ``(P, B, K)`` and a cache.
 
     ``x`` is ``(B, F)`` shared by all members or ``(P, B, F)`` per member; ``dropout``
-    draws the same masks as :meth:`PopulationMLP.__call__` with the same pass.
+    draws the same masks as :meth:`PopulationMLP.__call__` with the same pass. With
+    bf16 ``precision`` the products and activations are bfloat16 (one cast of ``flat``,
+    :mod:`caviar.nn.precision`) and the outputs are returned in float32.
     """
     if model.batch_norm:
         raise ValueError("forward_train does not handle batch norm (use the autograd path)")
     P = model.population
     cache = ForwardCache()
+    x = precision.cast(x)  # before the expand: one (B, F) copy, not P
     h = x if x.dim() == 3 else x.unsqueeze(0).expand(P, -1, -1)
     if dropout is not None and dropout.input_rate is not None:
         h = dropout.apply(h, None)
     weights, biases, _, _ = model.train_views()
+    if precision.reduced:
+        flat = precision.cast(model.flat.detach())
+        weights, biases = model.weights(flat), model.biases(flat)
+        cache.weights = weights
     last = len(weights) - 1
     for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
         cache.inputs.append(h)
         z = linear(h, w, b)
         if i == last:
-            return z, cache
-        a = activate(model.activation, z, slope)
+            return precision.to_master(z), cache
+        a = activate(model.activation, z, slope).to(z.dtype)  # per-member slopes are fp32
         cache.activities.append(a)
         cache.signs.append(_leaky_sign(z, slope) if model.activation == "leaky_relu" else None)
         factor = dropout.factor(a, i) if dropout is not None else None
@@ -127,8 +141,11 @@ def _write_grad(dst: torch.Tensor, raw: torch.Tensor, param: torch.Tensor, l1, l
 
     ``raw`` is the data term of the gradient; ``dst`` a view into ``flat.grad``.
     """
-    if l2 is not None:
+    if l2 is not None and raw.dtype == dst.dtype:
         torch.addcmul(raw, param, per_member(2.0 * l2, param), out=dst)
+    elif l2 is not None:  # a bf16 product: convert into place, then the float32 penalty
+        dst.copy_(raw)
+        dst.addcmul_(param, per_member(2.0 * l2, param))
     else:
         dst.copy_(raw)
     if l1 is not None:
@@ -150,7 +167,8 @@ def backward(
     of :func:`caviar.penalties.penalties` to ``(P,)`` tensors or ``None`` (term off).
     """
     weights, biases, g_weights, g_biases = model.train_views()
-    delta = grad_out
+    products = cache.weights or weights  # bf16 copies when the forward pass cast them
+    delta = grad_out.to(products[0].dtype)
     for i in range(len(weights) - 1, -1, -1):
         w, h = weights[i], cache.inputs[i]
         if w.shape[-1] < NARROW:
@@ -158,13 +176,13 @@ def backward(
         else:
             raw = torch.bmm(h.transpose(1, 2), delta)
         _write_grad(g_weights[i], raw, w, lambdas.get("l1_kernel"), lambdas.get("l2_kernel"))
-        raw_bias = delta.sum(dim=1, keepdim=True)
+        raw_bias = delta.sum(dim=1, keepdim=True)  # bf16 sums accumulate in float32
         _write_grad(
             g_biases[i], raw_bias, biases[i], lambdas.get("l1_bias"), lambdas.get("l2_bias")
         )
         if i == 0:
             return
-        grad_a = torch.bmm(delta, w.transpose(1, 2))
+        grad_a = torch.bmm(delta, products[i].transpose(1, 2))
         factor = cache.factors[i - 1]
         if factor is not None:
             grad_a.mul_(factor)

@@ -34,6 +34,12 @@ _registry: dict[str, Factory] = {}
 _lock = threading.Lock()
 
 
+def short_error(e: BaseException) -> str:
+    """``"TypeName: first line of the message"``: an exception of a user's code as one line."""
+    text = str(e)
+    return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}"
+
+
 def factory_path(fn: Factory) -> str:
     """The import path ``module:qualname`` of a callable."""
     module = getattr(fn, "__module__", None) or "__main__"
@@ -58,6 +64,20 @@ def register(fn: Factory) -> str:
     return path
 
 
+def registered_for(configs) -> dict[str, Factory]:  # noqa: ANN001
+    """The factories registered in this process that ``configs`` name (to ship to another
+    process, e.g. a Ray worker, where :func:`install` registers them again)."""
+    paths = {getattr(c.model, "factory", None) for c in configs}
+    with _lock:
+        return {p: _registry[p] for p in paths if p in _registry}
+
+
+def install(factories: dict[str, Factory]) -> None:
+    """Register ``factories`` under their paths (the other side of :func:`registered_for`)."""
+    with _lock:
+        _registry.update(factories)
+
+
 def resolve(path: str | None) -> Factory:
     """The factory an import path names (registered in this process, or imported)."""
     if not path:
@@ -73,10 +93,7 @@ def resolve(path: str | None) -> Factory:
         for part in attr.split("."):
             obj = getattr(obj, part)
     except Exception as e:  # ImportError, AttributeError, or an error in that module's code
-        raise CaviarError(
-            f"cannot import the module factory '{path}': {type(e).__name__}: "
-            f"{str(e).splitlines()[0] if str(e) else ''}"
-        ) from None
+        raise CaviarError(f"cannot import the module factory '{path}': {short_error(e)}") from None
     if not callable(obj):
         raise CaviarError(f"model.factory '{path}' is not callable")
     return obj
@@ -94,10 +111,7 @@ def build_member(
         except CaviarError:
             raise
         except Exception as e:  # the user's code: one line, no traceback
-            raise CaviarError(
-                f"module factory {path} raised {type(e).__name__}: "
-                f"{str(e).splitlines()[0] if str(e) else ''}"
-            ) from None
+            raise CaviarError(f"module factory {path} raised {short_error(e)}") from None
     if not isinstance(module, nn.Module):
         raise CaviarError(
             f"module factory {path} returned a {type(module).__name__}, not a torch.nn.Module"

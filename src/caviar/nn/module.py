@@ -39,6 +39,7 @@ from torch.func import functional_call, vmap
 
 from caviar.errors import CaviarError
 from caviar.nn.dropout import DropoutPass
+from caviar.nn.factory import short_error
 from caviar.nn.layers import (
     PassContext,
     batch_norm_layers,
@@ -208,10 +209,9 @@ class PopulationModule:
             with torch.no_grad():
                 out = self.skeleton(x)
         except Exception as e:  # the user's module: one line, no traceback
-            msg = str(e).splitlines()[0] if str(e) else ""
+            shape = ", ".join(map(str, self.input_shape))
             raise CaviarError(
-                f"the module fails on inputs of shape "
-                f"(B, {', '.join(map(str, self.input_shape))}): {type(e).__name__}: {msg}"
+                f"the module fails on inputs of shape (B, {shape}): {short_error(e)}"
             ) from None
         finally:
             self.skeleton.train(was)
@@ -247,7 +247,7 @@ class PopulationModule:
         except Exception as e:  # the user's module: one line, no traceback
             raise CaviarError(
                 f"the module cannot run as a vectorized population (torch.func.vmap): "
-                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+                f"{short_error(e)}"
             ) from None
 
     # -- forward -------------------------------------------------------------------

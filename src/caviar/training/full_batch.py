@@ -26,6 +26,7 @@ from caviar.config import RunConfig
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.memory import tune_malloc
+from caviar.openmp import adjust_threads, load_aware
 from caviar.optim.second_order import FULL_BATCH_METHODS, make_method, value_and_grad
 from caviar.penalties import penalties
 from caviar.training.build import DTYPES, build_model, check_population, resolve_device
@@ -112,6 +113,11 @@ class FullBatchTrainer(PopulationControls):
         first = configs[0]
         self.dtype = DTYPES[first.train.dtype]
         self.device = resolve_device(first.train.device)
+        if first.train.precision != "fp32":  # line searches and curvature need fp32 values
+            raise CaviarError(
+                f"train.precision '{first.train.precision}' is for first-order "
+                "optimizers; full-batch methods run in fp32"
+            )
         self.knobs = stack_knobs(
             [_first_order_view(c) for c in configs], data.task, dtype=self.dtype, device=self.device
         )
@@ -164,6 +170,7 @@ class FullBatchTrainer(PopulationControls):
             **knobs.penalty,
         )
 
+    @load_aware
     def run(self) -> PopulationResult:
         """Iterate until every member stopped or the epochs ran out; restore best weights."""
         opt = self.knobs.optimizer
@@ -173,6 +180,7 @@ class FullBatchTrainer(PopulationControls):
         self.alive &= ~bad
         for epoch in range(self.epochs):
             self.epoch = epoch
+            adjust_threads(self.device)  # no more threads than free cores (caviar.openmp)
             x, fx, g = self.x, self.fx, self.g
             if self.grad_hook is not None:
                 self.grad_hook(self, g)

@@ -17,6 +17,10 @@ Two ways to the same gradients:
   otherwise from autograd on the loss alone;
 * autograd through :meth:`PopulationMLP.__call__` (batch normalization, whose training
   mode also updates running statistics).
+
+Both follow ``trainer.precision`` (:mod:`caviar.nn.precision`): with bf16 the products
+and activations are bfloat16 (cast by hand, or ``torch.autocast`` on the autograd path)
+while the loss, the penalties and the gradients written to ``flat.grad`` are float32.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import torch
 
 from caviar.nn.backprop import backward, forward_train
+from caviar.nn.precision import FP32
 from caviar.penalties.total import penalty_value
 
 PENALTY_NAMES = ("l1_kernel", "l2_kernel", "l1_bias", "l2_bias", "l1_activity", "l2_activity")
@@ -39,9 +44,11 @@ def loss_and_gradient(trainer, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torc
 
     Marks members whose objective is not finite as diverged (``trainer.alive``).
     """
-    if trainer.model.batch_norm or trainer.model.kind != "mlp":
-        return _by_autograd(trainer, xb, yb)
-    return _by_backprop(trainer, xb, yb)
+    precision = getattr(trainer, "precision", FP32)
+    with precision.products():
+        if trainer.model.batch_norm or trainer.model.kind != "mlp":
+            return _by_autograd(trainer, xb, yb, precision)
+        return _by_backprop(trainer, xb, yb, precision)
 
 
 def _penalty(trainer, weights, biases, activities) -> torch.Tensor:
@@ -56,10 +63,18 @@ def _mark_diverged(trainer, total: torch.Tensor) -> None:
     trainer.alive &= finite
 
 
-def _by_backprop(trainer, xb, yb):
+def _float_activities(trainer, activities: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Activities for the penalty in the master dtype (bf16 ones cast only when an
+    activity penalty is on: the penalty's sums stay float32)."""
+    on = trainer.lambdas.get("l1_activity") is not None
+    on = on or trainer.lambdas.get("l2_activity") is not None
+    return [a.to(trainer.dtype) for a in activities] if on else activities
+
+
+def _by_backprop(trainer, xb, yb, precision):
     model, knobs, reg = trainer.model, trainer.knobs, trainer.regularization
     x, drop = reg.prepare(xb, yb, trainer.global_step) if reg.active else (xb, None)
-    out, cache = forward_train(model, x, slope=knobs.leaky_slope, dropout=drop)
+    out, cache = forward_train(model, x, slope=knobs.leaky_slope, dropout=drop, precision=precision)
     closed_form = trainer.loss_with_gradient
     if closed_form is not None:
         with torch.no_grad():
@@ -69,7 +84,8 @@ def _by_backprop(trainer, xb, yb):
         data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
     with torch.no_grad():
         weights, biases, _, _ = model.train_views()
-        total = data_loss.detach() + _penalty(trainer, weights, biases, cache.activities)
+        acts = _float_activities(trainer, cache.activities)
+        total = data_loss.detach() + _penalty(trainer, weights, biases, acts)
     _mark_diverged(trainer, total)
     if closed_form is not None:  # a frozen member's data gradient is zero, as below
         out_grad = torch.where(trainer.alive.view(-1, 1, 1), out_grad, 0.0)
@@ -80,12 +96,14 @@ def _by_backprop(trainer, xb, yb):
     return data_loss.detach(), out.detach()
 
 
-def _by_autograd(trainer, xb, yb):
+def _by_autograd(trainer, xb, yb, precision):
     model, knobs, reg = trainer.model, trainer.knobs, trainer.regularization
-    if reg.active:
-        out, acts = reg.forward(xb, yb, trainer.global_step)
-    else:
-        out, acts = model(xb, slope=knobs.leaky_slope, return_activities=True)
+    with precision.autocast():
+        if reg.active:
+            out, acts = reg.forward(xb, yb, trainer.global_step)
+        else:
+            out, acts = model(xb, slope=knobs.leaky_slope, return_activities=True)
+    out, acts = precision.to_master(out), [precision.to_master(a) for a in acts]
     data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
     total = data_loss + _penalty(trainer, model.weights(), model.biases(), acts)
     _mark_diverged(trainer, total.detach())

@@ -46,7 +46,12 @@ class Regularization:
         self.seeds = torch.tensor(trainer.knobs.seeds, dtype=torch.int64, device=trainer.device)
         self.sampling = first.train.sampling
         self.augmenter = Augmenter(
-            trainer.data, self.knobs, trainer.tensors.x_train, trainer.tensors.y_train, self.seeds
+            trainer.data,
+            self.knobs,
+            trainer.tensors.x_train,
+            trainer.tensors.y_train,
+            self.seeds,
+            shaped=trainer.model.kind != "mlp",
         )
         self.boot = None
         if self.sampling == "bootstrap":

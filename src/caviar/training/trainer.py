@@ -39,6 +39,8 @@ from caviar.config import RunConfig
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.memory import tune_malloc
+from caviar.nn.precision import Precision
+from caviar.openmp import adjust_threads, load_aware
 from caviar.optim import make_optimizer
 from caviar.schedules import make_schedule
 from caviar.tensors import shared_or_member
@@ -100,6 +102,7 @@ class PopulationTrainer(PopulationControls):
         first = configs[0]
         self.dtype = DTYPES[first.train.dtype]
         self.device = resolve_device(first.train.device)
+        self.precision = Precision.of(first.train.precision, self.device)
         self.knobs = stack_knobs(configs, data.task, dtype=self.dtype, device=self.device)
         self.model = build_model(configs, data, self.knobs)
         self.tensors = to_tensors(data, self.dtype, self.device)
@@ -165,6 +168,7 @@ class PopulationTrainer(PopulationControls):
         )
 
     # -- the loop -----------------------------------------------------------------
+    @load_aware
     def run(self) -> PopulationResult:
         """Train until every member stopped or the epochs ran out; restore best weights."""
         for epoch in range(self.epochs):
@@ -211,6 +215,7 @@ class PopulationTrainer(PopulationControls):
 
     def train_epoch(self) -> None:
         """One pass over the shuffled training set in mini-batches."""
+        adjust_threads(self.device)  # no more threads than free cores (caviar.openmp)
         t, knobs, spec, reg = self.tensors, self.knobs, self.spec, self.regularization
         epoch = self.epoch
         bounds = self._bounds(epoch)

@@ -30,6 +30,7 @@ import torch
 
 from caviar.config import RunConfig
 from caviar.model import network as networks
+from caviar.openmp import load_aware
 from caviar.optim import OPTIMIZERS
 from caviar.training.build import DTYPES, module_size, n_outputs
 from caviar.training.collect import collect_results
@@ -115,6 +116,7 @@ def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRec
     return out
 
 
+@load_aware
 def run_population(
     configs: list[RunConfig],
     data,

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from caviar.errors import CaviarError
+from caviar.nn.factory import registered_for
 from caviar.tune.executor import MemberRecord, run_population
 from caviar.tune.executor_protocol import EpochHook, Outcome, PopulationJob
 
@@ -67,10 +68,17 @@ def probe(address: str, timeout: float) -> None:
         raise CaviarError(f"cannot reach the Ray cluster at {address}: {reason}") from None
 
 
-def _population_task(configs: list, data: Any, callbacks: list, threads: int) -> list[MemberRecord]:
-    """The Ray task: train one population on the worker (``data`` arrives resolved)."""
+def _population_task(
+    configs: list, data: Any, callbacks: list, threads: int, factories: dict | None = None
+) -> list[MemberRecord]:
+    """The Ray task: train one population on the worker (``data`` arrives resolved).
+    ``factories``: module factories registered on the driver (``caviar.train(module=...)``),
+    shipped by Ray's pickling so a function from a script or notebook works remotely."""
     import torch
 
+    from caviar.nn.factory import install
+
+    install(factories or {})
     torch.set_num_threads(max(1, threads))
     recs = run_population(configs, data, callbacks=callbacks)
     for r in recs:  # the driver may have no GPU: ship the weights on the CPU
@@ -171,7 +179,10 @@ class RayExecutor:
                     stopped = True
                     break
                 job = queue.pop(0)
-                running[self.remote.remote(job.configs, ref, job.callbacks, threads)] = job
+                factories = registered_for(job.configs)
+                running[
+                    self.remote.remote(job.configs, ref, job.callbacks, threads, factories)
+                ] = job
             if not running:
                 return
             (done,), _ = ray.wait(list(running), num_returns=1)

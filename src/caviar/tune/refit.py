@@ -29,6 +29,7 @@ import torch
 
 from caviar.diagnose.baseline import _score
 from caviar.model import TrainedModel
+from caviar.openmp import load_aware
 from caviar.training.trainer import PopulationTrainer
 from caviar.tune.executor import MemberRecord
 
@@ -71,6 +72,7 @@ def train_val_data(data):
     )
 
 
+@load_aware
 def refit_train_val(records: list[MemberRecord], data) -> list[MemberRecord]:
     """Retrain each record's configuration on train+val for ``best_epoch + 1`` epochs, keeping
     the weights of the last epoch (no early stopping: there is no held-out split left)."""

@@ -18,13 +18,20 @@ from caviar.nn import random as rnd
 from caviar.nn.noise import check_sigma, input_noise
 from caviar.training.augment.image import ImageWarp
 from caviar.training.augment.interpolate import ClassPartners, interpolate
+from caviar.training.augment.signal import SignalShift
 
 
 class Augmenter:
     """Augments a training batch for every member (see the module docstring)."""
 
-    def __init__(self, data, knobs: dict[str, torch.Tensor], x_train, y_train, seeds) -> None:
+    def __init__(
+        self, data, knobs: dict[str, torch.Tensor], x_train, y_train, seeds, *, shaped=False
+    ) -> None:
+        """``shaped``: the model reads examples of ``data.input_shape`` (a CNN or module), so
+        ``(C, L)`` examples are signals shifted along ``L`` (an MLP reads a 3-D array's
+        examples as ``(H, W)`` images, ``data.image_shape``)."""
         self.knobs, self.x_train, self.seeds = knobs, x_train, seeds
+        self.shaped = shaped
         self.task = data.task
         self.partners: ClassPartners | None = None
         self.warp: ImageWarp | None = None
@@ -51,7 +58,9 @@ class Augmenter:
                 raise CaviarError("augment.interpolate needs a classification task")
             self.partners = ClassPartners(self.y_train_codes(), int(self._data.n_classes))
         if self.use_warp and self.warp is None:
-            self.warp = _image_warp(self._data, self.x_train)
+            self.warp = _image_warp(self._data, self.x_train, self.shaped)
+        if isinstance(self.warp, SignalShift) and bool((k["rotate"] > 0).any()):
+            raise CaviarError("augment.rotate needs images; signals (C, L) can be shifted only")
 
     def y_train_codes(self) -> torch.Tensor:
         return torch.as_tensor(np.asarray(self._data.y_train), dtype=torch.long).to(
@@ -73,8 +82,12 @@ class Augmenter:
         return x
 
 
-def _image_warp(data, x_train: torch.Tensor) -> ImageWarp:
+def _image_warp(data, x_train: torch.Tensor, shaped: bool) -> ImageWarp | SignalShift:
     shape = getattr(data, "image_shape", None)
+    signal = getattr(data, "input_shape", None)
+    signal = tuple(signal) if shaped and signal is not None and len(signal) == 2 else None
+    if signal is not None:  # (C, L) signals
+        shape = signal
     if shape is None:
         raise CaviarError("augment.shift and augment.rotate need image-shaped data")
     if shape[0] * shape[1] != x_train.shape[1]:
@@ -87,4 +100,6 @@ def _image_warp(data, x_train: torch.Tensor) -> ImageWarp:
         std = torch.tensor(stds, dtype=x_train.dtype, device=x_train.device)
     else:  # inputs not standardized by a known preprocessor: warp them as they are
         mean, std = torch.zeros_like(x_train[0]), torch.ones_like(x_train[0])
+    if signal is not None:
+        return SignalShift(shape, mean, std)
     return ImageWarp(shape, mean, std)
