@@ -122,7 +122,7 @@ def test_sigterm_stops_like_ctrl_c_and_writes_nothing(tmp_path, capsys):
     """SIGTERM (kill PID, a scheduler) arriving mid-training: exit 143 after one line."""
     import threading
 
-    path = cfg(tmp_path, source="digits", epochs=100000)
+    path = cfg(tmp_path, source="digits", epochs=100000, train="patience = 100000")
     out = tmp_path / "run"
     timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGTERM))
     timer.start()
