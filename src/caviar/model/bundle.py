@@ -37,6 +37,7 @@ from caviar.losses import get_loss
 from caviar.model import network as networks
 from caviar.model.validate import (
     check_shapes_bounded,
+    raw_features,
     sha256_of,
     validate_description,
     validate_weights,
@@ -206,22 +207,11 @@ class TrainedModel:
             return self._net(xt, slope=slope, dropout=drop).cpu().numpy()
 
     def _features(self, X: pd.DataFrame | np.ndarray, preprocessed: bool = False) -> np.ndarray:
-        """Model inputs: ``X`` (a DataFrame, or an array whose columns are the training
-        columns in their order, checked by count) through the fitted preprocessing;
-        ``preprocessed=True``: ``X`` already is (a :class:`~caviar.data.PreparedData`
-        split)."""
+        """Model inputs: ``X`` through the fitted preprocessing (:func:`raw_features`), or
+        as given with ``preprocessed=True`` (a :class:`~caviar.data.PreparedData` split)."""
         if preprocessed or self.preprocessor is None:
             return np.asarray(X, dtype=np.float64)
-        if not isinstance(X, pd.DataFrame):
-            X = np.asarray(X)
-            if X.ndim != 2 or X.shape[1] != len(self.preprocessor.columns):
-                raise CaviarError(
-                    f"expected raw features of shape (rows, {len(self.preprocessor.columns)}) "
-                    f"(the training columns {self.preprocessor.input_columns[:5]}"
-                    f"{', ...' if len(self.preprocessor.columns) > 5 else ''} in order); got "
-                    f"{X.shape} (already preprocessed inputs: pass preprocessed=True)"
-                )
-        return self.preprocessor.transform(X)
+        return raw_features(self.preprocessor, X)
 
     def _combined(self, out: np.ndarray) -> np.ndarray:
         """Combine member outputs ``(M, n, K)``: probabilities/votes ``(n, C)`` or values."""

@@ -283,3 +283,21 @@ def check_shapes_bounded(d: ModelDescription, weights: Path, where: str) -> None
         raise CaviarError(
             f"{where}: the layer sizes {d.sizes} need more weights than model.safetensors holds"
         )
+
+
+def raw_features(preprocessor, X) -> np.ndarray:
+    """Raw features through the fitted preprocessing: a DataFrame, or an array whose
+    columns are the training columns in their order (checked by count)."""
+    import pandas as pd
+
+    if not isinstance(X, pd.DataFrame):
+        X = np.asarray(X)
+        n = len(preprocessor.columns)
+        if X.ndim != 2 or X.shape[1] != n:
+            names = preprocessor.input_columns
+            raise CaviarError(
+                f"expected raw features of shape (rows, {n}) (the training columns "
+                f"{names[:5]}{', ...' if n > 5 else ''} in order); got {X.shape} "
+                "(already preprocessed inputs: pass preprocessed=True)"
+            )
+    return preprocessor.transform(X)
