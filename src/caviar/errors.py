@@ -8,3 +8,8 @@ prints ``error: <message>`` and exits with status 2, never a traceback.
 
 class CaviarError(Exception):
     """A user-facing error: bad input, with a one-line message naming the problem."""
+
+
+class CaviarWarning(UserWarning):
+    """Something a user should know that does not stop the run (the CLI prints it as one
+    ``warning: <message>`` line)."""

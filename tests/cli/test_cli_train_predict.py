@@ -172,6 +172,6 @@ def test_failed_run_keeps_previous_results(tmp_path, capsys):
     assert main(["train", str(cfg), "-o", str(out), "-q"]) == 0
     before = (out / "summary.json").read_text()
     bad = write_config(tmp_path, **{"0.01, 0.03": "-1"})
-    assert main(["train", str(bad), "-o", str(out), "-q"]) == 2
+    assert main(["train", str(bad), "-o", str(out), "-q", "--overwrite"]) == 2
     assert (out / "summary.json").read_text() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".run")] == []

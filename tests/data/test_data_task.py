@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from caviar.data import detect_task, load_source
+from caviar.errors import CaviarError
 
 
 @pytest.mark.parametrize(
@@ -46,7 +47,11 @@ def test_bundled_datasets_get_the_right_task(name: str, expected: str) -> None:
 def test_caller_can_override() -> None:
     ints = np.array([0, 1, 2] * 20)
     assert detect_task(ints, "regression") == "regression"
-    assert detect_task(np.linspace(0.0, 1.0, 50), "classification") == "classification"
+    assert detect_task(np.repeat([0.5, 1.5, 2.5], 10), "classification") == "classification"
+    # a continuous quantity forced to classification is refused (issue 13: it made 50
+    # one-row classes); whole-number floats and a few repeated values stay classes
+    with pytest.raises(CaviarError, match="is continuous"):
+        detect_task(np.linspace(0.0, 1.0, 50), "classification")
 
 
 def test_one_class_is_an_error(raises_one_line) -> None:

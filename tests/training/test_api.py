@@ -26,12 +26,14 @@ def test_python_api_round_trip(tmp_path):
     run.best_model.save(tmp_path / "model")
     model = caviar.TrainedModel.load(tmp_path / "model")
     X = run.data.X_test
-    np.testing.assert_array_equal(model.predict(X), run.best_model.predict(X))
-    proba = model.predict_proba(X)
+    np.testing.assert_array_equal(
+        model.predict(X, preprocessed=True), run.best_model.predict(X, preprocessed=True)
+    )
+    proba = model.predict_proba(X, preprocessed=True)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
     # test accuracy recomputed from the saved model equals the reported one
     labels = run.data.preprocessor.decode_labels(run.data.y_test)
-    assert np.mean(model.predict(X) == labels) == pytest.approx(run.test_score)
+    assert np.mean(model.predict(X, preprocessed=True) == labels) == pytest.approx(run.test_score)
 
 
 def test_cuda_request_without_cuda_is_a_clear_error():

@@ -66,7 +66,8 @@ def test_ensemble_saves_and_loads_as_one_model(run, noisy, tmp_path):
     loaded = TrainedModel.load(tmp_path / "m")
     assert loaded.n_members == 7 and loaded.combine == "mean"
     np.testing.assert_allclose(
-        loaded.predict_proba(noisy.X_test), run.best_model.predict_proba(noisy.X_test)
+        loaded.predict_proba(noisy.X_test, preprocessed=True),
+        run.best_model.predict_proba(noisy.X_test, preprocessed=True),
     )
 
 
@@ -90,7 +91,7 @@ def test_snapshot_ensemble_and_vote(noisy):
     )
     assert len(run.populations[0].snapshots) == 3
     assert run.best_model.n_members == 3 and run.best_model.combine == "vote"
-    proba = run.best_model.predict_proba(noisy.X_test)
+    proba = run.best_model.predict_proba(noisy.X_test, preprocessed=True)
     assert set(np.unique(proba * 3).round(6)) <= {0.0, 1.0, 2.0, 3.0}
 
 
@@ -124,14 +125,14 @@ def test_mc_dropout_std_is_positive_and_shrinks_with_the_rate(source):
     stds = []
     for rate in (0.5, 0.2, 0.05, 0.01):
         model.dropout = [rate]
-        mean, std = model.predict_mc(X, 30)
+        mean, std = model.predict_mc(X, 30, preprocessed=True)
         assert mean.shape == std.shape and (std >= 0).all()
         stds.append(float(std.mean()))
     assert stds[-1] > 0
     assert all(a > b for a, b in zip(stds, stds[1:], strict=False)), stds
     model.dropout = [0.0]
     with pytest.raises(CaviarError, match="MC dropout needs"):
-        model.predict_mc(X, 5)
+        model.predict_mc(X, 5, preprocessed=True)
 
 
 def test_batch_norm_model_saves_running_statistics_and_predicts_the_same(tmp_path):

@@ -38,7 +38,7 @@ def test_full_batch_methods_train_from_the_config(name: str, iris) -> None:
     assert losses[-1] < losses[0]
     if name != "gd":  # line searches only accept decreasing steps
         assert bool((np.diff(losses) <= 1e-9).all())
-    assert run.best_model.predict(iris.X_test).shape == (len(iris.X_test),)
+    assert run.best_model.predict(iris.X_test, preprocessed=True).shape == (len(iris.X_test),)
 
 
 @pytest.mark.parametrize(

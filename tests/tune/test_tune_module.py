@@ -74,7 +74,9 @@ def test_tune_a_user_module_with_a_searched_structural_knob(tmp_path):
     result.model.save(tmp_path / "model")
     loaded = TrainedModel.load(tmp_path / "model")
     np.testing.assert_allclose(
-        loaded.predict_proba(data.X_test), result.model.predict_proba(data.X_test), rtol=1e-12
+        loaded.predict_proba(data.X_test, preprocessed=True),
+        result.model.predict_proba(data.X_test, preprocessed=True),
+        rtol=1e-12,
     )
     assert loaded.network["factory"].endswith(":wide_or_narrow")
 

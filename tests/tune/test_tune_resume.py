@@ -143,7 +143,7 @@ def test_resume_of_a_finished_study_rebuilds_the_best_member(tmp_path):
     import numpy as np
 
     for result in (first, again):
-        pred = result.model.predict_proba(data.X_val).argmax(axis=1)
+        pred = result.model.predict_proba(data.X_val, preprocessed=True).argmax(axis=1)
         assert float(np.mean(pred == data.y_val)) == result.val_score
     assert again.test_score == first.test_score
 

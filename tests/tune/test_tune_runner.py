@@ -29,10 +29,10 @@ def test_python_api_runs_and_ranks_by_validation(tmp_path):
     cfg = dict(iris_config())
     cfg.pop("search")
     data = load_data_for([validate_config(cfg)])
-    pred = result.model.predict_proba(data.X_test).argmax(axis=1)
+    pred = result.model.predict_proba(data.X_test, preprocessed=True).argmax(axis=1)
     assert math.isclose(result.test_score, float(np.mean(pred == data.y_test)))
     # the final member's validation accuracy is the selected trial's
-    pred_val = result.model.predict_proba(data.X_val).argmax(axis=1)
+    pred_val = result.model.predict_proba(data.X_val, preprocessed=True).argmax(axis=1)
     assert math.isclose(result.val_score, float(np.mean(pred_val == data.y_val)), abs_tol=1e-9)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from caviar.atomic import atomic_directory
 from caviar.cli.output import stderr_console
 from caviar.errors import CaviarError
+from caviar.run_dir import MARKER, check_new_output, marker
 from caviar.serialize import dumps
 
 
@@ -29,6 +30,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=20, help="epochs of the gradient-norm run")
     p.add_argument("--lr-steps", type=int, default=100, help="steps of the lr range test")
     p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing -o (refused without it), once the new report is written",
+    )
     p.set_defaults(func=run)
 
 
@@ -41,14 +47,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.epochs < 1 or args.lr_steps < 3:
         raise CaviarError("--epochs must be >= 1 and --lr-steps >= 3")
+    out = Path(args.out) if args.out else Path("runs") / f"diagnose-{Path(args.config).stem}"
+    replacing = check_new_output(out, overwrite=args.overwrite)
     configs = load_configs(args.config)
     data = load_data_for(configs)
-    out = Path(args.out) if args.out else Path("runs") / f"diagnose-{Path(args.config).stem}"
+    if replacing:
+        sys.stderr.write(f"note: {replacing}\n")
     reports = []
     for i, cfg in enumerate(configs):
         stderr_console.print(f"diagnosing configuration {i + 1}/{len(configs)}")
         reports.append(diagnose(cfg, data, epochs=args.epochs, lr_steps=args.lr_steps))
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, replace=args.overwrite) as tmp:
+        (tmp / MARKER).write_text(marker("diagnose", config=str(Path(args.config).resolve())))
         (tmp / "report.json").write_text(dumps({"reports": reports}) + "\n")
         for i, report in enumerate(reports):
             write_plots(report, tmp, prefix=f"config{i}_")

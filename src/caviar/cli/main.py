@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from caviar.cli.signals import Terminated, cli_signals_and_warnings
 from caviar.errors import CaviarError
 from caviar.version import __version__
 
@@ -44,10 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with cli_signals_and_warnings():
+            return int(args.func(args) or 0)
     except CaviarError as e:
         sys.stderr.write(f"error: {e}\n")
         return 2
+    except Terminated:
+        sys.stderr.write("terminated\n")
+        return 143
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

@@ -16,3 +16,15 @@ def table_console() -> Console:
     stdout is a file or a pipe (a table is as wide as its columns, never padded)."""
     console = Console()
     return console if console.is_terminal else Console(width=PIPE_WIDTH)
+
+def top_rows(text: str) -> int:
+    """``--top N``: a count of leaderboard rows, at least 1 (argparse type)."""
+    import argparse
+
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of rows, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n

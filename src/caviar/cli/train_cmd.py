@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from caviar.atomic import atomic_directory
-from caviar.cli.output import stderr_console, table_console
+from caviar.cli.output import stderr_console, table_console, top_rows
+from caviar.run_dir import MARKER, check_new_output, marker
 from caviar.serialize import dumps
 
 if TYPE_CHECKING:  # the engine (torch, pandas) is imported by the command, not by --help
@@ -34,7 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("config", help="TOML configuration file (lists of values make a grid)")
     p.add_argument("-o", "--out", help="run directory (default: runs/<config name>)")
-    p.add_argument("--top", type=int, default=10, help="leaderboard rows to print")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing -o (refused without it), once the new run succeeds",
+    )
+    p.add_argument("--top", type=top_rows, default=10, help="leaderboard rows to print")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -149,8 +155,11 @@ def run(args: argparse.Namespace) -> int:
     from caviar.training.live import open_live_dir
     from caviar.training.population import group_by_structure
 
-    configs, data = prepare(args.config)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    replacing = check_new_output(out, overwrite=args.overwrite)
+    configs, data = prepare(args.config)
+    if replacing:
+        sys.stderr.write(f"note: {replacing}\n")
     groups = group_by_structure(configs)
     labels = [
         (f"population {i + 1}/{len(groups)} (P={len(g)})", configs[g[0]].train.epochs)
@@ -160,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with epoch_progress(labels, enabled=not (args.quiet or args.json)) as on_epoch:
             result = train(configs, data=data, on_epoch=on_epoch, live_dir=live)
-        info = _write_run(result, out, live)
+        info = _write_run(result, out, live, args)
     finally:
         shutil.rmtree(live, ignore_errors=True)
     from caviar.report import report_after_run  # after the run directory; a failure warns
@@ -188,12 +197,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_run(result: TrainRun, out: Path, live: Path) -> dict:
-    """The run directory, all or nothing; returns the summary written."""
+def _write_run(result: TrainRun, out: Path, live: Path, args: argparse.Namespace) -> dict:
+    """The run directory, all or nothing (an earlier one replaced only with
+    ``--overwrite``); returns the summary written."""
     from caviar.training.live import keep_live_files
 
     board = leaderboard(result)
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, replace=args.overwrite) as tmp:
+        (tmp / MARKER).write_text(marker("train", config=str(Path(args.config).resolve())))
         result.best_model.save(tmp / "model")
         board.to_csv(tmp / "leaderboard.csv", index=False)
         history_frame(result).to_csv(tmp / "history.csv", index=False)

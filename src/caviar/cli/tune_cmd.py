@@ -18,7 +18,7 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from caviar.cli.output import stderr_console, table_console
+from caviar.cli.output import stderr_console, table_console, top_rows
 from caviar.serialize import dumps
 
 #: search.strategy's values (caviar.tune.settings.SearchSettings; a test keeps them equal)
@@ -71,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=3,
         help="ray: reruns of a population whose worker died, before its trials fail",
     )
-    p.add_argument("--top", type=int, default=10, help="leaderboard rows to print")
+    p.add_argument("--top", type=top_rows, default=10, help="leaderboard rows to print")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

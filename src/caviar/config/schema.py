@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from caviar.config.device import check_device
+
 Task = Literal["auto", "classification", "regression"]
 
 
@@ -266,6 +268,11 @@ class TrainingConfig(_Section):
         if isinstance(v, int) and v < 1:
             raise ValueError(f"batch size must be >= 1 or 'full', got {v}")
         return v
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, v: str) -> str:
+        return check_device(v)
 
     @field_validator("precision")
     @classmethod

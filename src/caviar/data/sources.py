@@ -189,7 +189,23 @@ def read_table(path: Path, source: str, reader: Callable[[Path], pd.DataFrame]) 
     except Exception as exc:  # any parser failure: report file and reason, one line
         raise CaviarError(f"cannot read {source}: {_short_reason(exc)}") from exc
     frame.columns = [str(c) for c in frame.columns]
+    names = header_names(path) if reader is pd.read_csv else list(frame.columns)
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:  # pandas would rename a repeat to 'name.1' and use it as another column
+        raise CaviarError(
+            f"{source} has duplicate column names: {list_names([repr(d) for d in dupes])}; "
+            "rename them first"
+        )
     return frame
+
+
+def header_names(path: Path) -> list[str]:
+    """The column names of a CSV file's header row, as written (pandas renames repeats)."""
+    try:
+        head = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    except Exception:  # noqa: BLE001 - the full read already succeeded; nothing to add
+        return []
+    return [str(v) for v in head.iloc[0].tolist()] if len(head) else []
 
 
 def _load_npz(path: Path, source: str) -> RawData:

@@ -17,7 +17,9 @@ fails (a class too rare for the split), the whole split is done without
 stratification, with the same seed and sizes, and a :class:`UserWarning` names
 the rarest class. Rare classes may then be missing from some split; the label
 encoding in :mod:`caviar.data.dataset` covers all classes of the full target, so
-every split stays encodable.
+every split stays encodable. A validation split of fewer than :data:`MIN_VAL_ROWS`
+rows, or fewer rows than classes, draws a :class:`~caviar.errors.CaviarWarning` (one
+line in the CLI).
 
 Returned index arrays are ``int64`` and sorted (training shuffles per epoch).
 """
@@ -33,7 +35,10 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from caviar.data.task import Task
-from caviar.errors import CaviarError
+from caviar.errors import CaviarError, CaviarWarning
+
+#: fewer validation rows than this draw a warning (a score of so few rows is noise)
+MIN_VAL_ROWS = 5
 
 
 def _round_half_up(x: float) -> int:
@@ -94,6 +99,17 @@ def split_indices(
         CaviarError: bad fractions, too few rows, or ``y`` of the wrong length.
     """
     n_train, n_val, n_test = split_sizes(n, val_fraction, test_fraction)
+    n_classes = 0
+    if task == "classification" and y is not None:
+        n_classes = len(pd.unique(np.asarray(y, dtype=object)))
+    if n_val < MIN_VAL_ROWS or n_val < n_classes:
+        warnings.warn(
+            f"the validation split has only {n_val} row{'' if n_val == 1 else 's'} "
+            f"(val_fraction {val_fraction} of {n} rows): validation scores, early stopping "
+            "and the choice of the best model rest on it; raise val_fraction",
+            CaviarWarning,
+            stacklevel=2,
+        )
     if y is not None and len(y) != n:
         raise CaviarError(f"split of {n} rows got a target with {len(y)} values")
     strata: np.ndarray | None = None
@@ -114,7 +130,7 @@ def split_indices(
             f"cannot stratify the split: the rarest class {rare!r} has "
             f"{int(counts.min())} row{'' if counts.min() == 1 else 's'} ({exc}); "
             "using an unstratified split",
-            UserWarning,
+            CaviarWarning,
             stacklevel=2,
         )
         parts = _two_stage(everything, None, n_val, n_test, seed)

@@ -18,7 +18,8 @@ a small integer-valued table with many distinct values is treated as a quantity.
 
 Checks, each a one-line :class:`~caviar.errors.CaviarError` naming the target:
 missing values (NaN) in the target; a classification target with fewer than
-two classes; a regression target that is not numeric (bool and categorical
+two classes, with many distinct fractional numbers (a quantity, not labels) or
+with a different value in every row; a regression target that is not numeric (bool and categorical
 count as not numeric) or has infinite values.
 """
 
@@ -119,4 +120,27 @@ def detect_task(y: Any, task: str = "auto") -> Task:
                 f"target '{name}' has only one class ({distinct[0]!r} in all {len(s)} rows); "
                 "classification needs at least 2"
             )
+        _check_class_labels(s, name, len(distinct))
     return resolved
+
+
+def _check_class_labels(s: pd.Series, name: Any, n_classes: int) -> None:
+    """A classification target must look like class labels: a numeric one whose values
+    are not whole numbers, with more than :data:`MAX_AUTO_CLASSES` distinct values or
+    fewer than :data:`MIN_ROWS_PER_CLASS` rows per value on average, is a quantity;
+    and a target with one row per class has no class to learn."""
+    if is_numeric_target(s) and not pd.api.types.is_bool_dtype(s.dtype):
+        values = s.to_numpy(dtype=np.float64)
+        fractional = int((np.isfinite(values) & (values != np.round(values))).sum())
+        few_rows = len(s) < MIN_ROWS_PER_CLASS * n_classes
+        if fractional and (n_classes > MAX_AUTO_CLASSES or few_rows):
+            raise CaviarError(
+                f"target '{name}' is continuous ({fractional} of {len(s)} values are not whole "
+                'numbers): classification needs class labels; use task = "regression"'
+            )
+    if n_classes == len(s) and len(s) > 2:
+        raise CaviarError(
+            f"target '{name}' has a different value in each of its {len(s)} rows: no class "
+            "has two rows to learn from; is it an identifier or a quantity (task = "
+            '"regression")?'
+        )

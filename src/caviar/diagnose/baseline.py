@@ -45,7 +45,7 @@ def naive_baseline(data, metric: str = "auto") -> dict:
         name = "training mean"
 
     def on(y_split):
-        if y_split is None:
+        if y_split is None or len(y_split) == 0:  # no such split (test_fraction = 0)
             return float("nan")
         y_split = np.asarray(y_split)
         pred = np.broadcast_to(constant, y_split.reshape(len(y_split), -1).shape)

@@ -21,6 +21,7 @@ dropout rates and member seeds are in ``model.json`` for Monte-Carlo dropout
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,18 @@ import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
 
-from caviar.atomic import atomic_directory
+from caviar.atomic import atomic_directory, umask
 from caviar.data import Preprocessor
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.model import network as networks
+from caviar.model.validate import (
+    check_shapes_bounded,
+    raw_features,
+    sha256_of,
+    validate_description,
+    validate_weights,
+)
 from caviar.nn.activations import activation_parameter
 from caviar.nn.dropout import DropoutPass
 from caviar.serialize import dumps
@@ -199,10 +207,12 @@ class TrainedModel:
         with torch.no_grad():
             return self._net(xt, slope=slope, dropout=drop).cpu().numpy()
 
-    def _features(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        if isinstance(X, pd.DataFrame):
-            return self.preprocessor.transform(X)
-        return np.asarray(X, dtype=np.float64)
+    def _features(self, X: pd.DataFrame | np.ndarray, preprocessed: bool = False) -> np.ndarray:
+        """Model inputs: ``X`` through the fitted preprocessing (:func:`raw_features`), or
+        as given with ``preprocessed=True`` (a :class:`~caviar.data.PreparedData` split)."""
+        if preprocessed or self.preprocessor is None:
+            return np.asarray(X, dtype=np.float64)
+        return raw_features(self.preprocessor, X)
 
     def _combined(self, out: np.ndarray) -> np.ndarray:
         """Combine member outputs ``(M, n, K)``: probabilities/votes ``(n, C)`` or values."""
@@ -213,22 +223,29 @@ class TrainedModel:
             return vote_fractions(proba.argmax(axis=-1), proba.shape[-1])
         return proba.mean(axis=0)
 
-    def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)``: the members' mean, or their vote shares."""
+    def predict_proba(
+        self, X: pd.DataFrame | np.ndarray, *, preprocessed: bool = False
+    ) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)``: the members' mean, or their vote shares.
+
+        ``X``: raw features, a DataFrame or an array of the training columns in order
+        (both go through the fitted preprocessing); ``preprocessed=True`` for inputs
+        that already did (``PreparedData.X_test``)."""
         if self.task != "classification":
             raise CaviarError("predict_proba is only defined for classification models")
-        return self._combined(self.outputs(self._features(X)))
+        return self._combined(self.outputs(self._features(X, preprocessed)))
 
-    def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Predictions in the original label values (classification) or target units."""
+    def predict(self, X: pd.DataFrame | np.ndarray, *, preprocessed: bool = False) -> np.ndarray:
+        """Predictions in the original label values (classification) or target units
+        (``X`` as in :meth:`predict_proba`)."""
         if self.task == "classification":
-            codes = self.predict_proba(X).argmax(axis=1)
+            codes = self.predict_proba(X, preprocessed=preprocessed).argmax(axis=1)
             return self.preprocessor.decode_labels(codes)
-        out = self.outputs(self._features(X)).mean(axis=0)
+        out = self.outputs(self._features(X, preprocessed)).mean(axis=0)
         return out[:, 0] if out.shape[1] == 1 else out
 
     def predict_mc(
-        self, X: pd.DataFrame | np.ndarray, samples: int
+        self, X: pd.DataFrame | np.ndarray, samples: int, *, preprocessed: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         """Monte-Carlo dropout (seed 000 Regularization §5, ``y = integral P(D) f(X, D) dD``):
         ``samples`` stochastic passes with dropout on; returns the mean and the standard
@@ -238,7 +255,7 @@ class TrainedModel:
             raise CaviarError(f"--mc-samples must be an integer >= 1, got {samples}")
         if not any(r > 0 for r in self.dropout + self.input_dropout):
             raise CaviarError("MC dropout needs a model trained with dropout (model.dropout > 0)")
-        x = self._features(X)
+        x = self._features(X, preprocessed)
         draws = np.stack([self._combined(self.outputs(x, mc_counter=t)) for t in range(samples)])
         return draws.mean(axis=0), draws.std(axis=0)
 
@@ -278,7 +295,11 @@ class TrainedModel:
                 for k, v in t.items()
             }
             save_file(tensors, str(tmp / "model.safetensors"))
-            (tmp / "model.json").write_text(dumps(self.description()))
+            os.chmod(tmp / "model.safetensors", 0o666 & ~umask())  # safetensors writes 0600
+            checksum = sha256_of(tmp / "model.safetensors")
+            (tmp / "model.json").write_text(
+                dumps({**self.description(), "weights_sha256": checksum})
+            )
         return target
 
     @classmethod
@@ -300,12 +321,20 @@ class TrainedModel:
             )
         try:
             desc = json.loads(desc_path.read_text())
+            checked = validate_description(desc, str(d))  # schema, before anything is built
+            check_shapes_bounded(checked, weights_path, str(d))
+            validate_weights(checked, weights_path, str(d))
             flat = load_file(str(weights_path))
+        except CaviarError:
+            raise
         except Exception as e:  # corrupt files: name them, no traceback
             raise CaviarError(
                 f"{d}: cannot read model files: {type(e).__name__}: "
                 f"{str(e).splitlines()[0] if str(e) else ''}"
             ) from None
+        bad = [k for k, v in flat.items() if not bool(torch.isfinite(v).all())]
+        if bad:
+            raise CaviarError(f"{d}: tensor {bad[0]} holds NaN or infinite weights")
         try:
             n = int(desc["n_members"])
             members = [

@@ -2,12 +2,14 @@
 
 Three kinds of directory are recognised, in this order:
 
-* a ``caviar tune`` run: an Optuna study (``summary.json``'s ``storage`` URL, or
-  ``RUN_DIR/study.db``). Every finished trial with a caviar ``index`` user
-  attribute is one row (``caviar.tune.storage_records.trial_dict``: its validation
-  curve is its intermediate values, the other curves user attributes; ``start`` and
-  ``end`` are seconds since the search's first trial started). The study is opened
-  read-only (no table creation, no lock file): the report never
+* a ``caviar tune`` run: an Optuna study (``RUN_DIR/study.db`` when it exists, so a
+  moved or copied run reports its own study; else ``summary.json``'s ``storage``
+  URL, absolute; the study ``run.json`` names when the storage holds several).
+  Every finished trial with a caviar ``index`` user attribute is one row
+  (``caviar.tune.storage_records.trial_dict``: its validation curve is its
+  intermediate values, the other curves user attributes; ``start`` and ``end`` are
+  seconds since the search's first trial started). The study is opened read-only
+  (no table creation, no lock file): the report never
   changes it, so it still opens in optuna-dashboard;
 * a ``caviar train`` run: ``leaderboard.csv`` + ``history.csv`` (+ ``summary.json``);
 * a ``caviar diagnose`` output: ``report.json`` (also accepted beside a run).
@@ -28,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from caviar.errors import CaviarError
+from caviar.run_dir import read_marker
+from caviar.training.result import display_epoch
 
 METRICS = ("train_loss", "val_loss", "train_score", "val_score")
 RESULT_COLUMNS = (
@@ -82,8 +86,12 @@ def load_run(
         raise CaviarError(f"{run_dir}: not a directory")
     summary = _read_json(run_dir / "summary.json") if (run_dir / "summary.json").exists() else {}
     url = summary.get("storage") if isinstance(summary.get("storage"), str) else None
-    if url or (run_dir / "study.db").exists():
-        url = url or f"sqlite:///{run_dir / 'study.db'}"
+    own = run_dir / "study.db"  # a moved or copied run reports its own SQLite study
+    if own.exists() and (url is None or url.startswith("sqlite")):
+        url = f"sqlite:///{own.resolve()}"
+    if study_name is None:  # the run's own study when its storage holds several
+        study_name = (read_marker(run_dir) or {}).get("study")
+    if url:
         run = _load_tune(run_dir, url, study_name, summary)
     elif (run_dir / "leaderboard.csv").exists() and (run_dir / "history.csv").exists():
         run = _load_train(run_dir, summary)
@@ -198,6 +206,7 @@ def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -
         }
         for k in RESULT_COLUMNS:
             row[k] = rec.get(k)
+        row["best_epoch"] = display_epoch(rec.get("best_epoch"))  # as train leaderboards
         row["status"] = t.user_attrs.get("status", row["status"])
         for p, v in t.params.items():
             cat = isinstance(t.distributions.get(p), CategoricalDistribution)

@@ -71,7 +71,7 @@ def model_scores(
     score, its loss is NaN.
     """
     if model.task == "classification":
-        proba = model.predict_proba(X)
+        proba = model.predict_proba(X, preprocessed=True)
         y = np.asarray(y, dtype=np.int64)
         acc = float((proba.argmax(axis=1) == y).mean())
         if metric != "auto":

@@ -12,6 +12,15 @@ from caviar.config import RunConfig
 HISTORY_KEYS = ("train_loss", "train_score", "val_loss", "val_score", "val_default_score", "lr")
 
 
+def display_epoch(best_epoch: int | None) -> int | None:
+    """The one convention every leaderboard (train, tune, report) shows: the 1-based
+    epoch of the best weights (``best_epoch + 1``, as ``history.csv`` numbers epochs),
+    or None (an empty cell) for a member that never had a best epoch (diverged at once)."""
+    if best_epoch is None or int(best_epoch) < 0:
+        return None
+    return int(best_epoch) + 1
+
+
 @dataclass
 class MemberResult:
     """One trained member: its config, status, per-epoch history and best scores.
@@ -24,7 +33,8 @@ class MemberResult:
     Scores are higher-is-better (accuracy or R^2), measured at ``best_epoch``, the
     0-based index into ``history`` (-1 if no epoch was ever best); the number of
     epochs that reached the best weights, seed 000's i*, is ``best_epoch + 1``.
-    :meth:`summary` (what users see) reports epochs 1-based, like ``history.csv``.
+    :meth:`summary` (what users see) reports epochs 1-based, like ``history.csv``
+    (:func:`display_epoch`).
     """
 
     index: int  # position in the run's list of configurations
@@ -50,7 +60,7 @@ class MemberResult:
         return {
             "member": self.index,
             "status": self.status,
-            "best_epoch": self.best_epoch + 1,
+            "best_epoch": display_epoch(self.best_epoch),
             "epochs_run": self.epochs_run,
             "val_loss": self.val_loss,
             "val_score": self.val_score,

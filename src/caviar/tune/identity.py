@@ -10,10 +10,11 @@ different identity with the first field that differs.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from caviar.config import validate_config
-from caviar.errors import CaviarError
+from caviar.errors import CaviarError, CaviarWarning
 from caviar.serialize import json_safe
 from caviar.tune.plan import TunePlan
 from caviar.tune.storage import TrialStore
@@ -53,9 +54,25 @@ def open_study(url: str, plan: TunePlan, identity: dict[str, Any], resume: bool)
     ``resume``, and one run with another ``identity`` is refused (one line naming the
     first difference). Records the space's dimension kinds and, once, the identity."""
     store = TrialStore(url, plan.name, create=True)
+    try:
+        return _checked(store, url, plan, identity, resume)
+    except BaseException:
+        store.close()  # a refused resume leaves the study file as it was
+        raise
+
+
+def _checked(
+    store: TrialStore, url: str, plan: TunePlan, identity: dict[str, Any], resume: bool
+) -> TrialStore:
     if not resume and store.finished():
         raise CaviarError(f"study '{plan.name}' in {url} already has trials; pass --resume")
     stored = store.meta().get("search")
+    if resume and stored is None and not store.finished():
+        warnings.warn(
+            f"--resume: no study '{plan.name}' in {url} to resume; started a new one",
+            CaviarWarning,
+            stacklevel=3,
+        )
     if stored is not None and "data" not in stored:  # written before data was checked
         stored = {**stored, "data": identity["data"]}
     if stored is not None and stored != identity:

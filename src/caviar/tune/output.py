@@ -15,6 +15,7 @@ import pandas as pd
 
 from caviar.atomic import atomic_file
 from caviar.serialize import dumps
+from caviar.training.result import display_epoch
 
 COLUMNS = tuple("status val_score val_loss train_score best_epoch epochs_run stopped_by".split())
 
@@ -25,6 +26,7 @@ def leaderboard(result) -> pd.DataFrame:
         row = {"rank": rank, "trial": t["index"]}
         row.update({k: v for k, v in t["params"].items()})
         row.update({k: t.get(k) for k in COLUMNS})
+        row["best_epoch"] = display_epoch(t.get("best_epoch"))  # stored 0-based
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -119,7 +119,7 @@ def test_score(model: TrainedModel, data, metric: str = "auto") -> float:
         return score_model(model, x, y, metric, None if w is None else w.numpy())
     with torch.no_grad():
         if data.task == "classification":
-            pred = model.predict_proba(np.asarray(data.X_test)).argmax(axis=1)
+            pred = model.predict_proba(np.asarray(data.X_test), preprocessed=True).argmax(axis=1)
         else:
             pred = model.outputs(np.asarray(data.X_test)).mean(axis=0)
     return _score(data.task, np.asarray(data.y_test), pred)

@@ -35,6 +35,7 @@ import numpy as np
 from caviar.config import validate_config
 from caviar.data import data_fingerprint
 from caviar.errors import CaviarError
+from caviar.run_dir import absolute_url, claim_tune_dir
 from caviar.tune.background import BackgroundStore
 from caviar.tune.executor import MemberRecord, plan_populations
 from caviar.tune.executor_protocol import Executor, PopulationJob
@@ -91,7 +92,7 @@ def run_search(ctx: SearchContext) -> TuneResult:
     runner_executor = ctx.executor
     s, space = plan.settings, plan.space
     run_dir = Path(ctx.out) if ctx.out is not None else Path("runs") / plan.name
-    url = ctx.storage or f"sqlite:///{run_dir / 'study.db'}"
+    url = absolute_url(ctx.storage or f"sqlite:///{run_dir / 'study.db'}")
     t_open = time.perf_counter()
     path = sqlite_path(url)
     if path is not None and path.exists() and not resume:
@@ -107,7 +108,15 @@ def run_search(ctx: SearchContext) -> TuneResult:
     # resume or a server: open now (claims decide what runs); a fresh SQLite run: the
     # study opens and is written in a background thread while populations train
     sync = resume or path is None or bool(ctx.trial_callbacks)  # callbacks read the study
+    if path is not None:  # the run directory is checked and claimed before the study opens
+        claim_tune_dir(run_dir, study=plan.name, resume=resume, storage=url)
     store: TrialStore | None = open_store() if sync else None
+    if path is None:  # a server study: once it opened (an unreachable one writes nothing)
+        try:
+            claim_tune_dir(run_dir, study=plan.name, resume=resume, storage=url)
+        except BaseException:
+            store.close()  # type: ignore[union-attr]
+            raise
     writer = None if sync else BackgroundStore(open_store, space)
     open_seconds = time.perf_counter() - t_open
     local: dict[int, tuple[dict, float]] = {}  # this process's trials: params, score

@@ -8,13 +8,18 @@ from caviar.tune.strategies.grid import GridStrategy
 from caviar.tune.strategies.random import RandomStrategy
 from caviar.tune.strategies.tpe import TPEStrategy
 
+#: configurations suggested at most per round: a huge ``trials`` is a budget, and
+#: suggesting it all at once would fill memory before any training
+MAX_ROUND = 4096
+
 
 def batch_size(settings) -> int:
-    """Configurations per round: all trials at once for grid/random, else ``batch``."""
+    """Configurations per round: ``batch``, else all trials at once for grid/random (at
+    most :data:`MAX_ROUND`, in rounds after that), else 16."""
     if settings.batch is not None:
-        return settings.batch
+        return min(settings.batch, MAX_ROUND)
     if settings.strategy in ("grid", "random") and settings.trials is not None:
-        return settings.trials
+        return min(settings.trials, MAX_ROUND)
     return 16
 
 
