@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from caviar.api import load_data_for
     from caviar.config import validate_config
-    from caviar.tune.dispatch import ExecutorSpec
-    from caviar.tune.runner import tune
+    from caviar.tuning.dispatch import ExecutorSpec
+    from caviar.tuning.runner import tune
 
     cfg = config(args.configs, args.epochs, args.budget_mb)
     base = validate_config({k: v for k, v in cfg.items() if k != "search"})

@@ -75,7 +75,7 @@ def with_ray(cpus: int, cfg: dict, repeat: int) -> tuple[float, float, list]:
 
     import ray
 
-    from caviar.tune.dispatch import ExecutorSpec
+    from caviar.tuning.dispatch import ExecutorSpec
 
     t = time.perf_counter()
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,

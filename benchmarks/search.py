@@ -85,9 +85,9 @@ def base_config(source: str, n: int, epochs: int, **search) -> dict:
 
 def sample_configs(n: int) -> list[dict]:
     """The N configurations caviar's random strategy draws for seed 0 (round 0)."""
-    from caviar.tune.search import round_rng
-    from caviar.tune.space import parse_space
-    from caviar.tune.strategies import RandomStrategy
+    from caviar.tuning.search import round_rng
+    from caviar.tuning.space import parse_space
+    from caviar.tuning.strategies import RandomStrategy
 
     space = parse_space(SPACE, {"data": {"source": "iris"}})
     return RandomStrategy().suggest(space, [], n, round_rng(0, 0))
@@ -101,9 +101,9 @@ def first_time_reaching(trace: list[tuple[float, float]], target: float) -> floa
 
 
 def run_caviar(source: str, n: int, epochs: int, data=None, workers=None, **search) -> dict:
-    from caviar.tune.dispatch import ExecutorSpec
-    from caviar.tune.runner import tune
-    from caviar.tune.storage import import_backend
+    from caviar.tuning.dispatch import ExecutorSpec
+    from caviar.tuning.runner import tune
+    from caviar.tuning.storage import import_backend
 
     import_backend()  # modules only (as the peers' imports), before the clock starts
 
@@ -143,8 +143,8 @@ def oracle_time_to(source: str, epochs: int, trials: list[dict], target: float, 
 
     from caviar.config import validate_config
     from caviar.training.trainer import PopulationTrainer
-    from caviar.tune.space import parse_space
-    from caviar.tune.storage import decode_params
+    from caviar.tuning.space import parse_space
+    from caviar.tuning.storage import decode_params
 
     reach = [
         (next(e for e, v in enumerate(t["history"]["val_score"]) if v >= target - 1e-12), t)

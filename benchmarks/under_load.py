@@ -46,8 +46,8 @@ def child(entry: str, quick: bool) -> None:
     import caviar  # noqa: F401  (first: OMP_WAIT_POLICY before torch loads)
     from caviar.api import train
     from caviar.data import prepare_data
-    from caviar.tune.runner import tune
-    from caviar.tune.storage import import_backend
+    from caviar.tuning.runner import tune
+    from caviar.tuning.storage import import_backend
 
     name = "tune_digits.toml" if entry == "tune" else "digits.toml"
     cfg = tomllib.loads((ROOT / "examples" / name).read_text())

@@ -4,6 +4,7 @@ The public Python API:
 
 * :func:`caviar.train`: configurations in, a :class:`~caviar.api.TrainRun` out
   (per-member histories, statuses, the best model and its test score);
+* :func:`caviar.tune`: a search (:mod:`caviar.tuning`), a ``TuneResult`` out;
 * :class:`caviar.TrainedModel`: save, load, predict;
 * :class:`caviar.RunConfig`: the typed configuration schema;
 * :class:`caviar.CaviarError`: every user-facing error.
@@ -13,8 +14,11 @@ from caviar.openmp import prefer_passive_waiting
 
 prefer_passive_waiting()  # before anything imports torch (see caviar.openmp)
 
+from caviar import _tune_alias  # noqa: E402
 from caviar.errors import CaviarError  # noqa: E402
 from caviar.version import __version__  # noqa: E402
+
+_tune_alias.install()  # the old paths caviar.tune.* (caviar.tune is a function)
 
 __all__ = ["CaviarError", "RunConfig", "TrainRun", "TrainedModel", "__version__", "train", "tune"]
 
@@ -24,7 +28,11 @@ def __getattr__(name: str):  # lazy: `import caviar` stays cheap until the engin
         from caviar import api
 
         return getattr(api, name)
-    if name in ("tune", "data", "nn"):
+    if name == "tune":  # a plain function; the search package is caviar.tuning
+        from caviar.tuning.runner import tune
+
+        return tune
+    if name in ("data", "nn", "tuning"):
         import importlib
 
         return importlib.import_module(f"caviar.{name}")

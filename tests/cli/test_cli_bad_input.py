@@ -146,8 +146,8 @@ def test_tune_unknown_device_in_the_space_is_refused_up_front(tmp_path, capsys):
 
 
 def test_tune_with_a_huge_trial_budget_suggests_in_bounded_rounds(tmp_path, capsys):
-    from caviar.tune.settings import parse_settings
-    from caviar.tune.strategies import MAX_ROUND, batch_size
+    from caviar.tuning.settings import parse_settings
+    from caviar.tuning.strategies import MAX_ROUND, batch_size
 
     assert batch_size(parse_settings({"trials": 10**12})) == MAX_ROUND
     assert batch_size(parse_settings({"trials": 10**12, "batch": 10**12})) == MAX_ROUND

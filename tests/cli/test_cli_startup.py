@@ -10,9 +10,9 @@ import pytest
 
 from caviar.cli.main import build_parser, main
 from caviar.cli.tune_cmd import STRATEGIES
-from caviar.tune.settings import SearchSettings
+from caviar.tuning.settings import SearchSettings
 
-HEAVY = ("torch", "pandas", "numpy", "optuna", "sklearn", "caviar.api", "caviar.tune")
+HEAVY = ("torch", "pandas", "numpy", "optuna", "sklearn", "caviar.api", "caviar.tuning")
 PROBE = """
 import sys
 from caviar.cli.main import main

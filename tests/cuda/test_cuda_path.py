@@ -115,7 +115,7 @@ def test_cuda_training_matches_cpu_in_float64():
 @pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device")
 @pytest.mark.parametrize("strategy", ["halving", "pbt"])
 def test_tune_halving_and_pbt_on_cuda(tmp_path, strategy):
-    from caviar.tune.runner import tune
+    from caviar.tuning.runner import tune
 
     cfg = {
         "data": {"source": "iris", "seed": 0},

@@ -13,7 +13,7 @@ import pytest
 from tune_helpers import iris_config, write_toml
 
 from caviar.errors import CaviarError
-from caviar.tune.dispatch import make_executor
+from caviar.tuning.dispatch import make_executor
 
 CLI = [sys.executable, "-c", "from caviar.cli import main; raise SystemExit(main())", "tune"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -66,7 +66,7 @@ def test_executor_ray_without_ray_installed_says_how_to_install(monkeypatch):
 
 
 def test_address_without_ray_executor_is_refused():
-    from caviar.tune.dispatch import ExecutorSpec
+    from caviar.tuning.dispatch import ExecutorSpec
 
     with pytest.raises(CaviarError, match="--address needs --executor ray"):
         make_executor(ExecutorSpec("local", address="auto"))

@@ -19,7 +19,7 @@ import pytest
 from tune_helpers import iris_config, write_toml
 
 import caviar
-from caviar.tune.dispatch import ExecutorSpec
+from caviar.tuning.dispatch import ExecutorSpec
 
 CLI = [sys.executable, "-c", "from caviar.cli import main; raise SystemExit(main())", "tune"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -186,7 +186,7 @@ def test_driver_killed_then_resume_on_postgres_keeps_every_trial_once(tmp_path, 
 
 def test_resource_requests_set_the_tasks_in_flight(ray_head):
     from caviar.errors import CaviarError
-    from caviar.tune.ray_executor import RayExecutor
+    from caviar.tuning.ray_executor import RayExecutor
 
     assert RayExecutor(ray_head, cpus=1).capacity == 2  # the head has 2 CPUs
     assert RayExecutor(ray_head, cpus=0.5).capacity == 4
@@ -256,8 +256,8 @@ def test_pbt_populations_on_ray_give_the_local_trials(tmp_path, ray_head):
 
 CLAIMER = """
 import json, pathlib, sys, time
-import caviar.tune.storage as st
-import caviar.tune.storage_claims as claims
+import caviar.tuning.storage as st
+import caviar.tuning.storage_claims as claims
 url, box = sys.argv[1], pathlib.Path(sys.argv[2])
 store = st.TrialStore(url, "s", create=True)
 choose = claims._choose
@@ -278,7 +278,7 @@ def test_two_drivers_claiming_at_once_on_postgres_never_share_an_index(tmp_path,
     """On a server there is no file lock: the claim's read and write are one transaction
     that locks the study row first, so two drivers claiming the same round at the same
     instant take turns (the second sees the first's claims) instead of both taking it."""
-    from caviar.tune.storage import TrialStore
+    from caviar.tuning.storage import TrialStore
 
     TrialStore(pg_db, "s", create=True).close()
     procs = [

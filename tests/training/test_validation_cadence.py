@@ -11,10 +11,10 @@ from caviar.config import expand_configs
 from caviar.data import prepare_data
 from caviar.training.trainer import PopulationTrainer, to_tensors, train_population
 from caviar.training.validation_cadence import ValidationCadence, subsample_rows
-from caviar.tune.executor import run_population
-from caviar.tune.halving import SuccessiveHalving
-from caviar.tune.pbt import PopulationBasedTraining
-from caviar.tune.space import parse_space
+from caviar.tuning.executor import run_population
+from caviar.tuning.halving import SuccessiveHalving
+from caviar.tuning.pbt import PopulationBasedTraining
+from caviar.tuning.space import parse_space
 from member_invariance import assert_members_as_alone
 
 

@@ -4,7 +4,7 @@ Trials go into an Optuna study (default ``RUN_DIR/study.db``; ``--resume``
 continues it after a crash); the final model, leaderboard and summary go into
 the run directory. Prints a progress bar over trials, then a leaderboard (or
 ``--json``). ``--executor ray [--address ...]`` runs the populations as Ray
-tasks on a cluster (``caviar.tune.ray_executor``).
+tasks on a cluster (``caviar.tuning.ray_executor``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from rich.table import Table
 from caviar.cli.output import stderr_console, table_console, top_rows
 from caviar.serialize import dumps
 
-#: search.strategy's values (caviar.tune.settings.SearchSettings; a test keeps them equal)
+#: search.strategy's values (caviar.tuning.settings.SearchSettings; a test keeps them equal)
 STRATEGIES = ("grid", "random", "coarse_to_fine", "tpe")
 
 
@@ -78,9 +78,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from caviar.tune.dispatch import ExecutorSpec
-    from caviar.tune.output import leaderboard
-    from caviar.tune.runner import make_plan, tune
+    from caviar.tuning.dispatch import ExecutorSpec
+    from caviar.tuning.output import leaderboard
+    from caviar.tuning.runner import make_plan, tune
 
     overrides = {
         "trials": args.trials,
@@ -172,9 +172,9 @@ def run(args: argparse.Namespace) -> int:
         how = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
         console.print(
             f"final model: {len(result.rebuilt)} member(s) trained by another process, "
-            f"retrained from the study ({how}; see caviar.tune.rebuild)"
+            f"retrained from the study ({how}; see caviar.tuning.rebuild)"
         )
-    from caviar.tune.metric_choice import describe
+    from caviar.tuning.metric_choice import describe
 
     choice = describe(info.get("metric_choice"))
     if choice is not None:

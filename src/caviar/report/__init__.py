@@ -45,4 +45,4 @@ def report_after_run(run_dir: str | Path, study_name: str | None = None) -> Path
         return None
 
 
-report_after_tune = report_after_run  # the name ``caviar.tune.output`` used first
+report_after_tune = report_after_run  # the name ``caviar.tuning.output`` used first

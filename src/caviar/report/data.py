@@ -6,7 +6,7 @@ Three kinds of directory are recognised, in this order:
   moved or copied run reports its own study; else ``summary.json``'s ``storage``
   URL, absolute; the study ``run.json`` names when the storage holds several).
   Every finished trial with a caviar ``index`` user attribute is one row
-  (``caviar.tune.storage_records.trial_dict``: its validation curve is its
+  (``caviar.tuning.storage_records.trial_dict``: its validation curve is its
   intermediate values, the other curves user attributes; ``start`` and ``end`` are
   seconds since the search's first trial started). The study is opened read-only
   (no table creation, no lock file): the report never
@@ -183,7 +183,7 @@ def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -
         space = study.user_attrs.get("space") or {}
     if not isinstance(space, dict):
         space = {}
-    from caviar.tune.storage_records import trial_dict
+    from caviar.tuning.storage_records import trial_dict
 
     rows, curves, scales = [], [], {}
     finished = [

@@ -1,0 +1,152 @@
+"""The end of a search: the best trial, the final model and the :class:`TuneResult`.
+
+The best trial by validation score (ties: lower validation loss,
+:func:`caviar.tuning.trials.rank_key`) among those that finished with a finite
+score gives the final model: it and up to ``ensemble_top_k - 1`` runners-up of
+its structure, as one ensemble (``caviar.tuning.refit``), refit on train+val when
+``refit = "train_val"``. Chosen trials whose weights are not in memory (finished
+by an earlier process before ``--resume``, or by another process) are trained
+again exactly (:func:`records_for`, ``caviar.tuning.rebuild``). The test split is
+evaluated once, for the final model; the naive baseline and the
+over/underfitting verdict (``caviar.diagnose``) come with it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from caviar.config import validate_config
+from caviar.diagnose.baseline import naive_baseline
+from caviar.diagnose.trees import trees_report
+from caviar.diagnose.verdict import verdict
+from caviar.errors import CaviarError
+from caviar.model import TrainedModel
+from caviar.training.scoring import perfect_score, score_name
+from caviar.tuning import refit as refit_mod
+from caviar.tuning.executor import MemberRecord
+from caviar.tuning.metric_choice import default_choice
+from caviar.tuning.plan import TunePlan
+from caviar.tuning.rebuild import rebuild
+from caviar.tuning.storage import decode_params
+
+
+@dataclass
+class TuneResult:
+    """The outcome of a search."""
+
+    plan: TunePlan
+    trials: list[dict[str, Any]]  # every finished trial, ranked best first
+    best: dict[str, Any]
+    model: TrainedModel
+    val_score: float
+    test_score: float
+    counts: dict[str, int]
+    seconds: float
+    storage_seconds: float  # wall time the search waited for the study
+    storage_busy_seconds: float  # time spent in study I/O, including the background thread
+    baseline: dict[str, Any]
+    verdict: dict[str, Any]
+    trace: list[tuple[float, float]] = field(default_factory=list)  # (s, best trial val)
+    epoch_trace: list[tuple[float, float]] = field(default_factory=list)  # (s, best epoch val)
+    storage_url: str = ""
+    task: str = "classification"
+    rebuilt: dict[int, str] = field(default_factory=dict)  # trial -> how it was retrained
+    outputs: dict[str, Any] = field(default_factory=dict)  # the summary written, if any
+    metric: str = "auto"  # train.metric / search.metric: what the trials are ranked by
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "best_params": decode_params(self.plan.space, self.best["params"]),
+            # PBT changed the best trial: the values it was sampled with (best_params, the
+            # final model's config and a train_val refit use the values it ended with)
+            "best_initial_params": self.best.get("pbt_initial_params"),
+            "best_index": self.best["index"],
+            "val_score": self.val_score,
+            "test_score": self.test_score,
+            "score_name": score_name(self.metric, self.task),
+            "metric_choice": default_choice(self.trials, self.best, self.metric, self.task),
+            "counts": self.counts,
+            "n_trials": len(self.trials),
+            "seconds": self.seconds,
+            "storage_seconds": self.storage_seconds,
+            "storage_busy_seconds": self.storage_busy_seconds,
+            "baseline": self.baseline,
+            "diagnosis": self.verdict,
+            "refit": self.plan.settings.refit,
+            "ensemble_size": self.model.n_members,
+            "storage": self.storage_url,
+            "rebuilt": {str(i): h for i, h in self.rebuilt.items()},
+        }
+
+
+@dataclass
+class FinalModel:
+    """What :func:`final_model` found: the best trial, the final model and its scores."""
+
+    best: dict[str, Any]
+    model: TrainedModel
+    val_score: float
+    test_score: float
+    baseline: dict[str, Any]
+    verdict: dict[str, Any]
+    counts: dict[str, int]
+    rebuilt: dict[int, str]
+
+
+def final_model(
+    trials: list[dict[str, Any]], kept: dict[int, MemberRecord], plan: TunePlan, data
+) -> FinalModel:
+    """The final model of a search from its ranked ``trials`` (every finished trial of
+    the study) and the records ``kept`` in memory (see the module docstring)."""
+    s = plan.settings
+    usable = [
+        t
+        for t in trials
+        if t["status"] in ("complete", "early_stopped", "pruned")
+        and t.get("val_score") is not None
+        and math.isfinite(t["val_score"])
+    ]
+    if not usable:
+        raise CaviarError("no trial finished with a finite validation score")
+    best = usable[0]
+    keep_n = max(s.ensemble_top_k, 1)
+    chosen = [t for t in usable if t.get("structure") == best.get("structure")][:keep_n]
+    records, rebuilt = records_for(chosen, kept, plan, plan.space, data, trials)
+    if s.refit == "train_val":
+        records = refit_mod.refit_train_val(records, data)
+    val_score = float(best["val_score"])
+    metrics = {"val_score": val_score, "best_index": best["index"], "refit": s.refit}
+    if rebuilt:
+        metrics["rebuilt"] = {str(i): h for i, h in rebuilt.items()}
+    model = refit_mod.model_from_records(records, data, metrics)
+    metric = validate_config(plan.base).train.metric
+    test = refit_mod.test_score(model, data, metric)
+    model.metrics["test_score"] = test
+    base = naive_baseline(data, metric)
+    perfect = perfect_score(metric, data.task)
+    diag = verdict(float(best["train_score"]), val_score, base["val_score"], perfect=perfect)
+    if metric in ("auto", "accuracy", "r2"):  # trees are scored by accuracy / R²
+        diag["trees"] = trees_report(data, val_score)  # seed 004: the algorithm is a hyperparameter
+    counts = {k: 0 for k in ("complete", "early_stopped", "pruned", "diverged", "failed")}
+    for t in trials:
+        counts[t["status"]] = counts.get(t["status"], 0) + 1
+    return FinalModel(best, model, val_score, test, base, diag, counts, rebuilt)
+
+
+def records_for(
+    chosen, kept, plan, space, data, trials=()
+) -> tuple[list[MemberRecord], dict[int, str]]:
+    """Weights of the chosen trials: from memory, or trained again from their stored
+    records (``caviar.tuning.rebuild``: alone for ``epochs_run`` epochs, or the whole PBT
+    population replayed); ``trials``: every finished trial of the study. Returns the
+    records and how each trial not in memory was rebuilt."""
+    missing = [t for t in chosen if t["index"] not in kept]
+    how: dict[int, str] = {}
+    if missing:
+        by_index = {int(t["index"]): t for t in [*trials, *chosen]}
+        recs, how = rebuild(missing, by_index, plan.base, space, data)
+        for t, r in zip(missing, recs, strict=True):
+            kept[t["index"]] = r
+    return [kept[t["index"]] for t in chosen], how

@@ -1,0 +1,75 @@
+"""The search plan: a tuning config read and validated before anything is written.
+
+:func:`make_plan` splits a config into its base run configuration and its
+``[search]`` section (settings and space, ``caviar.tuning.settings`` and
+``caviar.tuning.space``) and checks what would otherwise fail mid-search: no
+grid axes outside ``[search.space]``, halving's ``min_epochs`` and PBT's
+``interval`` below ``train.epochs``, PBT with a per-member dimension.
+:func:`check_config` checks one sampled configuration (its optimizer's
+hyperparameters and its loss for the task).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from caviar.config import RunConfig, expand_configs, read_toml
+from caviar.config.grid import find_axes
+from caviar.errors import CaviarError
+from caviar.training.population import optimizer_hypers, resolve_loss_name
+from caviar.training.scoring import get_metric
+from caviar.tuning.settings import SearchSettings, apply_search_metric, parse_settings
+from caviar.tuning.space import SearchSpace, parse_space
+
+
+@dataclass
+class TunePlan:
+    """Everything validated before a search starts."""
+
+    base: dict[str, Any]
+    settings: SearchSettings
+    space: SearchSpace
+    name: str
+
+
+def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None) -> TunePlan:
+    """Parse and validate a tuning config (nothing is written)."""
+    if isinstance(config, dict):
+        raw, name = copy.deepcopy(config), "tune"
+    else:
+        raw, name = read_toml(config), Path(config).stem
+    if not isinstance(raw, dict):
+        raise CaviarError("config: expected a table of sections")
+    settings = parse_settings(raw.pop("search", None), overrides)
+    axes = find_axes(raw)
+    if axes:
+        raise CaviarError(
+            f"config: '{next(iter(axes))}' is a list of values; in a tuning config put "
+            "searched fields in [search.space]"
+        )
+    apply_search_metric(raw, settings.metric)
+    base_cfg = expand_configs(raw)[0]
+    space = parse_space(settings.space, raw)
+    epochs = base_cfg.train.epochs
+    if settings.halving is not None and settings.halving.min_epochs >= epochs:
+        raise CaviarError(
+            f"search.halving.min_epochs {settings.halving.min_epochs} must be below "
+            f"train.epochs {epochs}"
+        )
+    if settings.pbt is not None and settings.pbt.interval >= epochs:
+        raise CaviarError(
+            f"search.pbt.interval {settings.pbt.interval} must be below train.epochs {epochs}"
+        )
+    if settings.pbt is not None and not any(d.per_member for d in space.dimensions):
+        raise CaviarError("search.pbt needs at least one continuous per-member dimension")
+    return TunePlan(raw, settings, space, name)
+
+
+def check_config(cfg: RunConfig, task: str) -> None:
+    """Raise a one-line error unless ``cfg``'s optimizer hyperparameters and loss fit ``task``."""
+    optimizer_hypers(cfg)
+    resolve_loss_name(cfg, task)
+    get_metric(cfg.train.metric, task)

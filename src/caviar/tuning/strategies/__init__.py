@@ -1,0 +1,46 @@
+"""Search strategies behind one interface: ``suggest(space, history, n, rng)``."""
+
+from __future__ import annotations
+
+from caviar.tuning.strategies.base import Strategy
+from caviar.tuning.strategies.coarse_to_fine import CoarseToFineStrategy
+from caviar.tuning.strategies.grid import GridStrategy
+from caviar.tuning.strategies.random import RandomStrategy
+from caviar.tuning.strategies.tpe import TPEStrategy
+
+#: configurations suggested at most per round: a huge ``trials`` is a budget, and
+#: suggesting it all at once would fill memory before any training
+MAX_ROUND = 4096
+
+
+def batch_size(settings) -> int:
+    """Configurations per round: ``batch``, else all trials at once for grid/random (at
+    most :data:`MAX_ROUND`, in rounds after that), else 16."""
+    if settings.batch is not None:
+        return min(settings.batch, MAX_ROUND)
+    if settings.strategy in ("grid", "random") and settings.trials is not None:
+        return min(settings.trials, MAX_ROUND)
+    return 16
+
+
+def make_strategy(settings) -> Strategy:
+    """The strategy named by ``settings.strategy`` (a :class:`SearchSettings`)."""
+    name = settings.strategy
+    if name == "grid":
+        return GridStrategy(settings.grid_points)
+    if name == "random":
+        return RandomStrategy()
+    if name == "coarse_to_fine":
+        return CoarseToFineStrategy(settings.top_fraction, settings.shrink, batch_size(settings))
+    return TPEStrategy()
+
+
+__all__ = [
+    "CoarseToFineStrategy",
+    "GridStrategy",
+    "RandomStrategy",
+    "Strategy",
+    "TPEStrategy",
+    "batch_size",
+    "make_strategy",
+]
