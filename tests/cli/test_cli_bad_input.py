@@ -15,7 +15,7 @@ import pytest
 
 from caviar.cli import main
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tune"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tuning"))
 from tune_helpers import iris_config, write_toml  # noqa: E402
 
 TRAIN = """

@@ -14,7 +14,7 @@ import pytest
 from caviar.cli import main
 from caviar.report import load_run
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tune"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tuning"))
 from tune_helpers import write_toml  # noqa: E402
 
 BASE = {

@@ -14,7 +14,7 @@ from caviar.cli import main
 from caviar.errors import CaviarError
 from caviar.run_dir import claim_tune_dir, run_kind
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tune"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tuning"))
 from tune_helpers import iris_config, write_toml  # noqa: E402
 
 TRAIN = """

@@ -9,7 +9,7 @@ from pathlib import Path
 from caviar.cli import main
 from caviar.report import load_run
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tune"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tuning"))
 from tune_helpers import iris_config, write_toml  # noqa: E402
 
 

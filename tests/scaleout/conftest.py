@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tune"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tuning"))
 
 
 def free_port() -> int:
