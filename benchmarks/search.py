@@ -115,6 +115,7 @@ def run_caviar(source: str, n: int, epochs: int, data=None, workers=None, **sear
             out=out,
             data=data,
             executor=ExecutorSpec(workers=workers),
+            outputs=False,  # the search alone, as the peers (no model/report files)
         )
         wall = time.perf_counter() - start
     finally:

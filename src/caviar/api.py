@@ -13,7 +13,7 @@ history is in ``run.members[i].history``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,14 +25,17 @@ from caviar.errors import CaviarError
 from caviar.model import TrainedModel
 from caviar.nn.factory import register
 from caviar.training.build import DTYPES
+from caviar.training.callbacks import Callback, epoch_hook, population_end
 from caviar.training.ensemble import build_ensemble, model_scores
 from caviar.training.evaluate import evaluate
 from caviar.training.full_batch import is_full_batch, train_full_batch
+from caviar.training.live import append_line, live_callbacks
 from caviar.training.population import group_by_structure
 from caviar.training.refit import refit
 from caviar.training.result import MemberResult, PopulationResult, rank_members
 from caviar.training.splits import split_tensors
 from caviar.training.trainer import EpochCallback, train_population
+from caviar.training.weights import split_weights
 
 
 @dataclass
@@ -82,6 +85,8 @@ def load_data_for(configs: list[RunConfig]) -> PreparedData:
         test_fraction=data_cfg.test_fraction,
         seed=data_cfg.seed,
         shape=data_cfg.shape,
+        weight=data_cfg.weight,
+        test=data_cfg.test,
     )
 
 
@@ -95,10 +100,12 @@ def check_configs(configs: list[RunConfig], data: PreparedData) -> None:
     from caviar.training.build import check_module
     from caviar.training.full_batch import check_full_batch_config
     from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
+    from caviar.training.scoring import get_metric
 
     checked_structures: set[str] = set()
     for cfg in configs:
         resolve_loss_name(cfg, data.task)
+        get_metric(cfg.train.metric, data.task)
         if cfg.model.kind != "mlp" and structure_key(cfg) not in checked_structures:
             check_module(cfg, data)  # the factory builds a module that fits the data
             checked_structures.add(structure_key(cfg))
@@ -130,12 +137,21 @@ def train(
     data: PreparedData | None = None,
     on_epoch: Callable[[int, int, int, int, float], None] | None = None,
     module: Callable | None = None,
+    callbacks: Sequence[Callback] = (),
+    live_dir: str | Path | None = None,
+    changes: list[dict] | None = None,
 ) -> TrainRun:
     """Train every configuration ``config`` lists; one population per structure.
 
+    ``callbacks``: :class:`caviar.training.callbacks.Callback` objects (Keras's hook
+    names ``on_epoch_end(epoch, logs)``, ``on_population_end(logs)``; ``logs.stop(...)``
+    stops members).
+
     ``on_epoch(population, epoch, epochs, alive, best_val_score)`` is called after
     every epoch (progress reporting). The test split is evaluated once, for the
-    best member only (validation discipline, seeds 003 and 004).
+    best member only (validation discipline, seeds 003 and 004). ``live_dir``: write
+    progress there and apply ``caviar set`` commands between epochs; ``changes``: replay
+    a run's recorded changes (:mod:`caviar.training.live`).
 
     ``module``: a factory ``module(model_cfg) -> torch.nn.Module`` to train populations
     of that module instead of the configured MLP (:mod:`caviar.nn.factory`; the same as
@@ -159,7 +175,9 @@ def train(
 
         members_cfg = [configs[i] for i in group]
         runner = train_full_batch if is_full_batch(members_cfg[0]) else train_population
-        result = runner(members_cfg, data, on_epoch=cb)
+        controls = live_callbacks(group, g, live_dir, changes)
+        hooks = [epoch_hook(callbacks, g, group)] if callbacks else []
+        result = runner(members_cfg, data, on_epoch=cb, callbacks=[*controls, *hooks])
         refit_cfg = configs[group[0]].refit
         if refit_cfg.strategy != "none":
             refitted = refit(result, data, refit_cfg.strategy, max_epochs=refit_cfg.max_epochs)
@@ -168,8 +186,12 @@ def train(
                 m.refit_epochs = r.epochs_run
         for m, idx in zip(result.members, group, strict=True):
             m.index, m.population = idx, len(populations)
+            m.changes = [c for cb_ in controls for c in cb_.changes_for(idx)]
+        population_end(callbacks, g, result)
         populations.append(result)
         members.extend(result.members)
+    if live_dir is not None:
+        append_line(Path(live_dir) / "progress.jsonl", {"done": True})
     ranked = rank_members(members)
     best = ranked[0]
     pop_i, member_i = best.population, best.position
@@ -219,7 +241,8 @@ def _check_ensemble(configs: list[RunConfig], groups: list[list[int]]) -> None:
 def _ensemble_test_metrics(model: TrainedModel, data: PreparedData) -> tuple[float, float]:
     if data.X_test is None or len(data.X_test) == 0:
         return float("nan"), float("nan")
-    return model_scores(model, data.X_test, data.y_test)
+    metric = model.configs[0]["train"].get("metric", "auto")
+    return model_scores(model, data.X_test, data.y_test, metric)
 
 
 def _test_metrics(result: PopulationResult, member: int, data: PreparedData) -> tuple[float, float]:
@@ -242,6 +265,8 @@ def _test_metrics(result: PopulationResult, member: int, data: PreparedData) -> 
         slope=slope,
         flat=row,
         stats=stats,
+        metric=cfg.train.metric,
+        weight=split_weights(cfg.train.class_weight, data, "test", dtype, cfg.train.device),
     )
     return float(loss[0]), float(score[0])
 

@@ -44,7 +44,10 @@ def by_hand(model, x, y, loss, slope, lam, drop):
     return out.detach(), model.flat.grad.clone()
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu"])
+@pytest.mark.parametrize(
+    "activation",
+    ["relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "softplus"],
+)
 @pytest.mark.parametrize("shared_input", [True, False], ids=["shared_x", "member_x"])
 @pytest.mark.parametrize("dropout", [False, True], ids=["no_dropout", "dropout"])
 @pytest.mark.parametrize("n_out", [3, NARROW + 2], ids=["narrow_out", "wide_out"])
@@ -55,6 +58,8 @@ def test_gradients_equal_autograd(activation, shared_input, dropout, n_out) -> N
     x = torch.randn(B, 6, dtype=DT) if shared_input else torch.randn(P, B, 6, dtype=DT)
     y = torch.randint(0, n_out, (B,))
     slope = torch.tensor([0.0, 0.01, 0.2, 0.5], dtype=DT)
+    if activation in ("elu", "softplus"):  # ELU alpha, softplus beta: > 0
+        slope = torch.tensor([0.3, 1.0, 2.0, 5.0], dtype=DT)
     drop = None
     if dropout:
         rates = torch.tensor([0.0, 0.1, 0.3, 0.5], dtype=DT)

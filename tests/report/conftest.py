@@ -80,3 +80,9 @@ def diagnose_dir(tmp_path_factory):
         == 0
     )
     return out
+
+
+@pytest.fixture
+def report_configs():
+    """The TOML texts the session runs are made of (BASE, SEARCH, TRAIN)."""
+    return {"BASE": BASE, "SEARCH": SEARCH, "TRAIN": TRAIN}

@@ -80,3 +80,24 @@ def test_study_flag_names_the_study(tune_run, tmp_path, flag, capsys):
     _fails(["report", str(tune_run), flag, "nope", "-o", str(out)], capsys, "no study named")
     assert not out.exists()
     assert main(["report", str(tune_run), flag, "search", "-o", str(out)]) == 0
+
+
+def test_train_and_tune_write_the_report_and_say_where(tmp_path, capsys, report_configs):
+    BASE, SEARCH, TRAIN = (report_configs[k] for k in ("BASE", "SEARCH", "TRAIN"))
+
+    cfg = tmp_path / "grid.toml"
+    cfg.write_text(TRAIN)
+    out = tmp_path / "train"
+    assert main(["train", str(cfg), "-o", str(out)]) == 0
+    assert f"report: {out / 'report.html'}" in capsys.readouterr().out
+    assert "fig-curves" in (out / "report.html").read_text()
+    search = tmp_path / "search.toml"
+    search.write_text(BASE + SEARCH.replace("trials = 8", "trials = 4"))
+    assert main(["tune", str(search), "-o", str(tmp_path / "tune"), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert f"report: {tmp_path / 'tune' / 'report.html'}" in printed
+    assert "early-stopped" in printed  # counted apart from complete
+    assert main(["train", str(cfg), "-o", str(tmp_path / "t2"), "--json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)["report"] == str(tmp_path / "t2" / "report.html")

@@ -75,20 +75,49 @@ def test_parallel_coordinates_dimensions(tune_run):
     fig = figures.parallel_coordinates(run)
     (pc,) = fig.data
     labels = [d.label for d in pc.dimensions]
-    assert labels == ["log10 lr", "log10(1-beta1)", "hidden", "patience", "val accuracy"]
+    assert labels == ["lr", "beta1", "hidden", "patience", "val accuracy"]  # named, not log10
     finite = run.trials[np.isfinite(run.trials["val_score"])]
     assert all(len(d.values) == len(finite) for d in pc.dimensions)
+    # spaced as sampled (log10), labelled in values: tick 10**v reads as the value itself
     np.testing.assert_allclose(pc.dimensions[0].values, np.log10(finite["optimizer.lr"]))
+    lr, beta = pc.dimensions[0], pc.dimensions[1]
+    assert len(lr.tickvals) >= 2
+    for v, text in zip(lr.tickvals, lr.ticktext, strict=True):
+        assert math.isclose(float(text), 10**v, rel_tol=1e-3)
+    for v, text in zip(beta.tickvals, beta.ticktext, strict=True):  # beta1 = 1 - 10**v
+        assert math.isclose(float(text), 1 - 10**v, rel_tol=1e-3)
     assert list(pc.dimensions[2].ticktext) == ["[16]", "[8]"]
 
 
-def test_importance_from_the_study(tune_run):
+def test_importance_from_every_scored_trial_with_its_spread_over_seeds(tune_run):
+    from caviar.report import importance as imp
+
     run = load_run(tune_run)
     fig, note = figures.importance(run)
-    assert note == "" and fig is not None
+    assert fig is not None
+    scored = int(np.isfinite(run.trials["val_score"]).sum())  # pruned ones too
+    assert scored > int((run.trials["status"] == "complete").sum())
+    assert f"over {scored} scored trials" in fig.layout.title.text
+    assert f"only {scored} scored trials" in note  # fewer than 20: a warning
     (bar,) = fig.data
     assert sorted(bar.y) == sorted(figures.short(p) for p in run.params)
-    assert math.isclose(sum(bar.x), 1.0, rel_tol=1e-6)
+    assert math.isclose(sum(bar.x), 1.0, rel_tol=1e-6)  # means of normalized importances
+    # the bars are the mean over the seeds, the whiskers their standard deviation
+    stats, n = imp.importances(run.study)
+    assert n == scored and list(stats) == run.importance_order
+    one = [
+        optuna.importance.get_param_importances(
+            imp.scored_study(run.study),
+            evaluator=optuna.importance.FanovaImportanceEvaluator(n_trees=imp.TREES, seed=s),
+        )
+        for s in imp.SEEDS
+    ]
+    for p, (mean, std) in stats.items():
+        values = [r[p] for r in one]
+        assert math.isclose(mean, np.mean(values), abs_tol=1e-12)
+        assert math.isclose(std, np.std(values), abs_tol=1e-12)
+    assert [stats[p][1] for p in run.importance_order[::-1]] == list(bar.error_x.array)
+    assert list(stats) == sorted(stats, key=lambda p: -stats[p][0])  # ranked by the mean
 
 
 def test_importance_note_when_it_cannot_be_computed():
@@ -97,7 +126,7 @@ def test_importance_note_when_it_cannot_be_computed():
     study.add_trial(optuna.trial.create_trial(params={"x": 0.5}, distributions=dist, value=1.0))
     run = RunData("tune", None, pd.DataFrame(), pd.DataFrame(), ["x"], {"x": "linear"}, study=study)
     fig, note = figures.importance(run)
-    assert fig is None and "at least 3 complete trials (this study has 1)" in note
+    assert fig is None and "at least 3 scored trials (this study has 1)" in note
     for x in (0.1, 0.9):  # three trials, all scoring the same: zero variance
         study.add_trial(optuna.trial.create_trial(params={"x": x}, distributions=dist, value=1.0))
     fig, note = figures.importance(run)
@@ -132,3 +161,95 @@ def test_diagnose_figures(diagnose_dir):
     assert list(lr.data[0].x) == report["lr_range_test"]["lrs"]
     assert figures.lr_range({"lr_range_test": {"applicable": False}}) is None
     assert figures.gradient_norms({}) is None
+
+
+def test_log_axes_are_labelled_in_values_without_minor_digits():
+    from caviar.report.style import log_axis, log_ticks, tick_label
+
+    assert log_ticks(1e-6, 1e-1) == [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]  # many decades
+    assert log_ticks(0.03, 0.4) == [0.05, 0.1, 0.2]  # within a decade: 1-2-5 steps
+    ticks = log_ticks(0.31, 0.39)  # narrower than 1-2-5: 1..9 steps, still two at least
+    assert len(ticks) >= 2 and all(0.31 <= t <= 0.39 for t in ticks)
+    assert [tick_label(t) for t in (2e-5, 0.002, 0.5, 20.0, 3e4)] == [
+        "2e-5",
+        "0.002",
+        "0.5",
+        "20",
+        "3e4",
+    ]
+    axis = log_axis([0.5, 1.2, None, -1.0, 2.0])  # non-positive values ignored
+    lo, hi = axis["range"]
+    assert lo < math.log10(0.5) and hi > math.log10(2.0)  # padded: nothing on the frame
+    assert axis["ticktext"] == ["0.5", "1", "2"]
+
+
+def test_learning_curves_leave_room_for_epoch_1_and_scores_sit_beside(tune_run):
+    run = load_run(tune_run)
+    loss, score = figures.learning_curves(run), figures.score_curves(run)
+    for fig in (loss, score):
+        assert fig.layout.xaxis.range[0] < 1 < fig.layout.xaxis.range[1]
+    v = run.curves["val_loss"].astype(float)
+    lo, hi = loss.layout.yaxis2.range
+    assert lo < math.log10(v.min()) and hi > math.log10(v.max())  # epoch 1 not clipped
+    assert len(score.data) == len(loss.data)
+    assert {t.yaxis for t in score.data} == {"y", "y2"}
+    assert "accuracy" in score.layout.annotations[1].text
+
+
+def test_early_stopped_is_drawn_apart_from_complete():
+    from caviar.report.style import style
+
+    assert style("early_stopped")[0] == "early-stopped" != style("complete")[0]
+    assert style("early_stopped")[1] != style("complete")[1]
+
+
+def test_optimization_history_by_trial_and_by_wall_time(tune_run):
+    run = load_run(tune_run)
+    fig = figures.optimization_history(run)
+    scored = run.trials[np.isfinite(run.trials["val_score"])]
+    by_trial = [t for t in fig.data if t.xaxis == "x" and t.mode == "markers"]
+    assert sum(len(t.x) for t in by_trial) == len(scored)  # every scored trial, pruned too
+    best = [t for t in fig.data if t.name == "best so far"]
+    assert [t.xaxis for t in best] == ["x", "x2"]
+    order = scored.sort_values("id")
+    np.testing.assert_allclose(best[0].y, order["val_score"].cummax())
+    by_time = scored.sort_values("end", kind="stable")
+    np.testing.assert_allclose(best[1].x, by_time["end"])
+    assert (scored["end"] > scored["start"]).all() and (scored["start"] >= 0).all()
+
+
+def test_contours_of_the_most_important_pairs(tune_run):
+    run = load_run(tune_run)
+    figures.importance(run)
+    fig = figures.contours(run, run.importance_order)
+    top = [figures.short(p) for p in run.importance_order[:3]]
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == [
+        f"{a} and {b}" for a, b in ((top[0], top[1]), (top[0], top[2]), (top[1], top[2]))
+    ]
+    points = [t for t in fig.data if t.type == "scatter"]
+    assert len(points) == 3
+    assert all(len(t.x) == int(np.isfinite(run.trials["val_score"]).sum()) for t in points)
+    assert any(t.type == "contour" for t in fig.data)
+
+
+def test_seed_is_a_category_and_a_flat_range_test_suggests_nothing(train_run):
+    from caviar.report.data import _scale
+
+    assert _scale("int_uniform", None, "train.seed") == "categorical"
+    assert _scale("int_uniform", None, "train.patience") == "linear"
+    flat = {
+        "lr_range_test": {
+            "applicable": True,
+            "lrs": [1e-5, 1e-4, 1e-3, 1e-2],
+            "losses": [2.30, 2.29, 2.28, 2.31],
+            "suggested_lr": 5.7e-4,
+            "min_loss_lr": 1e-4,
+        }
+    }
+    fig = figures.lr_range(flat)
+    assert figures.is_flat(flat["lr_range_test"]["losses"])
+    assert len(fig.data) == 1 and "no clear minimum" in fig.layout.title.text
+    steep = {"lr_range_test": {**flat["lr_range_test"], "losses": [2.3, 1.5, 0.9, 4.0]}}
+    assert not figures.is_flat(steep["lr_range_test"]["losses"])
+    assert len(figures.lr_range(steep).data) == 3

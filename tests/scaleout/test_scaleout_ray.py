@@ -257,14 +257,15 @@ def test_pbt_populations_on_ray_give_the_local_trials(tmp_path, ray_head):
 CLAIMER = """
 import json, pathlib, sys, time
 import caviar.tune.storage as st
+import caviar.tune.storage_claims as claims
 url, box = sys.argv[1], pathlib.Path(sys.argv[2])
 store = st.TrialStore(url, "s", create=True)
-choose = st._choose
+choose = claims._choose
 def slow(*args):  # widen the window between reading the claims and writing them
     out = choose(*args)
     time.sleep(0.5)
     return out
-st._choose = slow
+claims._choose = slow
 (box / f"ready{sys.argv[3]}").touch()
 while not (box / "go").exists():
     time.sleep(0.005)

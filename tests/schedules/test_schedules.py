@@ -33,6 +33,7 @@ def test_registry_names() -> None:
         "inverse_time",
         "cosine",
         "cyclic_cosine",
+        "plateau",
     ]
 
 
@@ -159,7 +160,7 @@ def test_unknown_schedule_name() -> None:
         make_schedule("linear", 3, dtype=F64)
     assert str(info.value) == (
         "unknown schedule 'linear' (choose from: constant, step, exponential, inverse_time, "
-        "cosine, cyclic_cosine)"
+        "cosine, cyclic_cosine, plateau)"
     )
 
 

@@ -44,7 +44,7 @@ def test_stored_params_are_the_final_hyperparameters(tmp_path):
     assert len(trials) == 4
     changed = 0
     for t in trials.values():
-        rec = t.user_attrs["record"]
+        rec = t.user_attrs
         history = rec["pbt_history"]
         final = rec["final_hypers"]  # read from the trainer's per-member tensors at the end
         for path in SPACE:

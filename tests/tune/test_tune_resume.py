@@ -191,7 +191,7 @@ def test_two_processes_with_pbt_or_halving_share_one_sqlite_study(tmp_path, kind
         assert p.returncode == 0, err
     trials = finished(db)
     assert sorted(t.user_attrs["index"] for t in trials) == list(range(12))
-    records = {t.user_attrs["index"]: t.user_attrs["record"] for t in trials}
+    records = {t.user_attrs["index"]: t.user_attrs for t in trials}
     for i, rec in records.items():  # populations are whole rounds, never split
         assert rec["population"] == list(range(i // 4 * 4, i // 4 * 4 + 4))
         for step in rec["pbt_history"]:
@@ -229,7 +229,7 @@ def test_indices_another_process_claimed_then_left_are_run_before_the_end(tmp_pa
     """Another process claims round 1 while this one passes it, then ends without
     finishing it (killed, or its time budget skipped it): this process runs those
     indices before it finishes, so the study ends complete."""
-    import caviar.tune.storage as storage
+    import caviar.tune.storage_claims as storage
     from caviar.tune.runner import tune
     from caviar.tune.storage import TrialStore
 

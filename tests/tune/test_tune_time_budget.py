@@ -96,7 +96,7 @@ def test_the_budget_stops_a_long_population_and_the_search(tmp_path):
     study = optuna.load_study(study_name="tune", storage=result.storage_url)
     states = {t.state for t in study.get_trials()}
     assert states == {optuna.trial.TrialState.COMPLETE}
-    assert {t.user_attrs["record"]["stopped_by"] for t in study.get_trials()} == {"time_budget"}
+    assert {t.user_attrs["stopped_by"] for t in study.get_trials()} == {"time_budget"}
 
     # weights not in memory (e.g. after --resume): a stopped trial retrains its epochs_run
     # epochs and gets the same weights; trials cut at different epochs train apart

@@ -12,10 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from caviar.api import load_data_for
 from caviar.atomic import atomic_directory
 from caviar.cli.output import stderr_console
-from caviar.config import load_configs
 from caviar.errors import CaviarError
 from caviar.run_dir import MARKER, check_new_output, marker
 from caviar.serialize import dumps
@@ -43,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from caviar.api import load_data_for
+    from caviar.config import load_configs
     from caviar.diagnose.report import diagnose, render_text, write_plots
 
     if args.epochs < 1 or args.lr_steps < 3:

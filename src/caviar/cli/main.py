@@ -21,9 +21,13 @@ class _Parser(argparse.ArgumentParser):
         sys.stderr.write(f"error: {message} (see '{self.prog} --help')\n")
         raise SystemExit(2)
 
+    def format_help(self) -> str:
+        """Help in plain text: the modules' docstrings mark code as ````x````."""
+        return super().format_help().replace("``", "")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from caviar.cli import diagnose_cmd, predict_cmd, report_cmd, train_cmd, tune_cmd
+    from caviar.cli import diagnose_cmd, predict_cmd, report_cmd, train_cmd, tune_cmd, watch_cmd
 
     parser = _Parser(prog="caviar", description="Train and tune populations of neural networks.")
     parser.add_argument("--version", action="version", version=f"caviar {__version__}")
@@ -33,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune_cmd.add_parser(sub)
     diagnose_cmd.add_parser(sub)
     report_cmd.add_parser(sub)
+    watch_cmd.add_parser(sub)  # watch, set (panda mode)
     return parser
 
 

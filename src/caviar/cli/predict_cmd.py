@@ -11,13 +11,15 @@ import argparse
 import io
 import sys
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from caviar.atomic import atomic_file
-from caviar.data import load_features
 from caviar.errors import CaviarError
-from caviar.model import TrainedModel
+
+if TYPE_CHECKING:  # imported by the command, not by --help
+    import pandas as pd
+
+    from caviar.model import TrainedModel
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def predictions_frame(model: TrainedModel, X: pd.DataFrame) -> pd.DataFrame:
     """A prediction column, plus one probability column per class for classifiers."""
+    import pandas as pd
+
     frame = pd.DataFrame({"prediction": model.predict(X)})
     if model.task == "classification":
         proba = model.predict_proba(X)
@@ -50,6 +54,8 @@ def predictions_frame(model: TrainedModel, X: pd.DataFrame) -> pd.DataFrame:
 
 def mc_frame(model: TrainedModel, X: pd.DataFrame, samples: int) -> pd.DataFrame:
     """MC-dropout mean prediction with its standard deviation columns."""
+    import pandas as pd
+
     mean, std = model.predict_mc(X, samples)
     if model.task == "classification":
         frame = pd.DataFrame({"prediction": model.preprocessor.decode_labels(mean.argmax(axis=1))})
@@ -66,6 +72,9 @@ def mc_frame(model: TrainedModel, X: pd.DataFrame, samples: int) -> pd.DataFrame
 
 
 def run(args: argparse.Namespace) -> int:
+    from caviar.data import load_features
+    from caviar.model import TrainedModel
+
     model = TrainedModel.load(args.model_dir, device=args.device)
     X = load_features(args.data, drop=model.preprocessor.target)
     if len(X) == 0:

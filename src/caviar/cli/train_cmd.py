@@ -2,27 +2,29 @@
 
 Writes, all or nothing, a run directory holding ``model/`` (the best member:
 safetensors + JSON), ``leaderboard.csv``, ``history.csv`` (every member, every
-epoch) and ``summary.json``; prints a leaderboard (or ``--json``).
+epoch), ``summary.json`` and ``diagnostics.json`` (per member: initialization checks
+and per-layer gradient norms), then ``report.html`` (``caviar.report``); prints a
+leaderboard (or ``--json``) and where the report is.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from rich import box
-from rich.console import Console
-from rich.table import Table
-
-from caviar.api import TrainRun, prepare, train
 from caviar.atomic import atomic_directory
-from caviar.cli.output import stderr_console, top_rows
-from caviar.cli.progress import epoch_progress
+from caviar.cli.output import stderr_console, table_console, top_rows
 from caviar.run_dir import MARKER, check_new_output, marker
 from caviar.serialize import dumps
-from caviar.training.population import group_by_structure
+
+if TYPE_CHECKING:  # the engine (torch, pandas) is imported by the command, not by --help
+    import pandas as pd
+    from rich.console import Console
+
+    from caviar.api import TrainRun
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,12 +48,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def varied_fields(run: TrainRun) -> list[str]:
     """Dotted config fields whose values differ between members."""
+    import pandas as pd
+
     dumps_ = [pd.json_normalize(m.config.model_dump(mode="json")).iloc[0] for m in run.members]
     frame = pd.DataFrame(dumps_)
     return [c for c in frame.columns if frame[c].astype(str).nunique() > 1]
 
 
 def leaderboard(run: TrainRun) -> pd.DataFrame:
+    import pandas as pd
+
     fields = varied_fields(run)
     rows = []
     for rank, m in enumerate(run.members, start=1):
@@ -68,6 +74,8 @@ def leaderboard(run: TrainRun) -> pd.DataFrame:
 
 
 def history_frame(run: TrainRun) -> pd.DataFrame:
+    import pandas as pd
+
     parts = []
     for m in run.members:
         frame = pd.DataFrame(m.history)
@@ -78,6 +86,11 @@ def history_frame(run: TrainRun) -> pd.DataFrame:
 
 
 def summary(run: TrainRun, out: Path) -> dict:
+    import pandas as pd
+
+    from caviar.training.member_diagnostics import member_warnings
+    from caviar.training.scoring import score_name
+
     counts = pd.Series([m.status for m in run.members]).value_counts().to_dict()
     return {
         "task": run.data.task,
@@ -87,10 +100,12 @@ def summary(run: TrainRun, out: Path) -> dict:
         "best": {**run.best.summary(), "config": run.best.config.model_dump(mode="json")},
         "test_loss": run.test_loss,
         "test_score": run.test_score,
-        "score_name": "accuracy" if run.data.task == "classification" else "r2",
+        "score_name": score_name(run.best.config.train.metric, run.data.task),
         "seconds": run.seconds,
         "run_dir": str(out),
         "model_dir": str(out / "model"),
+        "warnings": member_warnings(run.members),
+        "changes": [c for m in run.members for c in m.changes],  # caviar set, in order
     }
 
 
@@ -99,6 +114,9 @@ SHORT_FIELD = {"label_smoothing": "smooth", "weight_decay": "wd", "leaky_slope":
 
 def print_leaderboard(board: pd.DataFrame, top: int, score: str, console: Console) -> None:
     """The top rows with short headers: varied fields by their last name, then results."""
+    from rich import box
+    from rich.table import Table
+
     results = {
         "status": "status",
         "best_epoch": "ep",
@@ -132,6 +150,11 @@ def print_leaderboard(board: pd.DataFrame, top: int, score: str, console: Consol
 
 
 def run(args: argparse.Namespace) -> int:
+    from caviar.api import prepare, train
+    from caviar.cli.progress import epoch_progress
+    from caviar.training.live import open_live_dir
+    from caviar.training.population import group_by_structure
+
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     replacing = check_new_output(out, overwrite=args.overwrite)
     configs, data = prepare(args.config)
@@ -142,8 +165,42 @@ def run(args: argparse.Namespace) -> int:
         (f"population {i + 1}/{len(groups)} (P={len(g)})", configs[g[0]].train.epochs)
         for i, g in enumerate(groups)
     ]
-    with epoch_progress(labels, enabled=not (args.quiet or args.json)) as on_epoch:
-        result = train(configs, data=data, on_epoch=on_epoch)
+    live = open_live_dir(out)  # panda mode: `caviar watch` / `caviar set` (training/live.py)
+    try:
+        with epoch_progress(labels, enabled=not (args.quiet or args.json)) as on_epoch:
+            result = train(configs, data=data, on_epoch=on_epoch, live_dir=live)
+        info = _write_run(result, out, live, args)
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
+    from caviar.report import report_after_run  # after the run directory; a failure warns
+
+    report = report_after_run(out)
+    if report is not None:
+        info["report"] = str(report)
+    if args.json:
+        sys.stdout.write(dumps(info) + "\n")
+        return 0
+    console = table_console()
+    score = info["score_name"]
+    print_leaderboard(leaderboard(result), args.top, score, console)
+    console.print(
+        f"best member {result.best.index}: val {score} {result.best.val_score:.4f}, "
+        f"test {score} {result.test_score:.4f} (test split used once, for this model)"
+    )
+    for member, texts in info["warnings"].items():
+        for text in texts:
+            stderr_console.print(f"[yellow]warning[/]: member {member}: {text}")
+    console.print(f"saved {out / 'model'}")
+    if report is not None:
+        console.print(f"report: {report}", soft_wrap=True)
+    stderr_console.file.flush()
+    return 0
+
+
+def _write_run(result: TrainRun, out: Path, live: Path, args: argparse.Namespace) -> dict:
+    """The run directory, all or nothing; returns the summary written."""
+    from caviar.training.live import keep_live_files
+
     board = leaderboard(result)
     with atomic_directory(out, replace=args.overwrite) as tmp:
         (tmp / MARKER).write_text(marker("train", config=str(Path(args.config).resolve())))
@@ -152,16 +209,7 @@ def run(args: argparse.Namespace) -> int:
         history_frame(result).to_csv(tmp / "history.csv", index=False)
         info = summary(result, out)
         (tmp / "summary.json").write_text(dumps(info))
-    if args.json:
-        sys.stdout.write(dumps(info) + "\n")
-        return 0
-    console = Console()
-    score = info["score_name"]
-    print_leaderboard(board, args.top, score, console)
-    console.print(
-        f"best member {result.best.index}: val {score} {result.best.val_score:.4f}, "
-        f"test {score} {result.test_score:.4f} (test split used once, for this model)"
-    )
-    console.print(f"saved {out / 'model'}")
-    stderr_console.file.flush()
-    return 0
+        diagnostics = {str(m.index): m.diagnostics for m in result.members}
+        (tmp / "diagnostics.json").write_text(dumps(diagnostics))  # init + gradient monitor
+        keep_live_files(live, tmp)
+    return info

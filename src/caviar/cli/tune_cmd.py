@@ -15,12 +15,14 @@ from collections import Counter
 from pathlib import Path
 
 from rich import box
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from caviar.cli.output import stderr_console, top_rows
+from caviar.cli.output import stderr_console, table_console, top_rows
 from caviar.serialize import dumps
+
+#: search.strategy's values (caviar.tune.settings.SearchSettings; a test keeps them equal)
+STRATEGIES = ("grid", "random", "coarse_to_fine", "tpe")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the study in the storage")
     p.add_argument("--trials", type=int, help="override search.trials")
     p.add_argument("--time-budget", type=float, help="override search.time_budget (seconds)")
-    p.add_argument("--strategy", help="override search.strategy")
+    p.add_argument("--strategy", choices=STRATEGIES, help="override search.strategy")
     p.add_argument("--seed", type=int, help="override search.seed")
     p.add_argument(
         "--executor",
@@ -77,7 +79,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from caviar.tune.dispatch import ExecutorSpec
-    from caviar.tune.output import leaderboard, write_outputs
+    from caviar.tune.output import leaderboard
     from caviar.tune.runner import make_plan, tune
 
     overrides = {
@@ -135,12 +137,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if started:
             progress.stop()
-    info = write_outputs(result, out)
+    info = result.outputs  # written by tune(): model, leaderboard, summary, report
     if args.json:
         sys.stdout.write(dumps(info) + "\n")
         return 0
-    console = Console()
-    console = Console(width=max(console.width, 120))  # keep the table readable when piped
+    console = table_console()
     board = leaderboard(result).head(args.top)
     board = board.drop(columns=["val_loss", "epochs_run"], errors="ignore")
     if "stopped_by" in board and board["stopped_by"].isna().all():
@@ -149,15 +150,17 @@ def run(args: argparse.Namespace) -> int:
     table = Table(box=box.SIMPLE_HEAD, title="leaderboard (validation split)", pad_edge=False)
     for col in board.columns:
         name = short.get(str(col), str(col).rsplit(".", 1)[-1])
-        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+        width = max([len(name), *(len(_fmt(v)) for v in board[col])])  # never cut a value
+        table.add_column(name, justify="right", no_wrap=True, min_width=width)
     for _, row in board.iterrows():
         table.add_row(*(_fmt(v) for v in row))
     console.print(table)
     score = info["score_name"]
     c = result.counts
     console.print(
-        f"{len(result.trials)} trials: {c.get('complete', 0)} complete, {c.get('pruned', 0)} "
-        f"pruned, {c.get('diverged', 0)} diverged, {c.get('failed', 0)} failed "
+        f"{len(result.trials)} trials: {c.get('complete', 0)} complete, "
+        f"{c.get('early_stopped', 0)} early-stopped, {c.get('pruned', 0)} pruned, "
+        f"{c.get('diverged', 0)} diverged, {c.get('failed', 0)} failed "
         f"in {result.seconds:.1f}s (storage {result.storage_seconds:.2f}s)"
     )
     console.print(
@@ -171,12 +174,22 @@ def run(args: argparse.Namespace) -> int:
             f"final model: {len(result.rebuilt)} member(s) trained by another process, "
             f"retrained from the study ({how}; see caviar.tune.rebuild)"
         )
+    from caviar.tune.metric_choice import describe
+
+    choice = describe(info.get("metric_choice"))
+    if choice is not None:
+        console.print(choice)
     b, v = result.baseline, result.verdict
     console.print(
         f"baseline ({b['name']}): val {b['val_score']:.4f}, test {b['test_score']:.4f}; "
         f"diagnosis: {v['verdict']} ({v['reason']})"
     )
+    if "trees" in v:
+        t = v["trees"]
+        console.print(f"trees ({t['name']}): {t['verdict']} ({t['reason']})")
     console.print(f"saved {out / 'model'}")
+    if "report" in info:
+        console.print(f"report: {info['report']}", soft_wrap=True)
     return 0
 
 

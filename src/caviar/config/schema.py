@@ -38,6 +38,8 @@ class DataConfig(_Section):
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     test_fraction: float = Field(default=0.2, ge=0, lt=1)
     seed: int = 0
+    weight: str | None = Field(default=None, description="column of sample weights")
+    test: str | None = Field(default=None, description="a test file: replaces the test split")
     shape: list[int] | None = Field(
         default=None, description="one example's shape, e.g. [1, 8, 8]: flat features as images"
     )
@@ -69,8 +71,12 @@ class ModelConfig(_Section):
     stride: int = Field(default=1, ge=1, description="cnn")
     pool: Literal["max", "avg", "none"] = Field(default="max", description="cnn: 2x per conv")
     hidden: list[int] = Field(default_factory=lambda: [64])
-    activation: Literal["sigmoid", "tanh", "relu", "leaky_relu"] = "relu"
+    activation: Literal[
+        "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"
+    ] = "relu"
     leaky_slope: float = Field(default=0.01, ge=0, description="per member")
+    elu_alpha: float = Field(default=1.0, gt=0, description="per member: ELU alpha")
+    softplus_beta: float = Field(default=1.0, gt=0, description="per member: softplus beta")
     init: Literal[
         "zeros",
         "normal",
@@ -125,6 +131,9 @@ class PenaltyConfig(_Section):
     l2_bias: float = Field(default=0.0, ge=0)
     l1_activity: float = Field(default=0.0, ge=0)
     l2_activity: float = Field(default=0.0, ge=0)
+    max_norm: float | None = Field(
+        default=None, gt=0, description="per member: seed 003 max-norm of incoming weights"
+    )
 
 
 class NoiseConfig(_Section):
@@ -145,6 +154,7 @@ class AugmentConfig(_Section):
     )
     shift: float = Field(default=0.0, ge=0, description="per member: max image shift, pixels")
     rotate: float = Field(default=0.0, ge=0, le=180, description="per member: max degrees")
+    scale: float = Field(default=0.0, ge=0, lt=1, description="per member: zoom in [1-s, 1+s]")
 
 
 class EnsembleConfig(_Section):
@@ -211,6 +221,11 @@ class ScheduleConfig(_Section):
     factor: float | None = Field(default=None, gt=0, le=1)
     min_factor: float | None = Field(default=None, ge=0, le=1)
     warmup: float = Field(default=0.0, ge=0)
+    # "plateau" (seed 002 §6, per member): cut by factor after patience validations
+    patience: int | None = Field(default=None, ge=0)
+    min_lr: float | None = Field(default=None, ge=0)
+    threshold: float | None = Field(default=None, ge=0, description="relative improvement")
+    cooldown: int | None = Field(default=None, ge=0)
 
     def params(self) -> dict[str, float]:
         return {k: v for k, v in self.model_dump().items() if k != "name" and v is not None}
@@ -236,6 +251,16 @@ class TrainingConfig(_Section):
     batch_size_growth: float = Field(default=1.0, ge=1, description="seed 003: grow batches")
     batch_size_every: int = Field(default=1, ge=1, description="epochs between growth steps")
     batch_size_max: int | None = Field(default=None, ge=1)
+    class_weight: Literal["balanced"] | dict[str, float] | None = Field(
+        default=None, description="'balanced' (n / (C n_c)) or {label: weight}"
+    )
+    metric: Literal[
+        "auto", "accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "precision",
+        "recall", "roc_auc", "log_loss", "r2", "rmse", "mae",
+    ] = Field(default="auto", description="validation metric: ranking, early stopping")  # fmt: skip
+    stop_loss: float | None = Field(default=None, description="per member: seed 003 threshold")
+    validate_every: int = Field(default=1, ge=1, description="seed 003: epochs per validation")
+    val_subsample: int | None = Field(default=None, ge=1, description="seeded validation rows")
 
     @field_validator("batch_size")
     @classmethod
@@ -283,6 +308,8 @@ OPTIMIZER_STRUCTURAL = ("line_search", "max_line_search", "history_size")
 PER_MEMBER_FIELDS = frozenset(
     {
         "model.leaky_slope",
+        "model.elu_alpha",
+        "model.softplus_beta",
         "model.init_scale",
         "model.dropout",
         "model.input_dropout",
@@ -302,5 +329,6 @@ PER_MEMBER_FIELDS = frozenset(
         "train.patience",
         "train.min_delta",
         "train.seed",
+        "train.stop_loss",
     }
 )

@@ -32,6 +32,8 @@ from caviar.data.preprocess import Preprocessor, check_features
 from caviar.data.sources import RawData, load_source, raw_from_arrays
 from caviar.data.split import split_indices
 from caviar.data.task import Task, detect_task
+from caviar.data.user_test import load_test, npz_test, with_test
+from caviar.data.weights import attach_weights, pop_weight_column
 
 
 @dataclass
@@ -53,6 +55,8 @@ class PreparedData:
         source_name: dataset or file name.
         train_idx, val_idx, test_idx: row indices of each split in the source
             (sorted int64), or ``None`` when built by hand.
+        w_train, w_val, w_test: sample weights ``(n,)`` of each split
+            (``data.weight``, :mod:`caviar.data.weights`), or ``None`` (all 1).
     """
 
     task: Task
@@ -71,6 +75,9 @@ class PreparedData:
     train_idx: np.ndarray | None = None
     val_idx: np.ndarray | None = None
     test_idx: np.ndarray | None = None
+    w_train: np.ndarray | None = None
+    w_val: np.ndarray | None = None
+    w_test: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -162,8 +169,13 @@ def prepare_data(
     test_fraction: float = 0.2,
     seed: int = 0,
     shape: Sequence[int] | None = None,
+    weight: str | None = None,
+    test: str | None = None,
 ) -> PreparedData:
-    """Load ``source`` (bundled dataset name or data file) and prepare its splits.
+    """Load ``source`` (bundled dataset name or data file) and prepare its splits;
+    ``weight`` names a column of sample weights (:mod:`caviar.data.weights`); ``test``
+    a file of the same columns that replaces the random test split, as do arrays
+    ``X_test``/``y_test`` in an ``.npz`` source (:mod:`caviar.data.user_test`).
 
     See :func:`caviar.data.sources.load_source` for ``source``/``target`` and
     :func:`caviar.data.split.split_indices` for the split arguments.
@@ -172,14 +184,22 @@ def prepare_data(
         CaviarError: any problem with the source, target, task or split.
     """
     raw = load_source(source, target=target)
-    return prepare_raw(
+    weights = test_weights = None
+    if weight is not None:
+        raw, weights = pop_weight_column(raw, weight)
+    raw_test = load_test(test, target) if test is not None else npz_test(source)
+    if raw_test is not None and weight is not None:
+        raw_test, test_weights = pop_weight_column(raw_test, weight)
+    data = prepare_raw(
         raw,
         task=task,
         val_fraction=val_fraction,
-        test_fraction=test_fraction,
+        test_fraction=0.0 if raw_test is not None else test_fraction,
         seed=seed,
         shape=shape,
     )
+    data = data if weights is None else attach_weights(data, weights)
+    return data if raw_test is None else with_test(data, raw_test, test_weights)
 
 
 def prepare_arrays(

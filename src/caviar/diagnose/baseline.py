@@ -4,6 +4,8 @@ that the model beats the trivial predictor).
 Classification: always predict the majority class of the training split; the
 score is its accuracy. Regression: always predict the training mean; the score
 is R^2 = 1 - SSE/SST (about 0, negative when the split's mean differs).
+With a named ``metric`` (``train.metric`` / ``search.metric``) the constant predictor
+is scored with that metric instead (:func:`caviar.training.scoring.model.baseline_score`).
 """
 
 from __future__ import annotations
@@ -22,9 +24,18 @@ def _score(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return 1.0 - float(((y - p) ** 2).sum()) / max(sst, np.finfo(float).tiny)
 
 
-def naive_baseline(data) -> dict:
+def naive_baseline(data, metric: str = "auto") -> dict:
     """``{"name", "val_score", "test_score"}`` of the naive predictor on ``data``."""
     y = np.asarray(data.y_train)
+    if metric != "auto":
+        from caviar.training.scoring.model import baseline_score
+
+        name = "class frequencies" if data.task == "classification" else "training mean"
+        return {
+            "name": name,
+            "val_score": baseline_score(data, data.y_val, metric),
+            "test_score": baseline_score(data, data.y_test, metric),
+        }
     if data.task == "classification":
         values, counts = np.unique(y, return_counts=True)
         constant = values[int(np.argmax(counts))]

@@ -25,9 +25,15 @@ from caviar.optim.second_order.hessian import MAX_DENSE_PARAMS, hessian, hvp
 
 
 def condition_number(H: torch.Tensor) -> torch.Tensor:
-    """``SV_max / SV_min`` of each ``(N, N)`` matrix of ``H`` ``(..., N, N)``."""
+    """``SV_max / SV_min`` of each ``(N, N)`` matrix of ``H`` ``(..., N, N)``; ``inf`` for
+    a numerically singular matrix, ``SV_min <= SV_max * N * eps`` (numpy's
+    ``matrix_rank`` tolerance: rank-deficient), where the ratio is rounding noise."""
     sv = torch.linalg.svdvals(H)
-    return sv[..., 0] / sv[..., -1]
+    eps = torch.finfo(sv.dtype).eps
+    singular = sv[..., -1] <= sv[..., 0] * max(H.shape[-2:]) * eps
+    return torch.where(
+        singular, torch.full_like(sv[..., 0], float("inf")), sv[..., 0] / sv[..., -1]
+    )
 
 
 def lanczos_extremes(

@@ -55,15 +55,18 @@ def gradient_check(
     floor: float = FLOOR,
     max_entries: int = MAX_ENTRIES,
     seed: int = 0,
+    grad: torch.Tensor | None = None,
 ) -> list[TensorCheck]:
     """Check ``f``'s autograd gradient at ``theta`` ``(N,)`` for each ``(name, start, end)``.
 
     ``f`` maps ``(R, N)`` parameter rows to ``(R,)`` values. Tensors larger than
-    ``max_entries`` are checked on a random subset of their entries.
+    ``max_entries`` are checked on a random subset of their entries. ``grad`` ``(N,)``
+    checks that gradient instead of autograd's (the training path's backpropagation,
+    :mod:`caviar.diagnose.backprop_check`).
     """
     theta = theta.detach().to(torch.float64).reshape(1, -1)
     f0, g_ad = value_and_grad(f, theta)
-    g_ad = g_ad[0]
+    g_ad = g_ad[0] if grad is None else grad.detach().to(g_ad).reshape(-1)
     floor_t = torch.tensor(floor * max(1.0, abs(float(f0[0]))), dtype=torch.float64)
     gen = torch.Generator().manual_seed(seed)
     results = []

@@ -26,7 +26,7 @@ from caviar.losses import get_loss
 from caviar.optim import make_optimizer
 from caviar.penalties import penalties
 from caviar.training.build import DTYPES, build_model
-from caviar.training.population import stack_knobs
+from caviar.training.population import penalty_lambdas, stack_knobs
 from caviar.training.splits import to_tensors
 from caviar.training.trainer import _optimizer_flags
 
@@ -66,7 +66,7 @@ def lr_range_test(
         scale = ratio ** (i / max(1, steps - 1))
         out = model(t.x_train[idx], slope=knobs.leaky_slope)
         loss = spec.fn(out, t.y_train[idx], **knobs.loss) + penalties(
-            model.weights(), model.biases(), [], **knobs.penalty
+            model.weights(), model.biases(), [], **penalty_lambdas(knobs.penalty)
         )
         value = float(loss.detach()[0])
         if not math.isfinite(value):

@@ -16,29 +16,38 @@ import numpy as np
 import torch
 
 from caviar.config import RunConfig
+from caviar.diagnose.backprop_check import backprop_check
 from caviar.diagnose.baseline import naive_baseline
 from caviar.diagnose.conditioning import adagrad_diagonal, hessian_conditioning
 from caviar.diagnose.gradient_check import gradient_check, model_tensors
 from caviar.diagnose.gradient_norms import gradient_norm_run
 from caviar.diagnose.lr_range_test import lr_range_test
 from caviar.diagnose.objective import member_objective
+from caviar.diagnose.trees import trees_report
 from caviar.diagnose.verdict import verdict
 from caviar.training.build import build_model
 from caviar.training.full_batch import is_full_batch
-from caviar.training.population import stack_knobs
+from caviar.training.init_check import initial_check
+from caviar.training.population import penalty_lambdas, stack_knobs
 from caviar.training.splits import split_tensors
+from caviar.training.trainer import PopulationTrainer
 
 CHECK_ROWS = 32  # seed 000 §1: the gradient check runs on a simplified problem
 
 
-def _objective_at(cfg: RunConfig, data, flat: torch.Tensor | None, rows: int | None):
-    """float64 model of ``cfg`` at ``flat`` (or its initial weights) and its objective."""
+def _float64(cfg: RunConfig, flat: torch.Tensor | None) -> RunConfig:
     cfg64 = cfg.model_copy(deep=True)
     cfg64.train.dtype = "float64"
     if flat is None:  # random output weights: prior init's zeros would zero hidden gradients
         cfg64.model.output_init = "default"
     if is_full_batch(cfg64):
         cfg64.optimizer = cfg64.optimizer.__class__(name="sgd")
+    return cfg64
+
+
+def _objective_at(cfg: RunConfig, data, flat: torch.Tensor | None, rows: int | None):
+    """float64 model of ``cfg`` at ``flat`` (or its initial weights) and its objective."""
+    cfg64 = _float64(cfg, flat)
     knobs = stack_knobs([cfg64], data.task, dtype=torch.float64, device=cfg.train.device)
     model = build_model([cfg64], data, knobs)
     if flat is not None:
@@ -54,27 +63,40 @@ def _objective_at(cfg: RunConfig, data, flat: torch.Tensor | None, rows: int | N
         yt,
         loss_name=knobs.loss_name,
         loss_hypers={k: float(v[0]) for k, v in knobs.loss.items()},
-        penalty={k: float(v[0]) for k, v in knobs.penalty.items()},
+        penalty={k: float(v[0]) for k, v in penalty_lambdas(knobs.penalty).items()},
         slope=float(knobs.leaky_slope[0]),
     )
     return model, f
 
 
-def _baseline_and_verdict(data, train_score: float, val_score: float) -> dict:
-    """The naive baseline and the under/overfitting verdict (shared with ``caviar tune``)."""
-    base = naive_baseline(data)
+def _baseline_and_verdict(data, train_score: float, val_score: float, metric: str) -> dict:
+    """The naive baseline and the under/overfitting verdict, both on ``metric``, and
+    boosted trees beside the network (seed 004, :mod:`caviar.diagnose.trees`; they are
+    scored by accuracy or R², so they are compared only when that is the metric)."""
+    from caviar.training.scoring import perfect_score
+
+    base = naive_baseline(data, metric)
     return {
-        **verdict(train_score, val_score, base["val_score"]),
+        **verdict(
+            train_score, val_score, base["val_score"], perfect=perfect_score(metric, data.task)
+        ),
         "baseline": base["name"],
         "baseline_score": base["val_score"],
+        "trees": trees_report(data, val_score)
+        if metric in ("auto", "accuracy", "r2")
+        else {"skipped": f"trees are scored by accuracy / r2, not {metric}"},
     }
 
 
 def diagnose(cfg: RunConfig, data, *, epochs: int = 20, lr_steps: int = 100) -> dict:
     """Every diagnostic for one configuration (a JSON-ready dict)."""
+    # 0. the initial loss against log k and symmetric initialization (seed 000 §2, 003)
+    init = initial_check(PopulationTrainer([cfg], data)) if not is_full_batch(cfg) else None
     # 1. gradient check at the initial weights, float64, on a few rows
     model, f = _objective_at(cfg, data, None, CHECK_ROWS)
     checks = gradient_check(f, model.flat[0], model_tensors(model))
+    # 1b. the same check on the gradient the training step computes (nn/backprop.py)
+    train_checks = backprop_check(_float64(cfg, None), data, model, f, CHECK_ROWS)
     # 2. gradient norms over training (also AdaGrad's B and the trained point)
     norms = gradient_norm_run(cfg, data, epochs=epochs)
     result = norms.pop("result")
@@ -92,15 +114,23 @@ def diagnose(cfg: RunConfig, data, *, epochs: int = 20, lr_steps: int = 100) -> 
     return {
         "config": cfg.model_dump(mode="json"),
         "n_params": int(model.n_params),
+        "initialization": init[0] if init else {"applicable": False},
         "gradient_check": {
             "ok": all(c.ok for c in checks),
             "tensors": [c.as_dict() for c in checks],
+            "training_path": {"applicable": False, "reason": "batch norm: autograd"}
+            if train_checks is None
+            else {
+                "applicable": True,
+                "ok": all(c.ok for c in train_checks),
+                "tensors": [c.as_dict() for c in train_checks],
+            },
         },
         "conditioning": cond,
         "gradient_norms": {**norms, "epochs": epochs},
         "lr_range_test": lr,
         "fit": {
-            **_baseline_and_verdict(data, member.train_score, member.val_score),
+            **_baseline_and_verdict(data, member.train_score, member.val_score, cfg.train.metric),
             "history": {k: member.history[k] for k in ("train_loss", "val_loss")},
         },
     }
@@ -117,12 +147,27 @@ def render_text(report: dict, console) -> None:
         f"activation={cfg['model']['activation']} optimizer={cfg['optimizer']['name']} "
         f"({report['n_params']} parameters)"
     )
+    init = report.get("initialization", {})
+    if "initial_loss" in init:
+        ref = "log k" if init.get("log_k") == init["reference_loss"] else "constant prediction"
+        console.print(
+            f"initial loss {init['initial_loss']:.4g} vs {ref} {init['reference_loss']:.4g}"
+        )
+        for text in init["warnings"]:
+            console.print(f"[yellow]warning[/]: {text}")
     gc = Table("tensor", "checked", "max rel error", "ok", title="gradient check", box=box.SIMPLE)
     for t in report["gradient_check"]["tensors"]:
         gc.add_row(
             t["name"], f"{t['checked']}/{t['size']}", f"{t['max_rel_error']:.2e}", str(t["ok"])
         )
     console.print(gc)
+    tp = report["gradient_check"].get("training_path")
+    if tp and tp["applicable"]:
+        worst = max((t["max_rel_error"] for t in tp["tensors"]), default=0.0)
+        console.print(
+            f"gradient check of the training path (nn/backprop.py): max rel error "
+            f"{worst:.2e}, ok {tp['ok']}"
+        )
     c = report["conditioning"]
     ct = Table("quantity", "value", title="conditioning", box=box.SIMPLE)
     kappa = c["condition_number"]
@@ -147,6 +192,9 @@ def render_text(report: dict, console) -> None:
         console.print(f"lr range test: not applicable ({lr['reason']})")
     fit = report["fit"]
     console.print(f"fit: {fit['verdict']}: {fit['reason']} (naive baseline: {fit['baseline']})")
+    trees = fit.get("trees")
+    if trees:
+        console.print(f"trees: {trees['verdict']}: {trees['reason']}")
 
 
 def write_plots(report: dict, out: Path, prefix: str = "") -> list[Path]:

@@ -9,6 +9,11 @@ better) and ``base`` the naive baseline's validation score, in this order:
   than ``fit`` of the gap between the baseline and a perfect score: high bias);
 * **overfitting**: ``train - val > gap`` (high variance);
 * **fine** otherwise.
+
+``perfect`` is the best possible score: 1 for accuracy, R² and the other bounded
+metrics, 0 for the negated errors (``neg_log_loss``, ``neg_rmse``, ``neg_mae``),
+whose scale is the data's: for these ``margin`` and ``gap`` are fractions of the
+baseline's error ``perfect - base``.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ def verdict(
     margin: float = MARGIN,
     fit: float = FIT,
     gap: float = GAP,
+    perfect: float = 1.0,
 ) -> dict:
     """``{"verdict", "reason", train/val/baseline numbers}``; see the module docstring."""
+    if perfect != 1.0 and math.isfinite(base):
+        margin, gap = margin * abs(perfect - base), gap * abs(perfect - base)
     nums = {"train_score": train, "val_score": val, "baseline_val_score": base}
     if not math.isfinite(val) or val <= base + margin:
         return {
@@ -37,18 +45,18 @@ def verdict(
             "verdict": "not learning",
             "reason": f"validation {val:.4f} does not beat the baseline {base:.4f}",
         }
-    if not math.isfinite(train) or train < base + (1 - base) * fit:
+    if not math.isfinite(train) or train < base + (perfect - base) * fit:
         return {
             **nums,
             "verdict": "underfitting",
             "reason": f"training score {train:.4f} closes less than {fit:.0%} of the gap "
-            f"from the baseline {base:.4f} to 1",
+            f"from the baseline {base:.4f} to {perfect:g}",
         }
     if train - val > gap:
         return {
             **nums,
             "verdict": "overfitting",
-            "reason": f"train {train:.4f} - validation {val:.4f} = {train - val:.4f} > {gap}",
+            "reason": f"train {train:.4f} - validation {val:.4f} = {train - val:.4f} > {gap:.4g}",
         }
     return {
         **nums,

@@ -42,6 +42,7 @@ from caviar.model.validate import (
     validate_description,
     validate_weights,
 )
+from caviar.nn.activations import activation_parameter
 from caviar.nn.dropout import DropoutPass
 from caviar.serialize import dumps
 from caviar.version import __version__
@@ -145,7 +146,7 @@ class TrainedModel:
             loss_name=result.loss_name,
             task=data.task,
             member_tensors=[model.member_tensors(m) for m in members],
-            leaky_slopes=[result.members[m].config.model.leaky_slope for m in members],
+            leaky_slopes=[activation_parameter(result.members[m].config.model) for m in members],
             preprocessor=data.preprocessor,
             configs=[result.members[m].config.model_dump(mode="json") for m in members],
             metrics=metrics,

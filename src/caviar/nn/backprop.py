@@ -22,9 +22,11 @@ autograd on that small tensor alone)::
     δ[l−1]     = ∂J/∂a[l−1] ⊙ g'(z[l−1])
 
 with ``g'`` from the activation's output where it determines it (ReLU ``[a > 0]``, tanh
-``1 − a²``, sigmoid ``a (1 − a)``) and from the sign of ``z`` for the leaky ReLU
-(``1`` for ``z ≥ 0``, else the member's slope). The penalty terms are those of
-:func:`caviar.penalties.penalties` (seed 000 Loss §7-9).
+``1 − a²``, sigmoid ``a (1 − a)``, ELU ``1`` for ``a > 0`` else ``a + α``, softplus
+``1 − e^{−β a}`` = ``σ(βz)``, and 1 where ``βz`` passed the linear threshold), from the
+sign of ``z`` for the leaky ReLU (``1`` for ``z ≥ 0``, else the member's slope) and from
+``z`` itself for GELU (``Φ(z) + z φ(z)``) and SiLU (``σ(z) (1 + z (1 − σ(z)))``).
+The penalty terms are those of :func:`caviar.penalties.penalties` (seed 000 Loss §7-9).
 
 Why by hand: autograd through per-layer leaf views spends about a third of a training
 step outside the matrix products (gradient accumulation copies, penalty graphs, saved
@@ -39,7 +41,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from caviar.nn.activations import activate
+from caviar.nn.activations import DEFAULT_PARAMETER, SOFTPLUS_THRESHOLD, activate
 from caviar.nn.dropout import DropoutPass
 from caviar.nn.precision import FP32, Precision
 from caviar.tensors import per_member
@@ -69,6 +71,8 @@ class ForwardCache:
     factors: list[torch.Tensor | None] = field(default_factory=list)  # d[l], hidden layers
     signs: list[torch.Tensor | None] = field(default_factory=list)  # z[l] >= 0 (leaky ReLU)
     weights: list[torch.Tensor] | None = None  # W[l] in the compute dtype (bf16), if cast
+    # z[l] for gelu and silu; the linear-part mask βz > threshold for softplus
+    pre: list[torch.Tensor | None] = field(default_factory=list)
 
 
 def _leaky_sign(z: torch.Tensor, slope: torch.Tensor | None) -> torch.Tensor:
@@ -77,8 +81,23 @@ def _leaky_sign(z: torch.Tensor, slope: torch.Tensor | None) -> torch.Tensor:
     return z >= 0 if slope is not None else z > 0
 
 
+def _pre(name: str, z: torch.Tensor, slope: torch.Tensor | None) -> torch.Tensor | None:
+    """What the derivative needs beyond ``a``: ``z`` (GELU, SiLU), softplus's mask."""
+    if name in ("gelu", "silu"):
+        return z
+    if name == "softplus":
+        beta = DEFAULT_PARAMETER[name] if slope is None else per_member(slope, z)
+        return z * beta > SOFTPLUS_THRESHOLD
+    return None
+
+
 def _derivative_(
-    name: str, grad: torch.Tensor, a: torch.Tensor, sign: torch.Tensor | None, slope
+    name: str,
+    grad: torch.Tensor,
+    a: torch.Tensor,
+    sign: torch.Tensor | None,
+    slope,
+    pre: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``grad ⊙ g'(z)`` (``grad`` may be overwritten)."""
     if name == "relu":
@@ -87,6 +106,14 @@ def _derivative_(
         return torch.ops.aten.tanh_backward.grad_input(grad, a, grad_input=grad)
     if name == "sigmoid":
         return torch.ops.aten.sigmoid_backward.grad_input(grad, a, grad_input=grad)
+    if name in ("gelu", "silu"):
+        op = torch.ops.aten.gelu_backward if name == "gelu" else torch.ops.aten.silu_backward
+        return op(grad, pre)
+    if name in ("elu", "softplus"):
+        p = DEFAULT_PARAMETER[name] if slope is None else per_member(slope, grad)
+        if name == "elu":
+            return grad.mul_(torch.where(a > 0, 1.0, a + p))
+        return grad.mul_(torch.where(pre, 1.0, -torch.expm1(-p * a)))
     assert sign is not None
     alpha = per_member(slope, grad).to(grad.dtype) if slope is not None else 0.01
     return torch.where(sign, grad, grad * alpha)
@@ -130,6 +157,7 @@ def forward_train(
         a = activate(model.activation, z, slope).to(z.dtype)  # per-member slopes are fp32
         cache.activities.append(a)
         cache.signs.append(_leaky_sign(z, slope) if model.activation == "leaky_relu" else None)
+        cache.pre.append(_pre(model.activation, z, slope))
         factor = dropout.factor(a, i) if dropout is not None else None
         h = a if factor is None else a * factor
         cache.factors.append(factor)
@@ -192,4 +220,6 @@ def backward(
             grad_a.add_(torch.sign(a) * per_member(l1a / a.shape[1], a))
         if l2a is not None:
             grad_a.add_(a * per_member(2.0 * l2a / a.shape[1], a))
-        delta = _derivative_(model.activation, grad_a, a, cache.signs[i - 1], slope)
+        delta = _derivative_(
+            model.activation, grad_a, a, cache.signs[i - 1], slope, cache.pre[i - 1]
+        )

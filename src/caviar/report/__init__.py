@@ -12,7 +12,14 @@ from pathlib import Path
 from caviar.report.data import RunData, load_run
 from caviar.report.html import build_html, write_report
 
-__all__ = ["RunData", "build_html", "load_run", "make_report", "report_after_tune"]
+__all__ = [
+    "RunData",
+    "build_html",
+    "load_run",
+    "make_report",
+    "report_after_run",
+    "report_after_tune",
+]
 
 
 def make_report(
@@ -27,12 +34,15 @@ def make_report(
     return write_report(run, out if out is not None else Path(run_dir) / "report.html")
 
 
-def report_after_tune(run_dir: str | Path, study_name: str | None = None) -> Path | None:
-    """The report at the end of ``caviar tune``: a failure is a warning on stderr, never an
-    error (the study, model, leaderboard and summary are already written)."""
+def report_after_run(run_dir: str | Path, study_name: str | None = None) -> Path | None:
+    """The report at the end of ``caviar tune`` and ``caviar train``: a failure is a
+    warning on stderr, never an error (the run's other outputs are already written)."""
     try:
         return make_report(run_dir, study_name=study_name)
     except Exception as e:  # noqa: BLE001 - the tune results must survive any report bug
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         sys.stderr.write(f"warning: report.html not written: {first}\n")
         return None
+
+
+report_after_tune = report_after_run  # the name ``caviar.tune.output`` used first

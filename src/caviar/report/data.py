@@ -5,9 +5,11 @@ Three kinds of directory are recognised, in this order:
 * a ``caviar tune`` run: an Optuna study (``RUN_DIR/study.db`` when it exists, so a
   moved or copied run reports its own study; else ``summary.json``'s ``storage``
   URL, absolute; the study ``run.json`` names when the storage holds several).
-  Every finished trial with a caviar ``index`` user attribute is one row; its
-  ``record`` attribute holds the per-epoch curves. The
-  study is opened read-only (no table creation, no lock file): the report never
+  Every finished trial with a caviar ``index`` user attribute is one row
+  (``caviar.tune.storage_records.trial_dict``: its validation curve is its
+  intermediate values, the other curves user attributes; ``start`` and ``end`` are
+  seconds since the search's first trial started). The study is opened
+  read-only (no table creation, no lock file): the report never
   changes it, so it still opens in optuna-dashboard;
 * a ``caviar train`` run: ``leaderboard.csv`` + ``history.csv`` (+ ``summary.json``);
 * a ``caviar diagnose`` output: ``report.json`` (also accepted beside a run).
@@ -62,6 +64,7 @@ class RunData:
     study: Any = None  # the optuna Study (tune runs)
     study_name: str | None = None
     score_name: str = "score"
+    importance_order: list[str] = field(default_factory=list)  # set by the importance figure
 
     @property
     def best_id(self) -> int | None:
@@ -136,7 +139,11 @@ def open_study(url: str, study_name: str | None = None):
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         raise CaviarError(f"cannot open study: {url.removeprefix('sqlite:///')} does not exist")
     try:
-        storage = optuna.storages.RDBStorage(url, skip_table_creation=True)
+        # as optuna-dashboard opens it: no table creation, no schema check (which loads
+        # every Alembic revision script); a study it cannot read is a one-line error
+        storage = optuna.storages.RDBStorage(
+            url, skip_table_creation=True, skip_compatibility_check=True
+        )
         names = [s.study_name for s in storage.get_all_studies()]
     except Exception as e:  # noqa: BLE001 - any driver/schema failure, one line
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -176,17 +183,26 @@ def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -
         space = study.user_attrs.get("space") or {}
     if not isinstance(space, dict):
         space = {}
+    from caviar.tune.storage_records import trial_dict
+
     rows, curves, scales = [], [], {}
-    for t in study.get_trials(deepcopy=False):
-        if not t.state.is_finished() or "index" not in t.user_attrs:
-            continue
-        rec = t.user_attrs.get("record") or {}
+    finished = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.state.is_finished() and "index" in t.user_attrs
+    ]
+    starts = [t.datetime_start for t in finished if t.datetime_start is not None]
+    origin = min(starts) if starts else None
+    for t in finished:
+        rec = trial_dict(t)
         tid = int(t.user_attrs["index"])
         row = {
             "id": tid,
             "number": t.number,
             "value": t.value if t.value is not None else math.nan,
             "state": t.state.name,
+            "start": _seconds(t.datetime_start, origin),
+            "end": _seconds(t.datetime_complete, origin),
         }
         for k in RESULT_COLUMNS:
             row[k] = rec.get(k)
@@ -196,7 +212,7 @@ def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -
             cat = isinstance(t.distributions.get(p), CategoricalDistribution)
             row[p] = _display(v, cat)
             if p not in scales:
-                scales[p] = _scale(space.get(p), t.distributions.get(p))
+                scales[p] = _scale(space.get(p), t.distributions.get(p), p)
         rows.append(row)
         hist = rec.get("history") or {}
         n = max((len(hist.get(m) or []) for m in METRICS), default=0)
@@ -219,10 +235,21 @@ def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -
     )
 
 
-def _scale(kind: str | None, dist: Any) -> str:
+def _seconds(when, origin) -> float:
+    if when is None or origin is None:
+        return math.nan
+    return (when - origin).total_seconds()
+
+
+def is_seed(param: str) -> bool:
+    """A seed is a label, not a quantity: drawn as a category (``train.seed``, ...)."""
+    return param.rsplit(".", 1)[-1].endswith("seed")
+
+
+def _scale(kind: str | None, dist: Any, param: str = "") -> str:
     from optuna.distributions import CategoricalDistribution
 
-    if isinstance(dist, CategoricalDistribution) or kind == "choice":
+    if isinstance(dist, CategoricalDistribution) or kind == "choice" or is_seed(param):
         return "categorical"
     if kind in LOG_KINDS or (kind is None and getattr(dist, "log", False)):
         return "log"
@@ -253,7 +280,7 @@ def _load_train(run_dir: Path, summary: dict) -> RunData:
         raise CaviarError(f"{run_dir / 'history.csv'}: expected member and epoch columns")
     trials = board.rename(columns={"member": "id"})
     params = [c for c in trials.columns if "." in c]
-    scales = {p: _guess_scale(trials[p]) for p in params}
+    scales = {p: "categorical" if is_seed(p) else _guess_scale(trials[p]) for p in params}
     curves = history.rename(columns={"member": "id"})
     for m in METRICS:
         if m not in curves.columns:

@@ -1,11 +1,12 @@
 """Assembling the report: one self-contained HTML file (plotly.js inlined once, no
-network access needed) with a leaderboard table and the figures of
-:mod:`caviar.report.figures`."""
+network access needed) with the leaderboard (``caviar.report.leaderboard``) and the
+figures of :mod:`caviar.report.figures`, one section each: optimization history,
+loss and score curves, hyperparameters, importance, contours, parallel
+coordinates, rounds, diagnosis."""
 
 from __future__ import annotations
 
 import html
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from plotly.offline import get_plotlyjs
 from caviar.atomic import atomic_file
 from caviar.report import figures
 from caviar.report.data import RunData
+from caviar.report.leaderboard import fmt as _fmt
+from caviar.report.leaderboard import leaderboard_table
 from caviar.version import __version__
 
 CONFIG = {"displaylogo": False, "responsive": True}
@@ -39,60 +42,16 @@ table.leaderboard th { position: sticky; top: 0; background: #1f2d3d; color: #ff
                        padding: 6px 10px; text-align: right; }
 table.leaderboard td { padding: 4px 10px; text-align: right; border-bottom: 1px solid #e3e6ea; }
 table.leaderboard tr.best td { background: #fde2e2; font-weight: bold; }
+table.leaderboard th { cursor: pointer; user-select: none; }
+table.leaderboard th[data-sort="asc"]::after { content: " \\25B2"; }
+table.leaderboard th[data-sort="desc"]::after { content: " \\25BC"; }
 table.leaderboard tr.pruned td { color: #777; }
+table.leaderboard tr.early_stopped td { color: #1e6b1e; }
+.board-controls { margin: 0 0 8px 0; font-size: 13px; }
+.board-controls input { width: 240px; padding: 3px 6px; }
+.board-controls .hint, #board-count { color: #666; margin-left: 8px; }
 table.leaderboard tr.diverged td, table.leaderboard tr.failed td { color: #b35900; }
 """
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        if math.isnan(v):
-            return ""
-        return f"{v:.4f}" if 1e-3 <= abs(v) < 1e5 or v == 0 else f"{v:.4g}"
-    return str(v)
-
-
-def leaderboard_table(run: RunData) -> str:
-    """The ranked trials as an HTML table (``id="leaderboard"``; one row per trial)."""
-    cols = ["rank", "id"]
-    if "number" in run.trials.columns:
-        cols.append("number")
-    cols += [
-        c
-        for c in ("status", "val_score", "val_loss", "train_score", "best_epoch", "epochs_run")
-        if c in run.trials.columns
-    ]
-    if "round" in run.trials.columns and run.trials["round"].nunique() > 1:
-        cols.append("round")
-    cols += run.params
-    names = {
-        "id": "trial" if run.kind == "tune" else "member",
-        "number": "study #",
-        "val_score": f"val {run.score_name}",
-        "val_loss": "val loss",
-        "train_score": f"train {run.score_name}",
-        "best_epoch": "best epoch",
-        "epochs_run": "epochs",
-    }
-    head = "".join(
-        f'<th data-col="{html.escape(c)}" title="{html.escape(c)}">'
-        f"{html.escape(names.get(c, figures.short(c)))}</th>"
-        for c in cols
-    )
-    best = run.best_id
-    rows = []
-    for _, r in run.trials.iterrows():
-        cls = "best" if best is not None and int(r["id"]) == best else str(r.get("status", ""))
-        cells = "".join(
-            f'<td data-col="{html.escape(c)}">{html.escape(_fmt(r.get(c)))}</td>' for c in cols
-        )
-        rows.append(f'<tr class="{html.escape(cls)}" data-id="{int(r["id"])}">{cells}</tr>')
-    return (
-        '<div class="board-wrap"><table id="leaderboard" class="leaderboard">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-    )
 
 
 def _figure(fig, div_id: str) -> str:
@@ -177,6 +136,13 @@ def _diagnosis(run: RunData) -> str:
             if fig is not None:
                 parts.append(_figure(fig, f"fig-{name}-{k}"))
         lr = rep.get("lr_range_test") or {}
+        if lr.get("applicable") and lr.get("lrs") and figures.is_flat(lr.get("losses") or []):
+            parts.append(
+                _note(
+                    "learning-rate range test: no clear minimum (the loss is flat over the "
+                    "range tried); no rate is suggested"
+                )
+            )
         if lr and not lr.get("applicable"):
             parts.append(_note(f"learning-rate range test not applicable: {lr.get('reason')}"))
     if not parts:
@@ -197,11 +163,17 @@ def build_html(run: RunData) -> str:
     sections = []
     if not run.trials.empty:
         sections.append(_section("leaderboard-section", "Leaderboard", leaderboard_table(run)))
+        history = figures.optimization_history(run)
+        if history is not None:
+            sections.append(
+                _section("history", "Optimization history", _figure(history, "fig-history"))
+            )
         sections.append(
             _section(
                 "curves",
                 "Learning curves",
                 _figure(figures.learning_curves(run), "fig-curves")
+                + _figure(figures.score_curves(run), "fig-scores")
                 if not run.curves.empty
                 else _note("no per-epoch history in this run"),
             )
@@ -214,20 +186,23 @@ def build_html(run: RunData) -> str:
                     _figure(figures.params_vs_score(run), "fig-params"),
                 )
             )
+        if run.kind == "tune":
+            fig, note = figures.importance(run)
+            body = _figure(fig, "fig-importance") if fig is not None else ""
+            sections.append(
+                _section(
+                    "importance", "Hyperparameter importance", (_note(note) if note else "") + body
+                )
+            )
+        if run.params:
+            contour = figures.contours(run, run.importance_order or None)
+            if contour is not None:
+                sections.append(_section("contours", "Contours", _figure(contour, "fig-contour")))
             sections.append(
                 _section(
                     "parallel",
                     "Parallel coordinates",
                     _figure(figures.parallel_coordinates(run), "fig-parallel"),
-                )
-            )
-        fig, note = figures.importance(run)
-        if run.kind == "tune":
-            sections.append(
-                _section(
-                    "importance",
-                    "Hyperparameter importance",
-                    _figure(fig, "fig-importance") if fig is not None else _note(note),
                 )
             )
         r = figures.rounds(run)

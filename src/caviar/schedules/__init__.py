@@ -14,6 +14,9 @@ name              formula                     parameters (per member)
                   min(t,T)/T))                = 0
 ``cyclic_cosine`` m + (1-m) 0.5(1+cos(pi      k > 0 (required), min_factor m = 0
                   (t mod k)/k))               (snapshot ensembles)
+``plateau``       x factor after patience     factor = 0.1, patience = 10, min_lr = 0,
+                  epochs without progress     threshold = 1e-4, cooldown = 0 (seed 002
+                  (ReduceLROnPlateau)         §6; :mod:`caviar.schedules.plateau`)
 ================  ==========================  ======================================
 
 Every schedule accepts ``warmup`` (epochs >= 0, per member; with
@@ -34,6 +37,7 @@ from caviar.schedules.cosine import CosineDecay
 from caviar.schedules.cyclic_cosine import CyclicCosine
 from caviar.schedules.exponential import ExponentialDecay
 from caviar.schedules.inverse_time import InverseTimeDecay
+from caviar.schedules.plateau import ReduceOnPlateau
 from caviar.schedules.step import StepDecay
 from caviar.schedules.warmup import Warmup
 
@@ -44,6 +48,7 @@ SCHEDULES: dict[str, type[Schedule]] = {
     "inverse_time": InverseTimeDecay,
     "cosine": CosineDecay,
     "cyclic_cosine": CyclicCosine,
+    "plateau": ReduceOnPlateau,
 }
 
 
@@ -82,6 +87,7 @@ __all__ = [
     "CyclicCosine",
     "ExponentialDecay",
     "InverseTimeDecay",
+    "ReduceOnPlateau",
     "Schedule",
     "StepDecay",
     "Warmup",

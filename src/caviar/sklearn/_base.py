@@ -33,7 +33,7 @@ import torch
 from pydantic import ValidationError
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from caviar.config import RunConfig, set_path
 from caviar.config.load import format_validation_error
@@ -43,6 +43,7 @@ from caviar.data.split import split_indices
 from caviar.errors import CaviarError
 from caviar.model import network as networks
 from caviar.nn import PopulationMLP
+from caviar.nn.activations import activation_parameter
 from caviar.nn.factory import register
 from caviar.sklearn._engine import (
     PopulationResult,
@@ -164,7 +165,9 @@ class CaviarEstimatorMixin:
             raise CaviarValueError(f"{name}: {e}") from None
         return cfg
 
-    def _prepared(self, X: np.ndarray, y: np.ndarray, seed: int) -> PreparedData:
+    def _prepared(
+        self, X: np.ndarray, y: np.ndarray, seed: int, sample_weight: np.ndarray | None = None
+    ) -> PreparedData:
         """The training (and validation) split the engine trains on (step 4)."""
         n_features = X.shape[1]
         empty_x = np.empty((0, n_features), dtype=np.float64)
@@ -184,6 +187,8 @@ class CaviarEstimatorMixin:
             x_tr, y_tr, x_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
         else:
             x_tr, y_tr, x_val, y_val = X, y, empty_x, empty_y
+            train_idx, val_idx = np.arange(len(y)), np.arange(0)
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         classes = getattr(self, "classes_", None)
         shape = None
         if self.input_shape is not None:
@@ -192,6 +197,8 @@ class CaviarEstimatorMixin:
             except (CaviarError, TypeError, ValueError) as e:
                 raise CaviarValueError(f"{type(self).__name__}: input_shape: {e}") from None
         return PreparedData(
+            w_train=None if sw is None else sw[train_idx],
+            w_val=None if sw is None else sw[val_idx],
             task=self._task,  # type: ignore[arg-type]
             X_train=np.array(x_tr, dtype=np.float64),  # a writable copy
             y_train=np.array(y_tr),
@@ -232,12 +239,17 @@ class CaviarEstimatorMixin:
             )
         return self
 
-    def fit(self, X: Any, y: Any) -> CaviarEstimatorMixin:
-        """Train one member on ``(X, y)`` (a population of size 1). Returns ``self``."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CaviarEstimatorMixin:
+        """Train one member on ``(X, y)`` (a population of size 1). Returns ``self``.
+
+        ``sample_weight`` ``(n,)``: every loss becomes the weighted mean over the batch
+        (:mod:`caviar.losses.weighted`), early stopping watches the weighted validation
+        loss; None weighs every row 1."""
         X, y_enc = self._validate_xy(X, y)
+        sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
         seed = self._seed()
         cfg = self._run_config(seed)
-        data = self._prepared(X, y_enc, seed)
+        data = self._prepared(X, y_enc, seed, sw)
         try:
             result = train_population([cfg], data)
         except CaviarError as e:
@@ -264,6 +276,6 @@ class CaviarEstimatorMixin:
             tensors[f"layers.{i}.weight"] = torch.as_tensor(w)
             tensors[f"layers.{i}.bias"] = torch.as_tensor(b)
         net.load_member_tensors(tensors, member=0)
-        slope = torch.tensor([model.leaky_slope], dtype=torch.float64)
+        slope = torch.tensor([activation_parameter(model)], dtype=torch.float64)
         with torch.no_grad():
             return net(torch.as_tensor(np.array(X, dtype=np.float64)), slope=slope)[0].numpy()

@@ -3,7 +3,9 @@
 PARAMS_DOC = """\
     hidden_layer_sizes : tuple of int, default=(64,)
         Widths of the hidden layers (``()``: a linear model).
-    activation : {"relu", "tanh", "sigmoid", "leaky_relu"}, default="relu"
+    activation : str, default="relu"
+        relu, tanh, sigmoid, leaky_relu, elu, gelu, silu or softplus (ELU's alpha and
+        softplus's beta at 1, as in torch.nn.functional).
     leaky_slope : float, default=0.01
         Negative slope of ``leaky_relu``.
     init : str, default="he_uniform"

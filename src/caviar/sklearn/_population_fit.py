@@ -118,13 +118,13 @@ def _group(fits: list[_Fit], transformed: dict, X_tr, y_tr, error_score) -> dict
     return groups
 
 
-def _train_group(members: list, error_score) -> None:
+def _train_group(members: list, error_score, sample_weight=None) -> None:
     """Train one population and hand each member to its candidate's estimator."""
     fits = [m[0] for m in members]
     first, X, y, seed, _ = members[0]
     start = time.time()
     try:
-        data = first.final._prepared(X, y, seed)
+        data = first.final._prepared(X, y, seed, sample_weight)
         result = PopulationTrainer([m[4] for m in members], data).run()
         for i, fit in enumerate(fits):
             fit.final._adopt(result, i)
@@ -167,6 +167,7 @@ def fit_and_score_populations(
     error_score: Any,
     return_train_score: bool,
     shared_seed: int,
+    sample_weight: Any = None,
 ) -> tuple[list[dict], int]:
     """Records for every (candidate, fold), candidate-major like ``GridSearchCV``,
     and the number of populations trained. Estimators with ``random_state=None``
@@ -185,8 +186,9 @@ def fit_and_score_populations(
             fits.append(fit)
         transformed = _prefit_pipeline(fits, candidates, X_tr, y_tr, error_score)
         groups = _group(fits, transformed, X_tr, y_tr, error_score)
+        sw = None if sample_weight is None else sample_weight[train]
         for members in groups.values():
-            _train_group(members, error_score)
+            _train_group(members, error_score, sw)
         n_populations += len(groups)
         for fit in fits:
             records[(fit.cand, split)] = _record(

@@ -27,6 +27,7 @@ from sklearn.model_selection._validation import (
 )
 from sklearn.utils import check_random_state, indexable
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import _check_sample_weight
 
 from caviar.sklearn._population_fit import final_estimator, fit_and_score_populations
 
@@ -119,16 +120,20 @@ class PopulationSearchCV(BaseSearchCV):
     def fit(self, X, y=None, **params):
         """Fit every candidate on every fold (as populations), then refit the best.
 
-        ``params`` may hold ``groups`` for group-aware splitters; fit parameters for
-        the estimator are not supported.
+        ``params`` may hold ``groups`` for group-aware splitters and ``sample_weight``
+        (each fold trains on the weights of its rows; the refit on all of them);
+        other fit parameters for the estimator are not supported.
         """
         params = dict(params)
         groups = params.pop("groups", None)
+        sample_weight = params.pop("sample_weight", None)
         if params:
             raise TypeError(f"PopulationSearchCV.fit got unsupported parameters: {sorted(params)}")
         final_estimator(self.estimator)
         scorers, refit_metric = self._get_scorers()
         X, y, groups = indexable(X, y, groups)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         self.n_splits_ = cv.get_n_splits(X, y, groups)
         splits = list(cv.split(X, y, groups))
@@ -150,6 +155,7 @@ class PopulationSearchCV(BaseSearchCV):
             error_score=self.error_score,
             return_train_score=self.return_train_score,
             shared_seed=shared_seed,
+            sample_weight=sample_weight,
         )
         if not out:
             raise ValueError(
@@ -165,7 +171,7 @@ class PopulationSearchCV(BaseSearchCV):
             refit_metric = self.refit
         self._select_best(results, refit_metric)
         if self.refit:
-            self._refit_best(base, X, y)
+            self._refit_best(base, X, y, sample_weight)
         self.scorer_ = scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
         self.cv_results_ = results
         return self
@@ -178,12 +184,19 @@ class PopulationSearchCV(BaseSearchCV):
                 self.best_score_ = results[f"mean_test_{refit_metric}"][self.best_index_]
             self.best_params_ = results["params"][self.best_index_]
 
-    def _refit_best(self, base: Any, X: Any, y: Any) -> None:
+    def _refit_best(self, base: Any, X: Any, y: Any, sample_weight=None) -> None:
         """Fit the best candidate alone on all of ``X``."""
         self.best_estimator_ = clone(base).set_params(**clone(self.best_params_, safe=False))
         start = time.time()
+        fit_params = {}
+        if sample_weight is not None:  # a Pipeline routes it to its last step by name
+            est = self.best_estimator_
+            name = (
+                f"{est.steps[-1][0]}__sample_weight" if hasattr(est, "steps") else "sample_weight"
+            )
+            fit_params[name] = sample_weight
         if y is not None:
-            self.best_estimator_.fit(X, y)
+            self.best_estimator_.fit(X, y, **fit_params)
         else:
             self.best_estimator_.fit(X)
         self.refit_time_ = time.time() - start

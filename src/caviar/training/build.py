@@ -19,11 +19,13 @@ import torch
 from caviar.config import RunConfig
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
+from caviar.losses.registry import sigmoid_proba
 from caviar.nn import PopulationMLP, output_bias
 from caviar.nn import factory as factories
 from caviar.nn.module import PopulationModule
 from caviar.optim.second_order import FULL_BATCH_METHODS
 from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
+from caviar.training.weights import split_weights
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -67,7 +69,12 @@ def build_model(
     k = n_outputs(data, knobs.loss_name)
     bias = None
     if first.model.output_init == "prior":
-        bias = output_bias(np.asarray(data.y_train), task=data.task, n_outputs=k)
+        w = split_weights(first.train.class_weight, data, "train", torch.float64, "cpu")
+        w = None if w is None else w.numpy()  # the weighted prior: the weighted loss's baseline
+        sigmoid = get_loss(knobs.loss_name).proba is sigmoid_proba  # K sigmoids: logit p
+        bias = output_bias(
+            np.asarray(data.y_train), task=data.task, n_outputs=k, weight=w, sigmoid=sigmoid
+        )
     if first.model.kind != "mlp":
         return _build_module(configs, data, knobs, k, bias)
     # an MLP reads every example flat, whatever its shape

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from caviar.training.member_diagnostics import member_diagnostics
 from caviar.training.result import HISTORY_KEYS, MemberResult, PopulationResult
 
 
@@ -34,6 +36,8 @@ def collect_results(trainer) -> PopulationResult:
                 val_score=at("val_score"),
                 train_loss=at("train_loss"),
                 train_score=at("train_score"),
+                val_default_score=_best_default(hist["val_default_score"][:n_run, p]),
+                diagnostics=member_diagnostics(trainer, p),
             )
         )
     return PopulationResult(
@@ -44,6 +48,13 @@ def collect_results(trainer) -> PopulationResult:
         history=hist,
         snapshots=trainer.snapshots,
     )
+
+
+def _best_default(scores: np.ndarray) -> float:
+    """The best default score (accuracy or R²) over the epochs a member ran: what a
+    search ranking by that score would have seen of it (NaN when none is finite)."""
+    finite = scores[np.isfinite(scores)]
+    return float(finite.max()) if finite.size else float("nan")
 
 
 def _status(trainer, p: int) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import torch
 
+from caviar.training.scoring import AUTO
+
 
 class PopulationControls:
     """Mixin: callback operations over the members of a population."""
@@ -51,15 +53,22 @@ class PopulationControls:
         for mask in self._status_masks():
             mask.index_copy_(0, d, mask.index_select(0, s))
 
-    def _record_validation(self, val_loss: torch.Tensor, val_score: torch.Tensor) -> None:
+    def _record_validation(
+        self, val_loss: torch.Tensor, val_score: torch.Tensor, default_score: torch.Tensor
+    ) -> None:
         """Record an epoch's validation: members with a non-finite loss are marked
-        diverged, then per-member early stopping stops the members out of patience."""
+        diverged, then per-member early stopping stops the members out of patience.
+        Early stopping watches the validation loss, or with a named ``train.metric`` that
+        metric (``-score``: lower is better for the stopper); ``default_score`` is the
+        accuracy or R² of the same epoch, kept to compare the metric's choice with."""
         bad = self.alive & ~torch.isfinite(val_loss)
         self.diverged |= bad
         self.alive &= ~bad
         self.history["val_loss"].append(val_loss)
         self.history["val_score"].append(val_score)
-        stop_now = self.stopper.update(self.epoch, val_loss, self.model.flat, self.alive)
+        self.history["val_default_score"].append(default_score)
+        watched = val_loss if self.metric == AUTO else -val_score
+        stop_now = self.stopper.update(self.epoch, watched, self.model.flat, self.alive)
         self.stopped |= stop_now
         self.alive &= ~stop_now
 

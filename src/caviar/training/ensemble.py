@@ -23,6 +23,7 @@ from caviar.errors import CaviarError
 from caviar.model import TrainedModel
 from caviar.training.metrics import r2_score
 from caviar.training.result import MemberResult, PopulationResult
+from caviar.training.scoring.model import score_model
 
 
 def top_k(ranked: list[MemberResult], population: int, k: int) -> list[int]:
@@ -59,17 +60,22 @@ def build_ensemble(
     return TrainedModel.from_population(result, members, data, metrics, combine=method)
 
 
-def model_scores(model: TrainedModel, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def model_scores(
+    model: TrainedModel, X: np.ndarray, y: np.ndarray, metric: str = "auto"
+) -> tuple[float, float]:
     """``(loss, score)`` of a (possibly ensemble) model on preprocessed ``X``.
 
-    Score: accuracy or R^2. Loss: log loss of the combined probabilities
-    (classification) or mean squared error of the combined values (regression);
-    a voting ensemble has no probabilities to score, its loss is NaN.
+    Score: accuracy or R^2, or the named ``metric`` (:mod:`caviar.training.scoring`).
+    Loss: log loss of the combined probabilities (classification) or mean squared error
+    of the combined values (regression); a voting ensemble has no probabilities to
+    score, its loss is NaN.
     """
     if model.task == "classification":
         proba = model.predict_proba(X, preprocessed=True)
         y = np.asarray(y, dtype=np.int64)
         acc = float((proba.argmax(axis=1) == y).mean())
+        if metric != "auto":
+            acc = score_model(model, X, y, metric)
         if model.combine == "vote":
             return float("nan"), acc
         p = np.clip(proba[np.arange(len(y)), y], 1e-12, 1.0)
@@ -80,4 +86,4 @@ def model_scores(model: TrainedModel, X: np.ndarray, y: np.ndarray) -> tuple[flo
     target = np.asarray(y, dtype=np.float64).reshape(out.shape)
     mse = float(((out - target) ** 2).mean())
     r2 = float(r2_score(torch.as_tensor(out)[None], torch.as_tensor(target))[0])
-    return mse, r2
+    return mse, r2 if metric == "auto" else score_model(model, X, y, metric)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from caviar.losses import get_loss
-from caviar.training.metrics import accuracy, predicted_class, r2_score
+from caviar.losses.weighted import weighted_loss
+from caviar.training.scoring import AUTO, score_outputs
 
 #: Activations of one evaluation chunk: a layer's ``P x rows x widest`` output is kept
 #: near this size so it stays in the CPU caches between the layers' products (measured:
@@ -40,7 +41,16 @@ def predict_outputs(
 
 
 @torch.no_grad()
-def evaluate(
+def evaluate(model, x: torch.Tensor, y: torch.Tensor, **options) -> tuple[torch.Tensor, ...]:
+    """Per-member data loss and score ``(P,), (P,)`` on one split (the score of the
+    ``metric`` option, higher is better: :mod:`caviar.training.scoring`); ``options``
+    are the keywords of :func:`evaluate_scores`."""
+    loss, score, _ = evaluate_scores(model, x, y, **options)
+    return loss, score
+
+
+@torch.no_grad()
+def evaluate_scores(
     model,
     x: torch.Tensor,
     y: torch.Tensor,
@@ -50,13 +60,15 @@ def evaluate(
     slope: torch.Tensor | None,
     flat: torch.Tensor | None = None,
     stats: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-member data loss and score ``(P,), (P,)`` on one split."""
+    metric: str = AUTO,
+    weight: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Loss, score of ``metric`` and the default score (accuracy or R², what ``auto``
+    scores; the same tensor when ``metric`` is ``auto``), each ``(P,)``, from one pass;
+    with per-example ``weight`` ``(n,)`` all three are weighted."""
     spec = get_loss(loss_name)
     out = predict_outputs(model, x, slope=slope, flat=flat, stats=stats)
-    loss = spec.fn(out, y, **loss_hypers)
-    if spec.task == "classification":
-        score = accuracy(predicted_class(out), y).to(out.dtype)
-    else:
-        score = r2_score(out, y)
-    return loss, score
+    loss = weighted_loss(spec, out, y, weight, loss_hypers)
+    default = score_outputs(AUTO, spec, out, y, weight)
+    score = default if metric == AUTO else score_outputs(metric, spec, out, y, weight)
+    return loss, score, default

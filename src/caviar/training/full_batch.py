@@ -28,16 +28,19 @@ from caviar.losses import get_loss
 from caviar.memory import tune_malloc
 from caviar.openmp import adjust_threads, load_aware
 from caviar.optim.second_order import FULL_BATCH_METHODS, make_method, value_and_grad
+from caviar.optim.second_order.base import decrease_stalled
 from caviar.penalties import penalties
 from caviar.training.build import DTYPES, build_model, check_population, resolve_device
 from caviar.training.collect import collect_results
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
-from caviar.training.evaluate import evaluate
-from caviar.training.population import stack_knobs
+from caviar.training.evaluate import evaluate_scores
+from caviar.training.population import penalty_lambdas, stack_knobs
 from caviar.training.result import HISTORY_KEYS, PopulationResult
 from caviar.training.splits import to_tensors
 from caviar.training.trainer import EpochCallback
+from caviar.training.validation_cadence import subsample_validation
+from caviar.training.weights import split_weights
 
 DEFAULTS = {"lr": 1.0, "tolerance": 1e-10, "gtol": 1e-7, "damping": 1e-6}
 GD_DEFAULT_LR = 0.1  # plain gradient descent without a line search
@@ -62,11 +65,20 @@ def check_full_batch_config(cfg: RunConfig) -> None:
     for key, owner in only.items():
         if getattr(cfg.optimizer, key) is not None and name != owner:
             raise CaviarError(f"optimizer '{name}' has no hyperparameter '{key}' (only {owner})")
+    for path in FIRST_ORDER_ONLY:
+        section = getattr(cfg, path.split(".")[0])
+        key = path.split(".")[1]
+        if getattr(section, key) != type(section).model_fields[key].default:
+            raise CaviarError(f"{path} is for first-order training, not '{name}'")
     if cfg.schedule.name != "constant":
         raise CaviarError(
             f"optimizer '{name}' chooses its own steps: use schedule 'constant', "
             f"not '{cfg.schedule.name}'"
         )
+
+
+# first-order knobs a full-batch run refuses unless left at their defaults
+FIRST_ORDER_ONLY = ("penalty.max_norm", "train.stop_loss", "train.validate_every")
 
 
 def _hyper(cfg: RunConfig, key: str) -> float:
@@ -129,10 +141,19 @@ class FullBatchTrainer(PopulationControls):
 
         self.knobs.optimizer = {k: col(k) for k in DEFAULTS}
         self.model = build_model(configs, data, self.knobs)
-        self.tensors = to_tensors(data, self.dtype, self.device)
+        t = first.train
+        self.tensors = subsample_validation(
+            to_tensors(data, self.dtype, self.device), t.val_subsample, t.shuffle_seed
+        )
         self.has_val = True  # full-batch methods always validate (early stopping)
         self.snapshots: list = []  # snapshot ensembles are a first-order feature
         self.spec = get_loss(self.knobs.loss_name)
+        self.metric = configs[0].train.metric
+        if split_weights(first.train.class_weight, data, "train", self.dtype, "cpu") is not None:
+            raise CaviarError(
+                f"class or sample weights are not supported by the full-batch method "
+                f"'{first.optimizer.name}' (use a first-order optimizer)"
+            )
         self.size = len(configs)
         self.epochs = first.train.epochs
         opt = first.optimizer
@@ -167,7 +188,7 @@ class FullBatchTrainer(PopulationControls):
             model.weights(flat),
             model.biases(flat),
             acts if self._need_activities else [],
-            **knobs.penalty,
+            **penalty_lambdas(knobs.penalty),
         )
 
     @load_aware
@@ -200,7 +221,9 @@ class FullBatchTrainer(PopulationControls):
             self._record_train()
             self._validate()
             small_grad = self.g.abs().amax(dim=-1) <= opt["gtol"]
-            done = self.alive & (small_grad | (decrease < opt["tolerance"]) | ~res.ok)
+            done = self.alive & (
+                small_grad | decrease_stalled(decrease, opt["tolerance"]) | ~res.ok
+            )
             self.converged |= done
             self.alive &= ~done
             for callback in self.callbacks:
@@ -245,25 +268,25 @@ class FullBatchTrainer(PopulationControls):
             self.method.damping = v.clone()
         self._dirty = self._dirty or group != "optimizer"
 
-    def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-member data loss and score on one split, at the current weights."""
-        return evaluate(
+    def _evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Per-member data loss, score and default score on one split, at the current weights."""
+        return evaluate_scores(
             self.model,
             x,
             y,
             loss_name=self.knobs.loss_name,
             loss_hypers=self.knobs.loss,
             slope=self.knobs.leaky_slope,
+            metric=self.metric,
         )
 
     def _record_train(self) -> None:
-        loss, score = self._evaluate(self.tensors.x_train, self.tensors.y_train)
+        loss, score, _ = self._evaluate(self.tensors.x_train, self.tensors.y_train)
         self.history["train_loss"].append(loss)
         self.history["train_score"].append(score)
 
     def _validate(self) -> None:
-        val_loss, val_score = self._evaluate(self.tensors.x_val, self.tensors.y_val)
-        self._record_validation(val_loss, val_score)
+        self._record_validation(*self._evaluate(self.tensors.x_val, self.tensors.y_val))
 
 
 def train_full_batch(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import torch
 
+from caviar.losses.weighted import weighted_loss
 from caviar.nn.backprop import backward, forward_train
 from caviar.nn.precision import FP32
 from caviar.penalties.total import penalty_value
@@ -39,16 +40,20 @@ def active_lambdas(penalty: dict[str, torch.Tensor]) -> dict[str, torch.Tensor |
     return {k: penalty[k] if bool((penalty[k] != 0).any()) else None for k in PENALTY_NAMES}
 
 
-def loss_and_gradient(trainer, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def loss_and_gradient(
+    trainer, xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor | None = None
+) -> tuple[torch.Tensor, ...]:
     """Fill ``trainer.model.flat.grad``; return the data loss ``(P,)`` and outputs ``(P, B, K)``.
 
-    Marks members whose objective is not finite as diverged (``trainer.alive``).
+    ``wb``: per-example weights of the batch (class and sample weights), or None; the
+    data loss is then their weighted mean (:mod:`caviar.losses.weighted`). Marks members
+    whose objective is not finite as diverged (``trainer.alive``).
     """
     precision = getattr(trainer, "precision", FP32)
     with precision.products():
         if trainer.model.batch_norm or trainer.model.kind != "mlp":
-            return _by_autograd(trainer, xb, yb, precision)
-        return _by_backprop(trainer, xb, yb, precision)
+            return _by_autograd(trainer, xb, yb, wb, precision)
+        return _by_backprop(trainer, xb, yb, wb, precision)
 
 
 def _penalty(trainer, weights, biases, activities) -> torch.Tensor:
@@ -71,7 +76,7 @@ def _float_activities(trainer, activities: list[torch.Tensor]) -> list[torch.Ten
     return [a.to(trainer.dtype) for a in activities] if on else activities
 
 
-def _by_backprop(trainer, xb, yb, precision):
+def _by_backprop(trainer, xb, yb, wb, precision):
     model, knobs, reg = trainer.model, trainer.knobs, trainer.regularization
     x, drop = reg.prepare(xb, yb, trainer.global_step) if reg.active else (xb, None)
     out, cache = forward_train(model, x, slope=knobs.leaky_slope, dropout=drop, precision=precision)
@@ -81,7 +86,7 @@ def _by_backprop(trainer, xb, yb, precision):
             data_loss, out_grad = closed_form(out, yb, **trainer.loss_hypers)
     else:
         out.requires_grad_(True)
-        data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
+        data_loss = weighted_loss(trainer.spec, out, yb, wb, trainer.loss_hypers)
     with torch.no_grad():
         weights, biases, _, _ = model.train_views()
         acts = _float_activities(trainer, cache.activities)
@@ -96,7 +101,7 @@ def _by_backprop(trainer, xb, yb, precision):
     return data_loss.detach(), out.detach()
 
 
-def _by_autograd(trainer, xb, yb, precision):
+def _by_autograd(trainer, xb, yb, wb, precision):
     model, knobs, reg = trainer.model, trainer.knobs, trainer.regularization
     with precision.autocast():
         if reg.active:
@@ -104,7 +109,7 @@ def _by_autograd(trainer, xb, yb, precision):
         else:
             out, acts = model(xb, slope=knobs.leaky_slope, return_activities=True)
     out, acts = precision.to_master(out), [precision.to_master(a) for a in acts]
-    data_loss = trainer.spec.fn(out, yb, **trainer.loss_hypers)
+    data_loss = weighted_loss(trainer.spec, out, yb, wb, trainer.loss_hypers)
     total = data_loss + _penalty(trainer, model.weights(), model.biases(), acts)
     _mark_diverged(trainer, total.detach())
     model.zero_grad()

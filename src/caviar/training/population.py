@@ -16,9 +16,16 @@ import torch
 from caviar.config import PER_MEMBER_FIELDS, RunConfig, get_path
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
+from caviar.nn.activations import activation_parameter
 from caviar.optim import OPTIMIZERS
+from caviar.training.stop_loss import stop_loss_values
 
 PENALTY_NAMES = ("l1_kernel", "l2_kernel", "l1_bias", "l2_bias", "l1_activity", "l2_activity")
+
+
+def penalty_lambdas(penalty: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The λ of the six penalty terms of ``knobs.penalty`` (without ``max_norm``)."""
+    return {k: penalty[k] for k in PENALTY_NAMES}
 
 
 def structure_key(cfg: RunConfig) -> str:
@@ -76,7 +83,7 @@ class PopulationKnobs:
     loss: dict[str, torch.Tensor]
     penalty: dict[str, torch.Tensor]
     schedule: dict[str, torch.Tensor]
-    leaky_slope: torch.Tensor
+    leaky_slope: torch.Tensor  # the activation's parameter: leaky slope, ELU alpha, softplus beta
     init_scale: list[float]
     patience: torch.Tensor
     min_delta: torch.Tensor
@@ -95,6 +102,7 @@ REGULARIZE_FIELDS = {
     "interpolate": "augment.interpolate",
     "shift": "augment.shift",
     "rotate": "augment.rotate",
+    "scale": "augment.scale",
 }
 
 
@@ -123,9 +131,12 @@ def stack_knobs(
             k: col([float(get_path(c.model_dump(), f"loss.{k}")) for c in configs])
             for k in spec.hypers
         },
-        penalty={k: col([getattr(c.penalty, k) for c in configs]) for k in PENALTY_NAMES},
+        penalty={
+            **{k: col([getattr(c.penalty, k) for c in configs]) for k in PENALTY_NAMES},
+            "max_norm": col([c.penalty.max_norm or math.inf for c in configs]),
+        },
         schedule={k: col([c.schedule.params()[k] for c in configs]) for k in sched_keys},
-        leaky_slope=col([c.model.leaky_slope for c in configs]),
+        leaky_slope=col([activation_parameter(c.model) for c in configs]),
         init_scale=[c.model.init_scale for c in configs],
         patience=col([math.inf if c.train.patience is None else c.train.patience for c in configs]),
         min_delta=col([c.train.min_delta for c in configs]),
@@ -134,4 +145,5 @@ def stack_knobs(
             k: col([float(get_path(d, path)) for d in dumps])
             for k, path in REGULARIZE_FIELDS.items()
         },
+        extra={"stop_loss": col(stop_loss_values(configs))},
     )

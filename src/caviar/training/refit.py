@@ -29,6 +29,7 @@ import dataclasses
 import numpy as np
 import torch
 
+from caviar.data.weights import train_val_weights
 from caviar.errors import CaviarError
 from caviar.training.result import PopulationResult
 from caviar.training.trainer import PopulationTrainer
@@ -39,7 +40,7 @@ STRATEGIES = ("fresh", "continue")
 def train_val_data(data):
     """``data`` with the validation rows appended to the training rows."""
     x, y = data.train_val()
-    return dataclasses.replace(data, X_train=x, y_train=y)
+    return dataclasses.replace(data, X_train=x, y_train=y, w_train=train_val_weights(data))
 
 
 def _refit_configs(result: PopulationResult, epochs: int | None = None):

@@ -8,7 +8,8 @@ import numpy as np
 
 from caviar.config import RunConfig
 
-HISTORY_KEYS = ("train_loss", "train_score", "val_loss", "val_score", "lr")
+# val_default_score: accuracy or R² (the ``auto`` score), kept beside a named metric's score
+HISTORY_KEYS = ("train_loss", "train_score", "val_loss", "val_score", "val_default_score", "lr")
 
 
 def display_epoch(best_epoch: int | None) -> int | None:
@@ -49,6 +50,11 @@ class MemberResult:
     train_score: float
     population: int = 0  # which population of the run trained it
     refit_epochs: int | None = None  # epochs of the refit on train+validation, if any
+    val_default_score: float = float("nan")  # best accuracy or R² over its epochs
+    # initial-loss / symmetry checks and the gradient monitor; "warnings": list of text
+    diagnostics: dict = field(default_factory=dict)
+    # knob changes made during training (panda mode, caviar.training.live)
+    changes: list = field(default_factory=list)
 
     def summary(self) -> dict:
         return {

@@ -42,20 +42,31 @@ from caviar.memory import tune_malloc
 from caviar.nn.precision import Precision
 from caviar.openmp import adjust_threads, load_aware
 from caviar.optim import make_optimizer
+from caviar.penalties.max_norm import active_max_norm, kernel_views, project_max_norm_
 from caviar.schedules import make_schedule
+from caviar.schedules.plateau import copy_state as copy_schedule_state
 from caviar.tensors import shared_or_member
 from caviar.training.batches import batch_bounds, batch_size_at
 from caviar.training.build import DTYPES, build_model, check_population, n_outputs, resolve_device
 from caviar.training.collect import collect_results
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
-from caviar.training.evaluate import evaluate
+from caviar.training.epoch_end import after_validation
+from caviar.training.evaluate import evaluate_scores
+from caviar.training.gradient_monitor import GradientMonitor
 from caviar.training.gradient_step import active_lambdas, loss_and_gradient
-from caviar.training.metrics import predicted_class
+from caviar.training.init_check import initial_check
 from caviar.training.population import stack_knobs
 from caviar.training.regularization import Regularization
 from caviar.training.result import HISTORY_KEYS, PopulationResult
+from caviar.training.scoring.epoch import EpochScore
 from caviar.training.splits import Tensors, split_tensors, to_tensors
+from caviar.training.validation_cadence import (
+    ValidationCadence,
+    subsample_rows,
+    subsample_validation,
+)
+from caviar.training.weights import split_weights
 
 __all__ = [  # the trainer and the names other modules import from here
     "DTYPES",
@@ -105,11 +116,23 @@ class PopulationTrainer(PopulationControls):
         self.precision = Precision.of(first.train.precision, self.device)
         self.knobs = stack_knobs(configs, data.task, dtype=self.dtype, device=self.device)
         self.model = build_model(configs, data, self.knobs)
-        self.tensors = to_tensors(data, self.dtype, self.device)
+        t = first.train
+        self.tensors = subsample_validation(
+            to_tensors(data, self.dtype, self.device), t.val_subsample, t.shuffle_seed
+        )
+        self.w_train, self.w_val = (
+            split_weights(first.train.class_weight, data, s, self.dtype, self.device)
+            for s in ("train", "val")
+        )
+        rows = subsample_rows(len(data.y_val), t.val_subsample, t.shuffle_seed)
+        if rows is not None and self.w_val is not None:  # the weights of the rows kept
+            self.w_val = self.w_val.index_select(0, rows.to(self.w_val.device))
         self.spec = get_loss(self.knobs.loss_name)
+        self.metric = first.train.metric
         self.n_train = self.tensors.x_train.shape[0]
         self.has_val = self.tensors.x_val.shape[0] > 0
         self.epochs = first.train.epochs
+        self.cadence = ValidationCadence(first.train.validate_every, self.epochs)
         size = first.train.batch_size
         self.batch_size = self.n_train if size == "full" else min(int(size), self.n_train)
         self.steps_per_epoch = len(self._bounds(0))
@@ -137,13 +160,15 @@ class PopulationTrainer(PopulationControls):
         self._generator = torch.Generator().manual_seed(int(first.train.shuffle_seed))
         self.loss_with_gradient = self._closed_form_loss()
         self._refresh_knobs()
+        self.init_check = initial_check(self)  # seed 000 §2, seed 003: training/init_check.py
+        self.grad_monitor = GradientMonitor(self.model)  # seed 002 §7
 
     def _closed_form_loss(self):
         """The loss's closed-form gradient (``LossSpec.with_gradient``) when the training
         targets are class codes inside ``[0, K)``, checked here once instead of every
         step; otherwise None (autograd differentiates the loss, and reports bad codes)."""
         y, fn = self.tensors.y_train, self.spec.with_gradient
-        if fn is None or y.is_floating_point() or y.numel() == 0:
+        if fn is None or y.is_floating_point() or y.numel() == 0 or self.w_train is not None:
             return None
         k = self.model.n_outputs
         return fn if 0 <= int(y.min()) and int(y.max()) < k else None
@@ -153,6 +178,7 @@ class PopulationTrainer(PopulationControls):
         python float when shared by every member; see ``caviar.tensors.shared_or_member``)."""
         self.lambdas = active_lambdas(self.knobs.penalty)
         self.loss_hypers = {k: shared_or_member(v) for k, v in self.knobs.loss.items()}
+        self.max_norm = active_max_norm(self.knobs.penalty["max_norm"])
 
     def _make_schedule(self, first: RunConfig):
         params = dict(self.knobs.schedule)
@@ -223,33 +249,42 @@ class PopulationTrainer(PopulationControls):
         perm = torch.randperm(self.n_train, generator=self._generator).to(self.device)
         rows = reg.epoch_rows(perm, epoch)
         loss_sum = torch.zeros(self.size, dtype=self.dtype, device=self.device)
-        score_sum = torch.zeros_like(loss_sum)
+        score = EpochScore(self.metric, spec, self.size, self.dtype, self.device)
         self.history["lr"].append(knobs.optimizer["lr"] * self.schedule(float(epoch)))
         self.epochs_run += self.alive.long()
         self._refresh_knobs()
         for step, (start, end) in enumerate(bounds):
             idx = rows[..., start:end]
             xb, yb = t.x_train[idx], t.y_train[idx]
-            data_loss, out = loss_and_gradient(self, xb, yb)
+            wb = None if self.w_train is None else self.w_train[idx]
+            data_loss, out = loss_and_gradient(self, xb, yb, wb)
             if reg.active:
                 reg.after_backward()
             scale = None if self.schedule.constant else self.schedule(epoch + step / steps)
             self.optimizer.step(lr_scale=scale, alive=self.alive)
+            if self.max_norm is not None:
+                project_max_norm_(kernel_views(self.model), self.max_norm, self.alive)
             self.global_step += 1
             with torch.no_grad():
-                loss_sum += data_loss * (end - start)
-                score_sum += _batch_score_sum(spec, out, yb)
-        self.history["train_loss"].append(loss_sum / self.n_train)
-        self.history["train_score"].append(_finish_train_score(spec, score_sum, t.y_train))
+                loss_sum += data_loss * (end - start if wb is None else wb.sum(dim=-1))
+                score.add(out, yb, wb)
+        total = self.n_train if self.w_train is None else self.w_train.sum()
+        self.history["train_loss"].append(loss_sum / total)
+        self.grad_monitor.record(self.alive)
+        self.history["train_score"].append(score.result(t.y_train))
 
     def validate(self) -> None:
-        """Per-member validation loss and score in one pass, then early stopping."""
-        if not self.has_val:
+        """Per-member validation loss and score in one pass, then early stopping (on the
+        epochs ``train.validate_every`` selects), then :func:`after_validation`."""
+        due = self.cadence.due(self.epoch)
+        if not self.has_val or not due:
             nan = torch.full((self.size,), float("nan"), dtype=self.dtype, device=self.device)
             self.history["val_loss"].append(nan)
             self.history["val_score"].append(nan.clone())
+            self.history["val_default_score"].append(nan.clone())
+            after_validation(self, due)
             return
-        val_loss, val_score = evaluate(
+        val_loss, val_score, default = evaluate_scores(
             self.model,
             self.tensors.x_val,
             self.tensors.y_val,
@@ -257,11 +292,14 @@ class PopulationTrainer(PopulationControls):
             loss_hypers=self.loss_hypers,
             slope=self.knobs.leaky_slope,
             stats=self.model.stats,
+            metric=self.metric,
+            weight=self.w_val,
         )
-        self._record_validation(val_loss, val_score)
+        self._record_validation(val_loss, val_score, default)
         if self.model.batch_norm:
             improved = (self.stopper.best_epoch == self.epoch)[:, None]
             self.best_stats.copy_(torch.where(improved, self.model.stats, self.best_stats))
+        after_validation(self, due)
 
     # -- operations for callbacks (successive halving, PBT) ---------------------------
     def finish(self, mask: torch.Tensor) -> None:
@@ -275,6 +313,7 @@ class PopulationTrainer(PopulationControls):
         for buf in (self.model.stats, self.best_stats):
             buf.index_copy_(0, dst, buf.index_select(0, src))
         self.optimizer.copy_members(dst, src)
+        copy_schedule_state(self.schedule, dst, src)
 
     def _status_masks(self) -> tuple[torch.Tensor, ...]:
         return (self.alive, self.diverged, self.stopped, self.pruned, self.finished)
@@ -282,7 +321,7 @@ class PopulationTrainer(PopulationControls):
     def set_hyper(self, group: str, name: str, values: torch.Tensor | Sequence[float]) -> None:
         """Set a per-member hyperparameter: ``group`` is optimizer, loss, penalty, schedule
         or regularize (dropout, input_dropout, bn_momentum, weight_noise, input_noise,
-        interpolate, shift, rotate)."""
+        interpolate, shift, rotate, scale)."""
         table = getattr(self.knobs, group, None)
         if not isinstance(table, dict) or name not in table:
             raise CaviarError(f"no per-member hyperparameter '{group}.{name}' in this population")
@@ -320,17 +359,3 @@ def train_population(
 def _optimizer_flags(cfg: RunConfig) -> dict[str, bool]:
     flag = cfg.optimizer.eps_inside_sqrt
     return {} if flag is None else {"eps_inside_sqrt": flag}
-
-
-def _batch_score_sum(spec, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-    """Correct predictions (classification) or squared error sum (regression) per member."""
-    if spec.task == "classification":
-        return (predicted_class(out) == yb).sum(dim=-1).to(out.dtype)
-    return (out - yb).pow(2).sum(dim=(-2, -1))
-
-
-def _finish_train_score(spec, acc: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    if spec.task == "classification":
-        return acc / y.shape[0]
-    sst = (y - y.mean(dim=0, keepdim=True)).pow(2).sum().clamp_min(torch.finfo(acc.dtype).tiny)
-    return 1.0 - acc / sst

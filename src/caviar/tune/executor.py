@@ -21,6 +21,7 @@ ones (``caviar.tune.compact``), so pruning saves compute.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,10 +87,16 @@ class MemberRecord:
     pbt_log: list[dict[str, Any]] = field(default_factory=list)
     stopped_by: str | None = None  # "time_budget": finished early by the search's budget
     network: dict[str, Any] | None = None  # a generic module's description (model.network)
+    started: float = 0.0  # time.time() when its population started (members start together)
+    ended: float = 0.0  # time.time() at the end of its last epoch (when it stopped)
 
 
-def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRecord]:
-    """Records of ``rows`` of a trainer whose best weights were restored."""
+def _records(
+    trainer: PopulationTrainer, rows: list[int], started: float, epoch_ends: list[float]
+) -> dict[int, MemberRecord]:
+    """Records of ``rows`` of a trainer whose best weights were restored; ``started`` and
+    ``epoch_ends`` (``time.time()`` at the end of each epoch) give each member's start
+    (its population's) and end (the end of its last epoch)."""
     result = collect_results(trainer)
     model = trainer.model
     configs = getattr(model, "member_configs", None)
@@ -112,6 +119,10 @@ def _records(trainer: PopulationTrainer, rows: list[int]) -> dict[int, MemberRec
             final_hypers=hypers,
             pbt_log=trainer.pbt_log.get(trainer.member_ids[r], []),
             stopped_by=trainer.stopped_by.get(trainer.member_ids[r]),
+            started=started,
+            ended=epoch_ends[min(max(result.members[r].epochs_run, 1), len(epoch_ends)) - 1]
+            if epoch_ends
+            else started,
         )
     return out
 
@@ -126,6 +137,8 @@ def run_population(
     min_compact: int = 2,
 ) -> list[MemberRecord]:
     """Train ``configs`` (one structure) as one population; records in input order."""
+    started = time.time()
+    epoch_ends: list[float] = []
     trainer = PopulationTrainer(configs, data, callbacks=list(callbacks), on_epoch=on_epoch)
     trainer.member_ids = list(range(len(configs)))  # type: ignore[attr-defined]
     trainer.pbt_log = {}  # type: ignore[attr-defined]
@@ -138,6 +151,7 @@ def run_population(
         for cb in trainer.callbacks:
             cb(trainer)
         trainer._report()
+        epoch_ends.append(time.time())
         if not bool(trainer.alive.any()):
             break
         n_dead = int((~trainer.alive).sum())
@@ -146,11 +160,11 @@ def run_population(
             keep = trainer.alive.nonzero().flatten().tolist()
             snapshot = trainer.model.flat.detach().clone(), trainer.model.stats.clone()
             trainer.restore_best_epochs()
-            done.update(_records(trainer, dead))
+            done.update(_records(trainer, dead, started, epoch_ends))
             with torch.no_grad():
                 trainer.model.flat.copy_(snapshot[0])
                 trainer.model.stats.copy_(snapshot[1])
             trainer = compact(trainer, keep)
     trainer.restore_best_epochs()
-    done.update(_records(trainer, list(range(trainer.size))))
+    done.update(_records(trainer, list(range(trainer.size)), started, epoch_ends))
     return [done[i] for i in range(len(configs))]

@@ -17,12 +17,16 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from caviar.config import validate_config
 from caviar.diagnose.baseline import naive_baseline
+from caviar.diagnose.trees import trees_report
 from caviar.diagnose.verdict import verdict
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
+from caviar.training.scoring import perfect_score, score_name
 from caviar.tune import refit as refit_mod
 from caviar.tune.executor import MemberRecord
+from caviar.tune.metric_choice import default_choice
 from caviar.tune.plan import TunePlan
 from caviar.tune.rebuild import rebuild
 from caviar.tune.storage import decode_params
@@ -49,6 +53,8 @@ class TuneResult:
     storage_url: str = ""
     task: str = "classification"
     rebuilt: dict[int, str] = field(default_factory=dict)  # trial -> how it was retrained
+    outputs: dict[str, Any] = field(default_factory=dict)  # the summary written, if any
+    metric: str = "auto"  # train.metric / search.metric: what the trials are ranked by
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -59,7 +65,8 @@ class TuneResult:
             "best_index": self.best["index"],
             "val_score": self.val_score,
             "test_score": self.test_score,
-            "score_name": "accuracy" if self.task == "classification" else "r2",
+            "score_name": score_name(self.metric, self.task),
+            "metric_choice": default_choice(self.trials, self.best, self.metric, self.task),
             "counts": self.counts,
             "n_trials": len(self.trials),
             "seconds": self.seconds,
@@ -114,14 +121,17 @@ def final_model(
     if rebuilt:
         metrics["rebuilt"] = {str(i): h for i, h in rebuilt.items()}
     model = refit_mod.model_from_records(records, data, metrics)
-    test = refit_mod.test_score(model, data)
+    metric = validate_config(plan.base).train.metric
+    test = refit_mod.test_score(model, data, metric)
     model.metrics["test_score"] = test
-    base = naive_baseline(data)
-    diag = verdict(float(best["train_score"]), val_score, base["val_score"])
-    counts = {k: 0 for k in ("complete", "pruned", "diverged", "failed")}
+    base = naive_baseline(data, metric)
+    perfect = perfect_score(metric, data.task)
+    diag = verdict(float(best["train_score"]), val_score, base["val_score"], perfect=perfect)
+    if metric in ("auto", "accuracy", "r2"):  # trees are scored by accuracy / R²
+        diag["trees"] = trees_report(data, val_score)  # seed 004: the algorithm is a hyperparameter
+    counts = {k: 0 for k in ("complete", "early_stopped", "pruned", "diverged", "failed")}
     for t in trials:
-        key = "complete" if t["status"] == "early_stopped" else t["status"]
-        counts[key] = counts.get(key, 0) + 1
+        counts[t["status"]] = counts.get(t["status"], 0) + 1
     return FinalModel(best, model, val_score, test, base, diag, counts, rebuilt)
 
 

@@ -4,7 +4,8 @@ Rungs are at ``r, r*eta, r*eta^2, ...`` epochs (rounded). After the epoch that
 completes a rung, the members still alive are ranked by their best validation
 score so far and only the best ``ceil(n_alive / eta)`` stay alive; the others
 stop for good (``trainer.prune``, status ``pruned``). No checkpoint files: the
-pruned members simply stop changing inside the population.
+pruned members simply stop changing inside the population. With
+``train.validate_every = k`` the rungs count validated epochs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from caviar.training.validation_cadence import cadence_of
 
 
 def rungs(min_epochs: int, eta: float, epochs: int) -> list[int]:
@@ -35,8 +38,10 @@ class SuccessiveHalving:
         self.eta = eta
 
     def __call__(self, trainer) -> None:
-        done = trainer.epoch + 1
-        if done not in rungs(self.min_epochs, self.eta, trainer.epochs):
+        cadence = cadence_of(trainer)  # rungs count validated epochs (train.validate_every)
+        if not cadence.due(trainer.epoch):
+            return
+        if cadence.count(trainer.epoch) not in rungs(self.min_epochs, self.eta, cadence.total):
             return
         alive = trainer.alive
         n_alive = int(alive.sum())

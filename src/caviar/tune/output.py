@@ -2,7 +2,9 @@
 
 ``model/`` (the final model, works with ``caviar predict``), ``leaderboard.csv``
 (every trial ranked by validation score), ``summary.json`` (the ``--json``
-output). Each is written all-or-nothing (temporary name, then a rename).
+output) and ``report.html`` (``caviar.report``). Each is written all-or-nothing
+(temporary name, then a rename). ``caviar tune`` and ``caviar.tune(config, out=...)``
+both write them.
 """
 
 from __future__ import annotations
@@ -40,5 +42,7 @@ def write_outputs(result, run_dir: str | Path) -> dict:
         tmp.write_text(dumps(info))
     from caviar.report import report_after_tune  # last, and a failure only warns
 
-    report_after_tune(run_dir, result.plan.name)
+    report = report_after_tune(run_dir, result.plan.name)
+    if report is not None:
+        info["report"] = str(report)
     return info

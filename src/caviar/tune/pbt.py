@@ -1,6 +1,7 @@
 """Population-based training as a trainer callback (Jaderberg et al. 2017).
 
-Every ``interval`` epochs the live members are ranked by their current
+Every ``interval`` validated epochs (every epoch validates unless
+``train.validate_every`` says otherwise) the live members are ranked by their current
 validation score. Each of the worst ``q = ceil(fraction * n_alive)`` members
 *exploits* one of the best ``q`` (drawn at random): it copies its weights,
 optimizer state and early-stopping record (``trainer.copy_members``), its
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from caviar.training.validation_cadence import cadence_of
 from caviar.tune.space import Dimension
 
 GROUPS = {"optimizer", "loss", "penalty", "schedule"}
@@ -67,8 +69,10 @@ class PopulationBasedTraining:
         return float(d.from_t(t))
 
     def __call__(self, trainer) -> None:
+        cadence = cadence_of(trainer)  # the interval counts validated epochs
         done = trainer.epoch + 1
-        if done % self.interval or done >= trainer.epochs:
+        validated = cadence.count(trainer.epoch)
+        if not cadence.due(trainer.epoch) or validated % self.interval or done >= trainer.epochs:
             return
         alive = trainer.alive.nonzero().flatten().tolist()
         q = math.ceil(self.fraction * len(alive))

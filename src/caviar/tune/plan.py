@@ -20,7 +20,8 @@ from caviar.config import RunConfig, expand_configs, read_toml
 from caviar.config.grid import find_axes
 from caviar.errors import CaviarError
 from caviar.training.population import optimizer_hypers, resolve_loss_name
-from caviar.tune.settings import SearchSettings, parse_settings
+from caviar.training.scoring import get_metric
+from caviar.tune.settings import SearchSettings, apply_search_metric, parse_settings
 from caviar.tune.space import SearchSpace, parse_space
 
 
@@ -49,6 +50,7 @@ def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None
             f"config: '{next(iter(axes))}' is a list of values; in a tuning config put "
             "searched fields in [search.space]"
         )
+    apply_search_metric(raw, settings.metric)
     base_cfg = expand_configs(raw)[0]
     space = parse_space(settings.space, raw)
     epochs = base_cfg.train.epochs
@@ -70,3 +72,4 @@ def check_config(cfg: RunConfig, task: str) -> None:
     """Raise a one-line error unless ``cfg``'s optimizer hyperparameters and loss fit ``task``."""
     optimizer_hypers(cfg)
     resolve_loss_name(cfg, task)
+    get_metric(cfg.train.metric, task)

@@ -27,10 +27,13 @@ import dataclasses
 import numpy as np
 import torch
 
+from caviar.data.weights import train_val_weights
 from caviar.diagnose.baseline import _score
 from caviar.model import TrainedModel
 from caviar.openmp import load_aware
+from caviar.training.scoring.model import score_model
 from caviar.training.trainer import PopulationTrainer
+from caviar.training.weights import split_weights
 from caviar.tune.executor import MemberRecord
 
 
@@ -69,6 +72,7 @@ def train_val_data(data):
         data,
         X_train=np.concatenate([data.X_train, data.X_val]),
         y_train=np.concatenate([data.y_train, data.y_val]),
+        w_train=train_val_weights(data),
     )
 
 
@@ -104,10 +108,15 @@ def refit_train_val(records: list[MemberRecord], data) -> list[MemberRecord]:
     return [out[i] for i in range(len(records))]
 
 
-def test_score(model: TrainedModel, data) -> float:
+def test_score(model: TrainedModel, data, metric: str = "auto") -> float:
     """Score of the final model on the test split (nan without one): evaluated once."""
     if data.X_test is None or len(data.X_test) == 0:
         return float("nan")
+    cfg = model.configs[0]["train"]
+    w = split_weights(cfg.get("class_weight"), data, "test", torch.float64, "cpu")
+    if metric != "auto" or w is not None:
+        x, y = np.asarray(data.X_test), np.asarray(data.y_test)
+        return score_model(model, x, y, metric, None if w is None else w.numpy())
     with torch.no_grad():
         if data.task == "classification":
             pred = model.predict_proba(np.asarray(data.X_test), preprocessed=True).argmax(axis=1)

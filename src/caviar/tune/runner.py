@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +73,16 @@ def tune(
     executor: ExecutorSpec | str | None = None,
     data: PreparedData | None = None,
     module: Callable | None = None,
+    outputs: bool = True,
+    callbacks: Sequence[Callable] = (),
 ) -> TuneResult:
     """Run (or resume) a search; returns the ranked trials and the final model.
 
     ``out`` is the run directory (default ``runs/<config name>``); the default
-    storage is ``sqlite:///<out>/study.db``. Outputs other than the study are
-    written by the caller (the CLI) or :func:`write_outputs`. ``executor``
+    storage is ``sqlite:///<out>/study.db``. With ``outputs`` (the default, as
+    ``caviar tune``) the run directory then gets the CLI's outputs too
+    (``caviar.tune.output.write_outputs``: model, leaderboard, summary, report;
+    ``TuneResult.outputs`` is the summary written). ``executor``
     (``"local"``, ``"ray"`` or an :class:`ExecutorSpec`) says where populations
     run (``caviar.tune.dispatch``, :mod:`caviar.tune.executor_protocol`); it connects
     before anything is written.
@@ -87,6 +91,9 @@ def tune(
     (a ``--resume`` must then be given the same data again). ``module``: a factory
     ``module(model_cfg) -> nn.Module`` whose populations are searched instead of MLPs
     (as ``model.kind = "module"`` with ``model.factory``; :mod:`caviar.nn.factory`).
+    ``callbacks``: Optuna-style ``fn(study, trial)`` called with the Optuna study and
+    each finished trial's ``FrozenTrial`` as soon as it is stored
+    (:mod:`caviar.tune.trial_callbacks`).
     """
     start = time.perf_counter()
     if module is not None:
@@ -117,7 +124,7 @@ def tune(
 
     runner_executor = make_executor(executor)  # connects before anything is written
     try:
-        return run_search(
+        result = run_search(
             SearchContext(
                 plan=plan,
                 data=data,
@@ -132,10 +139,16 @@ def tune(
                 start=start,
                 executor=runner_executor,
                 callbacks=functools.partial(_callbacks, plan),
+                trial_callbacks=tuple(callbacks),
             )
         )
     finally:
         runner_executor.close()
+    if outputs:
+        from caviar.tune.output import write_outputs
+
+        result.outputs = write_outputs(result, Path(out) if out else Path("runs") / plan.name)
+    return result
 
 
 def _prewarm_storage_imports() -> None:

@@ -44,6 +44,7 @@ from caviar.tune.identity import open_study, search_identity
 from caviar.tune.plan import TunePlan, check_config
 from caviar.tune.storage import TrialStore, decode_params, sqlite_path
 from caviar.tune.strategies import Strategy
+from caviar.tune.trial_callbacks import notify_trials
 from caviar.tune.trials import (
     failed_record,
     pbt_record,
@@ -79,6 +80,8 @@ class SearchContext:
     # a population's callbacks (halving or PBT, the time budget) from its seed and the
     # deadline (a time.time() instant or None): caviar.tune.runner builds them
     callbacks: Callable[[int, float | None], list]
+    # Optuna-style callbacks fn(study, trial), each finished trial once it is in the study
+    trial_callbacks: tuple = ()
 
 
 def run_search(ctx: SearchContext) -> TuneResult:
@@ -104,7 +107,7 @@ def run_search(ctx: SearchContext) -> TuneResult:
 
     # resume or a server: open now (claims decide what runs); a fresh SQLite run: the
     # study opens and is written in a background thread while populations train
-    sync = resume or path is None
+    sync = resume or path is None or bool(ctx.trial_callbacks)  # callbacks read the study
     if path is not None:  # the run directory is checked and claimed before the study opens
         claim_tune_dir(run_dir, study=plan.name, resume=resume, storage=url)
     store: TrialStore | None = open_store() if sync else None
@@ -122,7 +125,9 @@ def run_search(ctx: SearchContext) -> TuneResult:
         for r in rows:
             local[int(r["index"])] = (r["params"], r["val_score"])
         if store is not None:
-            return store.write(space, rows)
+            seconds = store.write(space, rows)
+            notify_trials(ctx.trial_callbacks, store, rows)
+            return seconds
         writer.submit(rows)  # type: ignore[union-attr]
         return 0.0
 
@@ -291,6 +296,7 @@ def run_search(ctx: SearchContext) -> TuneResult:
         storage_url=url,
         task=data.task,
         rebuilt=final.rebuilt,
+        metric=validate_config(ctx.plan.base).train.metric,
     )
 
 

@@ -6,6 +6,7 @@
     strategy = "random"        # grid, random, coarse_to_fine, tpe
     trials = 64                # budget in configurations (and/or time_budget seconds)
     seed = 0
+    metric = "roc_auc"         # what trials are ranked by (default: accuracy or R²)
     [search.halving]           # successive halving inside each population
     min_epochs = 2             # first rung r; rungs r, r*eta, r*eta^2, ...
     eta = 3                    # keep the best 1/eta at each rung
@@ -45,6 +46,7 @@ class PBTSettings(_Section):
 
 class SearchSettings(_Section):
     strategy: Literal["grid", "random", "coarse_to_fine", "tpe"] = "random"
+    metric: str | None = Field(default=None, description="train.metric for every trial")
     trials: int | None = Field(default=None, ge=1)
     time_budget: float | None = Field(default=None, gt=0, description="seconds")
     seed: int = 0
@@ -59,6 +61,21 @@ class SearchSettings(_Section):
     memory_budget_mb: float = Field(default=1024.0, gt=0)
     max_population: int = Field(default=512, ge=1)
     space: dict[str, Any] = Field(default_factory=dict)
+
+
+def apply_search_metric(raw: dict[str, Any], metric: str | None) -> None:
+    """``search.metric`` becomes every trial's ``train.metric`` (recorded with each trial,
+    so a rebuild scores the same way); a different ``train.metric`` is an error."""
+    if metric is None:
+        return
+    train = raw.setdefault("train", {})
+    if not isinstance(train, dict):
+        return  # the config's own validation reports it
+    if train.get("metric", metric) != metric:
+        raise CaviarError(
+            f"search.metric '{metric}' and train.metric '{train['metric']}' differ (set one)"
+        )
+    train["metric"] = metric
 
 
 def parse_settings(raw: Any, overrides: dict[str, Any] | None = None) -> SearchSettings:

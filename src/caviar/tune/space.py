@@ -20,6 +20,7 @@ spec                       transformed coordinate t    value
 The space lives in the ``[search.space]`` table of a config file, mapping dotted
 field paths to one spec each, e.g. ``"optimizer.lr" = { log_uniform = [1e-4, 1e-1] }``.
 Every path is validated against :class:`~caviar.config.RunConfig` up front.
+``"model.hidden" = { funnel = {...} }`` is three dimensions (:mod:`caviar.tune.funnel`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 
 from caviar.config import PER_MEMBER_FIELDS, RunConfig, set_path, validate_config
 from caviar.errors import CaviarError
+from caviar.tune.funnel import SEP, combine_funnels, extreme_funnels, funnel_specs, is_funnel
 
 KINDS = (
     "uniform",
@@ -168,7 +170,7 @@ class SearchSpace:
     def apply(self, base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """A copy of the config dict ``base`` with ``params`` set at their paths."""
         out = copy.deepcopy(base)
-        for path, value in params.items():
+        for path, value in combine_funnels(params).items():
             set_path(out, path, copy.deepcopy(value))
         return out
 
@@ -221,8 +223,21 @@ def parse_space(table: Any, base: dict[str, Any]) -> SearchSpace:
     """
     if not isinstance(table, dict) or not table:
         raise CaviarError("search.space: expected a table of 'field.path' = { kind = [...] }")
-    dims = [parse_dimension(path, spec) for path, spec in table.items()]
+    dims, funnels = [], []
+    for path, spec in table.items():
+        if is_funnel(spec):  # seed 002 §2: three dimensions (tune/funnel.py)
+            parts = funnel_specs(path, spec)
+            dims.extend(parse_dimension(p, s) for p, s in parts.items())
+            funnels += [(path, widths) for widths in extreme_funnels(parts)]
+        else:
+            dims.append(parse_dimension(path, spec))
+    for path, widths in funnels:
+        cfg = copy.deepcopy(base)
+        set_path(cfg, path, widths)
+        validate_config(cfg, where=f"search.space '{path}' = {widths!r}")
     for d in dims:
+        if SEP in d.path:
+            continue
         _check_path(d.path, base)
         values = list(d.choices) if d.categorical else [d.from_t(t) for t in d.bounds]
         for v in values:

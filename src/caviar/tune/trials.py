@@ -12,6 +12,7 @@ rank last. :func:`trim_kept` bounds the weights held in memory to the best
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from caviar.training.population import structure_key
@@ -68,6 +69,7 @@ def trial_record(
         "best_epoch": m.best_epoch,
         "epochs_run": m.epochs_run,
         "val_score": m.val_score,
+        "val_default_score": m.val_default_score,
         "val_loss": m.val_loss,
         "train_score": m.train_score,
         "train_loss": m.train_loss,
@@ -77,7 +79,10 @@ def trial_record(
         "final_hypers": rec.final_hypers,
         "pbt_history": [{**h, "from": population[h["from"]]} for h in rec.pbt_log],
         "stopped_by": rec.stopped_by,
+        "warnings": m.diagnostics.get("warnings", []),  # init checks, gradient monitor
         "population": list(population),
+        "started": rec.started,  # stored as the trial's start and end, not as attributes
+        "ended": rec.ended,
         **extra,
     }
 
@@ -92,6 +97,8 @@ def failed_record(index: int, round_: int, params: dict, message: str) -> dict[s
         "error": message,
         "val_score": float("nan"),
         "history": {},
+        "started": time.time(),
+        "ended": time.time(),
     }
 
 

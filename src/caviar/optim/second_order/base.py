@@ -11,7 +11,9 @@ Members outside ``active`` (converged, stopped, diverged) get ``t = 0`` and keep
 their state, so a member's trajectory never depends on the others.
 
 Stopping rule of :func:`minimize` per member (seed 000 Optimization §2):
-stop when the loss decrease ``L(i) - L(i+1) < tau`` or ``max |grad| <= gtol``.
+stop when the loss decrease ``L(i) - L(i+1) < tau`` or ``max |grad| <= gtol``. A
+decrease of exactly zero (or an increase) also stops with ``tau = 0``: the method
+cannot move the loss any more (:func:`decrease_stalled`).
 """
 
 from __future__ import annotations
@@ -152,6 +154,13 @@ class MinimizeResult:
     steps: list[StepResult] = field(default_factory=list)
 
 
+def decrease_stalled(decrease: torch.Tensor, tol: torch.Tensor | float) -> torch.Tensor:
+    """Seed 000 Optimization §2's rule ``L(i) - L(i+1) < tau``, where a decrease ``<= 0``
+    also stops (with ``tau = 0`` the strict rule would never stop on a loss that no
+    longer changes, e.g. steps of 4e-9 at a saddle of Rosenbrock)."""
+    return (decrease < tol) | (decrease <= 0)
+
+
 def minimize(
     method: FullBatchMethod,
     f: Objective,
@@ -182,7 +191,8 @@ def minimize(
         g = torch.where(active[:, None], res.grad, g)
         fx = torch.where(active, res.value, fx)
         history.append(fx)
-        done = active & ((g.abs().amax(dim=-1) <= gtol) | (decrease < tol) | ~res.ok)
-        converged |= done & ((g.abs().amax(dim=-1) <= gtol) | (decrease < tol))
+        stalled = decrease_stalled(decrease, tol)
+        done = active & ((g.abs().amax(dim=-1) <= gtol) | stalled | ~res.ok)
+        converged |= done & ((g.abs().amax(dim=-1) <= gtol) | stalled)
         active &= ~done
     return MinimizeResult(x, fx, g, n_iter, converged, history, steps)

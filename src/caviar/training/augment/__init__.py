@@ -2,7 +2,7 @@
 
 :class:`Augmenter` applies, in order and only when some member's strength is
 positive: interpolation toward a same-class example (:mod:`.interpolate`),
-image shifts and rotations (:mod:`.image`), and Gaussian input noise
+image shifts, rotations and zooms (:mod:`.image`, :mod:`.scale`), and Gaussian input noise
 (``noise.input``, :func:`caviar.nn.noise.input_noise`). Each member draws from
 its own random stream, so inputs become ``(P, B, F)`` and a member sees the same
 augmented data alone or inside a population.
@@ -46,13 +46,16 @@ class Augmenter:
             ("interpolate", "augment.interpolate"),
             ("shift", "augment.shift"),
             ("rotate", "augment.rotate"),
+            ("scale", "augment.scale"),
         ):
             check_sigma(k[name], what)
         if bool((k["interpolate"] > 1).any()):
             raise CaviarError("augment.interpolate must be in [0, 1]")
+        if bool((k["scale"] >= 1).any()):
+            raise CaviarError("augment.scale must be in [0, 1)")
         self.use_noise = bool((k["input_noise"] > 0).any())
         self.use_interp = bool((k["interpolate"] > 0).any())
-        self.use_warp = bool(((k["shift"] > 0) | (k["rotate"] > 0)).any())
+        self.use_warp = bool(((k["shift"] > 0) | (k["rotate"] > 0) | (k["scale"] > 0)).any())
         if self.use_interp and self.partners is None:
             if self.task != "classification":
                 raise CaviarError("augment.interpolate needs a classification task")
@@ -61,6 +64,8 @@ class Augmenter:
             self.warp = _image_warp(self._data, self.x_train, self.shaped)
         if isinstance(self.warp, SignalShift) and bool((k["rotate"] > 0).any()):
             raise CaviarError("augment.rotate needs images; signals (C, L) can be shifted only")
+        if isinstance(self.warp, SignalShift) and bool((k["scale"] > 0).any()):
+            raise CaviarError("augment.scale needs images; signals (C, L) can be shifted only")
 
     def y_train_codes(self) -> torch.Tensor:
         return torch.as_tensor(np.asarray(self._data.y_train), dtype=torch.long).to(
@@ -76,7 +81,8 @@ class Augmenter:
         if self.use_interp:
             x = interpolate(x, y, self.x_train, self.partners, k["interpolate"], seeds, counter)
         if self.use_warp:
-            x = self.warp(x, k["shift"], k["rotate"], seeds, counter)
+            zoom = {} if isinstance(self.warp, SignalShift) else {"scale": k["scale"]}
+            x = self.warp(x, k["shift"], k["rotate"], seeds, counter, **zoom)
         if self.use_noise:
             x = input_noise(x, k["input_noise"], seeds, counter, rnd.STREAM_INPUT_NOISE)
         return x
@@ -89,7 +95,7 @@ def _image_warp(data, x_train: torch.Tensor, shaped: bool) -> ImageWarp | Signal
     if signal is not None:  # (C, L) signals
         shape = signal
     if shape is None:
-        raise CaviarError("augment.shift and augment.rotate need image-shaped data")
+        raise CaviarError("augment.shift, augment.rotate and augment.scale need image-shaped data")
     if shape[0] * shape[1] != x_train.shape[1]:
         raise CaviarError(f"image shape {tuple(shape)} does not match {x_train.shape[1]} features")
     columns = getattr(data.preprocessor, "columns", None) or []

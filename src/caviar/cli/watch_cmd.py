@@ -1,0 +1,151 @@
+"""``caviar watch RUN_DIR`` and ``caviar set RUN_DIR --member M path=value`` (panda mode,
+seed 001 "Babysitting one model"; :mod:`caviar.training.live`).
+
+``watch`` follows a running ``caviar train`` (its ``RUN_DIR.live/progress.jsonl``; a
+finished run's ``RUN_DIR/live/``): after every epoch it prints each member's losses,
+score, learning rate and a sparkline of its validation loss, and the changes applied.
+``set`` queues a change of a member's continuous hyperparameters; the training applies
+it after its current epoch and records it (``summary.json`` ``changes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from caviar.errors import CaviarError
+from caviar.training.live import append_line, check_settable, live_dir_of
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    w = sub.add_parser("watch", help="follow a running caviar train, epoch by epoch")
+    w.add_argument("run_dir", help="the run directory given to caviar train (-o)")
+    w.add_argument("--interval", type=float, default=0.5, help="seconds between looks")
+    w.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
+    w.add_argument("--once", action="store_true", help="print the state now and exit")
+    w.set_defaults(func=watch)
+    s = sub.add_parser("set", help="change a member's hyperparameters in a running caviar train")
+    s.add_argument("run_dir", help="the run directory given to caviar train (-o)")
+    s.add_argument("--member", type=int, required=True, help="member index (leaderboard 'id')")
+    s.add_argument("assignments", nargs="+", metavar="path=value", help="e.g. optimizer.lr=1e-4")
+    s.set_defaults(func=set_knobs)
+
+
+def sparkline(values: list) -> str:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return ""
+    lo, hi = min(finite), max(finite)
+    span = hi - lo or 1.0
+    return "".join(
+        " " if v is None or not math.isfinite(v) else BARS[int((v - lo) / span * 7)] for v in values
+    )
+
+
+class _State:
+    """What the progress lines said so far: per member, its latest numbers and curve."""
+
+    def __init__(self) -> None:
+        self.latest: dict[int, dict] = {}
+        self.curves: dict[int, list] = {}
+        self.done = False
+
+    def feed(self, line: dict) -> str | None:
+        """Take one progress line; return text to print for an applied/rejected change."""
+        if line.get("done"):
+            self.done = True
+            return None
+        if "applied" in line:
+            c = line["applied"]
+            change = f"{c['path']} {c['old']:g} -> {c['new']:g}"
+            return f"member {c['member']}: {change} after epoch {c['epoch']}"
+        if "rejected" in line:
+            r = line["rejected"]
+            return f"member {r['member']}: {r['path']} = {r['value']} rejected: {line['reason']}"
+        for j, m in enumerate(line.get("members", [])):
+            row = {k: line[k][j] for k in ("train_loss", "val_loss", "val_score", "lr", "alive")}
+            row.update(epoch=line["epoch"], epochs=line["epochs"])
+            self.latest[m] = row
+            self.curves.setdefault(m, []).append(row["val_loss"])
+        return None
+
+    def table(self) -> str:
+        def num(v):
+            return "-" if v is None else f"{v:.4g}"
+
+        out = [
+            f"{'member':>6} {'epoch':>9} {'train':>9} {'val':>9} {'score':>7} {'lr':>9}  val curve"
+        ]
+        for m in sorted(self.latest):
+            r = self.latest[m]
+            ep = f"{r['epoch']}/{r['epochs']}" + ("" if r["alive"] else "*")
+            out.append(
+                f"{m:>6} {ep:>9} {num(r['train_loss']):>9} {num(r['val_loss']):>9} "
+                f"{num(r['val_score']):>7} {num(r['lr']):>9}  {sparkline(self.curves[m])}"
+            )
+        return "\n".join(out)
+
+
+def _progress_file(run_dir: Path) -> Path:
+    live = live_dir_of(run_dir) / "progress.jsonl"
+    if live.exists():
+        return live
+    done = run_dir / "live" / "progress.jsonl"
+    if done.exists():
+        return done
+    raise CaviarError(f"no training to watch at {run_dir} (no {live} nor {done})")
+
+
+def watch(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    path = _progress_file(run_dir)
+    console, state, offset = Console(), _State(), 0
+    start = time.monotonic()
+    while True:
+        if not path.exists():  # the run finished and moved its logs into RUN_DIR/live
+            path = _progress_file(run_dir)
+            offset = 0
+            state = _State()
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        offset += end
+        lines = [json.loads(x) for x in data[:end].decode().splitlines() if x.strip()]
+        notes = [n for n in (state.feed(x) for x in lines) if n]
+        for n in notes:
+            console.print(n, markup=False)
+        if any("members" in x for x in lines) or args.once:
+            console.print(state.table(), markup=False, highlight=False)
+        if state.done or args.once:
+            return 0
+        if args.timeout is not None and time.monotonic() - start > args.timeout:
+            return 0
+        time.sleep(args.interval)
+
+
+def set_knobs(args: argparse.Namespace) -> int:
+    live = live_dir_of(Path(args.run_dir))
+    if not live.is_dir():
+        raise CaviarError(f"no running training at {args.run_dir} (no {live})")
+    values = {}
+    for item in args.assignments:
+        path, sep, value = item.partition("=")
+        if not sep:
+            raise CaviarError(f"expected path=value, got '{item}'")
+        values[path.strip()] = check_settable(path.strip(), value.strip())
+    members = set()
+    for line in (live / "progress.jsonl").read_text().splitlines():
+        members.update(json.loads(line).get("members", []))
+    if members and args.member not in members:
+        raise CaviarError(f"no member {args.member} in this run (members: {sorted(members)})")
+    append_line(live / "control.jsonl", {"member": args.member, "set": values})
+    Console().print(f"queued for member {args.member}: {values} (applied after its current epoch)")
+    return 0

@@ -1,0 +1,216 @@
+"""Hyperparameters against the score: one panel per hyperparameter, parallel
+coordinates, and contour maps of the most important pairs.
+
+Scales follow the search space (``caviar.report.style``); seeds and choices are
+categories. Parallel coordinates and contours work in the sampled space (log10 for
+log-scaled knobs, log10(1 - x) for momentum-like ones) with ticks labelled in values.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from caviar.report.style import (
+    BEST,
+    LAYOUT,
+    log_axis,
+    log_ticks,
+    short,
+    status_points,
+    tick_label,
+    who,
+)
+
+
+def param_values(run, param: str) -> tuple[list, str]:
+    """The plotted x values of ``param`` and the axis type (``log``, ``linear``, ``category``)."""
+    scale = run.scales.get(param, "linear")
+    col = run.trials[param]
+    if scale == "categorical":
+        return [str(v) for v in col], "category"
+    x = pd.to_numeric(col, errors="coerce").astype(float)
+    if scale == "one_minus_log":
+        return (1.0 - x).tolist(), "log"
+    return x.tolist(), "log" if scale == "log" else "linear"
+
+
+def axis_title(run, param: str) -> str:
+    scale = run.scales.get(param, "linear")
+    name = short(param)
+    if scale == "one_minus_log":
+        return f"1 - {name} (log scale)"
+    if scale == "log":
+        return f"{name} (log scale)"
+    return name
+
+
+def params_vs_score(run) -> go.Figure:
+    """One panel per hyperparameter: its value against the validation score."""
+    params = run.params
+    cols = min(3, max(len(params), 1))
+    rows = max(1, math.ceil(len(params) / cols))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[short(p) for p in params] or ["(no hyperparameters varied)"],
+        horizontal_spacing=0.08,
+        vertical_spacing=0.22 if rows > 1 else 0.1,
+    )
+    best = run.best_id
+    score = run.trials["val_score"].astype(float)
+    for k, p in enumerate(params):
+        r, c = k // cols + 1, k % cols + 1
+        x, axis = param_values(run, p)
+        status_points(fig, run, x, np.isfinite(score.to_numpy()), legend=k == 0, row=r, col=c)
+        if best is not None:
+            i = int(np.flatnonzero(run.trials["id"].to_numpy() == best)[0])
+            fig.add_trace(
+                go.Scatter(
+                    x=[x[i]],
+                    y=[float(score.iloc[i])],
+                    mode="markers",
+                    name=f"best ({who(run)} {best})",
+                    legendgroup="best",
+                    showlegend=k == 0,
+                    marker={"color": BEST, "size": 14, "symbol": "star"},
+                    hovertemplate=f"best {who(run)} {best}<br>%{{x}}<br>val %{{y:.4f}}"
+                    "<extra></extra>",
+                ),
+                row=r,
+                col=c,
+            )
+        settings = log_axis(x) if axis == "log" else {"type": axis}
+        fig.update_xaxes(title_text=axis_title(run, p), **settings, row=r, col=c)
+        if c == 1:
+            fig.update_yaxes(title_text=f"validation {run.score_name}", row=r, col=c)
+    fig.update_layout(
+        **LAYOUT,
+        title=f"Hyperparameters against the validation {run.score_name}",
+        height=140 + 300 * rows,
+    )
+    return fig
+
+
+def sampled_space(run, param: str, frame: pd.DataFrame) -> dict:
+    """``param`` of ``frame``'s rows in the sampled space: ``values``, and ``tickvals`` /
+    ``ticktext`` that label that space in the knob's own values."""
+    scale = run.scales.get(param, "linear")
+    if scale == "categorical":
+        cats = sorted({str(v) for v in run.trials[param]})
+        return {
+            "values": [cats.index(str(v)) for v in frame[param]],
+            "tickvals": list(range(len(cats))),
+            "ticktext": cats,
+        }
+    v = pd.to_numeric(frame[param], errors="coerce").astype(float)
+    if scale not in ("log", "one_minus_log"):
+        return {"values": v.tolist()}
+    u = v if scale == "log" else 1 - v
+    ticks = log_ticks(float(u.min()), float(u.max())) if len(u) else []
+    text = [tick_label(t) if scale == "log" else tick_label(1 - t) for t in ticks]
+    return {
+        "values": np.log10(u).tolist(),
+        "tickvals": [math.log10(t) for t in ticks],
+        "ticktext": text,
+    }
+
+
+def parallel_coordinates(run) -> go.Figure:
+    """Every trial with a finite score as one line across its hyperparameters and score,
+    each axis labelled in the knob's values (log-scaled knobs spaced as sampled)."""
+    ok = run.trials[np.isfinite(run.trials["val_score"].astype(float))]
+    dims = [{"label": short(p), **sampled_space(run, p, ok)} for p in run.params]
+    score = ok["val_score"].astype(float).tolist()
+    dims.append({"label": f"val {run.score_name}", "values": score})
+    fig = go.Figure(
+        go.Parcoords(
+            line={
+                "color": score,
+                "colorscale": "Viridis",
+                "showscale": True,
+                "colorbar": {"title": {"text": f"val {run.score_name}"}},
+            },
+            dimensions=dims,
+        )
+    )
+    layout = {**LAYOUT, "margin": {"l": 70, "r": 40, "t": 110, "b": 40}}
+    fig.update_layout(
+        **layout, title="Parallel coordinates (trials with a validation score)", height=460
+    )
+    return fig
+
+
+def contours(run, order: list[str] | None = None, top: int = 3) -> go.Figure | None:
+    """Contour maps of the validation score over the pairs of the ``top`` most important
+    hyperparameters (``order``: most important first; default the space's order):
+    linear interpolation between the scored trials (drawn as points) in the sampled
+    space. None with fewer than two hyperparameters or three scored trials."""
+    from scipy.interpolate import griddata
+
+    ok = run.trials[np.isfinite(run.trials["val_score"].astype(float))]
+    params = [p for p in (order or run.params) if p in run.params][:top]
+    if len(params) < 2 or len(ok) < 3:
+        return None
+    pairs = list(combinations(params, 2))
+    fig = make_subplots(
+        rows=1,
+        cols=len(pairs),
+        subplot_titles=[f"{short(a)} and {short(b)}" for a, b in pairs],
+        horizontal_spacing=0.1,
+    )
+    z = ok["val_score"].astype(float).to_numpy()
+    for k, (a, b) in enumerate(pairs, start=1):
+        xa, xb = sampled_space(run, a, ok), sampled_space(run, b, ok)
+        x, y = np.asarray(xa["values"], float), np.asarray(xb["values"], float)
+        if np.ptp(x) > 0 and np.ptp(y) > 0:
+            gx, gy = np.linspace(x.min(), x.max(), 40), np.linspace(y.min(), y.max(), 40)
+            try:
+                grid = griddata((x, y), z, tuple(np.meshgrid(gx, gy)), method="linear")
+            except Exception:  # noqa: BLE001 - collinear points: the points alone
+                grid = None
+            if grid is not None:
+                fig.add_trace(
+                    go.Contour(
+                        x=gx.tolist(),
+                        y=gy.tolist(),
+                        z=grid.tolist(),
+                        colorscale="Viridis",
+                        showscale=k == 1,
+                        colorbar={"title": {"text": f"val {run.score_name}"}},
+                        contours={"coloring": "heatmap"},
+                        hoverinfo="skip",
+                        connectgaps=False,
+                    ),
+                    row=1,
+                    col=k,
+                )
+        fig.add_trace(
+            go.Scatter(
+                x=x.tolist(),
+                y=y.tolist(),
+                mode="markers",
+                marker={"color": "#222", "size": 6, "line": {"color": "#fff", "width": 1}},
+                name="scored trial",
+                showlegend=False,  # the points are the trials (hover names them)
+                text=[f"{who(run)} {i}: val {s:.4f}" for i, s in zip(ok["id"], z, strict=True)],
+                hovertemplate="%{text}<extra></extra>",
+            ),
+            row=1,
+            col=k,
+        )
+        for axis, dim, p in ((fig.update_xaxes, xa, a), (fig.update_yaxes, xb, b)):
+            ticks = {key: dim[key] for key in ("tickvals", "ticktext") if key in dim}
+            logged = run.scales.get(p) in ("log", "one_minus_log")
+            axis(title_text=short(p) + (" (log spaced)" if logged else ""), **ticks, row=1, col=k)
+    fig.update_layout(
+        **LAYOUT,
+        title=f"Validation {run.score_name} over the most important pairs of hyperparameters",
+        height=440,
+    )
+    return fig

@@ -1,0 +1,16 @@
+"""What follows each epoch's validation step in the first-order trainer, in one place:
+the plateau schedule sees the validated loss (:mod:`caviar.schedules.plateau`) and
+members that reached their training-loss threshold stop (:mod:`caviar.training.stop_loss`).
+"""
+
+from __future__ import annotations
+
+from caviar.schedules.plateau import observe_epoch
+from caviar.training.stop_loss import stop_on_train_loss
+
+
+def after_validation(trainer, validated: bool) -> None:
+    """Run the end-of-epoch rules; ``validated``: this epoch had a validation pass."""
+    if validated:
+        observe_epoch(trainer)
+    stop_on_train_loss(trainer)

@@ -1,0 +1,75 @@
+"""Exploding and vanishing gradients, per member, during training (seed 002 §7
+"Vanishing Gradient Problem"; seed 000: gradients that blow up).
+
+After the last mini-batch of every epoch the monitor records, for each member ``p`` and
+layer ``l``, ``n_pl(t) = ||dJ_p/dW_l||_2`` (the kernel's gradient; members no longer
+training record NaN). From a member's record:
+
+* **vanishing**: ``median_t n_p1(t) / n_pL(t) < VANISHING`` -- the first layer learns
+  a thousand times slower than the last (a deep sigmoid network; use relu, batch norm
+  or another initialization);
+* **exploding**: some ``n_pl(t)`` is not finite or exceeds ``EXPLODING`` times that
+  layer's first recorded norm, or the member diverged (its loss became NaN/inf, often
+  within one epoch: the trainer froze it) -- lower the learning rate, normalize.
+
+The record costs one norm per kernel per epoch (no extra pass). It is part of every
+first-order run's member diagnostics (:mod:`caviar.training.member_diagnostics`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+VANISHING = 1e-3
+EXPLODING = 1e3
+
+
+class GradientMonitor:
+    """Per-epoch per-layer kernel gradient norms of a population."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.norms: list[torch.Tensor] = []  # per epoch: (P, L)
+
+    @torch.no_grad()
+    def record(self, alive: torch.Tensor) -> None:
+        """Norms of the gradient now in ``flat.grad`` (the epoch's last mini-batch)."""
+        grads = self.model.weights(self.model.flat.grad)
+        n = torch.stack([g.flatten(1).norm(dim=1) for g in grads], dim=1)
+        self.norms.append(torch.where(alive[:, None], n, torch.full_like(n, math.nan)).cpu())
+
+    def member_report(self, p: int, *, diverged: bool = False) -> dict:
+        """``{"per_epoch": [[n_l(t)] per layer], "first_to_last": median ratio, "warnings"}``."""
+        msgs = []
+        if diverged:
+            msgs.append(
+                "exploding: the loss became NaN/inf and the member was frozen "
+                "(lower the learning rate, normalize inputs and targets)"
+            )
+        if not self.norms:
+            return {"per_epoch": [], "first_to_last": math.nan, "warnings": msgs}
+        n = torch.stack(self.norms)[:, p].double()  # (T, L)
+        seen = n[~torch.isnan(n).all(dim=1)]
+        ratio = math.nan
+        if seen.shape[0] and n.shape[1] > 1:
+            r = seen[:, 0] / seen[:, -1]
+            r = r[torch.isfinite(r)]
+            ratio = float(r.median()) if r.numel() else math.nan
+            if ratio < VANISHING:
+                msgs.append(
+                    f"vanishing gradients: the first layer's gradient is {ratio:.1e} of the "
+                    "last layer's (seed 002 §7: try relu, batch norm or another init)"
+                )
+        if seen.shape[0]:
+            first = seen[0]
+            bad = ~torch.isfinite(seen) | (seen > EXPLODING * first)
+            if bool(bad.any()):
+                t, layer = (int(v) for v in bad.nonzero()[0])
+                msgs.append(
+                    f"exploding gradients: layer {layer}'s gradient norm reached "
+                    f"{float(seen[t, layer]):.3g} (first epoch {float(first[layer]):.3g}); "
+                    "lower the learning rate or normalize"
+                )
+        return {"per_epoch": n.T.tolist(), "first_to_last": ratio, "warnings": msgs}

@@ -1,0 +1,222 @@
+"""Panda mode (seed 001 "Babysitting one model"): watch a running training and change a
+member's knobs between epochs, keeping the run reproducible.
+
+A ``caviar train`` run with a live directory (``RUN_DIR.live/``, beside the run
+directory that appears, complete, at the end) writes there:
+
+* ``progress.jsonl`` -- one line per population and epoch: epoch, member indices, and
+  per member train/validation loss, validation score, learning rate and alive flag;
+  ``applied``/``rejected`` lines for each control command; a last ``done`` line;
+* ``control.jsonl`` -- commands appended by ``caviar set RUN_DIR --member M path=value``:
+  ``{"member": M, "set": {"optimizer.lr": 1e-4}}``.
+
+Between epochs (a trainer callback, after validation) :class:`LiveControl` applies the
+new commands addressed to its population's members with ``trainer.set_hyper``: the
+value is validated with the member's configuration schema (a bad value is rejected and
+changes nothing), and each change is logged as ``{"epoch": e, "member": M, "path",
+"old", "new"}`` -- ``e`` epochs were done, the new value holds from epoch ``e + 1`` (1-based).
+The changes end up in each member's result (``MemberResult.changes``) and the run's
+``summary.json``; :class:`ReplayChanges` applies such a list at the same epochs, so
+``caviar.api.train(config, changes=...)`` retrains the run exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from caviar.config import set_path, validate_config
+from caviar.errors import CaviarError
+from caviar.serialize import dumps
+from caviar.training.population import REGULARIZE_FIELDS
+
+SETTABLE_GROUPS = ("optimizer", "loss", "penalty", "schedule")
+OTHER = {path: ("regularize", name) for name, path in REGULARIZE_FIELDS.items()}
+OTHER["train.stop_loss"] = ("extra", "stop_loss")
+
+
+def live_dir_of(run_dir: str | Path) -> Path:
+    """``RUN_DIR.live``: where a running training writes progress and reads commands."""
+    run_dir = Path(run_dir)
+    return run_dir.with_name(run_dir.name + ".live")
+
+
+def knob_of(path: str) -> tuple[str, str]:
+    """``(group, name)`` of ``trainer.set_hyper`` for a config path (CaviarError if the
+    field cannot change during training)."""
+    if path in OTHER:
+        return OTHER[path]
+    section, _, name = path.partition(".")
+    if section in SETTABLE_GROUPS and name:
+        return section, name
+    raise CaviarError(
+        f"'{path}' cannot change during training (continuous optimizer, loss, penalty, "
+        "schedule, regularization fields and train.stop_loss can)"
+    )
+
+
+def append_line(path: Path, record: dict) -> None:
+    """One JSON line appended with a single write (readers never see half a line)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (dumps(record, indent=None) + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def apply_change(trainer, row: int, member: int, path: str, value: float) -> dict:
+    """Set ``path`` of population row ``row`` to ``value``; the change record."""
+    group, name = knob_of(path)
+    table = getattr(trainer.knobs, group, None)
+    if not isinstance(table, dict) or name not in table:
+        raise CaviarError(f"no per-member '{path}' in this population")
+    raw = trainer.configs[row].model_dump(mode="json")
+    set_path(raw, path, value)
+    validate_config(raw, where=f"set {path}")  # the schema's bounds
+    values = table[name].clone()
+    old = float(values[row])
+    values[row] = float(value)
+    trainer.set_hyper(group, name, values)
+    return {"epoch": trainer.epoch + 1, "member": member, "path": path, "old": old,
+            "new": float(value)}  # fmt: skip
+
+
+class _Changes:
+    """Common part: which members this population holds, and the changes made."""
+
+    def __init__(self, members: list[int]) -> None:
+        self.members = list(members)
+        self.changes: list[dict] = []
+
+    def changes_for(self, member: int) -> list[dict]:
+        return [c for c in self.changes if c["member"] == member]
+
+
+class ReplayChanges(_Changes):
+    """Callback: apply recorded changes (``{"epoch", "member", "path", "new"}``) after the
+    same epochs, for the members of this population."""
+
+    def __init__(self, members: list[int], changes: list[dict]) -> None:
+        super().__init__(members)
+        self.todo = [c for c in changes if int(c["member"]) in self.members]
+
+    def __call__(self, trainer) -> None:
+        done = trainer.epoch + 1
+        for c in [c for c in self.todo if int(c["epoch"]) == done]:
+            m = int(c["member"])
+            rec = apply_change(trainer, self.members.index(m), m, c["path"], float(c["new"]))
+            self.changes.append(rec)
+
+
+class LiveControl(_Changes):
+    """Callback: write each epoch's progress, apply new ``control.jsonl`` commands."""
+
+    def __init__(self, live_dir: Path, members: list[int], population: int) -> None:
+        super().__init__(members)
+        self.dir = Path(live_dir)
+        self.population = population
+        self.offset = 0  # bytes of control.jsonl already read
+
+    def __call__(self, trainer) -> None:
+        self._progress(trainer)
+        for command in self._new_commands():
+            self._apply(trainer, command)
+
+    def _progress(self, trainer) -> None:
+        h = trainer.history
+        append_line(
+            self.dir / "progress.jsonl",
+            {
+                "population": self.population,
+                "epoch": trainer.epoch + 1,
+                "epochs": trainer.epochs,
+                "members": self.members,
+                **{k: h[k][-1].tolist() for k in ("train_loss", "val_loss", "val_score", "lr")},
+                "alive": trainer.alive.tolist(),
+            },
+        )
+
+    def _new_commands(self) -> list[dict]:
+        path = self.dir / "control.jsonl"
+        if not path.exists():
+            return []
+        with open(path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1  # whole lines only
+        self.offset += end
+        out = []
+        for line in data[:end].decode().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def _apply(self, trainer, command: dict) -> None:
+        member = command.get("member")
+        if member not in self.members:
+            return  # another population's member
+        row = self.members.index(member)
+        for path, value in (command.get("set") or {}).items():
+            try:
+                rec = apply_change(trainer, row, member, path, value)
+            except (CaviarError, TypeError, ValueError) as e:
+                append_line(self.dir / "progress.jsonl",
+                            {"rejected": {"member": member, "path": path, "value": value},
+                             "reason": str(e), "population": self.population})  # fmt: skip
+                continue
+            self.changes.append(rec)
+            append_line(
+                self.dir / "progress.jsonl", {"applied": rec, "population": self.population}
+            )
+
+
+def check_settable(path: str, value: Any) -> float:
+    """A ``caviar set`` argument's value as a float (CaviarError otherwise)."""
+    knob_of(path)
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise CaviarError(f"set {path}: '{value}' is not a number") from None
+    if not torch.isfinite(torch.tensor(v)):
+        raise CaviarError(f"set {path}: '{value}' is not a finite number")
+    return v
+
+
+def open_live_dir(run_dir: str | Path) -> Path:
+    """Create ``RUN_DIR.live`` for a starting run (CaviarError if one is running there)."""
+    live = live_dir_of(run_dir)
+    live.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        live.mkdir()
+    except FileExistsError:
+        raise CaviarError(
+            f"{live} exists: another training is running there (remove it if none is)"
+        ) from None
+    (live / "progress.jsonl").touch()
+    return live
+
+
+def keep_live_files(live: Path, into: Path) -> None:
+    """Copy the progress and control logs into the finished run directory's ``live/``."""
+    (into / "live").mkdir()
+    for name in ("progress.jsonl", "control.jsonl"):
+        if (live / name).exists():
+            (into / "live" / name).write_bytes((live / name).read_bytes())
+
+
+def live_callbacks(
+    members: list[int], population: int, live_dir: str | Path | None, changes: list | None
+) -> list:
+    """The panda-mode callbacks of one population of ``caviar.api.train``."""
+    out: list = []
+    if changes:
+        out.append(ReplayChanges(members, changes))
+    if live_dir is not None:
+        out.append(LiveControl(Path(live_dir), members, population))
+    return out

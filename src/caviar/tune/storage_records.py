@@ -1,0 +1,155 @@
+"""A finished trial's record as an Optuna trial, laid out the way Optuna's tools read it.
+
+A caviar record (``caviar.tune.runner._trial_record``) becomes one
+:class:`optuna.trial.FrozenTrial`:
+
+* ``state``: ``COMPLETE`` for ``complete`` and ``early_stopped`` members (the two
+  stay apart in the ``status`` user attribute), ``PRUNED`` for pruned ones, ``FAIL``
+  for diverged and failed ones (and for a complete one without a finite score);
+* ``value``: the validation score (higher is better) at the member's best epoch, the
+  weights it ends with (``caviar`` restores the best epoch). A pruned trial keeps it
+  too, as Optuna's own pruned trials keep a value (their last report);
+* ``intermediate_values``: the validation score of every epoch run, step = epoch
+  (1-based, like ``history.csv``), so ``plot_intermediate_values``, the dashboard's
+  curves and Optuna's pruners see the curve;
+* ``datetime_start`` / ``datetime_complete``: when its population started (members
+  start together) and when the member stopped (end of its last epoch), naive local
+  time as Optuna stores it, so durations and ``plot_timeline`` are true;
+* ``params`` with distributions matching the space (choices as their JSON text,
+  log-uniform as ``FloatDistribution(log=True)``);
+* ``user_attrs``: ``index`` (the trial identity: position in the seeded suggestion
+  sequence), ``status``, every other field of the record as its own attribute
+  (round, seed, structure, best epoch, scores, PBT steps, ...) and the other
+  per-epoch curves as ``curve:train_loss``, ``curve:train_score``, ``curve:val_loss``
+  (lists, NaN as null).
+
+:func:`trial_dict` reads a trial back into the record the search uses (also the
+one-attribute ``record`` layout of studies written by caviar before this one).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import time
+from typing import Any
+
+from caviar.serialize import json_safe
+from caviar.tune.space import Dimension, SearchSpace
+
+#: record fields that are not user attributes (params, curves, times)
+NOT_ATTRS = ("params", "history", "started", "ended")
+CURVE = "curve:"
+STATES = {"complete": "COMPLETE", "early_stopped": "COMPLETE", "pruned": "PRUNED"}
+
+
+def distribution(d: Dimension):
+    """The Optuna distribution of a search dimension."""
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    if d.categorical:
+        return CategoricalDistribution([json.dumps(c) for c in d.choices])
+    if d.integer:
+        return IntDistribution(int(d.low), int(d.high), log=d.kind == "int_log_uniform")
+    return FloatDistribution(d.low, d.high, log=d.kind == "log_uniform")
+
+
+def encode_params(space: SearchSpace, params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        d.path: json.dumps(params[d.path]) if d.categorical else params[d.path]
+        for d in space.dimensions
+    }
+
+
+def decode_params(space: SearchSpace, stored: dict[str, Any]) -> dict[str, Any]:
+    return {
+        d.path: json.loads(stored[d.path]) if d.categorical else stored[d.path]
+        for d in space.dimensions
+    }
+
+
+def local_datetime(seconds: float | None) -> datetime.datetime:
+    """A ``time.time()`` instant as Optuna's storages keep datetimes (naive local time)."""
+    return datetime.datetime.fromtimestamp(seconds if seconds else time.time())
+
+
+def frozen_trial(r: dict[str, Any], space: SearchSpace, dists: dict[str, Any]):
+    """The Optuna trial of one record (see the module docstring)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    state = TrialState[STATES.get(r["status"], "FAIL")]
+    value = r.get("val_score")
+    ok = isinstance(value, (int, float)) and math.isfinite(value) and state != TrialState.FAIL
+    if state == TrialState.COMPLETE and not ok:
+        state = TrialState.FAIL
+    history = r.get("history") or {}
+    curve = history.get("val_score") or []
+    trial = optuna.trial.create_trial(
+        state=state,
+        value=float(value) if ok else None,
+        params=encode_params(space, r["params"]),
+        distributions=dists,
+        user_attrs=user_attrs(r),
+        intermediate_values={
+            e: float(v) if v is not None else math.nan for e, v in enumerate(curve, start=1)
+        },
+    )
+    trial.datetime_start = local_datetime(r.get("started"))
+    trial.datetime_complete = max(local_datetime(r.get("ended")), trial.datetime_start)
+    return trial
+
+
+def user_attrs(r: dict[str, Any]) -> dict[str, Any]:
+    """The user attributes of a record: ``index``, ``status``, its other fields one
+    attribute each, and the curves other than the validation score (module docstring)."""
+    out = {"index": int(r["index"]), "status": r["status"]}
+    out.update({k: json_safe(v) for k, v in r.items() if k not in NOT_ATTRS and k not in out})
+    for name, values in (r.get("history") or {}).items():
+        if name != "val_score":
+            out[CURVE + name] = json_safe(list(values))
+    return out
+
+
+def trial_dict(t) -> dict[str, Any]:
+    """A finished trial as the search sees it: its record plus ``params`` (as Optuna
+    returns them). The validation curve comes from the intermediate values (null where
+    it was NaN, as the other curves are stored)."""
+    attrs = t.user_attrs
+    if "record" in attrs:  # a study written by an earlier caviar: one ``record`` attribute
+        d = dict(attrs["record"])
+        d["params"] = dict(t.params)
+        return d
+    d = {k: v for k, v in attrs.items() if not k.startswith(CURVE)}
+    history = {k.removeprefix(CURVE): list(v) for k, v in attrs.items() if k.startswith(CURVE)}
+    if t.intermediate_values or history:
+        steps = sorted(t.intermediate_values)
+        history["val_score"] = [_nan_to_none(t.intermediate_values[s]) for s in steps]
+    d["history"] = history
+    d["params"] = dict(t.params)
+    return d
+
+
+def stored_form(trial) -> dict[str, Any]:
+    """What :func:`trial_dict` returns for ``trial`` once it is stored, without reading it
+    back: the JSON round trip of the attributes and Optuna's internal-repr round trip of
+    the parameters."""
+    copy = type("Stored", (), {})()
+    copy.user_attrs = json.loads(json.dumps(trial.user_attrs))
+    copy.intermediate_values = trial.intermediate_values
+    copy.params = {
+        name: trial.distributions[name].to_external_repr(
+            trial.distributions[name].to_internal_repr(v)
+        )
+        for name, v in trial.params.items()
+    }
+    return trial_dict(copy)
+
+
+def _nan_to_none(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
