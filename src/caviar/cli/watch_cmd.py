@@ -19,7 +19,6 @@ from pathlib import Path
 from rich.console import Console
 
 from caviar.errors import CaviarError
-from caviar.training.live import append_line, check_settable, live_dir_of
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -94,6 +93,8 @@ class _State:
 
 
 def _progress_file(run_dir: Path) -> Path:
+    from caviar.training.live import live_dir_of  # the engine only when the command runs
+
     live = live_dir_of(run_dir) / "progress.jsonl"
     if live.exists():
         return live
@@ -132,6 +133,8 @@ def watch(args: argparse.Namespace) -> int:
 
 
 def set_knobs(args: argparse.Namespace) -> int:
+    from caviar.training.live import append_line, check_settable, live_dir_of
+
     live = live_dir_of(Path(args.run_dir))
     if not live.is_dir():
         raise CaviarError(f"no running training at {args.run_dir} (no {live})")
