@@ -98,14 +98,34 @@ def test_continuous_target_as_classification_is_refused(tmp_path, capsys):
     fails(capsys, ["train", str(path), "-o", str(out)], "a different value in each of its", out)
 
 
-def test_tiny_validation_split_is_one_warning_line(tmp_path, capsys):
-    out = tmp_path / "run"
+def cli(*args, cwd):
+    """The real command in its own process (pytest records warnings in-process)."""
+    import subprocess
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("PYTHONWARNINGS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "caviar.cli.main", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def warning_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("warning: ")]
+
+
+def test_tiny_validation_split_is_one_warning_line(tmp_path):
     path = cfg(tmp_path, data="val_fraction = 0.001")
-    assert main(["train", str(path), "-o", str(out), "-q"]) == 0
-    err = capsys.readouterr().err
-    warns = [line for line in err.splitlines() if line.startswith("warning: ")]
-    assert warns and "the validation split has only 1 row" in warns[0], err
-    assert ".py:" not in err and "warnings.warn" not in err  # no file/line/source shown
+    proc = cli("train", str(path), "-o", str(tmp_path / "run"), "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    warns = warning_lines(proc.stderr)
+    assert warns and "the validation split has only 1 row" in warns[0], proc.stderr
+    # no file, line number or source line of the warning
+    assert ".py:" not in proc.stderr and "warnings.warn" not in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize("cmd", ["train", "tune"])
@@ -190,13 +210,12 @@ def test_tune_without_a_test_split_works_like_train(tmp_path, capsys):
     assert train_summary["test_score"] is None or math.isnan(train_summary["test_score"])
 
 
-def test_resume_without_a_study_says_so(tmp_path, capsys):
+def test_resume_without_a_study_says_so(tmp_path):
     _, path = tune_cfg(tmp_path)
-    out = tmp_path / "run"
-    assert main(["tune", str(path), "-o", str(out), "-q", "--resume"]) == 0
-    err = capsys.readouterr().err
-    warns = [line for line in err.splitlines() if line.startswith("warning: ")]
-    assert len(warns) == 1 and "--resume: no study 't'" in warns[0], err
+    proc = cli("tune", str(path), "-o", str(tmp_path / "run"), "-q", "--resume", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    warns = [w for w in warning_lines(proc.stderr) if "--resume" in w]
+    assert len(warns) == 1 and "--resume: no study 't'" in warns[0], proc.stderr
     assert "started a new one" in warns[0]
 
 

@@ -138,7 +138,10 @@ def test_tune_halving_and_pbt_on_cuda(tmp_path, strategy):
     result.model.save(tmp_path / "model")
     model = TrainedModel.load(tmp_path / "model", device="cuda")
     data = prepare_data("iris", seed=0)
-    np.testing.assert_array_equal(model.predict(data.X_test), result.model.predict(data.X_test))
+    np.testing.assert_array_equal(
+        model.predict(data.X_test, preprocessed=True),
+        result.model.predict(data.X_test, preprocessed=True),
+    )
 
 
 @pytest.mark.cuda

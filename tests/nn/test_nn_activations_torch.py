@@ -89,6 +89,8 @@ def test_members_with_their_own_parameter_train_as_alone_and_predict_as_saved(
     model.save(tmp_path / "m")
     loaded = caviar.TrainedModel.load(tmp_path / "m")
     np.testing.assert_allclose(
-        loaded.predict_proba(data.X_val), model.predict_proba(data.X_val), rtol=1e-12
+        loaded.predict_proba(data.X_val, preprocessed=True),
+        model.predict_proba(data.X_val, preprocessed=True),
+        rtol=1e-12,
     )
     assert model.configs[0]["model"]["activation"] == activation

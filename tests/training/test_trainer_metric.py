@@ -89,7 +89,7 @@ def test_train_score_is_the_metric_of_the_trained_batches():
 def test_api_test_score_baseline_and_names_use_the_metric(tmp_path):
     data = _imbalanced()
     run = caviar.train(_configs("balanced_accuracy"), data=data)
-    pred = run.best_model.predict_proba(data.X_test).argmax(axis=1)
+    pred = run.best_model.predict_proba(data.X_test, preprocessed=True).argmax(axis=1)
     assert run.test_score == pytest.approx(skm.balanced_accuracy_score(data.y_test, pred))
     from caviar.diagnose.baseline import naive_baseline
 

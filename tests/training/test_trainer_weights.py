@@ -38,7 +38,9 @@ def test_balanced_class_weight_raises_minority_recall():
     balanced = caviar.train([_cfg(class_weight="balanced")], data=data)
 
     def recall(run):
-        return recall_score(data.y_test, run.best_model.predict(data.X_test), pos_label=1)
+        return recall_score(
+            data.y_test, run.best_model.predict(data.X_test, preprocessed=True), pos_label=1
+        )
 
     assert recall(plain) < 0.5
     assert recall(balanced) > recall(plain) + 0.3
@@ -47,7 +49,9 @@ def test_balanced_class_weight_raises_minority_recall():
 def test_class_weight_mapping_and_bad_labels():
     data = _skewed()
     mapped = caviar.train([_cfg(class_weight={"1": 19.0})], data=data)
-    assert recall_score(data.y_test, mapped.best_model.predict(data.X_test)) > 0.5
+    assert (
+        recall_score(data.y_test, mapped.best_model.predict(data.X_test, preprocessed=True)) > 0.5
+    )
     with pytest.raises(CaviarError, match="no class '7'"):
         caviar.train([_cfg(class_weight={"7": 2.0})], data=data)
 

@@ -55,9 +55,9 @@ def test_roc_auc_picks_another_trial_than_accuracy_and_says_so(tmp_path, capsys)
     # ranked by the validation ROC AUC, which is sklearn's for the final model
     scores = [t["val_score"] for t in by_auc.trials]
     assert scores == sorted(scores, reverse=True)
-    proba = by_auc.model.predict_proba(data.X_val)[:, 1]
+    proba = by_auc.model.predict_proba(data.X_val, preprocessed=True)[:, 1]
     assert by_auc.val_score == pytest.approx(skm.roc_auc_score(data.y_val, proba), abs=1e-6)
-    test_proba = by_auc.model.predict_proba(data.X_test)[:, 1]
+    test_proba = by_auc.model.predict_proba(data.X_test, preprocessed=True)[:, 1]
     assert by_auc.test_score == pytest.approx(skm.roc_auc_score(data.y_test, test_proba))
     s = by_auc.summary()
     assert s["score_name"] == "roc_auc"

@@ -17,6 +17,7 @@ def table_console() -> Console:
     console = Console()
     return console if console.is_terminal else Console(width=PIPE_WIDTH)
 
+
 def top_rows(text: str) -> int:
     """``--top N``: a count of leaderboard rows, at least 1 (argparse type)."""
     import argparse

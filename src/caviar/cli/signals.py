@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,10 +21,12 @@ class Terminated(KeyboardInterrupt):
     """The process received SIGTERM."""
 
 
-def _one_line(message, category, filename, lineno, file=None, line=None) -> None:
+def _one_line(message, category, filename, lineno, line=None) -> str:
+    """``warnings.formatwarning`` for CLI users (whoever shows or records warnings, e.g.
+    ``pytest.warns``, still gets them)."""
     text = str(message).strip().splitlines()
     first = text[0] if text else category.__name__
-    (file or sys.stderr).write(f"warning: {first}\n")
+    return f"warning: {first}\n"
 
 
 def _terminate(signum, frame) -> None:
@@ -35,9 +36,9 @@ def _terminate(signum, frame) -> None:
 @contextmanager
 def cli_signals_and_warnings() -> Iterator[None]:
     """Install the one-line warning format and the SIGTERM handler for one command."""
-    old_show = warnings.showwarning
+    old_format = warnings.formatwarning
     old_term = None
-    warnings.showwarning = _one_line
+    warnings.formatwarning = _one_line
     try:
         old_term = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread (e.g. called from a test's worker thread)
@@ -45,6 +46,6 @@ def cli_signals_and_warnings() -> Iterator[None]:
     try:
         yield
     finally:
-        warnings.showwarning = old_show
+        warnings.formatwarning = old_format
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)

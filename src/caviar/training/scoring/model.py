@@ -34,7 +34,7 @@ def score_model(model, X: np.ndarray, y: np.ndarray, metric: str, weight=None) -
     """Score of ``metric`` (higher is better) of a trained model on preprocessed ``X``;
     ``weight`` per-example weights (or None)."""
     if model.task == "classification":
-        return _score(metric, model.task, model.predict_proba(X), y, weight)
+        return _score(metric, model.task, model.predict_proba(X, preprocessed=True), y, weight)
     return _score(metric, model.task, model.outputs(X).mean(axis=0), y, weight)
 
 
