@@ -183,7 +183,7 @@ class TrainedModel:
             input_dropout=[p.input_dropout[0] for p in parts],
             seeds=[p.seeds[0] for p in parts],
             combine=combine,
-            network=_joined_network(parts),
+            network=networks.joined([p.network for p in parts]),
         )
 
     # -- prediction ------------------------------------------------------------------
@@ -371,14 +371,6 @@ def vote_fractions(codes: np.ndarray, n_classes: int) -> np.ndarray:
     for member_codes in codes:
         votes[np.arange(codes.shape[1]), member_codes] += 1
     return votes / codes.shape[0]
-
-
-def _joined_network(parts: list[TrainedModel]) -> dict[str, Any]:
-    """One network description for members taken from single-member models."""
-    first = dict(parts[0].network)
-    if first.get("kind") == "module":
-        first["model_configs"] = [p.network["model_configs"][0] for p in parts]
-    return first
 
 
 def _prediction_device(name: str) -> str:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,15 @@ def describe(model, configs: list[dict[str, Any]] | None = None) -> dict[str, An
         "input_shape": list(model.input_shape),
         "model_configs": list(configs or []),
     }
+
+
+def joined(networks: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """One description for members taken one by one (each description of one member):
+    the first one, with every member's ``model_configs`` for a module (None stays None)."""
+    first = networks[0]
+    if first is None or first.get("kind") != "module":
+        return None if first is None else dict(first)
+    return {**first, "model_configs": [n["model_configs"][0] for n in networks]}
 
 
 def build(
@@ -72,7 +82,7 @@ def build(
     return net
 
 
-def with_weights(model, flat: torch.Tensor, stats: torch.Tensor, configs=None):  # noqa: ANN001
+def with_weights(model, flat: torch.Tensor, stats: torch.Tensor):  # noqa: ANN001
     """A population of ``model``'s structure holding the given parameters and statistics."""
     if model.kind == "mlp":
         other = build(describe(model), flat.shape[0], dtype=flat.dtype, device=flat.device)
@@ -86,8 +96,6 @@ def with_weights(model, flat: torch.Tensor, stats: torch.Tensor, configs=None): 
 
 def _module_copy(model: PopulationModule, n: int) -> PopulationModule:
     """A module population of ``n`` members sharing ``model``'s skeleton structure."""
-    import copy
-
     members = [copy.deepcopy(model.skeleton) for _ in range(n)]
     net = PopulationModule(
         members, model.input_shape, dtype=model.flat.dtype, device=model.flat.device

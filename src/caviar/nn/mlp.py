@@ -111,9 +111,7 @@ class PopulationMLP:
     """
 
     kind = "mlp"
-    has_dropout = False  # dropout comes from the per-member rates of a DropoutPass only
-    per_member_dropout = True
-    fixed_dropout = False
+    fixed_dropout = False  # dropout comes from the per-member rates of a DropoutPass only
 
     def __init__(
         self,

@@ -64,13 +64,10 @@ def _row_views(
 ) -> dict[str, torch.Tensor]:
     """Views ``(P, *shape)`` of ``flat (P, N)`` by name."""
     P = flat.shape[0]
-    views = {}
-    for name, shape, start in layout:
-        n = 1
-        for s in shape:
-            n *= s
-        views[name] = flat[:, start : start + n].view(P, *shape)
-    return views
+    return {
+        name: flat[:, start : start + math.prod(shape)].view(P, *shape)
+        for name, shape, start in layout
+    }
 
 
 def _signature(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
@@ -136,9 +133,9 @@ class PopulationModule:
         ]
         self._bn = batch_norm_layers(self.skeleton)
         self.batch_norm = bool(self._bn)
-        self.has_dropout = bool(dropout_layers(self.skeleton))
-        self.per_member_dropout = any(d.p is None for d in dropout_layers(self.skeleton))
-        self.fixed_dropout = any(d.p for d in dropout_layers(self.skeleton))
+        drops = dropout_layers(self.skeleton)
+        self.per_member_dropout = any(d.p is None for d in drops)  # take model.dropout
+        self.fixed_dropout = any(d.p for d in drops)  # a rate of their own: train mode needed
         qualified = {id(m): n for n, m in self.skeleton.named_modules()}
         self._bn_stats = [
             (

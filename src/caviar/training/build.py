@@ -94,15 +94,16 @@ def build_model(
 def _build_module(configs, data, knobs, k: int, bias) -> PopulationModule:  # noqa: ANN001
     first = configs[0]
     factory, path = factory_of(first)
+    member_configs = [factory_config(c, data, k, bias) for c in configs]
     members = [
-        factories.build_member(factory, factory_config(c, data, k, bias), seed, path=path)
-        for c, seed in zip(configs, knobs.seeds, strict=True)
+        factories.build_member(factory, cfg, seed, path=path)
+        for cfg, seed in zip(member_configs, knobs.seeds, strict=True)
     ]
     model = PopulationModule(
         members, input_shape(data), dtype=DTYPES[first.train.dtype], device=first.train.device
     )
     model.factory_path = path
-    model.member_configs = [factory_config(c, data, k, bias) for c in configs]
+    model.member_configs = member_configs
     if model.n_outputs != k:
         raise CaviarError(
             f"the module returns {model.n_outputs} outputs per example; this task and loss need {k}"

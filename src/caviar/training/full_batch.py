@@ -142,7 +142,7 @@ class FullBatchTrainer(PopulationControls):
         self.knobs.optimizer = {k: col(k) for k in DEFAULTS}
         self.model = build_model(configs, data, self.knobs)
         t = first.train
-        self.tensors = subsample_validation(
+        self.tensors, _ = subsample_validation(
             to_tensors(data, self.dtype, self.device), t.val_subsample, t.shuffle_seed
         )
         self.has_val = True  # full-batch methods always validate (early stopping)

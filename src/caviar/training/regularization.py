@@ -72,8 +72,7 @@ class Regularization:
             )
         self.augmenter.refresh()
         # a module's fixed-rate dropout layers need the training pass too
-        fixed = getattr(self.model, "fixed_dropout", False)
-        self.use_dropout = bool((k["dropout"] > 0).any()) or fixed
+        self.use_dropout = bool((k["dropout"] > 0).any()) or self.model.fixed_dropout
         self.use_input_dropout = bool((k["input_dropout"] > 0).any())
         self.use_weight_noise = bool((k["weight_noise"] > 0).any())
         self.active = (

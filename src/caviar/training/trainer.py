@@ -61,11 +61,7 @@ from caviar.training.regularization import Regularization
 from caviar.training.result import HISTORY_KEYS, PopulationResult
 from caviar.training.scoring.epoch import EpochScore
 from caviar.training.splits import Tensors, split_tensors, to_tensors
-from caviar.training.validation_cadence import (
-    ValidationCadence,
-    subsample_rows,
-    subsample_validation,
-)
+from caviar.training.validation_cadence import ValidationCadence, subsample_validation
 from caviar.training.weights import split_weights
 
 __all__ = [  # the trainer and the names other modules import from here
@@ -117,16 +113,13 @@ class PopulationTrainer(PopulationControls):
         self.knobs = stack_knobs(configs, data.task, dtype=self.dtype, device=self.device)
         self.model = build_model(configs, data, self.knobs)
         t = first.train
-        self.tensors = subsample_validation(
-            to_tensors(data, self.dtype, self.device), t.val_subsample, t.shuffle_seed
-        )
-        self.w_train, self.w_val = (
-            split_weights(first.train.class_weight, data, s, self.dtype, self.device)
+        self.w_train, w_val = (
+            split_weights(t.class_weight, data, s, self.dtype, self.device)
             for s in ("train", "val")
         )
-        rows = subsample_rows(len(data.y_val), t.val_subsample, t.shuffle_seed)
-        if rows is not None and self.w_val is not None:  # the weights of the rows kept
-            self.w_val = self.w_val.index_select(0, rows.to(self.w_val.device))
+        self.tensors, self.w_val = subsample_validation(
+            to_tensors(data, self.dtype, self.device), t.val_subsample, t.shuffle_seed, w_val
+        )
         self.spec = get_loss(self.knobs.loss_name)
         self.metric = first.train.metric
         self.n_train = self.tensors.x_train.shape[0]

@@ -54,11 +54,14 @@ def subsample_rows(n_val: int, n: int | None, seed: int) -> torch.Tensor | None:
     return torch.randperm(n_val, generator=gen)[:n].sort().values
 
 
-def subsample_validation(tensors, n: int | None, seed: int):
-    """``tensors`` with its validation split cut to the seeded subsample of ``n`` rows."""
+def subsample_validation(tensors, n: int | None, seed: int, weights=None):
+    """``tensors`` with its validation split cut to the seeded subsample of ``n`` rows, and
+    the validation rows' ``weights`` (or None) cut the same way: ``(tensors, weights)``."""
     rows = subsample_rows(tensors.x_val.shape[0], n, seed)
     if rows is not None:
         rows = rows.to(tensors.x_val.device)
         tensors.x_val = tensors.x_val.index_select(0, rows)
         tensors.y_val = tensors.y_val.index_select(0, rows)
-    return tensors
+        if weights is not None:
+            weights = weights.index_select(0, rows.to(weights.device))
+    return tensors, weights

@@ -30,6 +30,7 @@ import torch
 from caviar.data.weights import train_val_weights
 from caviar.diagnose.baseline import _score
 from caviar.model import TrainedModel
+from caviar.model import network as networks
 from caviar.openmp import load_aware
 from caviar.training.scoring.model import score_model
 from caviar.training.trainer import PopulationTrainer
@@ -53,17 +54,8 @@ def model_from_records(records: list[MemberRecord], data, metrics: dict) -> Trai
         dropout=[r.member.config.model.dropout for r in records],
         input_dropout=[r.member.config.model.input_dropout for r in records],
         seeds=[r.member.config.train.seed for r in records],
-        network=_joined(records),
+        network=networks.joined([r.network for r in records]),
     )
-
-
-def _joined(records: list[MemberRecord]) -> dict | None:
-    """One network description for the records' members (None: MLPs)."""
-    if records[0].network is None:
-        return None
-    out = dict(records[0].network)
-    out["model_configs"] = [r.network["model_configs"][0] for r in records]
-    return out
 
 
 def train_val_data(data):
