@@ -19,21 +19,40 @@ from caviar.penalties._lambdas import Lambda, check_lambdas
 from caviar.tensors import per_member
 
 
+def _value_only(t: torch.Tensor) -> bool:
+    """No graph to record: the value alone is wanted (the hand-written backprop asks for
+    it under ``no_grad`` to detect divergence; its gradient is written by hand)."""
+    return not (torch.is_grad_enabled() and t.requires_grad)
+
+
 def l1_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``Σ |θ|`` over every tensor, per member: list of ``(P, ...)`` → ``(P,)``."""
-    return sum(t.abs().flatten(1).sum(dim=1) for t in tensors)  # type: ignore[return-value]
+    """``Σ |θ|`` over every tensor, per member: list of ``(P, ...)`` → ``(P,)``.
+
+    Without a graph, one reduction (``vector_norm(ord=1)``) instead of ``|θ|`` then a sum.
+    """
+    return sum(_l1(t.flatten(1)) for t in tensors)  # type: ignore[return-value]
+
+
+def _l1(flat: torch.Tensor) -> torch.Tensor:
+    if _value_only(flat):
+        return torch.linalg.vector_norm(flat, ord=1, dim=1)
+    return flat.abs().sum(dim=1)
 
 
 def squared_l2_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     """``Σ θ²`` over every tensor, per member: list of ``(P, ...)`` → ``(P,)``.
 
-    A per-member dot product ``⟨θ, θ⟩`` (one read of θ, no squared copy).
+    A per-member dot product ``⟨θ, θ⟩``; without a graph ``‖θ‖₂²`` from one reduction
+    (``vector_norm``, one read of θ: ``vecdot`` runs as ``(θ * θ).sum()`` on the CPU,
+    a squared copy then a sum; measured 2-3.5x slower at ``(64, 26122)``). The two agree
+    to rounding (float64: 1e-15 relative) and overflow alike, to ``inf``.
     """
-    return sum(_self_dot(t) for t in tensors)  # type: ignore[return-value]
+    return sum(_self_dot(t.flatten(1)) for t in tensors)  # type: ignore[return-value]
 
 
-def _self_dot(t: torch.Tensor) -> torch.Tensor:
-    flat = t.flatten(1)
+def _self_dot(flat: torch.Tensor) -> torch.Tensor:
+    if _value_only(flat):
+        return torch.linalg.vector_norm(flat, dim=1).square()
     return torch.linalg.vecdot(flat, flat)
 
 

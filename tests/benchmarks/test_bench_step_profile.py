@@ -1,0 +1,20 @@
+"""Smoke test: benchmarks/step_profile.py --quick profiles a step in both precisions and
+ends with one JSON line whose shares and bounds are consistent."""
+
+import math
+
+
+def test_step_profile_quick(run_quick):
+    s = run_quick("step_profile")
+    assert s["benchmark"] == "step_profile" and s["quick"] is True
+    for name in ("fp32", "bf16"):
+        p = s["per_precision"][name]
+        assert p["steps"] > 0 and p["step_ms"] > 0
+        assert 0 < p["products_ms"] <= p["profiled_step_ms"]
+        assert math.isclose(sum(p["share"].values()), 1.0, abs_tol=1e-3)
+        assert p["share"]["products"] > 0 and p["share"]["optimizer"] > 0
+    assert s["products_share_fp32"] == s["per_precision"]["fp32"]["share"]["products"]
+    assert s["gemm_peak_gflops"] > 0 and s["step_gflop"] > 0
+    # the products alone run at least as fast as the whole step
+    assert s["gemm_only_fraction_of_peak"] >= s["fp32_fraction_of_gemm_peak"] > 0
+    assert s["bf16_speedup_bound"] > 0 and s["speedup_bf16_vs_fp32_step"] > 0
