@@ -20,9 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run_dir", help="run directory of caviar tune, train or diagnose")
     p.add_argument("-o", "--out", help="output HTML file (default: RUN_DIR/report.html)")
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace an existing -o file"
-    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing -o file")
     p.add_argument("--study", help="study name when the storage holds several")
     p.add_argument("--diagnose", help="a caviar diagnose output directory to include")
     p.set_defaults(func=run)
