@@ -15,6 +15,7 @@ from caviar.cli import main
 from caviar.config import validate_config
 from caviar.data import prepare_data
 from caviar.training.cross_validation import expand_folds
+from caviar.training.refit import train_val_data
 from caviar.training.trainer import PopulationTrainer
 from caviar.tuning.halving import SuccessiveHalving
 from caviar.tuning.runner import tune
@@ -65,13 +66,26 @@ def test_final_model_is_refit_for_the_mean_best_epoch_count(tmp_path):
     cfg = _cv_config(trials=2)
     cfg["train"]["patience"] = 2
     cfg["train"]["epochs"] = 30
-    result = tune(cfg, out=tmp_path / "run", outputs=False)
+    data = prepare_data("iris", seed=0)
+    result = tune(cfg, out=tmp_path / "run", data=data, outputs=False)
     best = result.best
     member = validate_config(result.model.configs[0])
     assert member.train.fold is None and member.train.cv == 3
-    # refit_train_val trains best_epoch + 1 epochs (the CV one) on train+validation
     assert result.model.metrics["refit"] == "train_val"
-    assert best["best_epoch"] + 1 <= best["epochs_run"]
+    # the final model: that configuration trained on all of train+validation, from
+    # scratch, for best_epoch + 1 epochs (nothing held out: no early stopping)
+    again = member.model_copy(deep=True)
+    again.train.cv, again.train.patience = None, None
+    again.train.epochs = best["best_epoch"] + 1
+    trainer = PopulationTrainer([again], train_val_data(data))
+    for epoch in range(trainer.epochs):
+        trainer.epoch = epoch
+        trainer.train_epoch()
+    want = trainer.model.member_tensors(0)
+    got = result.model.member_tensors[0]
+    for name, tensor in want.items():
+        torch.testing.assert_close(got[name], tensor)
+    assert np.isfinite(result.test_score)
 
 
 def test_halving_prunes_configurations_by_their_fold_mean():
