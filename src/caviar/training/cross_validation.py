@@ -23,7 +23,9 @@ import math
 import numpy as np
 
 from caviar.config import RunConfig
+from caviar.training.refit import refit
 from caviar.training.result import HISTORY_KEYS, MemberResult, PopulationResult
+from caviar.training.trainer import train_population
 
 # the worst status of a configuration's folds is its status
 STATUS_ORDER = ("diverged", "pruned", "early_stopped", "complete")
@@ -98,9 +100,6 @@ def train_cross_validated(
     epoch count (``refit`` strategy ``fresh``). The result's members are the folded
     results (``cv_scores``, ``refit_epochs``); its model holds the retrained weights,
     one row per configuration, which the test split scores."""
-    from caviar.training.refit import refit
-    from caviar.training.trainer import train_population
-
     k = int(configs[0].train.cv)
     folded = train_population(
         expand_folds(configs, k), data, on_epoch=on_epoch, callbacks=callbacks

@@ -27,11 +27,19 @@ best epoch of that mean curve, shared by the folds), and when one fold stops
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
-from caviar.data.folds import cv_splits
+from caviar.data.folds import check_cv, cv_splits
+from caviar.data.weights import train_val_weights
 from caviar.errors import CaviarError
+from caviar.losses import get_loss
+from caviar.losses.registry import sigmoid_proba
+from caviar.nn import output_bias
+from caviar.optim.second_order import FULL_BATCH_METHODS
+from caviar.training.splits import Tensors, split_tensors
 from caviar.training.validation_cadence import subsample_rows
 from caviar.training.weights import split_weights
 
@@ -66,10 +74,7 @@ def fold_population(trainer, data) -> None:
         val_rows = val_rows[:, sub.numpy()]
     pick = np.asarray(folds)
     dtype, device = trainer.dtype, trainer.device
-    from caviar.training.refit import train_val_data
-    from caviar.training.splits import Tensors, split_tensors
-
-    pool = train_val_data(data)
+    pool = dataclasses.replace(data, X_train=x, y_train=y, w_train=train_val_weights(data))
     x_all, y_all = split_tensors(data.task, x, y, dtype, device)
     rows = torch.as_tensor(train_rows[pick], device=device)
     vrows = torch.as_tensor(val_rows[pick], device=device)
@@ -88,10 +93,6 @@ def _fold_priors(trainer, y: np.ndarray, rows: np.ndarray, w: np.ndarray | None)
     model = trainer.model
     if first.model.output_init != "prior" or not hasattr(model, "slices"):
         return
-    from caviar.losses import get_loss
-    from caviar.losses.registry import sigmoid_proba
-    from caviar.nn import output_bias
-
     last = model.slices[-1]
     sigmoid = get_loss(trainer.knobs.loss_name).proba is sigmoid_proba
     for p, r in enumerate(rows):
@@ -135,8 +136,6 @@ def check_fold_config(cfg) -> None:
     """A one-line error for what ``train.cv`` cannot cross-validate honestly."""
     if cfg.train.cv is None:
         return
-    from caviar.training.full_batch import FULL_BATCH_METHODS
-
     if cfg.optimizer.name in FULL_BATCH_METHODS:
         raise CaviarError(f"train.cv: the full-batch method '{cfg.optimizer.name}' has no folds")
     if cfg.model.kind != "mlp":
@@ -151,7 +150,5 @@ def check_fold_config(cfg) -> None:
 
 def check_fold_data(cfg, data, where: str = "train.cv") -> None:
     """A one-line error when ``data`` cannot be cut into ``train.cv`` folds."""
-    from caviar.data.folds import check_cv
-
     if cfg.train.cv is not None:
         check_cv(cfg.train.cv, data.train_val()[1], data.task, where=where)
