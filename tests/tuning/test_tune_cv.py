@@ -134,3 +134,14 @@ def test_bad_cv_settings_are_one_line_errors(tmp_path, capsys, search, train, ne
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and needle in err[0], err
     assert not out.exists()
+
+
+def test_cli_cv_flag_overrides_search_cv(tmp_path, capsys):
+    cfg = _cv_config(trials=2)
+    del cfg["search"]["cv"]
+    path = write_toml(tmp_path / "flag.toml", cfg)
+    assert main(["tune", str(path), "--out", str(tmp_path / "run"), "--cv", "2", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["cv"] == 2 and len(summary["cv_scores"]) == 2
+    assert main(["tune", str(path), "--out", str(tmp_path / "bad"), "--cv", "1"]) == 2
+    assert "cv: Input should be greater than or equal to 2" in capsys.readouterr().err

@@ -39,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, help="override search.time_budget (seconds)")
     p.add_argument("--strategy", choices=STRATEGIES, help="override search.strategy")
     p.add_argument("--seed", type=int, help="override search.seed")
+    p.add_argument("--cv", type=int, help="override search.cv (k-fold cross-validation)")
     p.add_argument(
         "--executor",
         choices=["local", "ray"],
@@ -87,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         "time_budget": args.time_budget,
         "strategy": args.strategy,
         "seed": args.seed,
+        "cv": args.cv,
     }
     plan = make_plan(args.config, overrides)
     out = Path(args.out) if args.out else Path("runs") / plan.name
