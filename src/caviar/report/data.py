@@ -204,6 +204,8 @@ def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -
         for k in RESULT_COLUMNS:
             row[k] = rec.get(k)
         row["best_epoch"] = display_epoch(rec.get("best_epoch"))  # as train leaderboards
+        if "cv_std" in rec:  # search.cv: the spread of the folds (val_score is their mean)
+            row["cv_std"] = rec["cv_std"]
         row["status"] = t.user_attrs.get("status", row["status"])
         for p, v in t.params.items():
             cat = isinstance(t.distributions.get(p), CategoricalDistribution)
