@@ -123,3 +123,44 @@ def test_the_train_val_refit_replays_the_changes(tmp_path):
     (without,) = refit_mod.refit_train_val(recs, data)
     assert t1["best_epoch"] >= 4  # the change (after epoch 4) is inside the refit's epochs
     assert any(not torch.equal(with_change.weights[k], without.weights[k]) for k in without.weights)
+
+
+def test_a_change_in_a_pbt_population_is_replayed_with_its_population(tmp_path):
+    """Trial 0 gets a new learning rate after epoch 2, just before PBT's exploit step at
+    epoch 2 copies it (weights and values) into the worst trials: rebuilding the PBT
+    trials replays the population with the change, and gives their stored curves."""
+    from test_tune_pbt_final import pbt_config
+
+    class SetTrial0(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 0:
+                assert main(["set", str(run), "--trial", "0", "optimizer.lr=0.002"]) == 0
+
+    cfg = pbt_config(ensemble_top_k=4)
+    cfg["train"]["epochs"] = 8
+    run = tmp_path / "run"
+    result = tune(cfg, out=run, live_dir=open_search_live_dir(run), callbacks=[SetTrial0()])
+    trials = {t["index"]: t for t in result.trials}
+    assert [c["epoch"] for c in trials[0]["changes"]] == [2]
+    copied = [i for i, t in trials.items() if any(
+        h["epoch"] == 2 and h["from"] == 0 for h in t["pbt_history"])]  # fmt: skip
+    assert copied  # the changed trial was copied at epoch 2
+    data = load_data_for([validate_config(result.plan.base)])
+    plan = make_plan(cfg)
+    chosen = [trials[i] for i in sorted(trials)]
+    recs, how = rebuild(chosen, trials, plan.base, plan.space, data)
+    assert "population" in set(how.values())
+    for t, r in zip(chosen, recs, strict=True):
+        assert r.member.history["val_loss"] == pytest.approx(
+            t["history"]["val_loss"], rel=1e-12, abs=1e-15
+        )
+    # without the recorded change trial 0 and the trials whose weights last came from it
+    # (their curves are its lineage) are not the stored ones
+    lineage = [
+        i for i, t in trials.items() if t["pbt_history"] and t["pbt_history"][-1]["from"] == 0
+    ]
+    assert lineage
+    plain = {i: {k: v for k, v in t.items() if k != "changes"} for i, t in trials.items()}
+    recs, _ = rebuild([plain[i] for i in [0, *lineage]], plain, plan.base, plan.space, data)
+    for i, r in zip([0, *lineage], recs, strict=True):
+        assert r.member.history["val_loss"] != pytest.approx(trials[i]["history"]["val_loss"])
