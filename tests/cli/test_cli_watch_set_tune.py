@@ -9,9 +9,10 @@ import threading
 import time
 
 import pytest
+from live_runs import start_live
 
 from caviar.cli.main import main
-from caviar.cli.sparkline import sparkline
+from caviar.cli.watch_text import sparkline
 from caviar.training.live import append_line, live_dir_of
 
 CONFIG = """
@@ -39,21 +40,8 @@ def test_watch_and_set_on_a_running_tune(tmp_path, capsys):
     cfg = tmp_path / "iris.toml"
     cfg.write_text(CONFIG)
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "caviar.cli.main", "tune", str(cfg), "-o", str(out), "-q",
-         "--json", "--workers", "1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    proc = start_live(["tune", str(cfg), "-q", "--json", "--workers", "1"], out, "trials")
     try:
-        progress = live_dir_of(out) / "progress.jsonl"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # wait for the first epoch
-            if progress.exists() and '"trials"' in progress.read_text():
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the search never reported an epoch")
         assert main(["set", str(out), "--trial", "2", "optimizer.lr=1e-3"]) == 0
         assert main(["set", str(out), "--trial", "9", "optimizer.lr=1e-3"]) == 2
         assert main(["set", str(out), "--trial", "2", "optimizer.lr=inf"]) == 2

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from caviar.cli.sparkline import sparkline
+from caviar.cli.watch_text import change_note, epoch_rows, header, row_text
 from caviar.errors import CaviarError
 
 
@@ -53,34 +53,16 @@ class _State:
         if line.get("done"):
             self.done = True
             return None
-        if "applied" in line:
-            c = line["applied"]
-            change = f"{c['path']} {c['old']:g} -> {c['new']:g}"
-            return f"member {c['member']}: {change} after epoch {c['epoch']}"
-        if "rejected" in line:
-            r = line["rejected"]
-            return f"member {r['member']}: {r['path']} = {r['value']} rejected: {line['reason']}"
-        for j, m in enumerate(line.get("members", [])):
-            row = {k: line[k][j] for k in ("train_loss", "val_loss", "val_score", "lr", "alive")}
-            row.update(epoch=line["epoch"], epochs=line["epochs"])
+        if "applied" in line or "rejected" in line:
+            return change_note(line, "member")
+        for m, row in epoch_rows(line, line.get("members", [])).items():
             self.latest[m] = row
             self.curves.setdefault(m, []).append(row["val_loss"])
         return None
 
     def table(self) -> str:
-        def num(v):
-            return "-" if v is None else f"{v:.4g}"
-
-        out = [
-            f"{'member':>6} {'epoch':>9} {'train':>9} {'val':>9} {'score':>7} {'lr':>9}  val curve"
-        ]
-        for m in sorted(self.latest):
-            r = self.latest[m]
-            ep = f"{r['epoch']}/{r['epochs']}" + ("" if r["alive"] else "*")
-            out.append(
-                f"{m:>6} {ep:>9} {num(r['train_loss']):>9} {num(r['val_loss']):>9} "
-                f"{num(r['val_score']):>7} {num(r['lr']):>9}  {sparkline(self.curves[m])}"
-            )
+        out = [header("member")]
+        out += [row_text(m, self.latest[m], self.curves[m]) for m in sorted(self.latest)]
         return "\n".join(out)
 
 

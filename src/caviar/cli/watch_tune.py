@@ -13,14 +13,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from caviar.cli.sparkline import sparkline
+from caviar.cli.watch_text import change_note, epoch_rows, header, row_text
 from caviar.errors import CaviarError
-
-KEYS = ("train_loss", "val_loss", "val_score", "lr", "alive")
-
-
-def _num(v) -> str:
-    return "-" if v is None else f"{v:.4g}"
 
 
 class TuneState:
@@ -41,13 +35,8 @@ class TuneState:
             self.executor = line["start"].get("executor", "local")
         elif line.get("done"):
             self.done = True
-        elif "applied" in line:
-            c = line["applied"]
-            change = f"{c['path']} {c['old']:g} -> {c['new']:g}"
-            return f"trial {c['trial']}: {change} after epoch {c['epoch']}"
-        elif "rejected" in line:
-            r = line["rejected"]
-            return f"trial {r['trial']}: {r['path']} = {r['value']} rejected: {line['reason']}"
+        elif "applied" in line or "rejected" in line:
+            return change_note(line, "trial")
         elif "population_end" in line:
             self.running.pop(line["population_end"], None)
             self.seen.pop(line["population_end"], None)
@@ -58,9 +47,7 @@ class TuneState:
         elif "trials" in line:
             self.running[line["population"]] = line
             self.seen.setdefault(line["population"], set()).update(line["trials"])
-            for j, trial in enumerate(line["trials"]):
-                row = {k: line[k][j] for k in KEYS}
-                row.update(epoch=line["epoch"], epochs=line["epochs"])
+            for trial, row in epoch_rows(line, line["trials"]).items():
                 self.rows[trial] = row
                 self.curves.setdefault(trial, []).append(row["val_loss"])
         return None
@@ -73,20 +60,10 @@ class TuneState:
                 f"population {number} (round {line['round']}): epoch "
                 f"{line['epoch']}/{line['epochs']}, {alive} of {len(line['trials'])} trials alive"
             )
-            out.append(
-                f"{'trial':>6} {'epoch':>9} {'train':>9} {'val':>9} {'score':>7} {'lr':>9}"
-                "  val curve"
-            )
-            for trial in line["trials"]:
-                r = self.rows.get(trial)
-                if r is None:
-                    continue
-                ep = f"{r['epoch']}/{r['epochs']}" + ("" if r["alive"] else "*")
-                out.append(
-                    f"{trial:>6} {ep:>9} {_num(r['train_loss']):>9} {_num(r['val_loss']):>9} "
-                    f"{_num(r['val_score']):>7} {_num(r['lr']):>9}  "
-                    f"{sparkline(self.curves[trial])}"
-                )
+            out.append(header("trial"))
+            out += [
+                row_text(t, self.rows[t], self.curves[t]) for t in line["trials"] if t in self.rows
+            ]
         out.append(self.summary())
         return "\n".join(out)
 
