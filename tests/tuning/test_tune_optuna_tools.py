@@ -13,6 +13,7 @@ import datetime
 import io
 import json
 import math
+import warnings
 from pathlib import Path
 
 import optuna
@@ -106,11 +107,12 @@ def test_every_optuna_visualization_returns_a_figure_showing_every_trial(quickst
         "plot_timeline",
     ]
     single_objective = {"plot_hypervolume_history", "plot_pareto_front"}  # multi-objective
-    slow_or_extra = {"plot_terminator_improvement"}  # needs a GP fit over the trials
     public = {n for n in dir(vis) if n.startswith("plot_")}
     assert public <= set(names), public - set(names)  # a new plot is added here
-    for name in sorted(public - single_objective - slow_or_extra):
-        fig = getattr(vis, name)(study)
+    for name in sorted(public - single_objective):
+        with warnings.catch_warnings():  # the terminator plot is experimental in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            fig = getattr(vis, name)(study)
         assert isinstance(fig, go.Figure), name
         assert fig.data, name
     lines = vis.plot_intermediate_values(study).data
@@ -119,6 +121,15 @@ def test_every_optuna_visualization_returns_a_figure_showing_every_trial(quickst
     shown = [y for trace in bars for y in trace.y]
     assert sorted(shown) == sorted(t.number for t in study.trials) and len(shown) == n
     assert {trace.name for trace in bars} == {"COMPLETE", "PRUNED"}
+    # the terminator's regret bound (a GP over the complete trials) is drawn at every
+    # trial from the first complete one on, pruned ones included
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        improvement = vis.plot_terminator_improvement(study).data[0]
+    T = optuna.trial.TrialState
+    first = min(t.number for t in study.trials if t.state == T.COMPLETE)
+    assert list(improvement.x) == [t.number for t in study.trials if t.number >= first]
+    assert all(math.isfinite(v) and v >= 0 for v in improvement.y)
 
 
 def test_optuna_dashboard_serves_the_study(quickstart):
