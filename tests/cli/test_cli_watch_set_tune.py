@@ -168,3 +168,18 @@ def test_sparklines_of_long_curves_keep_their_width():
     line = sparkline(list(range(1000)))
     assert len(line) == 60 and line[0] == "▁" and line[-1] == "█"
     assert sparkline([1.0, None, 2.0]) == "▁ █"
+
+
+def test_set_names_members_of_a_train_and_trials_of_a_tune(tmp_path, capsys):
+    live = live_dir_of(tmp_path / "run")
+    live.mkdir()
+    append_line(live / "progress.jsonl", {"population": 0, "epoch": 1, "epochs": 3,
+                "members": [0, 1], "train_loss": [1.0, 1.0], "val_loss": [1.0, 1.0],
+                "val_score": [0.5, 0.5], "lr": [0.1, 0.1], "alive": [True, True]})  # fmt: skip
+    assert main(["set", str(tmp_path / "run"), "--trial", "0", "optimizer.lr=0.01"]) == 2
+    assert "this is a caviar train: name the member with --member M" in capsys.readouterr().err
+    assert not (live / "control.jsonl").exists()
+    assert main(["set", str(tmp_path / "run"), "--member", "0", "optimizer.lr=0.01"]) == 0
+    assert json.loads((live / "control.jsonl").read_text()) == {
+        "member": 0, "set": {"optimizer.lr": 0.01}
+    }  # fmt: skip

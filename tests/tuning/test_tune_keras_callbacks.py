@@ -52,7 +52,9 @@ def test_hooks_see_every_epoch_population_and_stored_trial(tmp_path):
         assert isinstance(study, optuna.Study)
         order.append(("fn", trial.number))
 
-    result = caviar.tune(config(), out=tmp_path / "run", callbacks=[rec, optuna_style])
+    result = caviar.tune(
+        config(), out=tmp_path / "run", callbacks=[rec, optuna_style], outputs=False
+    )
     trials = _by_index(result)
     # on_epoch_end: every epoch of both populations, with the trials' own numbers
     assert len(rec.epochs) == 2 * EPOCHS

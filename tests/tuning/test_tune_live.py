@@ -60,9 +60,14 @@ def test_a_set_mid_run_changes_the_trial_from_that_epoch_is_stored_and_replays(t
     live = open_search_live_dir(run)
     setter = SetFromInside(run)
     with intra_op_threads(1):
-        plain = tune(cfg, out=tmp_path / "plain", executor=ExecutorSpec(workers=1))
+        plain = tune(cfg, out=tmp_path / "plain", executor=ExecutorSpec(workers=1), outputs=False)
         changed = tune(
-            cfg, out=run, executor=ExecutorSpec(workers=1), live_dir=live, callbacks=[setter]
+            cfg,
+            out=run,
+            executor=ExecutorSpec(workers=1),
+            live_dir=live,
+            callbacks=[setter],
+            outputs=False,
         )
     assert setter.codes == {
         "ok": 0, "unknown trial": 2, "member flag": 2, "structural": 2, "not a number": 2,
@@ -139,7 +144,8 @@ def test_a_change_in_a_pbt_population_is_replayed_with_its_population(tmp_path):
     cfg = pbt_config(ensemble_top_k=4)
     cfg["train"]["epochs"] = 8
     run = tmp_path / "run"
-    result = tune(cfg, out=run, live_dir=open_search_live_dir(run), callbacks=[SetTrial0()])
+    live = open_search_live_dir(run)
+    result = tune(cfg, out=run, live_dir=live, callbacks=[SetTrial0()], outputs=False)
     trials = {t["index"]: t for t in result.trials}
     assert [c["epoch"] for c in trials[0]["changes"]] == [2]
     copied = [i for i, t in trials.items() if any(

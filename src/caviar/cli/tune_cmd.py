@@ -107,9 +107,18 @@ def run(args: argparse.Namespace) -> int:
     total = plan.settings.trials
     task = progress.add_task("trials", total=total, best="-")
     started = False
+    live = None
+    noted = False
 
     def start() -> None:  # the bar appears once training starts (errors stay one line)
-        nonlocal started
+        nonlocal started, noted
+        if live is None and not noted:  # panda mode is the other process's
+            stderr_console.print(
+                f"note: {out}.live belongs to another running process: caviar watch/set "
+                "follow that one",
+                soft_wrap=True,
+            )
+            noted = True
         if show and not started:
             progress.start()
             started = True
@@ -121,10 +130,6 @@ def run(args: argparse.Namespace) -> int:
         )
 
     live = open_search_live_dir(out)  # panda mode: caviar watch / caviar set --trial
-    if live is None:
-        stderr_console.print(
-            f"note: {out}.live belongs to another running process: caviar watch/set follow it"
-        )
     finished = False
     try:
         result = tune(

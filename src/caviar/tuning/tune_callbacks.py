@@ -73,6 +73,7 @@ class TuneHooks:
         self._populations: dict[tuple[int, ...], tuple[int, TrialControl | None]] = {}
         self._next = 0
         if self.live is not None:
+            self.live.mkdir(parents=True, exist_ok=True)
             start = {"kind": "tune", "executor": executor, "pid": os.getpid()}
             append_line(self.live / "progress.jsonl", {"start": start})
 
