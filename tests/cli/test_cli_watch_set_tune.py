@@ -183,3 +183,27 @@ def test_set_names_members_of_a_train_and_trials_of_a_tune(tmp_path, capsys):
     assert json.loads((live / "control.jsonl").read_text()) == {
         "member": 0, "set": {"optimizer.lr": 0.01}
     }  # fmt: skip
+
+
+def test_a_run_that_has_not_reported_yet(tmp_path, capsys):
+    """RUN_DIR.live exists, progress.jsonl is still empty (the search loads its data)."""
+    live = live_dir_of(tmp_path / "run")
+    live.mkdir()
+    (live / "progress.jsonl").touch()
+    assert main(["watch", str(tmp_path / "run"), "--once"]) == 0
+    assert "has not reported anything yet" in capsys.readouterr().out
+    assert main(["set", str(tmp_path / "run"), "--trial", "0", "optimizer.lr=0.01"]) == 2
+    assert "no trial runs yet" in capsys.readouterr().err
+    # a watch started now takes the search's view once its first line comes
+
+    def write():
+        time.sleep(0.4)
+        append_line(live / "progress.jsonl", {"start": {"kind": "tune", "executor": "local"}})
+        append_line(live / "progress.jsonl", _epoch(0, 1, [0, 1], [True, True], [1.0, 1.0]))
+        append_line(live / "progress.jsonl", {"done": True})
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert main(["watch", str(tmp_path / "run"), "--interval", "0.05", "--timeout", "30"]) == 0
+    writer.join()
+    assert "population 0 (round 0): epoch 1/3" in capsys.readouterr().out

@@ -94,14 +94,18 @@ def watch(args: argparse.Namespace) -> int:
         end = data.rfind(b"\n") + 1
         offset += end
         lines = [json.loads(x) for x in data[:end].decode().splitlines() if x.strip()]
-        if state is None:
+        if state is None and lines:  # a search says so in its first line
             state = _state_for(lines)
-        notes = [n for n in (state.feed(x) for x in lines) if n]
-        for n in notes:
-            console.print(n, markup=False)
-        if any(k in x for x in lines for k in ("members", "trials", "trial")) or args.once:
-            console.print(state.table(), markup=False, highlight=False)
-        if state.done or args.once:
+        if state is not None:
+            for n in [n for n in (state.feed(x) for x in lines) if n]:
+                console.print(n, markup=False)
+            if any(k in x for x in lines for k in ("members", "trials", "trial")) or args.once:
+                console.print(state.table(), markup=False, highlight=False)
+            if state.done:
+                return 0
+        elif args.once:
+            console.print("the run has not reported anything yet", markup=False)
+        if args.once:
             return 0
         if args.timeout is not None and time.monotonic() - start > args.timeout:
             return 0
@@ -138,6 +142,8 @@ def set_knobs(args: argparse.Namespace) -> int:
         values[path.strip()] = check_settable(path.strip(), value.strip())
     text = (live / "progress.jsonl").read_text()
     lines = [json.loads(x) for x in text[: text.rfind("\n") + 1].splitlines() if x.strip()]
+    if not lines and args.trial is not None:
+        raise CaviarError(f"no trial runs yet at {args.run_dir} (the search is starting)")
     if _is_tune(lines):
         if args.trial is None:
             raise CaviarError("this is a caviar tune: name the trial with --trial N")
