@@ -4,12 +4,15 @@ Trials go into an Optuna study (default ``RUN_DIR/study.db``; ``--resume``
 continues it after a crash); the final model, leaderboard and summary go into
 the run directory. Prints a progress bar over trials, then a leaderboard (or
 ``--json``). ``--executor ray [--address ...]`` runs the populations as Ray
-tasks on a cluster (``caviar.tuning.ray_executor``).
+tasks on a cluster (``caviar.tuning.ray_executor``). While it runs, ``caviar watch
+RUN_DIR`` follows its populations and ``caviar set RUN_DIR --trial N path=value``
+changes a running trial (panda mode, ``caviar.tuning.live_tune``).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -80,6 +83,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from caviar.tuning.dispatch import ExecutorSpec
+    from caviar.tuning.live_tune import keep_search_logs, open_search_live_dir
     from caviar.tuning.output import leaderboard
     from caviar.tuning.runner import make_plan, tune
 
@@ -105,9 +109,18 @@ def run(args: argparse.Namespace) -> int:
     total = plan.settings.trials
     task = progress.add_task("trials", total=total, best="-")
     started = False
+    live = None
+    noted = False
 
     def start() -> None:  # the bar appears once training starts (errors stay one line)
-        nonlocal started
+        nonlocal started, noted
+        if live is None and not noted:  # panda mode is the other process's
+            stderr_console.print(
+                f"note: {out}.live belongs to another running process: caviar watch/set "
+                "follow that one",
+                soft_wrap=True,
+            )
+            noted = True
         if show and not started:
             progress.start()
             started = True
@@ -118,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
             task, completed=info["done"], total=info["total"], best=f"{info['best']:.4f}"
         )
 
+    live = open_search_live_dir(out)  # panda mode: caviar watch / caviar set --trial
+    finished = False
     try:
         result = tune(
             args.config,
@@ -135,10 +150,16 @@ def run(args: argparse.Namespace) -> int:
             ),
             on_progress=on_progress,
             on_epoch=lambda *a: start(),
+            live_dir=live,
         )
+        finished = True
     finally:
         if started:
             progress.stop()
+        if live is not None:
+            if finished:
+                keep_search_logs(live, out)
+            shutil.rmtree(live, ignore_errors=True)
     info = result.outputs  # written by tune(): model, leaderboard, summary, report
     if args.json:
         sys.stdout.write(dumps(info) + "\n")

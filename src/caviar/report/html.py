@@ -3,8 +3,8 @@ network access needed: gzip-compressed and base64-encoded, 2.0 MB instead of 4.8
 unpacked by the browser's ``DecompressionStream`` before the figures are drawn) with
 the leaderboard (``caviar.report.leaderboard``) and the figures of
 :mod:`caviar.report.figures`, one section each: optimization history, loss and score
-curves, hyperparameters, importance, contours, parallel coordinates, rounds,
-diagnosis."""
+curves, hyperparameters, importance, contours, parallel coordinates, rounds, the
+gradient monitor, diagnosis."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from plotly.offline import get_plotlyjs
 from caviar.atomic import atomic_file
 from caviar.report import figures
 from caviar.report.data import RunData
+from caviar.report.gradient_monitor import gradient_monitor_figure, run_gradients
 from caviar.report.leaderboard import fmt as _fmt
 from caviar.report.leaderboard import leaderboard_table
 from caviar.version import __version__
@@ -242,6 +243,10 @@ def build_html(run: RunData) -> str:
         r = figures.rounds(run)
         if r is not None:
             sections.append(_section("rounds", "Coarse-to-fine rounds", _figure(r, "fig-rounds")))
+        who = "trial" if run.kind == "tune" else "member"
+        grads = gradient_monitor_figure(run_gradients(run), who=who)
+        if grads is not None:  # seeds 000/002: vanishing and exploding gradients per member
+            sections.append(_section("gradients", "Gradient monitor", _figure(grads, "fig-grads")))
     sections.append(_section("diagnosis", "Diagnosis", _diagnosis(run)))
     nav = "".join(f'<a href="#{sid}">{html.escape(t)}</a>' for sid, t, _ in sections)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -81,6 +81,10 @@ class TuneResult:
             "ensemble_size": self.model.n_members,
             "storage": self.storage_url,
             "rebuilt": {str(i): h for i, h in self.rebuilt.items()},
+            # caviar set --trial (panda mode): each change, by trial (caviar.tuning.live_tune)
+            "changes": [
+                {"trial": t["index"], **c} for t in self.trials for c in t.get("changes") or []
+            ],
         }
 
 
