@@ -100,6 +100,35 @@ def check_new_output(path: str | Path, *, overwrite: bool, flag: str = "--overwr
     return f"{flag}: {path}, {_what(kind)}{_contents(path)}, is replaced once this run succeeds"
 
 
+def study_storage_url(run_dir: Path, summary: dict[str, Any]) -> str | None:
+    """The storage URL of a tune run's own study: ``RUN_DIR/study.db`` (absolute) when it
+    exists and the run used SQLite, so that a moved or copied run opens its own study;
+    else the URL ``summary.json`` saved (a server); None for no study."""
+    url = summary.get("storage") if isinstance(summary.get("storage"), str) else None
+    own = run_dir / "study.db"
+    if own.exists() and (url is None or url.startswith("sqlite")):
+        url = f"sqlite:///{own.resolve()}"
+    return url
+
+
+def check_output_file(path: str | Path | None, *, overwrite: bool) -> str | None:
+    """Refuse an output file (``predict -o``, ``report -o``) that already exists unless
+    ``overwrite``, and a path that is a directory; returns the line naming what will be
+    replaced (None when nothing is, or for no path: stdout / the default)."""
+    if path is None:
+        return None
+    path = Path(path)
+    if path.is_dir():
+        raise CaviarError(f"{path} is a directory; -o needs a file name")
+    if not path.exists():
+        return None
+    if not overwrite:
+        raise CaviarError(
+            f"{path} already exists; choose another -o or pass --overwrite to replace it"
+        )
+    return f"--overwrite: {path} ({path.stat().st_size} bytes) is replaced"
+
+
 def claim_tune_dir(path: str | Path, *, study: str, resume: bool, storage: str) -> bool:
     """Check and claim ``path`` for a tune run of study ``study`` (see the module rule).
 

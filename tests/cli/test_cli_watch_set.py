@@ -3,14 +3,11 @@
 changes replay the run exactly."""
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import numpy as np
-import pytest
 import torch
+from live_runs import start_live
 
 from caviar.api import train
 from caviar.cli.main import main
@@ -75,21 +72,8 @@ def test_watch_and_set_on_a_running_train(tmp_path):
     cfg = tmp_path / "iris.toml"
     cfg.write_text(CONFIG)
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "caviar.cli.main", "train", str(cfg), "-o", str(out), "-q",
-         "--json"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    proc = start_live(["train", str(cfg), "-q", "--json"], out, "members")
     try:
-        progress = live_dir_of(out) / "progress.jsonl"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # wait for the first epoch
-            if progress.exists() and '"members"' in progress.read_text():
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the training never reported an epoch")
         assert main(["set", str(out), "--member", "2", "optimizer.lr=1e-3"]) == 0
         assert main(["set", str(out), "--member", "7", "optimizer.lr=1e-3"]) == 2
         assert main(["set", str(out), "--member", "2", "optimizer.lr=abc"]) == 2

@@ -34,6 +34,7 @@ EXPECTED = [
     "fig-contour",
     "fig-parallel",
     "fig-rounds",
+    "fig-grads",
     "fig-gradnorms-0",
     "fig-lrrange-0",
 ]
@@ -47,6 +48,7 @@ SECTIONS = [
     "contours",
     "parallel",
     "rounds",
+    "gradients",
     "diagnosis",
 ]
 PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => ({

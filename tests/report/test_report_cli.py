@@ -1,6 +1,10 @@
 """caviar report: outputs, one-line errors with exit 2 and nothing written; the report
 written at the end of caviar tune never loses the tune results."""
 
+import base64
+import gzip
+import re
+
 import pytest
 from plotly.offline import get_plotlyjs
 
@@ -12,7 +16,10 @@ def test_report_on_tune_train_and_diagnose(tune_run, train_run, diagnose_dir, tm
     text = (tune_run / "report.html").read_text()
     assert "Coarse-to-fine rounds" in text and "Hyperparameter importance" in text
     assert "<script src" not in text and "Plotly.newPlot" in text  # plotly.js inlined
-    assert get_plotlyjs() in text
+    # ... gzip-compressed and base64-encoded: it unpacks to plotly.js itself
+    packed = re.search(r'<script type="application/base64" id="plotlyjs-gzip">([^<]+)<', text)
+    assert gzip.decompress(base64.b64decode(packed.group(1))).decode() == get_plotlyjs()
+    assert len(text) < 0.5 * len(get_plotlyjs())  # the report is smaller than plotly.js
     for run, extra, sections in (
         (tune_run, [], ["fig-curves", "fig-params", "fig-parallel", "fig-importance"]),
         (train_run, ["--diagnose", str(diagnose_dir)], ["fig-curves", "fig-gradnorms-0"]),

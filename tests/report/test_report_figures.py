@@ -170,6 +170,11 @@ def test_log_axes_are_labelled_in_values_without_minor_digits():
     assert log_ticks(0.03, 0.4) == [0.05, 0.1, 0.2]  # within a decade: 1-2-5 steps
     ticks = log_ticks(0.31, 0.39)  # narrower than 1-2-5: 1..9 steps, still two at least
     assert len(ticks) >= 2 and all(0.31 <= t <= 0.39 for t in ticks)
+    # 1 - beta1 over 0.021-0.114 (the report's small panel): 1-2-3-5 steps, not nine
+    # labels 0.03 ... 0.1 that overlapped in a 300-pixel panel
+    assert log_ticks(0.0213, 0.114) == [0.03, 0.05, 0.1]
+    assert log_ticks(0.0213, 0.0991) == [0.03, 0.05, 0.07, 0.09]  # 1..9, every other one
+    assert all(len(log_ticks(a, a * f)) <= 5 for a in (0.011, 0.13, 2.1) for f in (3, 8))
     assert [tick_label(t) for t in (2e-5, 0.002, 0.5, 20.0, 3e4)] == [
         "2e-5",
         "0.002",

@@ -44,7 +44,7 @@ def test_ray_into_postgres_gives_the_local_trials_and_best(tmp_path, ray_head, p
     import optuna
 
     cfg = small(max_population=2)
-    local = caviar.tune(cfg, out=tmp_path / "local")
+    local = caviar.tune(cfg, out=tmp_path / "local", outputs=False)
     remote = caviar.tune(
         cfg, out=tmp_path / "ray", storage=pg_db, executor=ExecutorSpec("ray", ray_head)
     )
@@ -244,8 +244,10 @@ def test_pbt_populations_on_ray_give_the_local_trials(tmp_path, ray_head):
     from test_tune_pbt_final import pbt_config
 
     cfg = pbt_config(trials=8, max_population=4)
-    local = caviar.tune(cfg, out=tmp_path / "local")
-    remote = caviar.tune(cfg, out=tmp_path / "ray", executor=ExecutorSpec("ray", ray_head))
+    local = caviar.tune(cfg, out=tmp_path / "local", outputs=False)
+    remote = caviar.tune(
+        cfg, out=tmp_path / "ray", executor=ExecutorSpec("ray", ray_head), outputs=False
+    )
     assert any(t["pbt_history"] for t in local.trials)
     for a, b in zip(local.trials, remote.trials, strict=True):
         assert a["index"] == b["index"] and a["pbt_history"] == b["pbt_history"]
@@ -313,7 +315,7 @@ def test_cnn_populations_on_ray_give_the_local_trials(tmp_path, ray_head):
     cfg["model"] = {"kind": "cnn", "channels": [4], "hidden": [8]}
     cfg["search"]["space"].pop("model.hidden")
     cfg["search"]["space"]["model.channels"] = {"choice": [[4], [6]]}
-    local = caviar.tune(cfg, out=tmp_path / "local")
+    local = caviar.tune(cfg, out=tmp_path / "local", outputs=False)
     remote = caviar.tune(cfg, out=tmp_path / "ray", executor=ExecutorSpec("ray", ray_head))
     assert remote.model.network["kind"] == "module"
     by_index = {t["index"]: t for t in remote.trials}  # ranked order may break ties apart
@@ -338,7 +340,7 @@ def test_a_user_module_factory_travels_to_the_ray_workers(tmp_path, ray_head):
     cfg = iris_config(trials=4, max_population=2)
     cfg["search"]["space"].pop("model.hidden")
     cfg.pop("model")
-    local = caviar.tune(cfg, out=tmp_path / "local", module=local_net)
+    local = caviar.tune(cfg, out=tmp_path / "local", module=local_net, outputs=False)
     remote = caviar.tune(
         cfg, out=tmp_path / "ray", module=local_net, executor=ExecutorSpec("ray", ray_head)
     )

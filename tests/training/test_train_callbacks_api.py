@@ -73,3 +73,29 @@ def test_stopping_every_member_ends_the_population():
 
     run = caviar.train(_configs(), data=prepare_data("iris", seed=0), callbacks=[StopAll()])
     assert all(m.epochs_run == 2 and m.status == "pruned" for m in run.members)
+
+
+def test_on_trial_complete_gets_each_member_once_after_its_population():
+    class Trials(Callback):
+        def __init__(self):
+            self.events = []
+
+        def on_population_end(self, logs):
+            self.events.append(("population", logs.population))
+
+        def on_trial_complete(self, trial):
+            self.events.append(("member", trial))
+
+    configs = _configs() + [  # a second structure: a second population
+        validate_config({**_configs()[0].model_dump(mode="json"), "model": {"hidden": [3]}})
+    ]
+    rec = Trials()
+    run = caviar.train(configs, data=prepare_data("iris", seed=0), callbacks=[rec])
+    kinds = [k for k, _ in rec.events]
+    assert kinds == ["population"] + ["member"] * 4 + ["population", "member"]
+    members = [m for k, m in rec.events if k == "member"]
+    assert [m.index for m in members] == [0, 1, 2, 3, 4]
+    by_index = {m.index: m for m in run.members}
+    for m in members:  # the member's result, as the run returns it
+        assert m is by_index[m.index]
+        assert m.val_score == m.history["val_score"][m.best_epoch]  # at its best epoch

@@ -14,8 +14,10 @@ def _scores(result):
 
 
 def test_prepared_data_gives_the_same_search_as_the_config(tmp_path):
-    loaded = tune(iris_config(), out=tmp_path / "a")
-    given = tune(iris_config(), out=tmp_path / "b", data=prepare_data("iris", seed=0))
+    loaded = tune(iris_config(), out=tmp_path / "a", outputs=False)
+    given = tune(
+        iris_config(), out=tmp_path / "b", data=prepare_data("iris", seed=0), outputs=False
+    )
     assert _scores(given) == _scores(loaded)
     assert given.test_score == loaded.test_score
 

@@ -133,8 +133,12 @@ def compute(result):
 
 
 def test_successive_halving_beats_random_search_at_equal_compute(tmp_path):
-    plain = tune(digits_config(trials=6), out=tmp_path / "plain")
-    sh = tune(digits_config(trials=24, halving={"min_epochs": 1, "eta": 3}), out=tmp_path / "sh")
+    plain = tune(digits_config(trials=6), out=tmp_path / "plain", outputs=False)
+    sh = tune(
+        digits_config(trials=24, halving={"min_epochs": 1, "eta": 3}),
+        out=tmp_path / "sh",
+        outputs=False,
+    )
     assert compute(plain) == 6 * 12
     assert compute(sh) <= compute(plain)
     assert sh.counts["pruned"] > 0
@@ -142,7 +146,7 @@ def test_successive_halving_beats_random_search_at_equal_compute(tmp_path):
 
 
 def test_pbt_beats_random_search_at_equal_compute(tmp_path):
-    plain = tune(digits_config(trials=8), out=tmp_path / "plain")
+    plain = tune(digits_config(trials=8), out=tmp_path / "plain", outputs=False)
     pbt = tune(
         digits_config(trials=8, pbt={"interval": 2, "fraction": 0.5, "perturb": 0.5}),
         out=tmp_path / "pbt",

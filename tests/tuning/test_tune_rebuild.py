@@ -67,8 +67,8 @@ def test_a_resumed_finished_study_rebuilds_every_chosen_member_exactly(tmp_path,
     """The first process keeps the weights in memory; the second (resume, nothing left to
     run) trains them again from the study: the same tensors and configs, and each member
     scores its stored validation score."""
-    first = tune(cfg, out=tmp_path / "run")
-    again = tune(cfg, out=tmp_path / "run", resume=True)
+    first = tune(cfg, out=tmp_path / "run", outputs=False)
+    again = tune(cfg, out=tmp_path / "run", resume=True, outputs=False)
     assert first.rebuilt == {}
     assert [t["index"] for t in again.trials] == [t["index"] for t in first.trials]
     assert set(again.rebuilt) == {t["index"] for t in again.trials}  # all 4 or 8 chosen
@@ -122,7 +122,7 @@ def test_an_interrupted_search_resumed_equals_an_uninterrupted_one(tmp_path, mon
     cfg = make()
     if "pbt" not in cfg["search"]:
         cfg["search"]["max_population"] = 4
-    reference = tune(cfg, out=tmp_path / "ref")
+    reference = tune(cfg, out=tmp_path / "ref", outputs=False)
 
     writes: list[list[int]] = []
     real = TrialStore.write
@@ -135,11 +135,11 @@ def test_an_interrupted_search_resumed_equals_an_uninterrupted_one(tmp_path, mon
 
     monkeypatch.setattr(TrialStore, "write", dying)
     with pytest.raises(Interrupt):  # resume=True: the study is written synchronously
-        tune(cfg, out=tmp_path / "run", resume=True)
+        tune(cfg, out=tmp_path / "run", resume=True, outputs=False)
     kept, lost = writes
     writes.clear()
     monkeypatch.setattr(TrialStore, "write", lambda *a: writes.append(a[2]) or real(*a))
-    result = tune(cfg, out=tmp_path / "run", resume=True)
+    result = tune(cfg, out=tmp_path / "run", resume=True, outputs=False)
     assert [sorted(r["index"] for r in rows) for rows in writes] == [sorted(lost)]
 
     def key(r):
@@ -168,9 +168,9 @@ def test_resume_after_a_time_budget_runs_the_skipped_population(tmp_path):
     # a cosine schedule over train.epochs: a cut member is rebuilt with the same schedule
     cfg["schedule"] = {"name": "cosine"}
     cfg["train"].update(epochs=5000, patience=None, dtype="float64")
-    first = tune(cfg, out=tmp_path / "run")
+    first = tune(cfg, out=tmp_path / "run", outputs=False)
     assert sorted(t["index"] for t in first.trials) == [0, 1, 2, 3]
-    result = tune(cfg, out=tmp_path / "run", resume=True)
+    result = tune(cfg, out=tmp_path / "run", resume=True, outputs=False)
     assert sorted(t["index"] for t in result.trials) == list(range(8))
     before = {t["index"]: t for t in first.trials}
     for t in result.trials:
@@ -190,8 +190,8 @@ def test_a_pbt_train_val_refit_is_the_same_after_resume(tmp_path):
     epoch count: the same model whether the members were in memory or rebuilt."""
     cfg = pbt_config(refit="train_val", ensemble_top_k=4)
     cfg["train"]["epochs"] = 40  # best epochs before the end: the refit's epoch counts
-    first = tune(cfg, out=tmp_path / "run")
-    again = tune(cfg, out=tmp_path / "run", resume=True)
+    first = tune(cfg, out=tmp_path / "run", outputs=False)
+    again = tune(cfg, out=tmp_path / "run", resume=True, outputs=False)
     assert_same_model(first.model, again.model)
     assert "population" in set(again.rebuilt.values())
     for result in (first, again):
@@ -211,16 +211,16 @@ def test_resume_with_another_configuration_is_refused(tmp_path):
     from caviar.errors import CaviarError
 
     cfg = iris_config(trials=2)
-    tune(cfg, out=tmp_path / "run")
+    tune(cfg, out=tmp_path / "run", outputs=False)
     changed = iris_config(trials=2)
     changed["train"]["epochs"] = 7
     with pytest.raises(CaviarError, match=r"another configuration \(config.train.epochs: 6"):
-        tune(changed, out=tmp_path / "run", resume=True)
+        tune(changed, out=tmp_path / "run", resume=True, outputs=False)
     pbt = pbt_config(trials=2)
     with pytest.raises(CaviarError, match="another configuration"):
-        tune(pbt, out=tmp_path / "run", resume=True)
+        tune(pbt, out=tmp_path / "run", resume=True, outputs=False)
     # more trials (or another time budget, refit, ensemble size) is the same search
-    more = tune(iris_config(trials=4), out=tmp_path / "run", resume=True)
+    more = tune(iris_config(trials=4), out=tmp_path / "run", resume=True, outputs=False)
     assert sorted(t["index"] for t in more.trials) == [0, 1, 2, 3]
 
 
@@ -234,14 +234,14 @@ def test_batch_norm_and_dropout_search_gives_the_trials_models_and_resumes(tmp_p
     cfg["search"]["space"]["model.dropout"] = {"uniform": [0.0, 0.3]}
     cfg["model"]["batch_norm"] = True
     cfg["train"].update(epochs=20, patience=3)
-    first = tune(cfg, out=tmp_path / "run")
+    first = tune(cfg, out=tmp_path / "run", outputs=False)
     assert first.model.batch_norm and len(set(first.model.dropout)) == 8
     assert member_val_scores(first) == [t["val_score"] for t in first.trials]
     first.model.save(tmp_path / "model")
     loaded = TrainedModel.load(tmp_path / "model")
     data = load_data_for([validate_config(first.plan.base)])
     np.testing.assert_array_equal(loaded.outputs(data.X_val), first.model.outputs(data.X_val))
-    again = tune(cfg, out=tmp_path / "run", resume=True)
+    again = tune(cfg, out=tmp_path / "run", resume=True, outputs=False)
     assert_same_model(first.model, again.model)
     assert again.model.dropout == first.model.dropout
 
@@ -265,12 +265,12 @@ def test_a_pbt_population_cut_by_the_time_budget_is_replayed_after_resume(tmp_pa
     # a budget spent after the first population: the loop starts no second one
     cfg = pbt_config(trials=8, batch=4, time_budget=1e-3, ensemble_top_k=8)
     cfg["train"].update(epochs=5000, patience=None)
-    first = tune(cfg, out=tmp_path / "run")
+    first = tune(cfg, out=tmp_path / "run", outputs=False)
     assert sorted(t["index"] for t in first.trials) == [0, 1, 2, 3]
     assert [t["epochs_run"] for t in first.trials] == [4] * 4
     assert any(t["pbt_history"] and t["pbt_history"][-1]["epoch"] == 4 for t in first.trials)
     assert member_val_scores(first) == [t["val_score"] for t in first.trials]
-    result = tune(cfg, out=tmp_path / "run", resume=True)
+    result = tune(cfg, out=tmp_path / "run", resume=True, outputs=False)
     assert sorted(t["index"] for t in result.trials) == list(range(8))
     assert {t["stopped_by"] for t in result.trials} == {"time_budget"}
     assert "population" in set(result.rebuilt.values()) and set(result.rebuilt) == {0, 1, 2, 3}
@@ -286,7 +286,7 @@ def test_a_pbt_trial_without_its_population_falls_back_to_its_final_values(tmp_p
     from caviar.tuning.storage import decode_params
 
     cfg = pbt_config()
-    result = tune(cfg, out=tmp_path / "run")
+    result = tune(cfg, out=tmp_path / "run", outputs=False)
     t = next(t for t in result.trials if t["pbt_history"])
     plan = make_plan(cfg)
     data = load_data_for([validate_config(plan.base)])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from caviar.atomic import atomic_file
 from caviar.errors import CaviarError
+from caviar.run_dir import check_output_file
 
 if TYPE_CHECKING:  # imported by the command, not by --help
     import pandas as pd
@@ -28,7 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model_dir", help="a model directory written by caviar train/tune")
     p.add_argument("data", help="a .csv/.parquet/.npz file or a bundled dataset name")
-    p.add_argument("-o", "--output", help="output CSV (default: stdout)")
+    p.add_argument(
+        "-o", "--output", help="output CSV (default: stdout); an existing file is refused"
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing -o file, once predicted"
+    )
     p.add_argument(
         "--mc-samples",
         type=int,
@@ -75,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from caviar.data import load_features
     from caviar.model import TrainedModel
 
+    replacing = check_output_file(args.output, overwrite=args.overwrite)
     model = TrainedModel.load(args.model_dir, device=args.device)
     X = load_features(args.data, drop=model.preprocessor.target)
     if len(X) == 0:
@@ -86,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         frame = predictions_frame(model, X)
     if args.output:
+        if replacing:
+            sys.stderr.write(f"note: {replacing}\n")
         with atomic_file(Path(args.output)) as tmp:
             frame.to_csv(tmp, index=False)
     else:

@@ -4,12 +4,15 @@ Trials go into an Optuna study (default ``RUN_DIR/study.db``; ``--resume``
 continues it after a crash); the final model, leaderboard and summary go into
 the run directory. Prints a progress bar over trials, then a leaderboard (or
 ``--json``). ``--executor ray [--address ...]`` runs the populations as Ray
-tasks on a cluster (``caviar.tuning.ray_executor``).
+tasks on a cluster (``caviar.tuning.ray_executor``). While it runs, ``caviar watch
+RUN_DIR`` follows its populations and ``caviar set RUN_DIR --trial N path=value``
+changes a running trial (panda mode, ``caviar.tuning.live_tune``).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -39,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, help="override search.time_budget (seconds)")
     p.add_argument("--strategy", choices=STRATEGIES, help="override search.strategy")
     p.add_argument("--seed", type=int, help="override search.seed")
+    p.add_argument("--cv", type=int, help="override search.cv (k-fold cross-validation)")
     p.add_argument(
         "--executor",
         choices=["local", "ray"],
@@ -79,6 +83,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from caviar.tuning.dispatch import ExecutorSpec
+    from caviar.tuning.live_tune import keep_search_logs, open_search_live_dir
     from caviar.tuning.output import leaderboard
     from caviar.tuning.runner import make_plan, tune
 
@@ -87,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         "time_budget": args.time_budget,
         "strategy": args.strategy,
         "seed": args.seed,
+        "cv": args.cv,
     }
     plan = make_plan(args.config, overrides)
     out = Path(args.out) if args.out else Path("runs") / plan.name
@@ -103,9 +109,18 @@ def run(args: argparse.Namespace) -> int:
     total = plan.settings.trials
     task = progress.add_task("trials", total=total, best="-")
     started = False
+    live = None
+    noted = False
 
     def start() -> None:  # the bar appears once training starts (errors stay one line)
-        nonlocal started
+        nonlocal started, noted
+        if live is None and not noted:  # panda mode is the other process's
+            stderr_console.print(
+                f"note: {out}.live belongs to another running process: caviar watch/set "
+                "follow that one",
+                soft_wrap=True,
+            )
+            noted = True
         if show and not started:
             progress.start()
             started = True
@@ -116,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
             task, completed=info["done"], total=info["total"], best=f"{info['best']:.4f}"
         )
 
+    live = open_search_live_dir(out)  # panda mode: caviar watch / caviar set --trial
+    finished = False
     try:
         result = tune(
             args.config,
@@ -133,10 +150,16 @@ def run(args: argparse.Namespace) -> int:
             ),
             on_progress=on_progress,
             on_epoch=lambda *a: start(),
+            live_dir=live,
         )
+        finished = True
     finally:
         if started:
             progress.stop()
+        if live is not None:
+            if finished:
+                keep_search_logs(live, out)
+            shutil.rmtree(live, ignore_errors=True)
     info = result.outputs  # written by tune(): model, leaderboard, summary, report
     if args.json:
         sys.stdout.write(dumps(info) + "\n")
@@ -146,8 +169,15 @@ def run(args: argparse.Namespace) -> int:
     board = board.drop(columns=["val_loss", "epochs_run"], errors="ignore")
     if "stopped_by" in board and board["stopped_by"].isna().all():
         board = board.drop(columns=["stopped_by"])  # no trial was cut by the time budget
-    short = {"val_score": "val", "train_score": "train", "best_epoch": "ep"}
-    table = Table(box=box.SIMPLE_HEAD, title="leaderboard (validation split)", pad_edge=False)
+    board = board.drop(columns=[c for c in board.columns if str(c).startswith("fold_")])
+    short = {"val_score": "val", "train_score": "train", "best_epoch": "ep", "cv_std": "± std"}
+    cv = info.get("cv")
+    title = (
+        f"leaderboard ({cv}-fold cross-validation, mean)"
+        if cv
+        else "leaderboard (validation split)"
+    )
+    table = Table(box=box.SIMPLE_HEAD, title=title, pad_edge=False)
     for col in board.columns:
         name = short.get(str(col), str(col).rsplit(".", 1)[-1])
         width = max([len(name), *(len(_fmt(v)) for v in board[col])])  # never cut a value
@@ -163,8 +193,9 @@ def run(args: argparse.Namespace) -> int:
         f"{c.get('diverged', 0)} diverged, {c.get('failed', 0)} failed "
         f"in {result.seconds:.1f}s (storage {result.storage_seconds:.2f}s)"
     )
+    spread = f" ± {info['cv_std']:.4f} over {cv} folds" if cv else ""
     console.print(
-        f"best trial {result.best['index']}: val {score} {result.val_score:.4f}, "
+        f"best trial {result.best['index']}: val {score} {result.val_score:.4f}{spread}, "
         f"test {score} {result.test_score:.4f} (test split used once, for the final model)"
     )
     if result.rebuilt:  # chosen trials whose weights were not in this process

@@ -1,5 +1,6 @@
 """``caviar watch RUN_DIR`` and ``caviar set RUN_DIR --member M path=value`` (panda mode,
-seed 001 "Babysitting one model"; :mod:`caviar.training.live`).
+seed 001 "Babysitting one model"; :mod:`caviar.training.live`). On a running ``caviar
+tune`` they follow its populations and take ``--trial N`` (:mod:`caviar.cli.watch_tune`).
 
 ``watch`` follows a running ``caviar train`` (its ``RUN_DIR.live/progress.jsonl``; a
 finished run's ``RUN_DIR/live/``): after every epoch it prints each member's losses,
@@ -12,40 +13,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
 from rich.console import Console
 
+from caviar.cli.watch_text import change_note, epoch_rows, header, row_text
 from caviar.errors import CaviarError
-
-BARS = "▁▂▃▄▅▆▇█"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    w = sub.add_parser("watch", help="follow a running caviar train, epoch by epoch")
-    w.add_argument("run_dir", help="the run directory given to caviar train (-o)")
+    w = sub.add_parser("watch", help="follow a running caviar train or tune, epoch by epoch")
+    w.add_argument("run_dir", help="the run directory given to caviar train/tune (-o)")
     w.add_argument("--interval", type=float, default=0.5, help="seconds between looks")
     w.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
     w.add_argument("--once", action="store_true", help="print the state now and exit")
     w.set_defaults(func=watch)
-    s = sub.add_parser("set", help="change a member's hyperparameters in a running caviar train")
-    s.add_argument("run_dir", help="the run directory given to caviar train (-o)")
-    s.add_argument("--member", type=int, required=True, help="member index (leaderboard 'id')")
+    s = sub.add_parser(
+        "set", help="change a member's (trial's) hyperparameters in a running caviar train (tune)"
+    )
+    s.add_argument("run_dir", help="the run directory given to caviar train/tune (-o)")
+    who = s.add_mutually_exclusive_group(required=True)
+    who.add_argument("--member", type=int, help="caviar train: member index (leaderboard 'id')")
+    who.add_argument("--trial", type=int, help="caviar tune: trial index (leaderboard 'trial')")
     s.add_argument("assignments", nargs="+", metavar="path=value", help="e.g. optimizer.lr=1e-4")
     s.set_defaults(func=set_knobs)
-
-
-def sparkline(values: list) -> str:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    if not finite:
-        return ""
-    lo, hi = min(finite), max(finite)
-    span = hi - lo or 1.0
-    return "".join(
-        " " if v is None or not math.isfinite(v) else BARS[int((v - lo) / span * 7)] for v in values
-    )
 
 
 class _State:
@@ -61,34 +53,16 @@ class _State:
         if line.get("done"):
             self.done = True
             return None
-        if "applied" in line:
-            c = line["applied"]
-            change = f"{c['path']} {c['old']:g} -> {c['new']:g}"
-            return f"member {c['member']}: {change} after epoch {c['epoch']}"
-        if "rejected" in line:
-            r = line["rejected"]
-            return f"member {r['member']}: {r['path']} = {r['value']} rejected: {line['reason']}"
-        for j, m in enumerate(line.get("members", [])):
-            row = {k: line[k][j] for k in ("train_loss", "val_loss", "val_score", "lr", "alive")}
-            row.update(epoch=line["epoch"], epochs=line["epochs"])
+        if "applied" in line or "rejected" in line:
+            return change_note(line, "member")
+        for m, row in epoch_rows(line, line.get("members", [])).items():
             self.latest[m] = row
             self.curves.setdefault(m, []).append(row["val_loss"])
         return None
 
     def table(self) -> str:
-        def num(v):
-            return "-" if v is None else f"{v:.4g}"
-
-        out = [
-            f"{'member':>6} {'epoch':>9} {'train':>9} {'val':>9} {'score':>7} {'lr':>9}  val curve"
-        ]
-        for m in sorted(self.latest):
-            r = self.latest[m]
-            ep = f"{r['epoch']}/{r['epochs']}" + ("" if r["alive"] else "*")
-            out.append(
-                f"{m:>6} {ep:>9} {num(r['train_loss']):>9} {num(r['val_loss']):>9} "
-                f"{num(r['val_score']):>7} {num(r['lr']):>9}  {sparkline(self.curves[m])}"
-            )
+        out = [header("member")]
+        out += [row_text(m, self.latest[m], self.curves[m]) for m in sorted(self.latest)]
         return "\n".join(out)
 
 
@@ -107,46 +81,83 @@ def _progress_file(run_dir: Path) -> Path:
 def watch(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     path = _progress_file(run_dir)
-    console, state, offset = Console(), _State(), 0
+    console, state, offset = Console(), None, 0
     start = time.monotonic()
     while True:
         if not path.exists():  # the run finished and moved its logs into RUN_DIR/live
             path = _progress_file(run_dir)
             offset = 0
-            state = _State()
+            state = None
         with open(path, "rb") as f:
             f.seek(offset)
             data = f.read()
         end = data.rfind(b"\n") + 1
         offset += end
         lines = [json.loads(x) for x in data[:end].decode().splitlines() if x.strip()]
-        notes = [n for n in (state.feed(x) for x in lines) if n]
-        for n in notes:
-            console.print(n, markup=False)
-        if any("members" in x for x in lines) or args.once:
-            console.print(state.table(), markup=False, highlight=False)
-        if state.done or args.once:
+        if state is None and lines:  # a search says so in its first line
+            state = _state_for(lines)
+        if state is not None:
+            for n in [n for n in (state.feed(x) for x in lines) if n]:
+                console.print(n, markup=False)
+            if any(k in x for x in lines for k in ("members", "trials", "trial")) or args.once:
+                console.print(state.table(), markup=False, highlight=False)
+            if state.done:
+                return 0
+        elif args.once:
+            console.print("the run has not reported anything yet", markup=False)
+        if args.once:
             return 0
         if args.timeout is not None and time.monotonic() - start > args.timeout:
             return 0
         time.sleep(args.interval)
 
 
+def _is_tune(lines: list[dict]) -> bool:
+    return bool(lines) and (lines[0].get("start") or {}).get("kind") == "tune"
+
+
+def _state_for(lines: list[dict]):
+    """The watch state of a train run, or of a search (its first line says so)."""
+    if _is_tune(lines):
+        from caviar.cli.watch_tune import TuneState
+
+        return TuneState()
+    return _State()
+
+
 def set_knobs(args: argparse.Namespace) -> int:
     from caviar.training.live import append_line, check_settable, live_dir_of
+    from caviar.tuning.live_tune import owner_running
 
     live = live_dir_of(Path(args.run_dir))
     if not live.is_dir():
-        raise CaviarError(f"no running training at {args.run_dir} (no {live})")
+        raise CaviarError(f"no running training or search at {args.run_dir} (no {live})")
+    if owner_running(live) is False:
+        raise CaviarError(f"the search that wrote {live} is no longer running")
     values = {}
     for item in args.assignments:
         path, sep, value = item.partition("=")
         if not sep:
             raise CaviarError(f"expected path=value, got '{item}'")
         values[path.strip()] = check_settable(path.strip(), value.strip())
+    text = (live / "progress.jsonl").read_text()
+    lines = [json.loads(x) for x in text[: text.rfind("\n") + 1].splitlines() if x.strip()]
+    if not lines and args.trial is not None:
+        raise CaviarError(f"no trial runs yet at {args.run_dir} (the search is starting)")
+    if _is_tune(lines):
+        if args.trial is None:
+            raise CaviarError("this is a caviar tune: name the trial with --trial N")
+        from caviar.cli.watch_tune import check_trial
+
+        check_trial(lines, args.trial)
+        append_line(live / "control.jsonl", {"trial": args.trial, "set": values})
+        Console().print(f"queued for trial {args.trial}: {values} (applied after its epoch)")
+        return 0
+    if args.member is None:
+        raise CaviarError("this is a caviar train: name the member with --member M")
     members = set()
-    for line in (live / "progress.jsonl").read_text().splitlines():
-        members.update(json.loads(line).get("members", []))
+    for line in lines:
+        members.update(line.get("members", []))
     if members and args.member not in members:
         raise CaviarError(f"no member {args.member} in this run (members: {sorted(members)})")
     append_line(live / "control.jsonl", {"member": args.member, "set": values})

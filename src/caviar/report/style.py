@@ -72,15 +72,17 @@ def tick_label(v: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def log_ticks(lo: float, hi: float) -> list[float]:
+def log_ticks(lo: float, hi: float, most: int = 5) -> list[float]:
     """Tick values for a log axis spanning ``[lo, hi]`` (positive): powers of ten over
-    more than three decades, else 1-2-5 steps, else (fewer than three of those) 1..9
-    steps."""
+    more than three decades, else the first of 1-2-5, 1-2-3-5 and 1..9 steps that gives
+    three ticks; no more than ``most`` of them (every other one of a longer 1..9 run;
+    ``2 most - 2`` powers of ten), so that a small panel's labels never overlap."""
     if not (lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi)):
         return []
     lo, hi = min(lo, hi), max(lo, hi)
     first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    for mantissas in ((1,), (1, 2, 5), tuple(range(1, 10))):
+    steps = ((1,), (1, 2, 5), (1, 2, 3, 5), tuple(range(1, 10)))
+    for mantissas in steps:
         if mantissas == (1,) and last - first <= 3:
             continue
         ticks = [
@@ -89,7 +91,9 @@ def log_ticks(lo: float, hi: float) -> list[float]:
             for m in mantissas
             if lo / 1.0001 <= m * 10.0**e <= hi * 1.0001
         ]
-        if len(ticks) >= 3 or (len(ticks) == 2 and mantissas == tuple(range(1, 10))):
+        if len(ticks) >= 3 or (len(ticks) == 2 and mantissas == steps[-1]):
+            while len(ticks) > (most if mantissas != (1,) else 2 * most - 2):
+                ticks = ticks[::2]
             return ticks
     return [lo, hi] if hi > lo else [lo]
 

@@ -1,4 +1,4 @@
-"""Callbacks for :func:`caviar.train`, with Keras's hook names.
+"""Callbacks for :func:`caviar.train` and :func:`caviar.tune`, with Keras's hook names.
 
 A callback subclasses :class:`Callback` and overrides what it needs:
 
@@ -9,15 +9,25 @@ A callback subclasses :class:`Callback` and overrides what it needs:
   ``logs.stop(members)`` stops members for good (status ``pruned``, their best weights
   kept), ``logs.stop()`` stops the whole population;
 * ``on_population_end(logs)`` once a population has finished (best weights restored),
-  with the same arrays at each member's best epoch and its ``status``.
+  with the same arrays at each member's best epoch and its ``status``;
+* ``on_trial_complete(trial)`` once per member after its population's end: in
+  :func:`caviar.train` the member's :class:`~caviar.training.result.MemberResult`
+  (``index``, ``config``, ``status``, scores at the best epoch, ``history``,
+  ``changes``), in configuration order; in :func:`caviar.tune` the Optuna
+  ``FrozenTrial`` once the trial is in the study (``number``, ``value`` = the
+  validation score the leaderboard ranks, ``state``, ``params``, ``user_attrs``).
 
 They run in the training loop through the trainer's own callback list (the one
 successive halving and PBT use), so a callback sees every population of a run in turn.
+In :func:`caviar.tune` ``logs.members`` are trial indices (the leaderboard's ``trial``)
+of the rows still in the population (compaction drops stopped rows); populations
+trained side by side call the hooks one at a time (:mod:`caviar.tuning.tune_callbacks`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +37,7 @@ import torch
 @dataclass
 class PopulationLogs:
     """One population's per-member numbers; ``members[p]`` is member ``p``'s index in
-    the run's list of configurations."""
+    the run's list of configurations (:func:`caviar.tune`: its trial index)."""
 
     population: int
     members: list[int]
@@ -58,38 +68,55 @@ class Callback:
     def on_population_end(self, logs: PopulationLogs) -> None:
         """After a population finished, with each member's numbers at its best epoch."""
 
+    def on_trial_complete(self, trial) -> None:
+        """Once per member after its population ended: a ``MemberResult`` in
+        :func:`caviar.train`, the stored Optuna ``FrozenTrial`` in :func:`caviar.tune`."""
+
 
 def _last(trainer, key: str) -> np.ndarray:
     return trainer.history[key][-1].detach().cpu().double().numpy()
 
 
-def epoch_hook(callbacks: Sequence[Callback], population: int, members: list[int]):
-    """A trainer callback ``fn(trainer)`` that calls every ``on_epoch_end``."""
+def epoch_hook(callbacks: Sequence[Callback], population: int, members: list[int], lock=None):
+    """A trainer callback ``fn(trainer)`` that calls every ``on_epoch_end``; ``members``
+    names the population's rows at the start (a compacted trainer's ``member_ids`` say
+    which rows are left); the hooks run holding ``lock``."""
 
     def hook(trainer) -> None:
+        rows = getattr(trainer, "member_ids", range(trainer.size))
         logs = PopulationLogs(
             population,
-            list(members),
+            [members[r] for r in rows],
             *(_last(trainer, k) for k in ("val_loss", "val_score", "train_loss", "train_score")),
             alive=trainer.alive.cpu().numpy().copy(),
             _trainer=trainer,
         )
-        for cb in callbacks:
-            cb.on_epoch_end(trainer.epoch, logs)
+        with lock or nullcontext():
+            for cb in callbacks:
+                cb.on_epoch_end(trainer.epoch, logs)
 
     return hook
 
 
-def population_end(callbacks: Sequence[Callback], population: int, result) -> None:
-    """Call every ``on_population_end`` with a finished population's results."""
-    ms = result.members
-    logs = PopulationLogs(
+def end_logs(population: int, members: list[int], results: Sequence) -> PopulationLogs:
+    """The ``on_population_end`` logs of finished members (``MemberResult`` s)."""
+    return PopulationLogs(
         population,
-        [m.index for m in ms],
-        *(np.array([getattr(m, k) for m in ms]) for k in
+        list(members),
+        *(np.array([getattr(m, k) for m in results], dtype=float) for k in
           ("val_loss", "val_score", "train_loss", "train_score")),
-        alive=np.zeros(len(ms), dtype=bool),
-        status=[m.status for m in ms],
+        alive=np.zeros(len(results), dtype=bool),
+        status=[m.status for m in results],
     )  # fmt: skip
+
+
+def population_end(callbacks: Sequence[Callback], population: int, result) -> None:
+    """Call every ``on_population_end`` with a finished population's results, then
+    ``on_trial_complete`` with each member (configuration order)."""
+    ms = result.members
+    logs = end_logs(population, [m.index for m in ms], ms)
     for cb in callbacks:
         cb.on_population_end(logs)
+    for m in sorted(ms, key=lambda m: m.index):
+        for cb in callbacks:
+            cb.on_trial_complete(m)

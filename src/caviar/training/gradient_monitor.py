@@ -73,3 +73,24 @@ class GradientMonitor:
                     "lower the learning rate or normalize"
                 )
         return {"per_epoch": n.T.tolist(), "first_to_last": ratio, "warnings": msgs}
+
+
+THINNED = 100
+
+
+def thinned(per_epoch: list[list[float]], at_most: int = THINNED) -> dict | None:
+    """A member's per-layer norms at no more than ``at_most`` evenly spaced epochs (the
+    first and last included; what a tune trial stores): ``{"epochs": [1-based], "per_epoch":
+    [[n_l(t)] per layer]}``, None when nothing was recorded."""
+    if not per_epoch or not per_epoch[0]:
+        return None
+    n = len(per_epoch[0])
+    keep = (
+        sorted({round(k * (n - 1) / (at_most - 1)) for k in range(at_most)})
+        if n > at_most
+        else range(n)
+    )
+    return {
+        "epochs": [t + 1 for t in keep],
+        "per_epoch": [[series[t] for t in keep] for series in per_epoch],
+    }

@@ -5,7 +5,8 @@ forward and backward pass in the vectorized program. When half of a population
 has stopped, :func:`compact` builds a trainer over the surviving rows and moves
 every per-member tensor there by row selection: weights, optimizer state and
 hyperparameters, schedule and regularization knobs, batch-norm running statistics
-(current and best-epoch), early-stopping record, status masks and histories. The
+(current and best-epoch), early-stopping record, status masks, histories and the
+member diagnostics (initialization checks, the gradient monitor's norms so far). The
 shuffling generator and the global step (the counter of the per-member random
 streams of dropout, noise and augmentation) are carried over, so the survivors
 continue exactly as they would have in the full population, and alone.
@@ -51,6 +52,10 @@ def compact(old: PopulationTrainer, keep: list[int]) -> PopulationTrainer:
     new._generator.set_state(old._generator.get_state())
     new._refresh_knobs()
     new.member_ids = [old.member_ids[i] for i in keep]  # type: ignore[attr-defined]
+    # the diagnostics of the rows kept: initialization checks, gradient norms so far
+    new.init_check = [old.init_check[i] for i in keep]
+    rows = idx.cpu()
+    new.grad_monitor.norms = [n.index_select(0, rows) for n in old.grad_monitor.norms]
     for name in ("pbt_log", "stopped_by"):
         if hasattr(old, name):
             setattr(new, name, getattr(old, name))

@@ -89,6 +89,7 @@ class MemberRecord:
     network: dict[str, Any] | None = None  # a generic module's description (model.network)
     started: float = 0.0  # time.time() when its population started (members start together)
     ended: float = 0.0  # time.time() at the end of its last epoch (when it stopped)
+    changes: list[dict[str, Any]] = field(default_factory=list)  # caviar set (live_tune)
 
 
 def _records(

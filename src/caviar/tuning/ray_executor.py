@@ -180,9 +180,9 @@ class RayExecutor:
                     break
                 job = queue.pop(0)
                 factories = registered_for(job.configs)
-                running[
-                    self.remote.remote(job.configs, ref, job.callbacks, threads, factories)
-                ] = job
+                running[self.remote.remote(job.configs, ref, job.callbacks, threads, factories)] = (
+                    job
+                )
             if not running:
                 return
             (done,), _ = ray.wait(list(running), num_returns=1)

@@ -20,6 +20,9 @@ per population):
   changed) with the same PBT settings and seed (record ``pbt``), each member
   finished after its ``epochs_run``. The rebuilt member's config then carries
   the values it ended with (as for a PBT trial trained in this process).
+* **Changes made by** ``caviar set`` (the record's ``changes``, panda mode,
+  :mod:`caviar.tuning.live_tune`) are applied again after the same epochs, in both
+  modes, so a trial changed while it ran is rebuilt exactly too.
 * **Fallback** (a PBT trial whose record lacks ``population``/``pbt`` or whose
   population is not entirely in the study, e.g. a study written by an older
   version): trained alone from scratch with its final values; this is *not* the
@@ -39,6 +42,7 @@ import torch
 from caviar.config import RunConfig, validate_config
 from caviar.training.population import group_by_structure
 from caviar.tuning.executor import MemberRecord, run_population
+from caviar.tuning.live_tune import ReplayTrialChanges
 from caviar.tuning.pbt import PopulationBasedTraining
 from caviar.tuning.space import SearchSpace
 from caviar.tuning.storage import decode_params
@@ -71,6 +75,12 @@ def _initial(space: SearchSpace, t: dict[str, Any]) -> dict[str, Any]:
     if t.get("pbt_initial_params"):
         return dict(t["pbt_initial_params"])
     return decode_params(space, t["params"])
+
+
+def _changes(members: list[dict[str, Any]]) -> ReplayTrialChanges:
+    """The ``caviar set`` changes of a population's members (row order), replayed at
+    the epochs they were made (first of the callbacks, as :class:`TrialControl` ran)."""
+    return ReplayTrialChanges({row: m.get("changes") or [] for row, m in enumerate(members)})
 
 
 def _replayable(t: dict[str, Any], by_index: dict[int, dict[str, Any]]) -> bool:
@@ -107,9 +117,13 @@ def rebuild(
     configs = [_config(base, space, p) for _, p in alone]
     for group in group_by_structure(configs) if configs else []:
         stop = {row: int(alone[i][0]["epochs_run"]) for row, i in enumerate(group)}
-        recs = run_population([configs[i] for i in group], data, callbacks=[StopAfter(stop)])
+        replay = _changes([alone[i][0] for i in group])
+        recs = run_population(
+            [configs[i] for i in group], data, callbacks=[replay, StopAfter(stop)]
+        )
         for i, r in zip(group, recs, strict=True):
             out[alone[i][0]["index"]] = r
+            r.changes = list(alone[i][0].get("changes") or [])
 
     for pop, wanted in replays.items():
         members = [by_index[i] for i in pop]
@@ -123,9 +137,10 @@ def rebuild(
         )
         stop = {row: int(m["epochs_run"]) for row, m in enumerate(members)}
         cfgs = [_config(base, space, _initial(space, m)) for m in members]
-        recs = run_population(cfgs, data, callbacks=[pbt, StopAfter(stop)])
+        recs = run_population(cfgs, data, callbacks=[_changes(members), pbt, StopAfter(stop)])
         for t in wanted:
             r = recs[pop.index(int(t["index"]))]
+            r.changes = list(t.get("changes") or [])
             r.member.config = _config(base, space, decode_params(space, t["params"]))
             out[t["index"]] = r
     return [out[t["index"]] for t in trials], how

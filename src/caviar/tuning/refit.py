@@ -9,6 +9,8 @@ Selection uses the validation split only. The final model is then
   strategy (a) of seed 000 Regularization §2: the epoch count picked on the
   validation split, then all the data used).
 
+A trial changed while it ran by ``caviar set`` (panda mode) gets its changes again
+after the same epochs (:class:`caviar.tuning.live_tune.ReplayTrialChanges`).
 A trial changed by population-based training is refit with the values it ended
 with (its stored ``params``, which its member config carries), held constant from
 scratch: the sequence of values PBT gave it depended on the other members'
@@ -36,6 +38,7 @@ from caviar.training.scoring.model import score_model
 from caviar.training.trainer import PopulationTrainer
 from caviar.training.weights import split_weights
 from caviar.tuning.executor import MemberRecord
+from caviar.tuning.live_tune import ReplayTrialChanges
 
 
 def model_from_records(records: list[MemberRecord], data, metrics: dict) -> TrainedModel:
@@ -87,10 +90,12 @@ def refit_train_val(records: list[MemberRecord], data) -> list[MemberRecord]:
     out: dict[int, MemberRecord] = {}
     for idx in groups.values():
         trainer = PopulationTrainer([configs[i] for i in idx], full)
+        replay = ReplayTrialChanges({row: records[i].changes for row, i in enumerate(idx)})
         for epoch in range(trainer.epochs):
             trainer.epoch = epoch
             trainer.train_epoch()
             trainer.validate()
+            replay(trainer)  # caviar set changes, after the epochs they were made
         for row, i in enumerate(idx):
             out[i] = dataclasses.replace(
                 records[i],

@@ -25,6 +25,9 @@ from caviar.config.module_factory import with_factory
 from caviar.data import PreparedData
 from caviar.errors import CaviarError
 from caviar.nn.factory import register
+from caviar.training.callbacks import Callback
+from caviar.training.folds import check_fold_data
+from caviar.tuning.cross_validation import CrossValidatedExecutor
 from caviar.tuning.dispatch import ExecutorSpec, make_executor
 from caviar.tuning.final_model import TuneResult
 from caviar.tuning.halving import SuccessiveHalving
@@ -33,6 +36,7 @@ from caviar.tuning.plan import TunePlan, check_config, make_plan
 from caviar.tuning.search import Progress, SearchContext, round_rng, run_search
 from caviar.tuning.strategies import batch_size, make_strategy
 from caviar.tuning.time_budget import TimeBudget
+from caviar.tuning.tune_callbacks import TuneHooks
 
 # the search's public names where callers import them from (caviar.tune re-exports them)
 __all__ = ["TunePlan", "TuneResult", "make_plan", "tune"]
@@ -74,7 +78,8 @@ def tune(
     data: PreparedData | None = None,
     module: Callable | None = None,
     outputs: bool = True,
-    callbacks: Sequence[Callable] = (),
+    callbacks: Sequence[Callable | Callback] = (),
+    live_dir: str | Path | None = None,
 ) -> TuneResult:
     """Run (or resume) a search; returns the ranked trials and the final model.
 
@@ -93,7 +98,13 @@ def tune(
     (as ``model.kind = "module"`` with ``model.factory``; :mod:`caviar.nn.factory`).
     ``callbacks``: Optuna-style ``fn(study, trial)`` called with the Optuna study and
     each finished trial's ``FrozenTrial`` as soon as it is stored
-    (:mod:`caviar.tuning.trial_callbacks`).
+    (:mod:`caviar.tuning.trial_callbacks`), and/or Keras-style
+    :class:`~caviar.training.callbacks.Callback` objects (``on_epoch_end`` with the
+    trials' per-member logs, able to stop them; ``on_population_end``;
+    ``on_trial_complete`` with the stored ``FrozenTrial``;
+    :mod:`caviar.tuning.tune_callbacks`). ``live_dir``: panda mode, write progress there
+    and apply ``caviar set --trial`` commands between epochs
+    (:mod:`caviar.tuning.live_tune`; ``caviar tune`` uses ``RUN_DIR.live``).
     """
     start = time.perf_counter()
     if module is not None:
@@ -111,6 +122,7 @@ def tune(
             f"data must be prepared splits (caviar.data.prepare_data or prepare_arrays), "
             f"got {type(data).__name__}"
         )
+    check_fold_data(base_cfg, data, "search.cv")  # enough rows of every class for k folds
     strategy = make_strategy(s)
     grid_size = strategy.size(space)
     total = s.trials if s.trials is not None else (grid_size if grid_size else None)
@@ -122,7 +134,11 @@ def tune(
     for p in first:
         check_config(validate_config(space.apply(plan.base, p), "search"), data.task)
 
+    executor_name = getattr(executor, "name", executor) or "local"
+    hooks = TuneHooks(callbacks, live_dir=live_dir, executor=executor_name)
     runner_executor = make_executor(executor)  # connects before anything is written
+    if base_cfg.train.cv is not None:  # search.cv: configurations x folds per population
+        runner_executor = CrossValidatedExecutor(runner_executor, base_cfg.train.cv)
     try:
         result = run_search(
             SearchContext(
@@ -139,11 +155,12 @@ def tune(
                 start=start,
                 executor=runner_executor,
                 callbacks=functools.partial(_callbacks, plan),
-                trial_callbacks=tuple(callbacks),
+                hooks=hooks,
             )
         )
     finally:
         runner_executor.close()
+    hooks.done()
     if outputs:
         from caviar.tuning.output import write_outputs
 

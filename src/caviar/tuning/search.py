@@ -26,7 +26,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,6 @@ from caviar.tuning.identity import open_study, search_identity
 from caviar.tuning.plan import TunePlan, check_config
 from caviar.tuning.storage import TrialStore, decode_params, sqlite_path
 from caviar.tuning.strategies import Strategy
-from caviar.tuning.trial_callbacks import notify_trials
 from caviar.tuning.trials import (
     failed_record,
     pbt_record,
@@ -54,6 +53,7 @@ from caviar.tuning.trials import (
     trial_record,
     trim_kept,
 )
+from caviar.tuning.tune_callbacks import TuneHooks
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -80,8 +80,8 @@ class SearchContext:
     # a population's callbacks (halving or PBT, the time budget) from its seed and the
     # deadline (a time.time() instant or None): caviar.tuning.runner builds them
     callbacks: Callable[[int, float | None], list]
-    # Optuna-style callbacks fn(study, trial), each finished trial once it is in the study
-    trial_callbacks: tuple = ()
+    # caviar.tune(callbacks=...) (Keras- and Optuna-style) and panda mode's controls
+    hooks: TuneHooks = field(default_factory=TuneHooks)
 
 
 def run_search(ctx: SearchContext) -> TuneResult:
@@ -107,7 +107,7 @@ def run_search(ctx: SearchContext) -> TuneResult:
 
     # resume or a server: open now (claims decide what runs); a fresh SQLite run: the
     # study opens and is written in a background thread while populations train
-    sync = resume or path is None or bool(ctx.trial_callbacks)  # callbacks read the study
+    sync = resume or path is None or ctx.hooks.reads_study  # callbacks read the study
     if path is not None:  # the run directory is checked and claimed before the study opens
         claim_tune_dir(run_dir, study=plan.name, resume=resume, storage=url)
     store: TrialStore | None = open_store() if sync else None
@@ -124,12 +124,13 @@ def run_search(ctx: SearchContext) -> TuneResult:
     def record(rows: list[dict[str, Any]]) -> float:
         for r in rows:
             local[int(r["index"])] = (r["params"], r["val_score"])
+        seconds = 0.0
         if store is not None:
             seconds = store.write(space, rows)
-            notify_trials(ctx.trial_callbacks, store, rows)
-            return seconds
-        writer.submit(rows)  # type: ignore[union-attr]
-        return 0.0
+        else:
+            writer.submit(rows)  # type: ignore[union-attr]
+        ctx.hooks.recorded(store, rows)
+        return seconds
 
     # the time budget counts from here (setup excluded); the first population always
     # starts; inside a population the TimeBudget callback stops the members at the deadline
@@ -141,6 +142,7 @@ def run_search(ctx: SearchContext) -> TuneResult:
 
     # populations that run side by side share the memory budget
     budget_bytes = s.memory_budget_mb * 2**20 / getattr(runner_executor, "concurrency", 1)
+    budget_bytes /= validate_config(plan.base).train.cv or 1  # search.cv: k members a trial
     kept: dict[int, MemberRecord] = {}  # top records (weights) of this process
     trace: list[tuple[float, float]] = []  # (seconds, best validation score of any epoch)
     trial_trace: list[tuple[float, float]] = []  # (seconds, best finished trial's score)
@@ -204,7 +206,10 @@ def run_search(ctx: SearchContext) -> TuneResult:
             PopulationJob(
                 [ok_idx[j] for j in pop],
                 [cfg_list[j] for j in pop],
-                ctx.callbacks(population_seed(plan, [ok_idx[j] for j in pop]), deadline),
+                [
+                    *ctx.hooks.population_callbacks([ok_idx[j] for j in pop], round_),
+                    *ctx.callbacks(population_seed(plan, [ok_idx[j] for j in pop]), deadline),
+                ],
             )
             for pop in plan_populations(cfg_list, data, budget_bytes, s.max_population)
         ]
@@ -220,6 +225,7 @@ def run_search(ctx: SearchContext) -> TuneResult:
             idx = job.indices
             if error is not None:  # lost for good (e.g. its worker died too often)
                 rows = [failed_record(i, round_, suggestions[i - lo], error) for i in idx]
+                ctx.hooks.population_end(idx, None, rows)
                 storage_seconds += record(rows)
                 n_done += len(rows)
                 if on_progress is not None:
@@ -230,6 +236,7 @@ def run_search(ctx: SearchContext) -> TuneResult:
                 trial_record(i, round_, suggestions[i - lo], r, idx, pbt)
                 for i, r in zip(idx, recs, strict=True)
             ]
+            ctx.hooks.population_end(idx, recs, rows)  # panda-mode changes, on_population_end
             storage_seconds += record(rows)
             for i, r, row in zip(idx, recs, rows, strict=True):
                 if r.pbt_log:  # the final model and its refit use the final values

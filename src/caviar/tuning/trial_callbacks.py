@@ -1,4 +1,5 @@
-"""Optuna-style trial callbacks for :func:`caviar.tune`: ``callbacks=[fn(study, trial)]``.
+"""Optuna-style trial callbacks for :func:`caviar.tune`: ``callbacks=[fn(study, trial)]``
+(the same list may hold Keras-style ``Callback`` objects: :mod:`.tune_callbacks`).
 
 As in ``optuna.Study.optimize(callbacks=...)``, each callback receives the study and a
 finished trial (``optuna.trial.FrozenTrial``: ``number``, ``value`` = the validation
@@ -12,16 +13,21 @@ from __future__ import annotations
 from typing import Any
 
 
-def notify_trials(callbacks, store, rows: list[dict[str, Any]]) -> None:
-    """Call every callback with the study and each trial of ``rows`` (in their order)."""
-    if not callbacks:
-        return
+def stored_trials(store, rows: list[dict[str, Any]]) -> list:
+    """The study's ``FrozenTrial`` of each record of ``rows`` (in their order)."""
     wanted = [int(r["index"]) for r in rows]
     by_index = {}
     for t in store.study.get_trials(deepcopy=False):
         index = t.user_attrs.get("index")
         if index in wanted:
             by_index[int(index)] = t  # the latest trial of an index
-    for index in wanted:
+    return [by_index[index] for index in wanted]
+
+
+def notify_trials(callbacks, store, rows: list[dict[str, Any]]) -> None:
+    """Call every callback with the study and each trial of ``rows`` (in their order)."""
+    if not callbacks:
+        return
+    for trial in stored_trials(store, rows):
         for fn in callbacks:
-            fn(store.study, by_index[index])
+            fn(store.study, trial)

@@ -15,7 +15,9 @@ import math
 import time
 from typing import Any
 
+from caviar.training.gradient_monitor import thinned
 from caviar.training.population import structure_key
+from caviar.tuning.cross_validation import cv_fields
 from caviar.tuning.executor import MemberRecord
 from caviar.tuning.pbt import final_params
 from caviar.tuning.plan import TunePlan
@@ -51,6 +53,9 @@ def trial_record(
     m = rec.member
     cfg = m.config
     extra = {"pbt_initial_params": params} if rec.pbt_log else {}
+    # the gradient monitor's per-layer norms at <= 100 epochs (the report's figure)
+    grads = thinned((m.diagnostics.get("gradients") or {}).get("per_epoch") or [])
+    gradients = {"gradients": grads} if grads else {}
     if pbt is not None:
         extra["pbt"] = pbt
     return {
@@ -83,7 +88,9 @@ def trial_record(
         "population": list(population),
         "started": rec.started,  # stored as the trial's start and end, not as attributes
         "ended": rec.ended,
+        **cv_fields(m),  # search.cv: folds, per-fold scores, their std (user attributes)
         **extra,
+        **gradients,
     }
 
 

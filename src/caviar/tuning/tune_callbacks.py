@@ -1,0 +1,141 @@
+"""The callbacks of :func:`caviar.tune` and panda mode, seen from the search loop.
+
+``caviar.tune(callbacks=[...])`` takes one list of two kinds, told apart per item:
+
+* :class:`caviar.training.callbacks.Callback` objects (Keras's hook names):
+  ``on_epoch_end(epoch, logs)`` after each epoch of a population (``logs.members``:
+  the trial indices of its rows; ``logs.stop(trials)`` stops them: they end ``pruned``
+  and are stored as Optuna ``PRUNED`` trials), ``on_population_end(logs)`` once a
+  population finished (each trial's numbers at its best epoch) and
+  ``on_trial_complete(trial)`` with the Optuna ``FrozenTrial`` once it is in the study;
+* plain functions ``fn(study, trial)``, Optuna's ``callbacks=`` (:mod:`.trial_callbacks`).
+
+For each stored trial the callbacks are called in the list's order. Populations that
+train side by side (threads) call the Keras hooks one at a time (one lock). With the
+Ray executor the epochs run in other processes: an ``on_epoch_end`` callback is refused
+there (``on_population_end`` and ``on_trial_complete`` run here).
+
+:class:`TuneHooks` also holds panda mode's per-population controls
+(:mod:`caviar.tuning.live_tune`) and writes the trial lines ``caviar watch`` follows.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from caviar.errors import CaviarError
+from caviar.training.callbacks import Callback, end_logs, epoch_hook
+from caviar.training.live import append_line
+from caviar.tuning.live_tune import TrialControl
+from caviar.tuning.trial_callbacks import stored_trials
+
+
+def _overrides(cb: Callback, hook: str) -> bool:
+    return getattr(type(cb), hook) is not getattr(Callback, hook)
+
+
+def check_callbacks(callbacks: Sequence[Any]) -> list:
+    """The list as given, each item a :class:`Callback` or a callable (else CaviarError)."""
+    for cb in callbacks:
+        if not isinstance(cb, Callback) and not callable(cb):
+            raise CaviarError(
+                f"callbacks: {type(cb).__name__} is neither a caviar.training.callbacks."
+                "Callback nor a function fn(study, trial)"
+            )
+    return list(callbacks)
+
+
+class TuneHooks:
+    """What the search loop calls: per-population trainer callbacks, each finished
+    population, each recorded batch of trials (module docstring)."""
+
+    def __init__(
+        self,
+        callbacks: Sequence[Callback | Callable] = (),
+        *,
+        live_dir: str | Path | None = None,
+        executor: str = "local",
+    ) -> None:
+        self.callbacks = check_callbacks(callbacks)
+        self.keras = [cb for cb in self.callbacks if isinstance(cb, Callback)]
+        self.remote = executor != "local"
+        if self.remote and any(_overrides(cb, "on_epoch_end") for cb in self.keras):
+            raise CaviarError(
+                f"on_epoch_end callbacks need the local executor (the {executor} executor "
+                "trains populations in other processes)"
+            )
+        self.live = Path(live_dir) if live_dir is not None else None
+        self.lock = threading.Lock()
+        self._populations: dict[tuple[int, ...], tuple[int, TrialControl | None]] = {}
+        self._next = 0
+        if self.live is not None:
+            self.live.mkdir(parents=True, exist_ok=True)
+            start = {"kind": "tune", "executor": executor, "pid": os.getpid()}
+            append_line(self.live / "progress.jsonl", {"start": start})
+
+    @property
+    def reads_study(self) -> bool:
+        """Whether a callback reads stored trials (the study is then written at once)."""
+        return any(
+            not isinstance(cb, Callback) or _overrides(cb, "on_trial_complete")
+            for cb in self.callbacks
+        )
+
+    def population_callbacks(self, indices: list[int], round_: int) -> list:
+        """The trainer callbacks of a population of trials ``indices`` (first in its list)."""
+        number = self._next
+        self._next += 1
+        out: list = []
+        control = None
+        if self.live is not None and not self.remote:
+            control = TrialControl(self.live, list(indices), number, round_)
+            out.append(control)
+        if self.keras and not self.remote:
+            out.append(epoch_hook(self.keras, number, list(indices), self.lock))
+        self._populations[tuple(indices)] = (number, control)
+        return out
+
+    def population_end(self, indices: list[int], records, rows: list[dict]) -> None:
+        """A population finished (``records``: its MemberRecords, None when it was lost):
+        its trials' changes go into their ``rows`` and records, ``on_population_end``."""
+        number, control = self._populations.pop(tuple(indices), (None, None))
+        if control is not None:
+            control.close()
+            for i, row in enumerate(rows):
+                changes = control.by_trial.get(int(row["index"]))
+                if changes:
+                    row["changes"] = changes
+                    if records is not None:
+                        records[i].changes = changes
+        if self.live is not None:
+            append_line(self.live / "progress.jsonl", {"population_end": number})
+        if records is not None and self.keras:
+            logs = end_logs(number, list(indices), [r.member for r in records])
+            with self.lock:
+                for cb in self.keras:
+                    cb.on_population_end(logs)
+
+    def recorded(self, store, rows: list[dict[str, Any]]) -> None:
+        """Trials were written (``store``: the open study, None while a background
+        thread writes it): the watch's trial lines, then the callbacks per trial."""
+        if self.live is not None:
+            for r in rows:
+                line = {k: r.get(k) for k in ("index", "status", "val_score", "round")}
+                append_line(self.live / "progress.jsonl", {"trial": line})
+        if store is None or not self.reads_study:
+            return
+        with self.lock:
+            for trial in stored_trials(store, rows):
+                for cb in self.callbacks:
+                    if isinstance(cb, Callback):
+                        cb.on_trial_complete(trial)
+                    else:
+                        cb(store.study, trial)
+
+    def done(self) -> None:
+        if self.live is not None:
+            append_line(self.live / "progress.jsonl", {"done": True})
