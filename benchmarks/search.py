@@ -196,8 +196,11 @@ def warm_sklearn_workers(X: np.ndarray, y: np.ndarray) -> None:
         ).fit(X, y)
 
 
-def run_sklearn(data, configs: list[dict], epochs: int) -> dict:
-    from sklearn.exceptions import ConvergenceWarning
+def validation_search(data, configs: list[dict], epochs: int, alpha_scale: float = 1.0):
+    """``RandomizedSearchCV(MLPClassifier, n_jobs=2)`` over exactly ``configs`` (every
+    parameter a one-value list, so it samples them without replacement), scored on the
+    validation split (``PredefinedSplit``) in accuracy and :func:`finished_at`, its worker
+    pool started; ``alpha = alpha_scale * l2_kernel``. Returns ``(est, search, X, y)``."""
     from sklearn.model_selection import PredefinedSplit, RandomizedSearchCV
     from sklearn.neural_network import MLPClassifier
 
@@ -210,7 +213,7 @@ def run_sklearn(data, configs: list[dict], epochs: int) -> dict:
             "hidden_layer_sizes": [tuple(c["model.hidden"])],
             "learning_rate_init": [c["optimizer.lr"]],
             "beta_1": [c["optimizer.beta1"]],
-            "alpha": [c["penalty.l2_kernel"]],
+            "alpha": [alpha_scale * c["penalty.l2_kernel"]],
         }
         for c in configs
     ]
@@ -233,6 +236,14 @@ def run_sklearn(data, configs: list[dict], epochs: int) -> dict:
         random_state=0,
         scoring={"accuracy": "accuracy", "finished_at": finished_at},
     )
+    return est, search, X, y
+
+
+def run_sklearn(data, configs: list[dict], epochs: int) -> dict:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    est, search, X, y = validation_search(data, configs, epochs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()

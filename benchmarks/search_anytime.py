@@ -194,41 +194,8 @@ def run_caviar(data, n: int, epochs: int, load_aware: bool = False) -> dict:
 def run_sklearn(data, configs: list[dict], epochs: int, helpers) -> dict:
     """``RandomizedSearchCV`` over exactly ``configs`` on the validation split."""
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.model_selection import PredefinedSplit, RandomizedSearchCV
-    from sklearn.neural_network import MLPClassifier
 
-    X = np.concatenate([data.X_train, data.X_val])
-    y = np.concatenate([data.y_train, data.y_val])
-    fold = np.r_[np.full(len(data.X_train), -1), np.zeros(len(data.X_val), dtype=int)]
-    helpers.warm_sklearn_workers(X, y)
-    grid = [
-        {
-            "hidden_layer_sizes": [tuple(c["model.hidden"])],
-            "learning_rate_init": [c["optimizer.lr"]],
-            "beta_1": [c["optimizer.beta1"]],
-            "alpha": [2 * BATCH * c["penalty.l2_kernel"]],
-        }
-        for c in configs
-    ]
-    est = MLPClassifier(
-        solver="adam",
-        batch_size=BATCH,
-        max_iter=epochs,
-        early_stopping=False,
-        n_iter_no_change=epochs + 1,
-        tol=0.0,
-        random_state=0,
-    )
-    search = RandomizedSearchCV(
-        est,
-        grid,
-        n_iter=len(configs),
-        cv=PredefinedSplit(fold),
-        n_jobs=2,
-        refit=False,
-        random_state=0,
-        scoring={"accuracy": "accuracy", "finished_at": helpers.finished_at},
-    )
+    _, search, X, y = helpers.validation_search(data, configs, epochs, alpha_scale=2 * BATCH)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()
