@@ -27,11 +27,15 @@ validation split:
    batch)``), so both search the same models;
 2. ``caviar``: ``caviar tune`` with successive halving (min 1 epoch, eta 3) over
    ``H · 64`` configurations (``--halving-factor H``, default 16; the same 64 first),
-   one population after another (``--workers 1``);
+   one population after another, on torch's threads (two here, as scikit-learn's two
+   processes): caviar's load-aware thread count is off unless ``--load-aware``, since on
+   a machine shared with other jobs it would run fewer threads than the peer runs
+   processes and the comparison would measure each one's share of the CPU.
 
 A configuration counts as *evaluated* once it has a validation score: for caviar after
 its first epoch (the first rung of halving: most configurations are judged there and
-stopped), for the peers once its 20 epochs are trained and scored. Caviar's best score
+stopped), for scikit-learn once its 20 epochs are trained and scored. Accuracies are
+compared in whole validation rows (caviar's float32 and scikit-learn's float64). Caviar's best score
 at a time is the best validation score any member reached by then (that member keeps
 those weights as its best, so a search stopped then returns them). At ``T_peer``,
 scikit-learn's wall time for its 64 configurations, the JSON gives
@@ -41,7 +45,8 @@ caviar's at least as high), with both curves sampled at fractions of ``T_peer``
 (``anytime``). ``--repeat R`` runs the contestants R times, interleaved: ``T_peer`` is
 scikit-learn's fastest run and caviar's figures are from its run that evaluated most by
 then (every run's figures are listed). The best-so-far curves of every run are drawn
-with plotly to ``OUT/search_anytime.html`` (``--out``, self-contained, offline).
+with plotly to ``OUT/search_anytime.html`` (``--out``, default ``runs/benchmarks``;
+self-contained, offline).
 ``--quick`` runs a smoke version. The last line printed is one JSON object.
 """
 
