@@ -85,17 +85,25 @@ class TuneHooks:
             for cb in self.callbacks
         )
 
-    def population_callbacks(self, indices: list[int], round_: int) -> list:
-        """The trainer callbacks of a population of trials ``indices`` (first in its list)."""
+    def population_callbacks(
+        self, indices: list[int], round_: int, rows_per_trial: int = 1
+    ) -> list:
+        """The trainer callbacks of a population of trials ``indices`` (first in its list).
+
+        ``rows_per_trial``: ``k`` under ``search.cv = k``, where each trial trains as ``k``
+        fold rows (configuration-major): the rows' trial list repeats each index ``k``
+        times, so logs and the watch show a trial's folds and ``logs.stop(trials)`` stops
+        all of them; ``caviar set`` refuses a cross-validated trial."""
         number = self._next
         self._next += 1
+        rows = [i for i in indices for _ in range(rows_per_trial)]
         out: list = []
         control = None
         if self.live is not None and not self.remote:
-            control = TrialControl(self.live, list(indices), number, round_)
+            control = TrialControl(self.live, rows, number, round_, folds=rows_per_trial)
             out.append(control)
         if self.keras and not self.remote:
-            out.append(epoch_hook(self.keras, number, list(indices), self.lock))
+            out.append(epoch_hook(self.keras, number, rows, self.lock))
         self._populations[tuple(indices)] = (number, control)
         return out
 
