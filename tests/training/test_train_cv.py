@@ -72,3 +72,36 @@ def test_cli_train_cv_writes_fold_columns(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "train.cv" in err[0], err
     assert not (tmp_path / "bad").exists()
+
+
+def test_callbacks_see_a_row_per_fold_and_stop_a_configuration_with_its_folds():
+    from caviar.training.callbacks import Callback
+
+    class StopSecond(Callback):
+        def __init__(self):
+            self.seen, self.ends = [], []
+
+        def on_epoch_end(self, epoch, logs):
+            self.seen.append((epoch, list(logs.members), logs.alive.copy()))
+            if epoch == 1:
+                logs.stop([1])  # configuration 1: all four of its folds
+
+        def on_population_end(self, logs):
+            self.ends.append((list(logs.members), list(logs.status)))
+
+    cb = StopSecond()
+    grid = {
+        "data": {"source": "iris"},
+        "model": {"hidden": [8]},
+        "optimizer": {"name": "adam", "lr": [0.01, 0.03]},
+        "train": {"epochs": 5, "batch_size": 16, "cv": 4},
+    }
+    result = caviar.train(grid, callbacks=[cb])
+    for epoch, members, alive in cb.seen:
+        assert members == [0, 0, 0, 0, 1, 1, 1, 1]  # configuration-major, 4 folds each
+        assert alive.tolist() == [True] * 4 + [epoch <= 1] * 4
+    assert len(cb.seen) == 5
+    by_index = {m.index: m for m in result.members}
+    assert by_index[1].status == "pruned" and by_index[1].epochs_run == 2
+    assert by_index[0].epochs_run == 5 and len(by_index[0].cv_scores) == 4
+    assert cb.ends == [([0, 1], [by_index[0].status, "pruned"])]
