@@ -160,5 +160,5 @@ def test_caviar_set_refuses_a_cross_validated_trial(tmp_path):
     append_line(live / "control.jsonl", {"trial": 7, "set": {"optimizer.lr": 0.01}})
     control._apply(Trainer(), {"trial": 7, "set": {"optimizer.lr": 0.01}})
     lines = (live / "progress.jsonl").read_text().splitlines()
-    assert len(lines) == 1 and "cross-validated (search.cv = 3)" in lines[0]
+    assert len(lines) == 1 and "trial 7 is cross-validated (cv = 3)" in lines[0]
     assert control.by_trial == {} and control.changes == []

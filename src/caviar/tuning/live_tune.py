@@ -108,8 +108,8 @@ class TrialControl(LiveControl):
     def __init__(
         self, live_dir: Path, trials: list[int], population: int, round_: int, folds: int = 1
     ) -> None:
-        super().__init__(live_dir, trials, population)
-        self.round, self.folds = round_, folds
+        super().__init__(live_dir, trials, population, folds)
+        self.round = round_
         control = self.dir / "control.jsonl"
         self.offset = control.stat().st_size if control.exists() else 0  # new commands only
         self.by_trial: dict[int, list[dict]] = {}
@@ -140,13 +140,7 @@ class TrialControl(LiveControl):
         trial = command.get("trial")
         if trial not in self.members:
             return  # another population's trial
-        if self.folds > 1:  # k fold rows of one configuration (search.cv)
-            for path, value in (command.get("set") or {}).items():
-                self._reject(
-                    trial, path, value,
-                    f"trial {trial} is cross-validated (search.cv = {self.folds}); "
-                    "caviar set does not change a trial's folds mid-run",
-                )  # fmt: skip
+        if self.refuse_folds("trial", command):  # k fold rows of one configuration
             return
         rows = _rows(trainer)
         start_row = self.members.index(trial)
