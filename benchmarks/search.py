@@ -455,6 +455,12 @@ def main(argv: list[str] | None = None) -> dict:
         default=1,
         help="run every contestant this many times (interleaved) and keep each one's fastest run",
     )
+    p.add_argument(
+        "--cv",
+        action="store_true",
+        help="also run benchmarks/search_cv.py (search.cv = 5 against RandomizedSearchCV(cv=5) "
+        "on digits) and merge its keys (speedup_cv_vs_sklearn, ...) into the last line",
+    )
     args = p.parse_args(argv)
     for flag, value, low in (
         ("--repeat", args.repeat, 1),
@@ -507,8 +513,21 @@ def main(argv: list[str] | None = None) -> dict:
         "test": {r["dataset"]: r["test"] for r in results},
         "targets": {"equal_work_speedup": 4.0, "halving_speedup": 20.0, "storage_fraction": 0.05},
     }
+    if args.cv:  # the cross-validated search (benchmarks/search_cv.py)
+        summary.update(_search_cv().bench_cv(n, epochs, args.repeat, args.workers or None))
     print(json.dumps(summary), flush=True)
     return summary
+
+
+def _search_cv():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).with_name("search_cv.py")
+    spec = importlib.util.spec_from_file_location("caviar_bench_search_cv", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from caviar.model import TrainedModel
 from caviar.nn.factory import register
 from caviar.training.build import DTYPES
 from caviar.training.callbacks import Callback, epoch_hook, population_end
+from caviar.training.cross_validation import train_cross_validated
 from caviar.training.ensemble import build_ensemble, model_scores
 from caviar.training.evaluate import evaluate
 from caviar.training.full_batch import is_full_batch, train_full_batch
@@ -98,6 +99,7 @@ def check_configs(configs: list[RunConfig], data: PreparedData) -> None:
     """
     from caviar.schedules import SCHEDULES
     from caviar.training.build import check_module
+    from caviar.training.folds import check_fold_config, check_fold_data
     from caviar.training.full_batch import check_full_batch_config
     from caviar.training.population import optimizer_hypers, resolve_loss_name, structure_key
     from caviar.training.scoring import get_metric
@@ -106,6 +108,8 @@ def check_configs(configs: list[RunConfig], data: PreparedData) -> None:
     for cfg in configs:
         resolve_loss_name(cfg, data.task)
         get_metric(cfg.train.metric, data.task)
+        check_fold_config(cfg)
+        check_fold_data(cfg, data)
         if cfg.model.kind != "mlp" and structure_key(cfg) not in checked_structures:
             check_module(cfg, data)  # the factory builds a module that fits the data
             checked_structures.add(structure_key(cfg))
@@ -175,11 +179,13 @@ def train(
 
         members_cfg = [configs[i] for i in group]
         runner = train_full_batch if is_full_batch(members_cfg[0]) else train_population
-        controls = live_callbacks(group, g, live_dir, changes)
+        cv = members_cfg[0].train.cv  # configurations x folds, then the refit
+        runner = train_cross_validated if cv is not None else runner
+        controls = live_callbacks(group, g, live_dir, changes) if cv is None else []
         hooks = [epoch_hook(callbacks, g, group)] if callbacks else []
         result = runner(members_cfg, data, on_epoch=cb, callbacks=[*controls, *hooks])
         refit_cfg = configs[group[0]].refit
-        if refit_cfg.strategy != "none":
+        if refit_cfg.strategy != "none" and cv is None:
             refitted = refit(result, data, refit_cfg.strategy, max_epochs=refit_cfg.max_epochs)
             result.model = refitted.model
             for m, r in zip(result.members, refitted.members, strict=True):

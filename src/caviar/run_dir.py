@@ -100,6 +100,17 @@ def check_new_output(path: str | Path, *, overwrite: bool, flag: str = "--overwr
     return f"{flag}: {path}, {_what(kind)}{_contents(path)}, is replaced once this run succeeds"
 
 
+def study_storage_url(run_dir: Path, summary: dict[str, Any]) -> str | None:
+    """The storage URL of a tune run's own study: ``RUN_DIR/study.db`` (absolute) when it
+    exists and the run used SQLite, so that a moved or copied run opens its own study;
+    else the URL ``summary.json`` saved (a server); None for no study."""
+    url = summary.get("storage") if isinstance(summary.get("storage"), str) else None
+    own = run_dir / "study.db"
+    if own.exists() and (url is None or url.startswith("sqlite")):
+        url = f"sqlite:///{own.resolve()}"
+    return url
+
+
 def check_output_file(path: str | Path | None, *, overwrite: bool) -> str | None:
     """Refuse an output file (``predict -o``, ``report -o``) that already exists unless
     ``overwrite``, and a path that is a directory; returns the line naming what will be

@@ -161,3 +161,63 @@ def test_optuna_dashboard_serves_the_study(quickstart):
         keys = {a["key"] for a in t["user_attrs"]}
         assert {"index", "status", "epochs_run", "curve:val_loss"} <= keys
     assert not math.isnan(detail["best_trials"][0]["values"][0])
+
+
+def test_caviar_dashboard_serves_the_runs_own_study(quickstart, tmp_path):
+    """``caviar dashboard RUN_DIR`` (a real process on a free loopback port) serves the
+    run's study: optuna-dashboard's API lists it with every trial; ``--print-url`` gives
+    the absolute ``sqlite:///`` URL from any working directory."""
+    pytest.importorskip("optuna_dashboard", reason="optuna-dashboard (dev extra) not installed")
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    out, _, study = quickstart
+    caviar_cli = [sys.executable, "-m", "caviar"]
+    url = subprocess.run(
+        [*caviar_cli, "dashboard", str(out), "--print-url"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert url == f"sqlite:///{out.resolve() / 'study.db'}"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [*caviar_cli, "dashboard", str(out), "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline, body = time.monotonic() + 60, None
+        while body is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies") as r:
+                    body = json.loads(r.read())
+            except OSError:
+                time.sleep(0.3)
+        assert body is not None, server.stdout.read1().decode() if server.poll() else "no answer"
+        studies = body["study_summaries"]
+        assert [s["study_name"] for s in studies] == ["tune_digits"]
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/api/studies/{studies[0]['study_id']}"
+        ) as r:
+            assert len(json.loads(r.read())["trials"]) == len(study.trials)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_caviar_dashboard_refuses_what_is_no_tune_run(tmp_path, capsys):
+    from caviar.cli import main
+
+    assert main(["dashboard", str(tmp_path / "missing")]) == 2
+    assert "no such run directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["dashboard", str(tmp_path / "empty"), "--print-url"]) == 2
+    assert "holds no study" in capsys.readouterr().err

@@ -27,7 +27,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from caviar.cli import diagnose_cmd, predict_cmd, report_cmd, train_cmd, tune_cmd, watch_cmd
+    from caviar.cli import (
+        dashboard_cmd,
+        diagnose_cmd,
+        predict_cmd,
+        report_cmd,
+        train_cmd,
+        tune_cmd,
+        watch_cmd,
+    )
 
     parser = _Parser(prog="caviar", description="Train and tune populations of neural networks.")
     parser.add_argument("--version", action="version", version=f"caviar {__version__}")
@@ -37,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune_cmd.add_parser(sub)
     diagnose_cmd.add_parser(sub)
     report_cmd.add_parser(sub)
+    dashboard_cmd.add_parser(sub)
     watch_cmd.add_parser(sub)  # watch, set (panda mode)
     return parser
 

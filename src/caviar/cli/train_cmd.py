@@ -124,6 +124,10 @@ def print_leaderboard(board: pd.DataFrame, top: int, score: str, console: Consol
         "val_score": "val",
         "train_score": "train",
     }
+    title = f"leaderboard: val/train {score} at the best epoch (ep)"
+    if "cv_std" in board:  # train.cv: val is the mean over the folds
+        results = {**results, "cv_std": "± std"}
+        title = f"leaderboard: val {score} = mean of the folds (train.cv), ± their std"
     fields = [c for c in board.columns if "." in c]
     headers = [
         "#",
@@ -137,7 +141,7 @@ def print_leaderboard(board: pd.DataFrame, top: int, score: str, console: Consol
     ]
     cells = [[f"{v:.3g}" if isinstance(v, float) else str(v) for v in r] for r in rows]
     table = Table(
-        title=f"leaderboard: val/train {score} at the best epoch (ep)",
+        title=title,
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
     )

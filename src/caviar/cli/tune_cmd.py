@@ -42,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, help="override search.time_budget (seconds)")
     p.add_argument("--strategy", choices=STRATEGIES, help="override search.strategy")
     p.add_argument("--seed", type=int, help="override search.seed")
+    p.add_argument("--cv", type=int, help="override search.cv (k-fold cross-validation)")
     p.add_argument(
         "--executor",
         choices=["local", "ray"],
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         "time_budget": args.time_budget,
         "strategy": args.strategy,
         "seed": args.seed,
+        "cv": args.cv,
     }
     plan = make_plan(args.config, overrides)
     out = Path(args.out) if args.out else Path("runs") / plan.name
@@ -167,8 +169,15 @@ def run(args: argparse.Namespace) -> int:
     board = board.drop(columns=["val_loss", "epochs_run"], errors="ignore")
     if "stopped_by" in board and board["stopped_by"].isna().all():
         board = board.drop(columns=["stopped_by"])  # no trial was cut by the time budget
-    short = {"val_score": "val", "train_score": "train", "best_epoch": "ep"}
-    table = Table(box=box.SIMPLE_HEAD, title="leaderboard (validation split)", pad_edge=False)
+    board = board.drop(columns=[c for c in board.columns if str(c).startswith("fold_")])
+    short = {"val_score": "val", "train_score": "train", "best_epoch": "ep", "cv_std": "± std"}
+    cv = info.get("cv")
+    title = (
+        f"leaderboard ({cv}-fold cross-validation, mean)"
+        if cv
+        else "leaderboard (validation split)"
+    )
+    table = Table(box=box.SIMPLE_HEAD, title=title, pad_edge=False)
     for col in board.columns:
         name = short.get(str(col), str(col).rsplit(".", 1)[-1])
         width = max([len(name), *(len(_fmt(v)) for v in board[col])])  # never cut a value
@@ -184,8 +193,9 @@ def run(args: argparse.Namespace) -> int:
         f"{c.get('diverged', 0)} diverged, {c.get('failed', 0)} failed "
         f"in {result.seconds:.1f}s (storage {result.storage_seconds:.2f}s)"
     )
+    spread = f" ± {info['cv_std']:.4f} over {cv} folds" if cv else ""
     console.print(
-        f"best trial {result.best['index']}: val {score} {result.val_score:.4f}, "
+        f"best trial {result.best['index']}: val {score} {result.val_score:.4f}{spread}, "
         f"test {score} {result.test_score:.4f} (test split used once, for the final model)"
     )
     if result.rebuilt:  # chosen trials whose weights were not in this process

@@ -261,6 +261,8 @@ class TrainingConfig(_Section):
     stop_loss: float | None = Field(default=None, description="per member: seed 003 threshold")
     validate_every: int = Field(default=1, ge=1, description="seed 003: epochs per validation")
     val_subsample: int | None = Field(default=None, ge=1, description="seeded validation rows")
+    cv: int | None = Field(default=None, ge=2, description="k-fold cross-validation (train+val)")
+    fold: int | None = Field(default=None, ge=0, description="set by cv: a member's fold")
 
     @field_validator("batch_size")
     @classmethod
@@ -330,5 +332,6 @@ PER_MEMBER_FIELDS = frozenset(
         "train.min_delta",
         "train.seed",
         "train.stop_loss",
+        "train.fold",  # the folds of a configuration train in one population
     }
 )

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from caviar.errors import CaviarError
-from caviar.run_dir import read_marker
+from caviar.run_dir import read_marker, study_storage_url
 from caviar.training.result import display_epoch
 
 METRICS = ("train_loss", "val_loss", "train_score", "val_score")
@@ -85,10 +85,7 @@ def load_run(
     if not run_dir.is_dir():
         raise CaviarError(f"{run_dir}: not a directory")
     summary = _read_json(run_dir / "summary.json") if (run_dir / "summary.json").exists() else {}
-    url = summary.get("storage") if isinstance(summary.get("storage"), str) else None
-    own = run_dir / "study.db"  # a moved or copied run reports its own SQLite study
-    if own.exists() and (url is None or url.startswith("sqlite")):
-        url = f"sqlite:///{own.resolve()}"
+    url = study_storage_url(run_dir, summary)  # a moved or copied run: its own study
     if study_name is None:  # the run's own study when its storage holds several
         study_name = (read_marker(run_dir) or {}).get("study")
     if url:
@@ -207,6 +204,8 @@ def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -
         for k in RESULT_COLUMNS:
             row[k] = rec.get(k)
         row["best_epoch"] = display_epoch(rec.get("best_epoch"))  # as train leaderboards
+        if "cv_std" in rec:  # search.cv: the spread of the folds (val_score is their mean)
+            row["cv_std"] = rec["cv_std"]
         row["status"] = t.user_attrs.get("status", row["status"])
         for p, v in t.params.items():
             cat = isinstance(t.distributions.get(p), CategoricalDistribution)

@@ -64,6 +64,11 @@ SCRIPT = """
 """
 
 
+# cv_std: the folds' spread with search.cv (val_score is then their mean)
+BOARD_COLUMNS = ("status", "val_score", "cv_std", "val_loss", "train_score", "best_epoch")
+BOARD_COLUMNS = (*BOARD_COLUMNS, "epochs_run")
+
+
 def fmt(v: Any) -> str:
     if v is None:
         return ""
@@ -78,17 +83,14 @@ def leaderboard_table(run) -> str:
     """The ranked trials as an HTML table (``id="leaderboard"``; one row per trial) with
     its filter controls and sorting script."""
     cols = ["rank", "id"]
-    cols += [
-        c
-        for c in ("status", "val_score", "val_loss", "train_score", "best_epoch", "epochs_run")
-        if c in run.trials.columns
-    ]
+    cols += [c for c in BOARD_COLUMNS if c in run.trials.columns]
     if "round" in run.trials.columns and run.trials["round"].nunique() > 1:
         cols.append("round")
     cols += run.params
     names = {
         "id": "trial" if run.kind == "tune" else "member",
         "val_score": f"val {run.score_name}",
+        "cv_std": "± cv std",  # search.cv: val_score is the fold mean
         "val_loss": "val loss",
         "train_score": f"train {run.score_name}",
         "best_epoch": "best epoch",

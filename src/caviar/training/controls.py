@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
+from caviar.training.folds import fold_mean
 from caviar.training.scoring import AUTO
 
 
@@ -68,6 +69,7 @@ class PopulationControls:
         self.history["val_score"].append(val_score)
         self.history["val_default_score"].append(default_score)
         watched = val_loss if self.metric == AUTO else -val_score
+        watched = fold_mean(self, watched)  # cross-validation: the folds' mean (training/folds)
         stop_now = self.stopper.update(self.epoch, watched, self.model.flat, self.alive)
         self.stopped |= stop_now
         self.alive &= ~stop_now
@@ -82,7 +84,7 @@ class PopulationControls:
         """Tell ``on_epoch`` the epoch, the members alive and the best validation score."""
         if self.on_epoch is None:
             return
-        scores = self.history["val_score"][-1]
+        scores = fold_mean(self, self.history["val_score"][-1])
         finite = scores[torch.isfinite(scores)]
         best = float(finite.max()) if finite.numel() else float("nan")
         self.on_epoch(self.epoch + 1, self.epochs, int(self.alive.sum()), best)

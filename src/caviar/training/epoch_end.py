@@ -1,11 +1,13 @@
 """What follows each epoch's validation step in the first-order trainer, in one place:
 the plateau schedule sees the validated loss (:mod:`caviar.schedules.plateau`) and
-members that reached their training-loss threshold stop (:mod:`caviar.training.stop_loss`).
+members that reached their training-loss threshold stop (:mod:`caviar.training.stop_loss`),
+and the folds of a cross-validated configuration stop together (:mod:`caviar.training.folds`).
 """
 
 from __future__ import annotations
 
 from caviar.schedules.plateau import observe_epoch
+from caviar.training.folds import stop_groups
 from caviar.training.stop_loss import stop_on_train_loss
 
 
@@ -14,3 +16,4 @@ def after_validation(trainer, validated: bool) -> None:
     if validated:
         observe_epoch(trainer)
     stop_on_train_loss(trainer)
+    stop_groups(trainer)

@@ -30,12 +30,20 @@ def predict_outputs(
     flat: torch.Tensor | None = None,
     stats: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Raw outputs ``(P, n, K)`` for inputs ``(n, F)``, chunked over rows (evaluation mode:
-    no dropout; batch norm with the running statistics ``stats``, default ``model.stats``)."""
+    """Raw outputs ``(P, n, K)`` for inputs ``(n, F)`` (or per member ``(P, n, F)``),
+    chunked over rows (evaluation mode: no dropout; batch norm with the running
+    statistics ``stats``, default ``model.stats``)."""
     f = model.flat if flat is None else flat
     rows = eval_chunk_rows(f.shape[0], model.widest, f.element_size())
+    n = x.shape[-2] if x.dim() == 3 else x.shape[0]
     parts = [
-        model(x[i : i + rows], slope=slope, flat=f, stats=stats) for i in range(0, x.shape[0], rows)
+        model(
+            x[..., i : i + rows, :] if x.dim() == 3 else x[i : i + rows],
+            slope=slope,
+            flat=f,
+            stats=stats,
+        )
+        for i in range(0, n, rows)
     ]
     return torch.cat(parts, dim=1)
 

@@ -55,6 +55,8 @@ class MemberResult:
     diagnostics: dict = field(default_factory=dict)
     # knob changes made during training (panda mode, caviar.training.live)
     changes: list = field(default_factory=list)
+    # cross-validation (train.cv): each fold's validation score; val_score is their mean
+    cv_scores: list[float] | None = None
 
     def summary(self) -> dict:
         return {
@@ -67,7 +69,15 @@ class MemberResult:
             "train_loss": self.train_loss,
             "train_score": self.train_score,
             **({} if self.refit_epochs is None else {"refit_epochs": self.refit_epochs}),
+            **({} if not self.cv_scores else _cv_summary(self.cv_scores)),
         }
+
+
+def _cv_summary(scores: list[float]) -> dict:
+    """``train.cv``: the folds' standard deviation and each fold's score (``fold_1``...)."""
+    out: dict = {"cv_std": float(np.std(scores))}
+    out.update({f"fold_{f}": float(s) for f, s in enumerate(scores, start=1)})
+    return out
 
 
 @dataclass

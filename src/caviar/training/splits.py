@@ -10,12 +10,37 @@ import torch
 
 @dataclass
 class Tensors:
-    """The splits as tensors on the training device."""
+    """The splits as tensors on the training device. With ``rows`` ``(P, n)`` (folds of
+    cross-validation, :mod:`caviar.training.folds`) member ``p`` trains on the rows
+    ``rows[p]`` of ``x_train`` and validates on its own ``x_val[p]`` ``(P, m, F)``."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_val: torch.Tensor
     y_val: torch.Tensor
+    rows: torch.Tensor | None = None
+
+    @property
+    def n_rows(self) -> int:
+        """Training rows of one member."""
+        return self.x_train.shape[0] if self.rows is None else self.rows.shape[1]
+
+    def member_rows(self, order: torch.Tensor) -> torch.Tensor:
+        """Rows of ``x_train`` visited in ``order`` (``(n,)`` shared or ``(P, n)``, indices
+        into a member's own training rows): ``order`` itself, or per member with ``rows``."""
+        if self.rows is None:
+            return order
+        if order.dim() == 1:
+            return self.rows[:, order]
+        return torch.gather(self.rows, 1, order)
+
+    def fit_targets(self) -> torch.Tensor:
+        """Each member's training targets: ``y_train``, or ``(P, n, ...)`` with ``rows``."""
+        return self.y_train if self.rows is None else self.y_train[self.rows]
+
+    def row_weights(self, w: torch.Tensor) -> torch.Tensor:
+        """Per-example training weights ``(n,)`` or, with ``rows``, ``(P, n)``."""
+        return w if self.rows is None else w[self.rows]
 
 
 def split_tensors(

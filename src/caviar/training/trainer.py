@@ -53,6 +53,7 @@ from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
 from caviar.training.epoch_end import after_validation
 from caviar.training.evaluate import evaluate_scores
+from caviar.training.folds import fold_population
 from caviar.training.gradient_monitor import GradientMonitor
 from caviar.training.gradient_step import active_lambdas, loss_and_gradient
 from caviar.training.init_check import initial_check
@@ -120,9 +121,10 @@ class PopulationTrainer(PopulationControls):
         self.tensors, self.w_val = subsample_validation(
             to_tensors(data, self.dtype, self.device), t.val_subsample, t.shuffle_seed, w_val
         )
+        fold_population(self, data)  # cross-validation folds: per-member rows (training/folds)
         self.spec = get_loss(self.knobs.loss_name)
         self.metric = first.train.metric
-        self.n_train = self.tensors.x_train.shape[0]
+        self.n_train = self.tensors.n_rows
         self.has_val = self.tensors.x_val.shape[0] > 0
         self.epochs = first.train.epochs
         self.cadence = ValidationCadence(first.train.validate_every, self.epochs)
@@ -240,7 +242,7 @@ class PopulationTrainer(PopulationControls):
         bounds = self._bounds(epoch)
         steps = len(bounds)
         perm = torch.randperm(self.n_train, generator=self._generator).to(self.device)
-        rows = reg.epoch_rows(perm, epoch)
+        rows = t.member_rows(reg.epoch_rows(perm, epoch))
         loss_sum = torch.zeros(self.size, dtype=self.dtype, device=self.device)
         score = EpochScore(self.metric, spec, self.size, self.dtype, self.device)
         self.history["lr"].append(knobs.optimizer["lr"] * self.schedule(float(epoch)))
@@ -261,10 +263,10 @@ class PopulationTrainer(PopulationControls):
             with torch.no_grad():
                 loss_sum += data_loss * (end - start if wb is None else wb.sum(dim=-1))
                 score.add(out, yb, wb)
-        total = self.n_train if self.w_train is None else self.w_train.sum()
+        total = self.n_train if self.w_train is None else t.row_weights(self.w_train).sum(-1)
         self.history["train_loss"].append(loss_sum / total)
         self.grad_monitor.record(self.alive)
-        self.history["train_score"].append(score.result(t.y_train))
+        self.history["train_score"].append(score.result(t.fit_targets()))
 
     def validate(self) -> None:
         """Per-member validation loss and score in one pass, then early stopping (on the

@@ -25,6 +25,7 @@ from caviar.errors import CaviarError
 from caviar.model import TrainedModel
 from caviar.training.scoring import perfect_score, score_name
 from caviar.tuning import refit as refit_mod
+from caviar.tuning.cross_validation import cv_refit_records
 from caviar.tuning.executor import MemberRecord
 from caviar.tuning.metric_choice import default_choice
 from caviar.tuning.plan import TunePlan
@@ -74,7 +75,9 @@ class TuneResult:
             "storage_busy_seconds": self.storage_busy_seconds,
             "baseline": self.baseline,
             "diagnosis": self.verdict,
-            "refit": self.plan.settings.refit,
+            "refit": self.model.metrics.get("refit", self.plan.settings.refit),
+            # search.cv: val_score is the mean over the folds; their scores and std
+            **{k: self.best[k] for k in ("cv", "cv_scores", "cv_std") if k in self.best},
             "ensemble_size": self.model.n_members,
             "storage": self.storage_url,
             "rebuilt": {str(i): h for i, h in self.rebuilt.items()},
@@ -118,10 +121,16 @@ def final_model(
     keep_n = max(s.ensemble_top_k, 1)
     chosen = [t for t in usable if t.get("structure") == best.get("structure")][:keep_n]
     records, rebuilt = records_for(chosen, kept, plan, plan.space, data, trials)
-    if s.refit == "train_val":
+    cv = validate_config(plan.base).train.cv
+    if cv is not None:  # search.cv: refit for the folds' mean best epoch count
+        records = cv_refit_records(records, chosen)
+    if s.refit == "train_val" or cv is not None:
         records = refit_mod.refit_train_val(records, data)
     val_score = float(best["val_score"])
-    metrics = {"val_score": val_score, "best_index": best["index"], "refit": s.refit}
+    refit = "train_val" if cv is not None else s.refit
+    metrics = {"val_score": val_score, "best_index": best["index"], "refit": refit}
+    if cv is not None:
+        metrics.update(cv=cv, cv_std=best.get("cv_std"), cv_scores=best.get("cv_scores"))
     if rebuilt:
         metrics["rebuilt"] = {str(i): h for i, h in rebuilt.items()}
     model = refit_mod.model_from_records(records, data, metrics)

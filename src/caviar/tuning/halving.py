@@ -5,7 +5,9 @@ completes a rung, the members still alive are ranked by their best validation
 score so far and only the best ``ceil(n_alive / eta)`` stay alive; the others
 stop for good (``trainer.prune``, status ``pruned``). No checkpoint files: the
 pruned members simply stop changing inside the population. With
-``train.validate_every = k`` the rungs count validated epochs.
+``train.validate_every = k`` the rungs count validated epochs. With cross-validation
+(``search.cv``) the unit is a configuration: its folds are ranked by the best of their
+mean curve and kept or pruned together (:mod:`caviar.training.folds`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 
 import torch
 
+from caviar.training.folds import fold_mean
 from caviar.training.validation_cadence import cadence_of
 
 
@@ -43,15 +46,22 @@ class SuccessiveHalving:
             return
         if cadence.count(trainer.epoch) not in rungs(self.min_epochs, self.eta, cadence.total):
             return
-        alive = trainer.alive
+        group = getattr(trainer, "fold_group", None)  # folds of one configuration: a unit
+        unit = (
+            group if group is not None else torch.arange(trainer.size, device=trainer.alive.device)
+        )
+        first = torch.ones_like(unit, dtype=torch.bool)
+        first[1:] = unit[1:] != unit[:-1]  # a unit's members are consecutive rows
+        alive = trainer.alive[first]
         n_alive = int(alive.sum())
         keep = math.ceil(n_alive / self.eta)
         if n_alive <= keep:
             return
-        scores = torch.stack(trainer.history["val_score"]).nan_to_num(nan=-math.inf)
-        best = scores.max(dim=0).values
+        curves = [fold_mean(trainer, s) for s in trainer.history["val_score"]]
+        scores = torch.stack(curves).nan_to_num(nan=-math.inf)
+        best = scores.max(dim=0).values[first]
         best = torch.where(alive, best, torch.full_like(best, -math.inf))
         order = torch.argsort(best, descending=True, stable=True)
         survivors = torch.zeros_like(alive)
         survivors[order[:keep]] = True
-        trainer.prune(alive & ~survivors)
+        trainer.prune(trainer.alive & ~survivors[unit])

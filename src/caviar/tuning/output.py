@@ -1,7 +1,8 @@
 """Writing a search's results into its run directory (next to ``study.db``).
 
 ``model/`` (the final model, works with ``caviar predict``), ``leaderboard.csv``
-(every trial ranked by validation score), ``summary.json`` (the ``--json``
+(every trial ranked by validation score; with ``search.cv`` the score is the fold
+mean, beside ``cv_std`` and each fold's score ``fold_1..fold_k``), ``summary.json`` (the ``--json``
 output) and ``report.html`` (``caviar.report``). Each is written all-or-nothing
 (temporary name, then a rename). ``caviar tune`` and ``caviar.tune(config, out=...)``
 both write them.
@@ -25,8 +26,13 @@ def leaderboard(result) -> pd.DataFrame:
     for rank, t in enumerate(result.trials, start=1):
         row = {"rank": rank, "trial": t["index"]}
         row.update({k: v for k, v in t["params"].items()})
-        row.update({k: t.get(k) for k in COLUMNS})
+        for k in COLUMNS:
+            row[k] = t.get(k)
+            if k == "val_score" and "cv_scores" in t:  # search.cv: the folds' spread
+                row["cv_std"] = t.get("cv_std")
         row["best_epoch"] = display_epoch(t.get("best_epoch"))  # stored 0-based
+        for f, s in enumerate(t.get("cv_scores") or [], start=1):  # each fold's score
+            row[f"fold_{f}"] = s
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -19,9 +19,15 @@ from typing import Any
 from caviar.config import RunConfig, expand_configs, read_toml
 from caviar.config.grid import find_axes
 from caviar.errors import CaviarError
+from caviar.training.folds import check_fold_config
 from caviar.training.population import optimizer_hypers, resolve_loss_name
 from caviar.training.scoring import get_metric
-from caviar.tuning.settings import SearchSettings, apply_search_metric, parse_settings
+from caviar.tuning.settings import (
+    SearchSettings,
+    apply_search_cv,
+    apply_search_metric,
+    parse_settings,
+)
 from caviar.tuning.space import SearchSpace, parse_space
 
 
@@ -51,6 +57,7 @@ def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None
             "searched fields in [search.space]"
         )
     apply_search_metric(raw, settings.metric)
+    apply_search_cv(raw, settings.cv)
     base_cfg = expand_configs(raw)[0]
     space = parse_space(settings.space, raw)
     epochs = base_cfg.train.epochs
@@ -73,3 +80,4 @@ def check_config(cfg: RunConfig, task: str) -> None:
     optimizer_hypers(cfg)
     resolve_loss_name(cfg, task)
     get_metric(cfg.train.metric, task)
+    check_fold_config(cfg)

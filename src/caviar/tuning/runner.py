@@ -26,6 +26,8 @@ from caviar.data import PreparedData
 from caviar.errors import CaviarError
 from caviar.nn.factory import register
 from caviar.training.callbacks import Callback
+from caviar.training.folds import check_fold_data
+from caviar.tuning.cross_validation import CrossValidatedExecutor
 from caviar.tuning.dispatch import ExecutorSpec, make_executor
 from caviar.tuning.final_model import TuneResult
 from caviar.tuning.halving import SuccessiveHalving
@@ -120,6 +122,7 @@ def tune(
             f"data must be prepared splits (caviar.data.prepare_data or prepare_arrays), "
             f"got {type(data).__name__}"
         )
+    check_fold_data(base_cfg, data, "search.cv")  # enough rows of every class for k folds
     strategy = make_strategy(s)
     grid_size = strategy.size(space)
     total = s.trials if s.trials is not None else (grid_size if grid_size else None)
@@ -132,8 +135,11 @@ def tune(
         check_config(validate_config(space.apply(plan.base, p), "search"), data.task)
 
     executor_name = getattr(executor, "name", executor) or "local"
-    hooks = TuneHooks(callbacks, live_dir=live_dir, executor=executor_name)
+    folds = base_cfg.train.cv or 1
+    hooks = TuneHooks(callbacks, live_dir=live_dir, executor=executor_name, folds=folds)
     runner_executor = make_executor(executor)  # connects before anything is written
+    if base_cfg.train.cv is not None:  # search.cv: configurations x folds per population
+        runner_executor = CrossValidatedExecutor(runner_executor, base_cfg.train.cv)
     try:
         result = run_search(
             SearchContext(

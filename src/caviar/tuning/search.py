@@ -142,6 +142,7 @@ def run_search(ctx: SearchContext) -> TuneResult:
 
     # populations that run side by side share the memory budget
     budget_bytes = s.memory_budget_mb * 2**20 / getattr(runner_executor, "concurrency", 1)
+    budget_bytes /= validate_config(plan.base).train.cv or 1  # search.cv: k members a trial
     kept: dict[int, MemberRecord] = {}  # top records (weights) of this process
     trace: list[tuple[float, float]] = []  # (seconds, best validation score of any epoch)
     trial_trace: list[tuple[float, float]] = []  # (seconds, best finished trial's score)

@@ -7,6 +7,7 @@
     trials = 64                # budget in configurations (and/or time_budget seconds)
     seed = 0
     metric = "roc_auc"         # what trials are ranked by (default: accuracy or R²)
+    cv = 5                     # k-fold cross-validation: score = mean over the folds
     [search.halving]           # successive halving inside each population
     min_epochs = 2             # first rung r; rungs r, r*eta, r*eta^2, ...
     eta = 3                    # keep the best 1/eta at each rung
@@ -47,6 +48,7 @@ class PBTSettings(_Section):
 class SearchSettings(_Section):
     strategy: Literal["grid", "random", "coarse_to_fine", "tpe"] = "random"
     metric: str | None = Field(default=None, description="train.metric for every trial")
+    cv: int | None = Field(default=None, ge=2, description="k folds of train+val (train.cv)")
     trials: int | None = Field(default=None, ge=1)
     time_budget: float | None = Field(default=None, gt=0, description="seconds")
     seed: int = 0
@@ -78,6 +80,18 @@ def apply_search_metric(raw: dict[str, Any], metric: str | None) -> None:
     train["metric"] = metric
 
 
+def apply_search_cv(raw: dict[str, Any], cv: int | None) -> None:
+    """``search.cv`` becomes every trial's ``train.cv`` (as :func:`apply_search_metric`)."""
+    if cv is None:
+        return
+    train = raw.setdefault("train", {})
+    if not isinstance(train, dict):
+        return
+    if train.get("cv", cv) != cv:
+        raise CaviarError(f"search.cv {cv} and train.cv {train['cv']} differ (set one)")
+    train["cv"] = cv
+
+
 def parse_settings(raw: Any, overrides: dict[str, Any] | None = None) -> SearchSettings:
     """Validate ``[search]`` (with CLI ``overrides``) and check the budgets agree."""
     if not isinstance(raw, dict):
@@ -87,6 +101,15 @@ def parse_settings(raw: Any, overrides: dict[str, Any] | None = None) -> SearchS
         s = SearchSettings.model_validate(data)
     except ValidationError as e:
         raise CaviarError(format_validation_error(e, "search")) from None
+    if s.cv is not None and s.pbt is not None:
+        raise CaviarError(
+            "search: cv cannot be combined with pbt (PBT would copy members across folds); "
+            "use halving"
+        )
+    if s.cv is not None and s.refit == "none" and "refit" in s.model_fields_set:
+        raise CaviarError(
+            "search: with cv the final model is refit on train+validation (refit = 'train_val')"
+        )
     if s.halving is not None and s.pbt is not None:
         raise CaviarError("search: halving and pbt cannot both be enabled (choose one)")
     if s.strategy != "grid" and s.trials is None and s.time_budget is None:

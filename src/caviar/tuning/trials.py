@@ -17,6 +17,7 @@ from typing import Any
 
 from caviar.training.gradient_monitor import thinned
 from caviar.training.population import structure_key
+from caviar.tuning.cross_validation import cv_fields
 from caviar.tuning.executor import MemberRecord
 from caviar.tuning.pbt import final_params
 from caviar.tuning.plan import TunePlan
@@ -87,6 +88,7 @@ def trial_record(
         "population": list(population),
         "started": rec.started,  # stored as the trial's start and end, not as attributes
         "ended": rec.ended,
+        **cv_fields(m),  # search.cv: folds, per-fold scores, their std (user attributes)
         **extra,
         **gradients,
     }

@@ -47,9 +47,10 @@ class EpochScore:
             out, target = torch.cat(self.outputs, dim=1), torch.cat(self.targets, dim=1)
             return score_outputs(self.metric, self.spec, out, target, weight)
         if self.spec.task == "classification":
-            return self.total / y.shape[0]
+            return self.total / y.shape[-1]
         tiny = torch.finfo(self.total.dtype).tiny
-        sst = (y - y.mean(dim=0, keepdim=True)).pow(2).sum().clamp_min(tiny)
+        # y: (n, K) shared, or (P, n, K) per member (cross-validation folds)
+        sst = (y - y.mean(dim=-2, keepdim=True)).pow(2).sum(dim=(-2, -1)).clamp_min(tiny)
         return 1.0 - self.total / sst
 
 

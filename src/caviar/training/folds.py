@@ -1,0 +1,154 @@
+"""Cross-validation folds as members of one population (``train.cv``, ``search.cv``).
+
+A member whose config has ``train.fold = f`` (set by
+:func:`caviar.tuning.cross_validation.expand_folds`, never by hand) trains on fold ``f``
+of train+validation (:func:`caviar.data.folds.cv_splits`, ``k = train.cv`` folds
+seeded by ``data.seed``) and validates on its held-out rows. The ``k`` folds of a
+configuration are consecutive rows of its population (fold 0 first): a *group*.
+
+:func:`fold_population` turns a trainer's tensors into per-member views:
+
+* training: the ``N`` rows of train+validation are shared; ``rows (P, n)`` holds each
+  member's ``n = N - m`` training rows and the epoch's shared visiting order ``perm``
+  of ``[0, n)`` becomes ``rows[p, perm]``, so member ``p`` sees batch ``s`` of
+  ``X_fold_p[perm]`` exactly as it would trained alone on its fold;
+* validation: inputs ``(P, m, F)``, targets and weights per member (``train.val_subsample``
+  cuts each held-out fold as it cuts a validation split);
+* the output layer's prior bias (``model.output_init = "prior"``, seed 004) of each MLP
+  member from its own fold's training targets; class weights (``"balanced"``) count the
+  classes of all of train+validation (within one row per class of each fold's).
+
+Inside the population a configuration's folds act together (seed 000 Regularization
+§2 (a), as ``lgb.cv``/``xgb.cv`` stop on the mean curve): early stopping watches the
+fold mean of the validation loss or score (:func:`fold_mean`; the best epoch is the
+best epoch of that mean curve, shared by the folds), and when one fold stops
+(diverged, stopped, pruned) its group stops too (:func:`stop_groups`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from caviar.data.folds import check_cv, cv_splits
+from caviar.data.weights import train_val_weights
+from caviar.errors import CaviarError
+from caviar.losses import get_loss
+from caviar.losses.registry import sigmoid_proba
+from caviar.nn import output_bias
+from caviar.optim.second_order import FULL_BATCH_METHODS
+from caviar.training.splits import Tensors, split_tensors
+from caviar.training.validation_cadence import subsample_rows
+from caviar.training.weights import split_weights
+
+
+def is_folded(configs) -> bool:
+    """Whether the members of ``configs`` are cross-validation folds."""
+    return configs[0].train.fold is not None
+
+
+def fold_groups(folds: list[int]) -> torch.Tensor:
+    """``(P,)`` group ids: a new group starts where the fold index does not increase."""
+    starts = [True] + [b <= a for a, b in zip(folds[:-1], folds[1:], strict=True)]
+    return torch.as_tensor(np.cumsum(starts) - 1, dtype=torch.long)
+
+
+def fold_population(trainer, data) -> None:
+    """Per-member fold views of ``trainer``'s tensors (module docstring); nothing when its
+    members are no folds."""
+    configs = trainer.configs
+    if not is_folded(configs):
+        trainer.fold_group = None
+        return
+    first = configs[0]
+    k = first.train.cv
+    folds = [c.train.fold for c in configs]
+    if k is None or any(f is None or not 0 <= f < k for f in folds):
+        raise CaviarError("train.fold needs train.cv and a fold in [0, train.cv) on every member")
+    x, y = data.train_val()
+    train_rows, val_rows = cv_splits(y, k, data.task, first.data.seed)
+    sub = subsample_rows(val_rows.shape[1], first.train.val_subsample, first.train.shuffle_seed)
+    if sub is not None:
+        val_rows = val_rows[:, sub.numpy()]
+    pick = np.asarray(folds)
+    dtype, device = trainer.dtype, trainer.device
+    pool = dataclasses.replace(data, X_train=x, y_train=y, w_train=train_val_weights(data))
+    x_all, y_all = split_tensors(data.task, x, y, dtype, device)
+    rows = torch.as_tensor(train_rows[pick], device=device)
+    vrows = torch.as_tensor(val_rows[pick], device=device)
+    trainer.tensors = Tensors(x_all, y_all, x_all[vrows], y_all[vrows], rows=rows)
+    w = split_weights(first.train.class_weight, pool, "train", dtype, device)
+    trainer.w_train = w
+    trainer.w_val = None if w is None else w[vrows]
+    trainer.fold_group = fold_groups(folds).to(device)
+    _fold_priors(trainer, y, train_rows[pick], None if w is None else w.cpu().numpy())
+
+
+@torch.no_grad()
+def _fold_priors(trainer, y: np.ndarray, rows: np.ndarray, w: np.ndarray | None) -> None:
+    """Each MLP member's output bias from its own fold's training targets (seed 004)."""
+    first = trainer.configs[0]
+    model = trainer.model
+    if first.model.output_init != "prior" or not hasattr(model, "slices"):
+        return
+    last = model.slices[-1]
+    sigmoid = get_loss(trainer.knobs.loss_name).proba is sigmoid_proba
+    for p, r in enumerate(rows):
+        bias = output_bias(
+            y[r],
+            task=trainer.data.task,
+            n_outputs=model.n_outputs,
+            weight=None if w is None else w[r],
+            sigmoid=sigmoid,
+        )
+        model.flat[p, last.bias_start : last.end] = torch.as_tensor(bias, dtype=model.flat.dtype)
+
+
+def fold_mean(trainer, values: torch.Tensor) -> torch.Tensor:
+    """``values (P,)`` with each member's replaced by its group's mean over its folds
+    (NaN when one fold is NaN); ``values`` itself for a population without folds."""
+    group = getattr(trainer, "fold_group", None)
+    if group is None:
+        return values
+    n = int(group.max()) + 1
+    total = torch.zeros(n, dtype=values.dtype, device=values.device).index_add_(0, group, values)
+    count = torch.zeros(n, dtype=values.dtype, device=values.device).index_add_(
+        0, group, torch.ones_like(values)
+    )
+    return (total / count)[group]
+
+
+def stop_groups(trainer) -> None:
+    """A configuration's folds stop together: the live folds of a group with a stopped
+    fold finish (their record is read from the group's first stop)."""
+    group = getattr(trainer, "fold_group", None)
+    if group is None:
+        return
+    dead = (~trainer.alive).to(torch.float64)
+    n = int(group.max()) + 1
+    any_dead = torch.zeros(n, dtype=torch.float64, device=dead.device).index_add_(0, group, dead)
+    trainer.finish((any_dead > 0)[group] & trainer.alive)
+
+
+def check_fold_config(cfg) -> None:
+    """A one-line error for what ``train.cv`` cannot cross-validate honestly."""
+    if cfg.train.cv is None:
+        return
+    if cfg.optimizer.name in FULL_BATCH_METHODS:
+        raise CaviarError(f"train.cv: the full-batch method '{cfg.optimizer.name}' has no folds")
+    if cfg.model.kind != "mlp":
+        raise CaviarError(
+            f"train.cv: cross-validation supports model.kind 'mlp', not '{cfg.model.kind}'"
+        )
+    if cfg.augment.interpolate > 0:
+        raise CaviarError(
+            "train.cv with augment.interpolate: partners would be drawn from held-out rows"
+        )
+
+
+def check_fold_data(cfg, data, where: str = "train.cv") -> None:
+    """A one-line error when ``data`` cannot be cut into ``train.cv`` folds."""
+    if cfg.train.cv is not None:
+        check_cv(cfg.train.cv, data.train_val()[1], data.task, where=where)
