@@ -145,20 +145,3 @@ def test_cross_validated_search_shows_each_trials_folds_and_stops_them_together(
             assert t["status"] != "pruned" and t["epochs_run"] == EPOCHS
     assert [len(logs.members) for logs in rec.ends] == [4, 4]  # one record per trial
 
-
-def test_caviar_set_refuses_a_cross_validated_trial(tmp_path):
-    from caviar.training.live import append_line
-    from caviar.tuning.live_tune import TrialControl
-
-    class Trainer:  # what TrialControl reads of a population trainer
-        size, epoch, epochs = 6, 0, 3
-        alive = np.ones(6, dtype=bool)
-
-    live = tmp_path / "live"
-    live.mkdir()
-    control = TrialControl(live, [4, 4, 4, 7, 7, 7], population=0, round_=0, folds=3)
-    append_line(live / "control.jsonl", {"trial": 7, "set": {"optimizer.lr": 0.01}})
-    control._apply(Trainer(), {"trial": 7, "set": {"optimizer.lr": 0.01}})
-    lines = (live / "progress.jsonl").read_text().splitlines()
-    assert len(lines) == 1 and "trial 7 is cross-validated (cv = 3)" in lines[0]
-    assert control.by_trial == {} and control.changes == []

@@ -73,12 +73,6 @@ class CrossValidatedExecutor:
         self.name = inner.name
 
     @property
-    def rows_per_trial(self) -> int:
-        """Population rows per trial: its ``k`` folds (the search's callbacks map rows
-        to trials with it)."""
-        return self.k
-
-    @property
     def concurrency(self) -> int:
         return getattr(self.inner, "concurrency", 1)
 

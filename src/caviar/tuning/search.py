@@ -207,11 +207,7 @@ def run_search(ctx: SearchContext) -> TuneResult:
                 [ok_idx[j] for j in pop],
                 [cfg_list[j] for j in pop],
                 [
-                    *ctx.hooks.population_callbacks(
-                        [ok_idx[j] for j in pop],
-                        round_,
-                        getattr(runner_executor, "rows_per_trial", 1),
-                    ),
+                    *ctx.hooks.population_callbacks([ok_idx[j] for j in pop], round_),
                     *ctx.callbacks(population_seed(plan, [ok_idx[j] for j in pop]), deadline),
                 ],
             )
