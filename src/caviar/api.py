@@ -181,8 +181,9 @@ def train(
         runner = train_full_batch if is_full_batch(members_cfg[0]) else train_population
         cv = members_cfg[0].train.cv  # configurations x folds, then the refit
         runner = train_cross_validated if cv is not None else runner
-        controls = live_callbacks(group, g, live_dir, changes) if cv is None else []
-        hooks = [epoch_hook(callbacks, g, group)] if callbacks else []
+        rows = [i for i in group for _ in range(cv or 1)]  # a row per fold under train.cv
+        controls = live_callbacks(rows, g, live_dir, changes, folds=cv or 1)
+        hooks = [epoch_hook(callbacks, g, rows)] if callbacks else []
         result = runner(members_cfg, data, on_epoch=cb, callbacks=[*controls, *hooks])
         refit_cfg = configs[group[0]].refit
         if refit_cfg.strategy != "none" and cv is None:

@@ -72,3 +72,63 @@ def test_cli_train_cv_writes_fold_columns(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "train.cv" in err[0], err
     assert not (tmp_path / "bad").exists()
+
+
+def test_callbacks_see_a_row_per_fold_and_stop_a_configuration_with_its_folds():
+    from caviar.training.callbacks import Callback
+
+    class StopSecond(Callback):
+        def __init__(self):
+            self.seen, self.ends = [], []
+
+        def on_epoch_end(self, epoch, logs):
+            self.seen.append((epoch, list(logs.members), logs.alive.copy()))
+            if epoch == 1:
+                logs.stop([1])  # configuration 1: all four of its folds
+
+        def on_population_end(self, logs):
+            self.ends.append((list(logs.members), list(logs.status)))
+
+    cb = StopSecond()
+    grid = {
+        "data": {"source": "iris"},
+        "model": {"hidden": [8]},
+        "optimizer": {"name": "adam", "lr": [0.01, 0.03]},
+        "train": {"epochs": 5, "batch_size": 16, "cv": 4},
+    }
+    result = caviar.train(grid, callbacks=[cb])
+    for epoch, members, alive in cb.seen:
+        assert members == [0, 0, 0, 0, 1, 1, 1, 1]  # configuration-major, 4 folds each
+        assert alive.tolist() == [True] * 4 + [epoch <= 1] * 4
+    assert len(cb.seen) == 5
+    by_index = {m.index: m for m in result.members}
+    assert by_index[1].status == "pruned" and by_index[1].epochs_run == 2
+    assert by_index[0].epochs_run == 5 and len(by_index[0].cv_scores) == 4
+    assert cb.ends == [([0, 1], [by_index[0].status, "pruned"])]
+
+
+def test_a_live_cross_validated_train_writes_fold_rows_and_refuses_caviar_set(tmp_path):
+    """Panda mode under train.cv: the progress log has a row per fold labelled with its
+    configuration; a ``caviar set`` command is rejected (logged), the run unchanged."""
+    import json
+
+    from caviar.training.live import append_line
+
+    grid = {
+        "data": {"source": "iris"},
+        "model": {"hidden": [8]},
+        "optimizer": {"name": "adam", "lr": [0.01, 0.03]},
+        "train": {"epochs": 3, "batch_size": 16, "cv": 4},
+    }
+    live = tmp_path / "live"
+    live.mkdir()
+    append_line(live / "control.jsonl", {"member": 1, "set": {"optimizer.lr": 0.5}})
+    plain = caviar.train(grid)
+    watched = caviar.train(grid, live_dir=live)
+    lines = [json.loads(x) for x in (live / "progress.jsonl").read_text().splitlines()]
+    epochs = [x for x in lines if "epoch" in x]
+    assert len(epochs) == 3 and all(x["members"] == [0] * 4 + [1] * 4 for x in epochs)
+    rejected = [x for x in lines if "rejected" in x]
+    assert len(rejected) == 1 and "member 1 is cross-validated (cv = 4)" in rejected[0]["reason"]
+    for a, b in zip(plain.members, watched.members, strict=True):
+        assert a.val_score == b.val_score and a.cv_scores == b.cv_scores and b.changes == []

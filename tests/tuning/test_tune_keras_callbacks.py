@@ -119,3 +119,29 @@ def test_bad_callbacks_are_one_line_errors(tmp_path):
     with pytest.raises(CaviarError, match="on_epoch_end callbacks need the local executor"):
         caviar.tune(config(), out=tmp_path / "b", callbacks=[Epochs()], executor="ray")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_cross_validated_search_shows_each_trials_folds_and_stops_them_together(tmp_path):
+    """search.cv = 3: a population row per fold, labelled with its trial; stopping a
+    trial stops its three folds, and it is stored pruned at the epoch it stopped."""
+    cfg = config()
+    cfg["search"]["cv"] = 3
+    rec = Recorder([], stop_odd_at=1)
+    result = caviar.tune(cfg, out=tmp_path / "run", callbacks=[rec], outputs=False)
+    for _, epoch, members, val, _, alive in rec.epochs:
+        trials = sorted(set(members))
+        assert members == [t for t in trials for _ in range(3)]  # configuration-major folds
+        assert len(val) == len(alive) == len(members)
+        if epoch >= 2:  # the odd trials' folds stopped after epoch 1 (0-based)
+            assert not any(a for m, a in zip(members, alive, strict=True) if m % 2)
+            assert all(a for m, a in zip(members, alive, strict=True) if m % 2 == 0)
+    trials = _by_index(result)
+    assert len(trials) == 8
+    for index, t in trials.items():
+        assert len(t["cv_scores"]) == 3
+        if index % 2:
+            assert t["status"] == "pruned" and t["epochs_run"] == 2
+        else:
+            assert t["status"] != "pruned" and t["epochs_run"] == EPOCHS
+    assert [len(logs.members) for logs in rec.ends] == [4, 4]  # one record per trial
+

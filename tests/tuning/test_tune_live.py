@@ -170,3 +170,36 @@ def test_a_change_in_a_pbt_population_is_replayed_with_its_population(tmp_path):
     recs, _ = rebuild([plain[i] for i in [0, *lineage]], plain, plan.base, plan.space, data)
     for i, r in zip([0, *lineage], recs, strict=True):
         assert r.member.history["val_loss"] != pytest.approx(trials[i]["history"]["val_loss"])
+
+
+def test_cross_validated_trials_change_in_every_fold(tmp_path):
+    """search.cv = 3: a trial is 3 rows (its folds); the watch line shows one row per
+    trial, the change goes to every fold, the Keras logs name each fold's trial."""
+
+    class Logs(Callback):
+        def __init__(self):
+            self.members = []
+
+        def on_epoch_end(self, epoch, logs):
+            self.members.append(list(logs.members))
+            if epoch == 0:
+                assert main(["set", str(run), "--trial", "1", f"optimizer.lr={LR}"]) == 0
+
+    cfg = iris_config(trials=4, cv=3)
+    cfg["search"]["space"].pop("model.hidden")
+    cfg["train"].update(epochs=5, patience=None)
+    run = tmp_path / "run"
+    live = open_search_live_dir(run)
+    logs = Logs()
+    result = tune(cfg, out=run, live_dir=live, callbacks=[logs], outputs=False)
+    assert logs.members[0] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    (t1,) = [t for t in result.trials if t["index"] == 1]
+    assert [(c["epoch"], c["new"]) for c in t1["changes"]] == [(2, LR)]
+    progress = [json.loads(x) for x in (live / "progress.jsonl").read_text().splitlines()]
+    epochs = [x for x in progress if "trials" in x]
+    assert all(x["trials"] == [0, 1, 2, 3] for x in epochs)
+    old = pytest.approx(t1["changes"][0]["old"], rel=1e-6)
+    # the mean lr of trial 1's folds: the new value in all three from epoch 3
+    assert [x["lr"][1] for x in epochs][:3] == [old, old, pytest.approx(LR, rel=1e-6)]
+    (applied,) = [x for x in progress if "applied" in x]  # once, for the trial's 3 folds
+    assert applied["applied"]["trial"] == 1

@@ -115,11 +115,28 @@ class ReplayChanges(_Changes):
 class LiveControl(_Changes):
     """Callback: write each epoch's progress, apply new ``control.jsonl`` commands."""
 
-    def __init__(self, live_dir: Path, members: list[int], population: int) -> None:
+    def __init__(self, live_dir: Path, members: list[int], population: int, folds: int = 1) -> None:
         super().__init__(members)
         self.dir = Path(live_dir)
         self.population = population
+        self.folds = folds  # rows per configuration: its k folds under train.cv / search.cv
         self.offset = 0  # bytes of control.jsonl already read
+
+    def refuse_folds(self, key: str, command: dict) -> bool:
+        """Under cross-validation (``folds > 1``) reject the command's changes (a line each
+        in the progress log) and return True: a configuration's folds are not changed
+        mid-run."""
+        if self.folds == 1:
+            return False
+        for path, value in (command.get("set") or {}).items():
+            append_line(
+                self.dir / "progress.jsonl",
+                {"rejected": {key: command.get(key), "path": path, "value": value},
+                 "reason": f"{key} {command.get(key)} is cross-validated (cv = {self.folds});"
+                 " caviar set does not change its folds mid-run",
+                 "population": self.population},
+            )  # fmt: skip
+        return True
 
     def __call__(self, trainer) -> None:
         self._progress(trainer)
@@ -159,8 +176,8 @@ class LiveControl(_Changes):
 
     def _apply(self, trainer, command: dict) -> None:
         member = command.get("member")
-        if member not in self.members:
-            return  # another population's member
+        if member not in self.members or self.refuse_folds("member", command):
+            return  # another population's member, or a cross-validated one
         row = self.members.index(member)
         for path, value in (command.get("set") or {}).items():
             try:
@@ -211,12 +228,17 @@ def keep_live_files(live: Path, into: Path) -> None:
 
 
 def live_callbacks(
-    members: list[int], population: int, live_dir: str | Path | None, changes: list | None
+    members: list[int],
+    population: int,
+    live_dir: str | Path | None,
+    changes: list | None,
+    folds: int = 1,
 ) -> list:
-    """The panda-mode callbacks of one population of ``caviar.api.train``."""
+    """The panda-mode callbacks of one population of ``caviar.api.train`` (``members``:
+    the configuration of each row; ``folds`` rows each under ``train.cv``)."""
     out: list = []
-    if changes:
+    if changes and folds == 1:
         out.append(ReplayChanges(members, changes))
     if live_dir is not None:
-        out.append(LiveControl(Path(live_dir), members, population))
+        out.append(LiveControl(Path(live_dir), members, population, folds))
     return out

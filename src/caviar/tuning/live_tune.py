@@ -32,6 +32,7 @@ searches report finished trials only, and ``caviar set`` refuses them.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -103,7 +104,10 @@ def _rows(trainer) -> list[int]:
 
 class TrialControl(LiveControl):
     """Trainer callback of one tune population: its progress line after every epoch, and
-    the ``caviar set`` commands addressed to its running trials (module docstring)."""
+    the ``caviar set`` commands addressed to its running trials (module docstring).
+    ``trials``: the trial of each population row at its start; with ``search.cv = k`` a
+    trial has ``k`` rows (its folds): the progress line shows their mean and a change
+    applies to all of them."""
 
     def __init__(self, live_dir: Path, trials: list[int], population: int, round_: int) -> None:
         super().__init__(live_dir, trials, population)
@@ -114,18 +118,21 @@ class TrialControl(LiveControl):
 
     def _progress(self, trainer) -> None:
         h = trainer.history
-        append_line(
-            self.dir / "progress.jsonl",
-            {
-                "population": self.population,
-                "round": self.round,
-                "epoch": trainer.epoch + 1,
-                "epochs": trainer.epochs,
-                "trials": [self.members[r] for r in _rows(trainer)],
-                **{k: h[k][-1].tolist() for k in ("train_loss", "val_loss", "val_score", "lr")},
-                "alive": trainer.alive.tolist(),
-            },
-        )
+        by_trial: dict[int, list[int]] = {}  # trial -> its rows now (folds: several)
+        for row, start_row in enumerate(_rows(trainer)):
+            by_trial.setdefault(self.members[start_row], []).append(row)
+        alive = trainer.alive.tolist()
+        line = {
+            "population": self.population,
+            "round": self.round,
+            "epoch": trainer.epoch + 1,
+            "epochs": trainer.epochs,
+            "trials": list(by_trial),
+            **{k: _means(h[k][-1].tolist(), by_trial) for k in ("train_loss", "val_loss",
+               "val_score", "lr")},
+            "alive": [any(alive[r] for r in rows) for rows in by_trial.values()],
+        }  # fmt: skip
+        append_line(self.dir / "progress.jsonl", line)
 
     def _reject(self, trial: int, path: str, value, reason: str) -> None:
         append_line(
@@ -139,14 +146,14 @@ class TrialControl(LiveControl):
         if trial not in self.members:
             return  # another population's trial
         rows = _rows(trainer)
-        start_row = self.members.index(trial)
-        row = rows.index(start_row) if start_row in rows else None
+        starts = [s for s, t in enumerate(self.members) if t == trial and s in rows]
+        live = [rows.index(s) for s in starts if bool(trainer.alive[rows.index(s)])]
         for path, value in (command.get("set") or {}).items():
-            if row is None or not bool(trainer.alive[row]):
+            if not live:
                 self._reject(trial, path, value, f"trial {trial} has stopped")
                 continue
             try:
-                rec = apply_change(trainer, row, trial, path, value)
+                rec = [apply_change(trainer, row, trial, path, value) for row in live][0]
             except (CaviarError, TypeError, ValueError) as e:
                 self._reject(trial, path, value, str(e))
                 continue
@@ -165,6 +172,15 @@ class TrialControl(LiveControl):
             if trial in self.members:
                 for path, value in (command.get("set") or {}).items():
                     self._reject(trial, path, value, f"trial {trial} has finished")
+
+
+def _means(values: list, by_trial: dict[int, list[int]]) -> list:
+    """Per trial, the mean of its rows' values (None where one is not finite)."""
+    out = []
+    for rows in by_trial.values():
+        v = [values[r] for r in rows]
+        out.append(None if any(x is None or not math.isfinite(x) for x in v) else sum(v) / len(v))
+    return out
 
 
 class ReplayTrialChanges:

@@ -135,7 +135,8 @@ def tune(
         check_config(validate_config(space.apply(plan.base, p), "search"), data.task)
 
     executor_name = getattr(executor, "name", executor) or "local"
-    hooks = TuneHooks(callbacks, live_dir=live_dir, executor=executor_name)
+    folds = base_cfg.train.cv or 1
+    hooks = TuneHooks(callbacks, live_dir=live_dir, executor=executor_name, folds=folds)
     runner_executor = make_executor(executor)  # connects before anything is written
     if base_cfg.train.cv is not None:  # search.cv: configurations x folds per population
         runner_executor = CrossValidatedExecutor(runner_executor, base_cfg.train.cv)

@@ -10,7 +10,9 @@
   ``on_trial_complete(trial)`` with the Optuna ``FrozenTrial`` once it is in the study;
 * plain functions ``fn(study, trial)``, Optuna's ``callbacks=`` (:mod:`.trial_callbacks`).
 
-For each stored trial the callbacks are called in the list's order. Populations that
+With ``search.cv = k`` a trial trains as ``k`` rows (its folds): ``logs.members``
+names each fold's trial (``[0, 0, 0, 1, 1, 1, ...]``) and stopping a trial stops its
+folds. For each stored trial the callbacks are called in the list's order. Populations that
 train side by side (threads) call the Keras hooks one at a time (one lock). With the
 Ray executor the epochs run in other processes: an ``on_epoch_end`` callback is refused
 there (``on_population_end`` and ``on_trial_complete`` run here).
@@ -59,8 +61,10 @@ class TuneHooks:
         *,
         live_dir: str | Path | None = None,
         executor: str = "local",
+        folds: int = 1,
     ) -> None:
         self.callbacks = check_callbacks(callbacks)
+        self.folds = folds  # search.cv = k: k rows (folds) per trial, configuration-major
         self.keras = [cb for cb in self.callbacks if isinstance(cb, Callback)]
         self.remote = executor != "local"
         if self.remote and any(_overrides(cb, "on_epoch_end") for cb in self.keras):
@@ -91,11 +95,12 @@ class TuneHooks:
         self._next += 1
         out: list = []
         control = None
+        rows = [i for i in indices for _ in range(self.folds)]  # the trial of each row
         if self.live is not None and not self.remote:
-            control = TrialControl(self.live, list(indices), number, round_)
+            control = TrialControl(self.live, rows, number, round_)
             out.append(control)
         if self.keras and not self.remote:
-            out.append(epoch_hook(self.keras, number, list(indices), self.lock))
+            out.append(epoch_hook(self.keras, number, rows, self.lock))
         self._populations[tuple(indices)] = (number, control)
         return out
 
