@@ -1,0 +1,194 @@
+"""The peers of ``benchmarks/search.py`` (and ``search_cv.py``, ``search_anytime.py``):
+scikit-learn's ``RandomizedSearchCV`` over ``MLPClassifier`` and a plain Optuna +
+PyTorch loop, each over exactly the configurations it is given, timed the same way
+(see ``benchmarks/search.py`` for the contest and its rules)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+
+import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
+
+# isort: split
+import numpy as np
+
+BATCH = 64  # every contestant's minibatch size
+
+# scikit-learn's worker processes unpickle the scorer (finished_at) and benchmarks/ is no
+# package: its functions travel by value (cloudpickle, loky's pickler), and workers
+# started from here on also find this directory on their path
+_HERE = os.path.dirname(os.path.abspath(__file__))
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_HERE, os.environ.get("PYTHONPATH")) if p)
+try:
+    import cloudpickle
+except ImportError:  # loky then pickles by reference: the path above serves
+    pass
+else:
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+def finished_at(estimator, X, y) -> float:
+    """A "score" that is the clock when the candidate is scored, in its worker process
+    (``time.perf_counter`` is the system's monotonic clock, shared by the processes)."""
+    return time.perf_counter()
+
+
+def warm_sklearn_workers(X: np.ndarray, y: np.ndarray) -> None:
+    """Start scikit-learn's two worker processes (joblib's reusable loky pool) and run a
+    one-epoch MLP search in them, before the clock: process start-up, imports and first
+    calls are outside every contestant's clock (caviar's imports happen before its clock
+    too, and its first call in the process is not excluded)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import RandomizedSearchCV
+    from sklearn.neural_network import MLPClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        RandomizedSearchCV(
+            MLPClassifier(max_iter=1, batch_size=BATCH, random_state=0),
+            {"alpha": [1e-4, 1e-3]},
+            n_iter=2,
+            cv=2,
+            n_jobs=2,
+            random_state=0,
+        ).fit(X, y)
+
+
+def validation_search(data, configs: list[dict], epochs: int, alpha_scale: float = 1.0):
+    """``RandomizedSearchCV(MLPClassifier, n_jobs=2)`` over exactly ``configs`` (every
+    parameter a one-value list, so it samples them without replacement), scored on the
+    validation split (``PredefinedSplit``) in accuracy and :func:`finished_at`, its worker
+    pool started; ``alpha = alpha_scale * l2_kernel``. Returns ``(est, search, X, y)``."""
+    from sklearn.model_selection import PredefinedSplit, RandomizedSearchCV
+    from sklearn.neural_network import MLPClassifier
+
+    X = np.concatenate([data.X_train, data.X_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    fold = np.r_[np.full(len(data.X_train), -1), np.zeros(len(data.X_val), dtype=int)]
+    warm_sklearn_workers(X, y)
+    grid = [
+        {
+            "hidden_layer_sizes": [tuple(c["model.hidden"])],
+            "learning_rate_init": [c["optimizer.lr"]],
+            "beta_1": [c["optimizer.beta1"]],
+            "alpha": [alpha_scale * c["penalty.l2_kernel"]],
+        }
+        for c in configs
+    ]
+    est = MLPClassifier(
+        solver="adam",
+        batch_size=BATCH,
+        max_iter=epochs,
+        early_stopping=False,
+        n_iter_no_change=epochs + 1,
+        tol=0.0,
+        random_state=0,
+    )
+    search = RandomizedSearchCV(
+        est,
+        grid,
+        n_iter=len(configs),
+        cv=PredefinedSplit(fold),
+        n_jobs=2,
+        refit=False,
+        random_state=0,
+        scoring={"accuracy": "accuracy", "finished_at": finished_at},
+    )
+    return est, search, X, y
+
+
+def run_sklearn(data, configs: list[dict], epochs: int) -> dict:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    est, search, X, y = validation_search(data, configs, epochs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        search.fit(X, y)
+        wall = time.perf_counter() - start
+        scores = search.cv_results_["mean_test_accuracy"]
+        best = int(np.argmax(scores))
+        params = search.cv_results_["params"][best]
+        model = MLPClassifier(**{**est.get_params(), **params}).fit(data.X_train, data.y_train)
+    return {
+        "seconds": wall,
+        "val": float(scores[best]),
+        "test": float(np.mean(model.predict(data.X_test) == data.y_test)),
+        "time_to_best": float(search.cv_results_["mean_test_finished_at"][best]) - start,
+        "time_to_best_estimate": wall * (best + 1) / len(configs),
+    }
+
+
+def run_optuna_torch(data, configs: list[dict], epochs: int, threads: int = 1) -> dict:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _optuna_torch(data, configs, epochs)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _optuna_torch(data, configs: list[dict], epochs: int) -> dict:
+    import optuna
+    import torch
+    from torch import nn
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    xt = torch.as_tensor(data.X_train, dtype=torch.float32)
+    yt = torch.as_tensor(data.y_train, dtype=torch.long)
+    xv = torch.as_tensor(data.X_val, dtype=torch.float32)
+    yv = torch.as_tensor(data.y_val, dtype=torch.long)
+    k = int(data.n_classes)
+    state = {"best": -1.0, "model": None, "t_best": 0.0}
+    start = time.perf_counter()
+
+    def objective(trial):
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        beta1 = trial.suggest_float("beta1", 0.8, 0.99)
+        l2 = trial.suggest_float("l2", 1e-6, 1e-2, log=True)
+        width = trial.suggest_categorical("width", [64, 128])
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(xt.shape[1], width), nn.ReLU(), nn.Linear(width, k))
+        opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(beta1, 0.999))
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(epochs):
+            perm = torch.randperm(len(xt), generator=gen)
+            for i in range(0, len(xt), BATCH):
+                idx = perm[i : i + BATCH]
+                loss = nn.functional.cross_entropy(net(xt[idx]), yt[idx])
+                loss = loss + l2 * sum((m.weight**2).sum() for m in net if hasattr(m, "weight"))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            acc = float((net(xv).argmax(1) == yv).float().mean())
+        if acc > state["best"]:
+            state.update(best=acc, model=net, t_best=time.perf_counter() - start)
+        return acc
+
+    study = optuna.create_study(direction="maximize")
+    for c in configs:
+        study.enqueue_trial(
+            {
+                "lr": c["optimizer.lr"],
+                "beta1": c["optimizer.beta1"],
+                "l2": c["penalty.l2_kernel"],
+                "width": c["model.hidden"][0],
+            }
+        )
+    study.optimize(objective, n_trials=len(configs))
+    wall = time.perf_counter() - start
+    with torch.no_grad():
+        pred = state["model"](torch.as_tensor(data.X_test, dtype=torch.float32)).argmax(1)
+    return {
+        "seconds": wall,
+        "val": state["best"],
+        "test": float((pred.numpy() == data.y_test).mean()),
+        "time_to_best": state["t_best"],
+    }
