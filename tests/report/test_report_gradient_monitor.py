@@ -44,6 +44,13 @@ def test_a_tune_report_has_the_gradient_monitor_of_its_trials(tune_run):
     assert list(ordered)[0] == str(best)  # no warnings here: the best trial first
     fig = gradient_monitor_figure(ordered, who="trial")
     assert fig.data[0].name == f"trial {best}, layer 0"
+    # the report's clean log axis (labels in values, no "2 5 2 5" minor digits) and style
+    from caviar.report.style import tick_label
+
+    y = fig.layout.yaxis
+    assert y.type == "log" and 0 < len(y.tickvals) <= 8
+    assert list(y.ticktext) == [tick_label(t) for t in y.tickvals]
+    assert fig.layout.template.layout.plot_bgcolor == "white"
     assert isinstance(run.study, optuna.Study)
 
 

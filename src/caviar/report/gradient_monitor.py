@@ -15,6 +15,8 @@ import math
 
 import plotly.graph_objects as go
 
+from caviar.report.style import LAYOUT, log_axis
+
 
 def run_gradients(run) -> dict:
     """``{id: diagnostics}`` of a report's run (:class:`caviar.report.data.RunData`),
@@ -54,12 +56,13 @@ def gradient_monitor_figure(
     """Lines ``member m, layer l`` (``who``: "trial" in a tune report) over epochs; None
     when nothing was recorded."""
     fig = go.Figure()
-    flagged = []
+    flagged, shown = [], []
     for member, diag in list(diagnostics.items())[:max_members]:
         grads = diag.get("gradients") or {}
         per_epoch = grads.get("per_epoch") or []
         for layer, series in enumerate(per_epoch):
             y = [v if v is not None and math.isfinite(v) and v > 0 else None for v in series]
+            shown.extend(y)
             fig.add_trace(
                 go.Scatter(
                     x=list(grads.get("epochs") or range(1, len(series) + 1)),
@@ -76,9 +79,10 @@ def gradient_monitor_figure(
     if flagged:
         title += f" -- vanishing/exploding: {who} {', '.join(flagged)}"
     fig.update_layout(
+        **LAYOUT,
         title=title,
         height=380,
         xaxis={"title": {"text": "epoch"}},
-        yaxis={"title": {"text": "||dJ/dW|| (log scale)"}, "type": "log"},
+        yaxis={**log_axis(shown), "title": {"text": "||dJ/dW|| (log scale)"}},
     )
     return fig
