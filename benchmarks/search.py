@@ -177,6 +177,14 @@ def oracle_time_to(source: str, epochs: int, trials: list[dict], target: float, 
     return {"seconds": hit[0] if hit else None, "epochs": epoch + 1}
 
 
+def check_at_least(parser: argparse.ArgumentParser, args, lows: dict[str, int]) -> None:
+    """A usage error (exit 2) for an integer flag below its least value."""
+    for name, low in lows.items():
+        value = getattr(args, name)
+        if value < low:
+            parser.error(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
+
+
 def fastest(runs: list[dict], key: str = "seconds") -> dict:
     """The run with the smallest ``key`` (None counts as slowest), its ``key`` values listed."""
     best = min(runs, key=lambda r: math.inf if r[key] is None else r[key])
@@ -339,15 +347,8 @@ def main(argv: list[str] | None = None) -> dict:
         "on digits) and merge its keys (speedup_cv_vs_sklearn, ...) into the last line",
     )
     args = p.parse_args(argv)
-    for flag, value, low in (
-        ("--repeat", args.repeat, 1),
-        ("--halving-factor", args.halving_factor, 1),
-        ("--workers", args.workers, 0),
-        ("--configs", args.configs, 1),
-        ("--epochs", args.epochs, 1),
-    ):
-        if value < low:
-            p.error(f"{flag} must be at least {low}, got {value}")
+    check_at_least(p, args, {"repeat": 1, "halving_factor": 1, "workers": 0, "configs": 1,
+                             "epochs": 1})  # fmt: skip
     import torch
 
     if args.threads is not None:

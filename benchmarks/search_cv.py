@@ -161,14 +161,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     p.add_argument("--repeat", type=int, default=1, help="runs of each (fastest kept)")
     args = p.parse_args(argv)
-    for flag, value, low in (
-        ("--repeat", args.repeat, 1),
-        ("--workers", args.workers, 0),
-        ("--configs", args.configs, 1),
-        ("--epochs", args.epochs, 1),
-    ):
-        if value < low:
-            p.error(f"{flag} must be at least {low}, got {value}")
+    _search_module().check_at_least(p, args, {"repeat": 1, "workers": 0, "configs": 1, "epochs": 1})
     import torch
 
     if args.threads is not None:

@@ -26,7 +26,7 @@ from caviar.model import TrainedModel
 from caviar.nn.factory import register
 from caviar.training.build import DTYPES
 from caviar.training.callbacks import Callback, epoch_hook, population_end
-from caviar.training.cross_validation import train_cross_validated
+from caviar.training.cross_validation import fold_rows, train_cross_validated
 from caviar.training.ensemble import build_ensemble, model_scores
 from caviar.training.evaluate import evaluate
 from caviar.training.full_batch import is_full_batch, train_full_batch
@@ -181,7 +181,7 @@ def train(
         runner = train_full_batch if is_full_batch(members_cfg[0]) else train_population
         cv = members_cfg[0].train.cv  # configurations x folds, then the refit
         runner = train_cross_validated if cv is not None else runner
-        rows = [i for i in group for _ in range(cv or 1)]  # a row per fold under train.cv
+        rows = fold_rows(group, cv or 1)  # a row per fold under train.cv
         controls = live_callbacks(rows, g, live_dir, changes, folds=cv or 1)
         hooks = [epoch_hook(callbacks, g, rows)] if callbacks else []
         result = runner(members_cfg, data, on_epoch=cb, callbacks=[*controls, *hooks])

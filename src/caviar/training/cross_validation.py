@@ -42,6 +42,12 @@ def expand_folds(configs: list[RunConfig], k: int) -> list[RunConfig]:
     return out
 
 
+def fold_rows(indices: list[int], k: int) -> list[int]:
+    """The configuration (or trial) index of each population row of
+    :func:`expand_folds`: every index ``k`` times, configuration-major."""
+    return [i for i in indices for _ in range(k)]
+
+
 def _mean_curve(curves: list[list[float]]) -> list[float]:
     """The mean over folds, epoch by epoch (a fold that stopped earlier ends the curve)."""
     n = min(len(c) for c in curves)

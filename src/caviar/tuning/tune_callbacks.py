@@ -31,6 +31,7 @@ from typing import Any
 
 from caviar.errors import CaviarError
 from caviar.training.callbacks import Callback, end_logs, epoch_hook
+from caviar.training.cross_validation import fold_rows
 from caviar.training.live import append_line
 from caviar.tuning.live_tune import TrialControl
 from caviar.tuning.trial_callbacks import stored_trials
@@ -95,7 +96,7 @@ class TuneHooks:
         self._next += 1
         out: list = []
         control = None
-        rows = [i for i in indices for _ in range(self.folds)]  # the trial of each row
+        rows = fold_rows(indices, self.folds)  # the trial of each row
         if self.live is not None and not self.remote:
             control = TrialControl(self.live, rows, number, round_)
             out.append(control)
