@@ -45,6 +45,7 @@ def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
 
 
 def get_path(raw: dict[str, Any], path: str, default: Any = None) -> Any:
+    """``raw['a']['b']`` for ``path = 'a.b'``, or ``default`` where a part is missing."""
     node: Any = raw
     for s in path.split("."):
         if not isinstance(node, dict) or s not in node:

@@ -31,6 +31,8 @@ def _distributions(space: SearchSpace) -> dict:
 
 
 class TPEStrategy(Strategy):
+    """Optuna's TPE sampler, asked for a round of configurations at a time."""
+
     name = "tpe"
     adaptive = True
 
