@@ -37,6 +37,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "config_reference",  # docs/_ext: the config reference from the pydantic schema
     "api_pages",  # docs/_ext: one API page per public module, from its __all__
+    "plotly_offline",  # docs/_ext: plotly figures in the gallery, plotly.js served locally
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -142,8 +143,6 @@ sphinx_gallery_conf = {
     "reset_modules": ("matplotlib",),
 }
 
-# plotly figures render through their _repr_html_; plotly.js is served from _static
-# (copied from the installed plotly at build time: the site works offline).
 # "more than one target found" for a parameter name in a numpydoc type ("of shape
 # (n_classes,)"): the name is not a reference at all
 suppress_warnings = ["config.cache", "ref.python"]

@@ -14,25 +14,24 @@ import sys
 SHELLS = ("bash", "zsh")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, root: argparse.ArgumentParser) -> None:
+    """Add ``completion`` to ``sub``; ``root`` is the whole ``caviar`` parser it completes."""
     p = sub.add_parser(
         "completion",
         help="print a shell completion script (bash or zsh)",
         description=__doc__.splitlines()[0],
     )
     p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, root_parser=root)
 
 
-def completion_script(shell: str) -> str:
-    """The completion script of ``caviar`` for ``shell`` (``"bash"`` or ``"zsh"``)."""
+def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
+    """The completion script of ``parser`` (the ``caviar`` command) for ``shell``."""
     import shtab
 
-    from caviar.cli.main import build_parser
-
-    return shtab.complete(build_parser(), shell=shell)
+    return shtab.complete(parser, shell=shell)
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(completion_script(args.shell))
+    sys.stdout.write(completion_script(args.root_parser, args.shell))
     return 0

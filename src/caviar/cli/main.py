@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.add_parser(sub)
     dashboard_cmd.add_parser(sub)
     watch_cmd.add_parser(sub)  # watch, set (panda mode)
-    completion_cmd.add_parser(sub)
+    completion_cmd.add_parser(sub, parser)
     return parser
 
 
