@@ -83,7 +83,7 @@ def module_page(module: str, names: list[str], canonical: dict[int, str]) -> str
         by_home.setdefault(home, []).append(short)
     for home, shorts in sorted(by_home.items(), key=lambda kv: kv[0] != module):
         lines += [f".. currentmodule:: {home}", "", ".. autosummary::", "   :toctree: generated",
-                  "   :nosignatures:", "   :template: caviar-object.rst", ""]
+                  "   :nosignatures:", "   :template: caviar-object", ""]
         lines += [f"   {s}" for s in shorts]
         lines.append("")
     lines += [f".. currentmodule:: {module}", ""]
