@@ -105,8 +105,8 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"Caviar {release}"
 html_static_path = ["_static"]
 html_css_files = ["caviar.css"]
-html_logo = "_static/population.svg"
 html_theme_options = {
+    "logo": {"text": "Caviar"},
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "header_links_before_dropdown": 6,
@@ -114,7 +114,7 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": []}
+html_sidebars = {"index": [], "reference/config": [], "reference/cli": []}
 html_show_sourcelink = True
 
 # -- Example gallery -------------------------------------------------------------------
@@ -135,7 +135,7 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "matplotlib_animations": False,
     "remove_config_comments": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.GalleryOrder",  # docs/_ext
     "abort_on_example_error": True,
     "only_warn_on_example_error": False,
     "show_memory": False,

@@ -17,9 +17,9 @@ import caviar
 
 out = Path(tempfile.mkdtemp()) / "study_demo"
 config = {
-    "data": {"source": "breast_cancer"},
+    "data": {"source": "digits"},
     "model": {"hidden": [16]},
-    "train": {"epochs": 9, "batch_size": 32},
+    "train": {"epochs": 9, "batch_size": 64},
     "search": {
         "strategy": "random", "trials": 24, "seed": 0,
         "halving": {"min_epochs": 1, "eta": 3},

@@ -110,11 +110,11 @@ def _grid_and_search(section: str, path: str, info: Any, run_section: bool) -> t
         return "no (one data set per run)", "no"
     grid = "yes (a list of lists)" if path in LIST_FIELDS else "yes"
     if _has_number(info.annotation) and typing.get_origin(info.annotation) is not list:
-        search = "range or choice"
+        search = "range, choice"
     else:
         search = "choice"
     if path == "model.hidden":
-        search = "choice or funnel"
+        search = "choice, funnel"
     return grid, search
 
 
@@ -166,6 +166,10 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ") or " "
 
 
+def _short(grid: str) -> str:
+    return {"yes": "list", "yes (a list of lists)": "list of lists"}.get(grid, grid.split(" (")[0])
+
+
 def render_rst() -> str:
     """The whole reference as reStructuredText (tables of ``list-table``)."""
     lines: list[str] = []
@@ -174,16 +178,16 @@ def render_rst() -> str:
                   "-" * (len(table) + 6), ""]
         if summary:
             lines += [summary, ""]
-        lines += [".. list-table::", "   :header-rows: 1", "   :widths: 18 12 10 16 30 14",
+        lines += [".. list-table::", "   :header-rows: 1", "   :widths: 20 9 9 14 30 8 6 6",
                   "   :class: caviar-config", "",
                   "   * - key", "     - type", "     - default", "     - allowed",
-                  "     - description", "     - varies"]
+                  "     - description", "     - varies", "     - grid", "     - search"]
         for k in section_keys(table, model, run_section):
-            varies = "per member" if k.per_member else "structural" if run_section else "search"
-            varies += f"; grid: {k.grid}; search: {k.search}" if run_section else ""
+            varies = "per member" if k.per_member else "structural" if run_section else ""
             lines += [f"   * - ``{k.path}``", f"     - {_cell(k.type)}",
                       f"     - {_cell(k.default)}", f"     - {_cell(k.allowed)}",
-                      f"     - {_cell(k.description)}", f"     - {_cell(varies)}"]
+                      f"     - {_cell(k.description)}", f"     - {_cell(varies)}",
+                      f"     - {_cell(_short(k.grid))}", f"     - {_cell(k.search)}"]
         lines.append("")
     return "\n".join(lines)
 

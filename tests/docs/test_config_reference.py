@@ -52,7 +52,7 @@ def test_per_member_and_search_columns():
     rows = {k.path: k for t, m, run, _ in config_reference.all_sections()
             for k in config_reference.section_keys(t, m, run)}
     assert {p for p, k in rows.items() if k.per_member} == set(PER_MEMBER_FIELDS)
-    assert rows["optimizer.lr"].search == "range or choice"
+    assert rows["optimizer.lr"].search == "range, choice"
     assert rows["model.activation"].search == "choice"
     assert rows["model.hidden"].grid == "yes (a list of lists)"
     assert rows["data.source"].grid.startswith("no") and rows["data.source"].search == "no"
