@@ -28,6 +28,7 @@ def _register_renderer() -> None:
             from plotly.io import to_html
 
             html = to_html(fig_dict, include_plotlyjs=False, include_mathjax=False,
+                           config={"responsive": True},
                            full_html=False, default_width="100%", default_height=500,
                            validate=False)
             return {"text/html": html}
