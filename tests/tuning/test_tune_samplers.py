@@ -151,3 +151,12 @@ def test_each_sampler_runs_a_search_end_to_end(tmp_path, name):
     by_index = {t["index"]: t["params"] for t in b.trials}
     assert all(by_index[t["index"]] == t["params"] for t in a.trials)  # reproducible
     assert np.isfinite(a.val_score)
+
+
+def test_no_optuna_experimental_warning_reaches_the_user():
+    space = space_of(**NUMERIC)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        for name in ("qmc", "gp", "cmaes", "nsga3"):
+            strategy_for(name, 2).suggest(space, [], 2, np.random.default_rng(0))
+    assert [str(x.message) for x in w] == []

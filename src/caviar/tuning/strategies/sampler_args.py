@@ -23,6 +23,7 @@ coordinates the sampler works in.
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 from caviar.errors import CaviarError
@@ -94,6 +95,8 @@ def check_sampler_args(name: str, kwargs: dict[str, Any]) -> None:
 def make_sampler(name: str, kwargs: dict[str, Any], seed: int, space: SearchSpace | None):
     """The sampler of strategy ``name`` built with ``kwargs`` and ``seed`` (one-line error
     when the sampler rejects a value)."""
+    from optuna.exceptions import ExperimentalWarning
+
     cls = sampler_class(name)
     args = dict(kwargs)
     if name == "cmaes" and "x0" in args and space is not None:
@@ -103,7 +106,9 @@ def make_sampler(name: str, kwargs: dict[str, Any], seed: int, space: SearchSpac
 
         args["reference_points"] = np.asarray(args["reference_points"], dtype=float)
     try:
-        return cls(seed=seed, **args)
+        with warnings.catch_warnings():  # "experimental" notices are Optuna's, not the user's
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            return cls(seed=seed, **args)
     except (TypeError, ValueError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CaviarError(
