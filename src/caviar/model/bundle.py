@@ -36,8 +36,8 @@ from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.model import network as networks
 from caviar.model.validate import (
-    flat_inputs,
     check_shapes_bounded,
+    flat_inputs,
     raw_features,
     sha256_of,
     validate_description,
