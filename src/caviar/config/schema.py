@@ -21,12 +21,20 @@ from pydantic import (
 )
 
 from caviar.config.device import check_device
+from caviar.config.strict import refuse_bool_numbers, seed_field
 
 Task = Literal["auto", "classification", "regression"]
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: object, info: ValidationInfo) -> object:
+        """``lr = true`` is no learning rate of 1 (:mod:`caviar.config.strict`)."""
+        refuse_bool_numbers(cls, info.field_name, v)
+        return v
 
 
 class DataConfig(_Section):
@@ -37,7 +45,7 @@ class DataConfig(_Section):
     task: Task = "auto"
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     test_fraction: float = Field(default=0.2, ge=0, lt=1)
-    seed: int = 0
+    seed: int = seed_field(description="the train/validation/test split")
     weight: str | None = Field(default=None, description="column of sample weights")
     test: str | None = Field(default=None, description="a test file: replaces the test split")
     shape: list[int] | None = Field(
@@ -238,8 +246,8 @@ class TrainingConfig(_Section):
     batch_size: int | Literal["full"] = 32
     patience: int | None = Field(default=10, ge=1, description="per member; None: no stop")
     min_delta: float = Field(default=0.0, ge=0, description="per member")
-    seed: int = Field(default=0, description="per member: initial weights")
-    shuffle_seed: int = Field(default=0, description="mini-batch order (shared)")
+    seed: int = seed_field(description="per member: initial weights")
+    shuffle_seed: int = seed_field(description="mini-batch order (shared)")
     dtype: Literal["float32", "float64"] = "float32"
     device: str = "cpu"
     precision: Literal["fp32", "bf16", "tf32"] = Field(

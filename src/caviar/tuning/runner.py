@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from caviar.api import load_data_for
+from caviar.arguments import check_path, check_prepared
 from caviar.config import validate_config
 from caviar.config.module_factory import with_factory
 from caviar.data import PreparedData
-from caviar.errors import CaviarError
 from caviar.nn.factory import register
 from caviar.training.callbacks import Callback
 from caviar.training.folds import check_fold_data
@@ -108,6 +108,8 @@ def tune(
     (:mod:`caviar.tuning.live_tune`; ``caviar tune`` uses ``RUN_DIR.live``).
     """
     start = time.perf_counter()
+    out, live_dir = check_path("out", out), check_path("live_dir", live_dir)
+    check_prepared(data)
     if module is not None:
         if out is None and isinstance(config, (str, Path)):
             out = Path("runs") / Path(config).stem
@@ -118,11 +120,6 @@ def tune(
     base_cfg = validate_config(plan.base)
     if data is None:
         data = load_data_for([base_cfg])
-    elif not isinstance(data, PreparedData):
-        raise CaviarError(
-            f"data must be prepared splits (caviar.data.prepare_data or prepare_arrays), "
-            f"got {type(data).__name__}"
-        )
     check_fold_data(base_cfg, data, "search.cv")  # enough rows of every class for k folds
     strategy = make_strategy(s, load_prior(s.warm_start, space) if s.warm_start else None)
     grid_size = strategy.size(space)

@@ -19,15 +19,25 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from caviar.config.load import format_validation_error
+from caviar.config.strict import refuse_bool_numbers, seed_field
 from caviar.errors import CaviarError
 from caviar.tuning.strategies.sampler_args import check_sampler_args
+
+MAX_TRIALS = 10**7  # beyond this a budget is a typo: no study of that size fits on disk
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: object, info: ValidationInfo) -> object:
+        """``trials = true`` is no budget of 1 trial (:mod:`caviar.config.strict`)."""
+        refuse_bool_numbers(cls, info.field_name, v)
+        return v
 
 
 class HalvingSettings(_Section):
@@ -71,9 +81,11 @@ class SearchSettings(_Section):
     )
     metric: str | None = Field(default=None, description="train.metric for every trial")
     cv: int | None = Field(default=None, ge=2, description="k folds of train+val (train.cv)")
-    trials: int | None = Field(default=None, ge=1)
+    trials: int | None = Field(
+        default=None, ge=1, le=MAX_TRIALS, description="configurations to try (at most 10^7)"
+    )
     time_budget: float | None = Field(default=None, gt=0, description="seconds")
-    seed: int = 0
+    seed: int = seed_field(description="the sampler's seed")
     grid_points: int = Field(default=3, ge=1, description="values per continuous grid axis")
     batch: int | None = Field(default=None, ge=1, description="configurations per round")
     shrink: float = Field(default=0.5, gt=0, lt=1, description="coarse_to_fine: box shrink")
