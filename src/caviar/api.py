@@ -20,7 +20,7 @@ from typing import Any
 
 from caviar.config import RunConfig, expand_configs, load_configs
 from caviar.config.module_factory import with_factory
-from caviar.data import PreparedData, prepare_data
+from caviar.data import PreparedData, TableOptions, prepare_data
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
 from caviar.nn.factory import register
@@ -88,6 +88,7 @@ def load_data_for(configs: list[RunConfig]) -> PreparedData:
         shape=data_cfg.shape,
         weight=data_cfg.weight,
         test=data_cfg.test,
+        options=TableOptions.from_config(data_cfg),
     )
 
 

@@ -4,9 +4,12 @@ hyperparameter" -- try another model class before tuning this one for long).
 scikit-learn's ``HistGradientBoostingClassifier`` / ``HistGradientBoostingRegressor``
 (default settings, ``random_state = 0``; one regressor per target column for several
 targets; one OpenMP thread: on a busy machine its default thread pool was measured 37x
-slower on iris, 48x on digits) is fitted on the same training split and scored on the
-validation split with the network's score (accuracy or R^2). The verdict compares it
-with the network's validation score ``net``:
+slower on iris, 48x on digits) is fitted on the same training split (the same
+preprocessed inputs the network sees) and scored on the validation and test splits
+with the run's metric (``train.metric`` / ``search.metric``: accuracy or R² for
+``auto``, else the named metric on the trees' class probabilities or values, as the
+network is scored; :mod:`caviar.training.scoring.model`). The verdict compares it
+with the network's validation score ``net`` (both higher-is-better):
 
 * ``trees > net + MARGIN``: "a network is not the best tool here";
 * otherwise the network holds its own against the trees.
@@ -18,21 +21,24 @@ import math
 
 import numpy as np
 
-from caviar.diagnose.baseline import _score
-
 MARGIN = 0.01
 
 
-def tree_baseline(data, *, seed: int = 0) -> dict:
-    """``{"name", "val_score", "test_score"}`` of boosted trees fitted on ``data``'s train split."""
+def tree_baseline(data, *, metric: str = "auto", seed: int = 0) -> dict:
+    """``{"name", "metric", "val_score", "test_score"}`` of boosted trees fitted on
+    ``data``'s train split, scored with ``metric``."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        return _fit_and_score(data, seed)
+        return _fit_and_score(data, metric, seed)
 
 
-def _fit_and_score(data, seed: int) -> dict:
+def _fit_and_score(data, metric: str, seed: int) -> dict:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    from caviar.diagnose.baseline import _score as auto_score
+    from caviar.training.scoring import score_name
+    from caviar.training.scoring.model import _score
 
     X, y = np.asarray(data.X_train, dtype=np.float64), np.asarray(data.y_train)
     if data.task == "classification":
@@ -50,13 +56,21 @@ def _fit_and_score(data, seed: int) -> dict:
         if y_split is None or len(y_split) == 0:
             return float("nan")
         x_split = np.asarray(x_split, dtype=np.float64)
+        y_split = np.asarray(y_split)
         if data.task == "classification":
-            return _score(data.task, np.asarray(y_split), models[0].predict(x_split))
+            if metric == "auto":  # accuracy, as the network's auto score
+                return auto_score(data.task, y_split, models[0].predict(x_split))
+            proba = np.zeros((len(x_split), int(data.n_classes or 0)))
+            proba[:, models[0].classes_.astype(np.int64)] = models[0].predict_proba(x_split)
+            return _score(metric, data.task, proba, y_split)
         pred = np.stack([m.predict(x_split) for m in models], axis=1)
-        return _score(data.task, np.asarray(y_split), pred)
+        if metric == "auto":  # R² pooled over the outputs, as the network's auto score
+            return auto_score(data.task, y_split, pred)
+        return _score(metric, data.task, pred, y_split)
 
     return {
         "name": name,
+        "metric": score_name(metric, data.task),
         "val_score": on(data.X_val, data.y_val),
         "test_score": on(data.X_test, data.y_test),
     }
@@ -81,7 +95,7 @@ def trees_verdict(net_val: float, trees_val: float, *, margin: float = MARGIN) -
     }
 
 
-def trees_report(data, net_val: float, *, seed: int = 0) -> dict:
-    """The tree baseline and its verdict, one dict."""
-    trees = tree_baseline(data, seed=seed)
+def trees_report(data, net_val: float, *, metric: str = "auto", seed: int = 0) -> dict:
+    """The tree baseline scored with ``metric`` and its verdict, one dict."""
+    trees = tree_baseline(data, metric=metric, seed=seed)
     return {**trees, **trees_verdict(net_val, trees["val_score"])}

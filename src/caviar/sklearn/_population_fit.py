@@ -127,7 +127,7 @@ def _train_group(members: list, error_score, sample_weight=None) -> None:
         data = first.final._prepared(X, y, seed, sample_weight)
         result = PopulationTrainer([m[4] for m in members], data).run()
         for i, fit in enumerate(fits):
-            fit.final._adopt(result, i)
+            fit.final._adopt(result, i, data)
     except Exception:
         for fit in fits:
             _failed(fit, error_score)
