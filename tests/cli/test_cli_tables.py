@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from caviar.cli.main import main
+from caviar.errors import CaviarWarning
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ strategy = "random"
 trials = 2
 seed = 0
 [search.space]
-"optimizer.lr" = {{ log_uniform = [1e-3, 1e-1] }}
+"optimizer.lr" = { log_uniform = [1e-3, 1e-1] }
 """
 
 
@@ -65,11 +66,12 @@ def test_train_predict_and_tune_a_raw_table(tmp_path, capsys, churn_csv) -> None
     source, new = churn_csv
     cfg = tmp_path / "train.toml"
     cfg.write_text(CONFIG.format(source=source, metric="f1_macro"))
-    assert main(["train", str(cfg), "-o", str(tmp_path / "run"), "--json"]) == 0
-    captured = capsys.readouterr()
-    summary = json.loads(captured.out)
-    assert "dropped 3 rows whose target 'churn' is missing" in captured.err
-    assert "imputed" in captured.err and "'age'" in captured.err
+    with pytest.warns(CaviarWarning) as notes:
+        assert main(["train", str(cfg), "-o", str(tmp_path / "run"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    said = " | ".join(str(w.message) for w in notes)
+    assert "dropped 3 rows whose target 'churn' is missing" in said
+    assert "imputed" in said and "'age'" in said
     facts = summary["data"]
     assert facts["dropped_rows"] == 3 and facts["imputed"]["age"] > 0
     trees = summary["trees"]
@@ -79,8 +81,9 @@ def test_train_predict_and_tune_a_raw_table(tmp_path, capsys, churn_csv) -> None
     city = next(f for f in model["preprocessing"]["features"] if f["name"] == "city")
     assert len(city["categories"]) == 8 and city["other"]  # 40 levels: 8 kept, rest pooled
     out = tmp_path / "preds.csv"
-    assert main(["predict", str(tmp_path / "run" / "model"), str(new), "-o", str(out)]) == 0
-    err = capsys.readouterr().err
+    with pytest.warns(CaviarWarning) as unseen:
+        assert main(["predict", str(tmp_path / "run" / "model"), str(new), "-o", str(out)]) == 0
+    err = " | ".join(str(w.message) for w in unseen)
     assert "2 values of categories never seen in training" in err and "'city' (1" in err
     preds = pd.read_csv(out)
     assert len(preds) == 6 and set(preds["prediction"]) <= {"yes", "no"}

@@ -95,10 +95,10 @@ def test_metric_is_what_early_stopping_watches_and_restores() -> None:
     by_loss = CaviarClassifier(**kw).fit(X, y)
     by_f1 = CaviarClassifier(**kw, metric="f1_macro").fit(X, y)
     assert by_f1.config_.train.metric == "f1_macro"
-    scores = [h["val_score"] for h in by_f1.history_]
+    scores = list(by_f1.history_["val_score"])
     assert by_f1.best_epoch_ == int(np.argmax(scores))  # first best epoch of the metric
     assert by_f1.best_validation_score_ == pytest.approx(max(scores))
-    losses = [h["val_loss"] for h in by_loss.history_]
+    losses = list(by_loss.history_["val_loss"])
     assert by_loss.best_epoch_ == int(np.argmin(losses))
     with pytest.raises(ValueError, match="metric"):
         CaviarClassifier(**FAST, metric="r2").fit(X, y)
