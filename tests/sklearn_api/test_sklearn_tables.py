@@ -129,3 +129,19 @@ def test_image_shaped_x_gives_the_input_shape() -> None:
     np.testing.assert_array_equal(
         est.predict_proba(images), flat.predict_proba(images.reshape(60, -1))
     )
+
+
+def test_population_search_on_a_dataframe_equals_each_candidate_alone() -> None:
+    from sklearn.model_selection import cross_val_score
+
+    from caviar.sklearn import PopulationSearchCV
+
+    df, y = churn()
+    base = CaviarClassifier(**{**FAST, "epochs": 3})
+    grid = {"learning_rate": [1e-3, 1e-2], "table_options": [None, {"max_onehot": 2}]}
+    search = PopulationSearchCV(base, grid, cv=2).fit(df, y)
+    for params, score in zip(
+        search.cv_results_["params"], search.cv_results_["mean_test_score"], strict=True
+    ):
+        alone = cross_val_score(base.set_params(**params), df, y, cv=2).mean()
+        assert score == pytest.approx(alone, abs=1e-12), params
