@@ -77,6 +77,8 @@ def test_train_predict_and_tune_a_raw_table(tmp_path, capsys, churn_csv) -> None
     trees = summary["trees"]
     assert trees["metric"] == "f1_macro" and 0 <= trees["val_score"] <= 1
     assert trees["network_val_score"] == pytest.approx(summary["best"]["val_score"])
+    report = (tmp_path / "run" / "report.html").read_text()
+    assert "boosted trees (same split)" in report and "trees validation f1_macro" in report
     model = json.loads((tmp_path / "run" / "model" / "model.json").read_text())
     city = next(f for f in model["preprocessing"]["features"] if f["name"] == "city")
     assert len(city["categories"]) == 8 and city["other"]  # 40 levels: 8 kept, rest pooled
