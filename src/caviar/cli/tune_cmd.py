@@ -225,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if "trees" in v:
         t = v["trees"]
-        console.print(f"trees ({t['name']}): {t['verdict']} ({t['reason']})")
+        console.print(f"trees ({t['name']}, {t.get('metric')}): {t['verdict']} ({t['reason']})")
     console.print(f"saved {out / 'model'}")
     if "report" in info:
         console.print(f"report: {info['report']}", soft_wrap=True)

@@ -51,6 +51,29 @@ class DataConfig(_Section):
     shape: list[int] | None = Field(
         default=None, description="one example's shape, e.g. [1, 8, 8]: flat features as images"
     )
+    impute: Literal["median", "mean", "most_frequent", "constant", "none"] = Field(
+        default="median",
+        description="fill of missing numeric values, fitted on the training rows; none: refuse",
+    )
+    fill_value: float = Field(default=0.0, description="the fill value of impute = 'constant'")
+    missing_indicator: bool = Field(
+        default=True, description="a 0/1 column after each numeric column with training gaps"
+    )
+    categorical: list[str] = Field(
+        default_factory=list, description="columns encoded as categories whatever their dtype"
+    )
+    max_onehot: int = Field(
+        default=32, ge=1, description="most levels one-hot per column; rarer ones share 'other'"
+    )
+    min_frequency: int = Field(
+        default=1, ge=1, description="levels seen in fewer training rows share 'other'"
+    )
+    unknown: Literal["warn", "error", "ignore"] = Field(
+        default="warn", description="a category unseen in training at prediction"
+    )
+    standardize_target: bool = Field(
+        default=True, description="regression: train on the training-standardized target"
+    )
 
     @field_validator("shape")
     @classmethod
