@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from caviar.config.grid import expand_grid, find_axes
 from caviar.config.schema import RunConfig
 from caviar.errors import CaviarError
+from caviar.nn.factory import add_search_dir
 
 MAX_GRID = 100_000
 
@@ -39,17 +40,23 @@ def format_validation_error(err: ValidationError, where: str = "config") -> str:
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file into a dict, with one-line errors."""
+    """Parse a TOML file into a dict, with one-line errors. A file naming a
+    ``model.factory`` makes its folder a place to look for that module
+    (:func:`caviar.nn.factory.add_search_dir`)."""
     p = Path(path)
     if not p.is_file():
         raise CaviarError(f"config file not found: {p}")
     try:
         with p.open("rb") as fh:
-            return tomllib.load(fh)
+            raw = tomllib.load(fh)
     except tomllib.TOMLDecodeError as e:
         raise CaviarError(f"{p}: invalid TOML: {str(e).splitlines()[0]}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise CaviarError(f"{p}: cannot read config: {e}") from None
+    model = raw.get("model")
+    if isinstance(model, dict) and model.get("factory"):
+        add_search_dir(p.parent)
+    return raw
 
 
 def validate_config(raw: dict[str, Any], where: str = "config") -> RunConfig:
