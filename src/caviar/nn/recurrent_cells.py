@@ -52,12 +52,16 @@ def rnn_step(
 def gru_step(
     gi: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor | None
 ) -> torch.Tensor:
-    """``h' = (1 − z) ⊙ n + z ⊙ h`` (module docstring), computed as ``n + z ⊙ (h − n)``."""
+    """``h' = (1 − z) ⊙ n + z ⊙ h`` (module docstring), computed as ``n + z ⊙ (h − n)``.
+
+    The gate blocks are taken with ``split`` (whose backward is one ``cat``), not slices
+    (each slice's backward zero-fills a gradient of the whole width)."""
     H = h.shape[-1]
-    gh = F.linear(h, w_hh, b_hh)
-    rz = torch.sigmoid(gi[..., : 2 * H] + gh[..., : 2 * H])
-    n = torch.tanh(gi[..., 2 * H :] + rz[..., :H] * gh[..., 2 * H :])
-    return n + rz[..., H:] * (h - n)
+    gi_rz, gi_n = gi.split([2 * H, H], -1)
+    gh_rz, gh_n = F.linear(h, w_hh, b_hh).split([2 * H, H], -1)
+    r, z = torch.sigmoid(gi_rz + gh_rz).split(H, -1)
+    n = torch.tanh(gi_n + r * gh_n)
+    return n + z * (h - n)
 
 
 def lstm_step(
@@ -68,12 +72,13 @@ def lstm_step(
     b_hh: torch.Tensor | None,
     w_hr: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(h', c')`` of the LSTM (module docstring); ``w_hr``: the projection, or None."""
+    """``(h', c')`` of the LSTM (module docstring); ``w_hr``: the projection, or None.
+    The blocks are taken with ``split`` (see :func:`gru_step`)."""
     H = c.shape[-1]
-    g = gi + F.linear(h, w_hh, b_hh)
-    s = torch.sigmoid(g)  # i, f and o (the g block's sigmoid is not used)
-    c = s[..., H : 2 * H] * c + s[..., :H] * torch.tanh(g[..., 2 * H : 3 * H])
-    h = s[..., 3 * H :] * torch.tanh(c)
+    if_, g, o = (gi + F.linear(h, w_hh, b_hh)).split([2 * H, H, H], -1)
+    i, f = torch.sigmoid(if_).split(H, -1)
+    c = f * c + i * torch.tanh(g)
+    h = torch.sigmoid(o) * torch.tanh(c)
     return (h if w_hr is None else F.linear(h, w_hr)), c
 
 
