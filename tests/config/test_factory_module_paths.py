@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from caviar.cli import main
+from caviar.config import load
 from caviar.errors import CaviarError
 from caviar.nn import factory
 
@@ -29,6 +30,7 @@ def net(cfg):
 def fresh_search_dirs(monkeypatch):
     """Each test starts with no config folder remembered and forgets the modules it made."""
     monkeypatch.setattr(factory, "_search_dirs", [])
+    monkeypatch.setattr(load, "_factory_folders", [])
     before = set(sys.modules)
     yield
     for name in set(sys.modules) - before:

@@ -15,9 +15,16 @@ from pydantic import ValidationError
 from caviar.config.grid import expand_grid, find_axes
 from caviar.config.schema import RunConfig
 from caviar.errors import CaviarError
-from caviar.nn.factory import add_search_dir
 
 MAX_GRID = 100_000
+
+_factory_folders: list[str] = []
+
+
+def factory_folders() -> list[str]:
+    """The folders of the config files read in this process that name a ``model.factory``
+    (where :func:`caviar.nn.factory.resolve` looks for its module after ``sys.path``)."""
+    return list(_factory_folders)
 
 
 def format_validation_error(err: ValidationError, where: str = "config") -> str:
@@ -42,7 +49,7 @@ def format_validation_error(err: ValidationError, where: str = "config") -> str:
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML file into a dict, with one-line errors. A file naming a
     ``model.factory`` makes its folder a place to look for that module
-    (:func:`caviar.nn.factory.add_search_dir`)."""
+    (:func:`factory_folders`)."""
     p = Path(path)
     if not p.is_file():
         raise CaviarError(f"config file not found: {p}")
@@ -54,8 +61,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         raise CaviarError(f"{p}: cannot read config: {e}") from None
     model = raw.get("model")
-    if isinstance(model, dict) and model.get("factory"):
-        add_search_dir(p.parent)
+    folder = str(p.resolve().parent)
+    if isinstance(model, dict) and model.get("factory") and folder not in _factory_folders:
+        _factory_folders.append(folder)
     return raw
 
 

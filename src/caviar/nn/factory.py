@@ -14,8 +14,9 @@ a script or notebook work in this process even when they cannot be imported by p
 
 Where ``package.module`` is looked for, in order: ``sys.path`` (installed packages, the
 ``PYTHONPATH``), then the folder of every config file read in this process that names a
-factory (:func:`add_search_dir`; ``mymodels.py`` beside ``config.toml`` works from any
-working directory), then the folder a saved model recorded (:func:`module_root`: the
+factory (:func:`caviar.config.load.factory_folders`; ``mymodels.py`` beside
+``config.toml`` works from any working directory), the folders given to
+:func:`add_search_dir`, then the folder a saved model recorded (:func:`module_root`: the
 folder its factory's package was imported from when it was trained), so ``caviar predict``
 finds the factory from any directory.
 """
@@ -32,6 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from caviar.config.load import factory_folders
 from caviar.errors import CaviarError
 
 Factory = Callable[[dict[str, Any]], nn.Module]
@@ -93,8 +95,8 @@ def install(factories: dict[str, Factory]) -> None:
 
 
 def add_search_dir(folder: str | Path) -> None:
-    """Look for factory modules in ``folder`` too (after ``sys.path``): the folder of a
-    config file that names a factory."""
+    """Look for factory modules in ``folder`` too (after ``sys.path`` and the config files'
+    folders)."""
     folder = str(Path(folder).resolve())
     with _lock:
         if folder not in _search_dirs:
@@ -137,14 +139,14 @@ def _import(module_name: str, folders: Iterable[str]):  # noqa: ANN202
 
 def resolve(path: str | None, folders: Iterable[str | None] = ()) -> Factory:
     """The factory an import path names: registered in this process, or imported from
-    ``sys.path``, the config files' folders (:func:`add_search_dir`) or ``folders`` (a saved
-    model's :func:`module_root`)."""
+    ``sys.path``, the config files' folders, :func:`add_search_dir`'s or ``folders`` (a
+    saved model's :func:`module_root`)."""
     if not path:
         raise CaviarError("model.kind = 'module' needs model.factory = 'package.module:function'")
     with _lock:
         if path in _registry:
             return _registry[path]
-        search = [*_search_dirs, *(str(f) for f in folders if f)]
+        search = [*factory_folders(), *_search_dirs, *(str(f) for f in folders if f)]
     module_name, sep, attr = path.partition(":")
     if not sep or not module_name or not attr:
         raise CaviarError(f"model.factory '{path}' must look like 'package.module:function'")
