@@ -15,7 +15,6 @@ that uses ``torch.nn.GRU`` directly.
 # --------------------------------------------------
 # ``make_signals`` returns ``X`` of shape ``(n, channels, length)``; ``prepare_arrays``
 # splits it 60/20/20 and standardizes each channel on the training split.
-import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
