@@ -27,6 +27,8 @@ def test_population_rnn_benchmark_quick(capsys):
     assert summary["benchmark"] == "population_rnn" and summary["quick"] is True
     assert summary["threads"] == 1 and summary["configs"] == 3 and summary["hidden"] == 64
     assert summary["speedup_vs_loop"] > 0 and summary["speedup_vs_naive_vmap"] > 0
+    assert summary["cpu_speedup_vs_loop"] > 0 and summary["cpu_speedup_vs_naive_vmap"] > 0
+    assert all(s > 0 for s in summary["cpu_seconds"].values())
     for name in ("caviar", "loop", "naive_vmap"):
         assert len(summary["all_seconds"][name]) == 2
         assert summary["seconds"][name] == min(summary["all_seconds"][name])

@@ -127,6 +127,10 @@ class RNNBase(nn.Module):
         for w in self.parameters():
             nn.init.uniform_(w, -bound, bound)
 
+    def flatten_parameters(self) -> None:
+        """Nothing to do (torch packs its weights for cuDNN here); kept so modules that
+        call it run unchanged."""
+
     def _weights(self, key: str) -> tuple[torch.Tensor | None, ...]:
         return tuple(
             getattr(self, f"{n}_{key}", None)
