@@ -3,16 +3,24 @@
 :class:`PopulationMLP` is the hand-written MLP (the fast path); :class:`PopulationModule`
 stacks any ``torch.nn.Module``; :class:`Dropout`, :class:`BatchNorm1d`,
 :class:`BatchNorm2d` and :class:`LeakyReLU` are drop-in layers whose rate, momentum,
-slope, running statistics and random stream are each member's own.
+slope, running statistics and random stream are each member's own;
+:class:`MultiheadAttention` and the ``Transformer*`` layers are torch's, written so a
+population batches them, with per-member attention, residual and feed-forward dropout.
 """
 
 from caviar.nn.activations import ACTIVATIONS, activate
+from caviar.nn.attention import MultiheadAttention
 from caviar.nn.dropout import DropoutPass
 from caviar.nn.init import INITIALIZERS, init_weight
 from caviar.nn.layers import BatchNorm1d, BatchNorm2d, Dropout, LeakyReLU
 from caviar.nn.mlp import PopulationMLP
 from caviar.nn.module import PopulationModule
 from caviar.nn.output_init import output_bias
+from caviar.nn.transformer import (
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -22,8 +30,12 @@ __all__ = [
     "Dropout",
     "DropoutPass",
     "LeakyReLU",
+    "MultiheadAttention",
     "PopulationMLP",
     "PopulationModule",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "activate",
     "init_weight",
     "output_bias",

@@ -28,6 +28,7 @@ any other layer is used as it is.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 
@@ -98,11 +99,13 @@ class Dropout(nn.Module):
             return nn.functional.dropout(x, rate, self.training)
         if not ctx.dropout:
             return x
-        rate = (
-            ctx.knobs["dropout"]
-            if self.p is None
-            else torch.full_like(ctx.knobs["dropout"], self.p)
-        )
+        rates = ctx.knobs.get("layer_dropout")
+        if rates is not None:  # each member's own rate of this layer
+            rate = rates[self.caviar_index]
+        elif self.p is None:
+            rate = ctx.knobs["dropout"]
+        else:
+            rate = torch.full_like(ctx.knobs["dropout"], self.p)
         keep = rnd.bernoulli_keep(
             ctx.knobs["seed"].reshape(1),
             STREAM_MODULE_DROPOUT + self.caviar_index,
@@ -270,3 +273,13 @@ def batch_norm_layers(module: nn.Module) -> list[_BatchNorm]:
 def dropout_layers(module: nn.Module) -> list[Dropout]:
     """The caviar dropout layers of ``module``, in module order."""
     return [m for m in module.modules() if isinstance(m, Dropout)]
+
+
+def dropout_rate_table(members: list[nn.Module]) -> torch.Tensor:
+    """``(P, D)`` float64: member ``p``'s rate of its dropout layer ``i`` (its own
+    module's, so a rate built from the member's config is that member's), NaN where the
+    layer takes the member's ``model.dropout`` (``p=None``)."""
+    return torch.tensor(
+        [[math.nan if d.p is None else d.p for d in dropout_layers(m)] for m in members],
+        dtype=torch.float64,
+    ).reshape(len(members), -1)

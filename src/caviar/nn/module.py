@@ -44,10 +44,12 @@ from caviar.nn.layers import (
     PassContext,
     batch_norm_layers,
     convert_layers,
-    dropout_layers,
+    dropout_rate_table,
     pass_context,
 )
 from caviar.nn.mlp import _leaf
+from caviar.nn.support import check_supported, track_layers, vectorization_error
+from caviar.nn.transformer import convert_attention_layers
 
 
 def _layout(named: Sequence[tuple[str, torch.Tensor]]) -> list[tuple[str, tuple[int, ...], int]]:
@@ -96,7 +98,10 @@ class PopulationModule:
     ) -> None:
         if not members:
             raise CaviarError("a population needs at least one module")
-        mods = [convert_layers(m).to(dtype=dtype, device=device) for m in members]
+        mods = [
+            convert_layers(convert_attention_layers(m)).to(dtype=dtype, device=device)
+            for m in members
+        ]
         sig = _signature(mods[0])
         for m in mods[1:]:
             if _signature(m) != sig:
@@ -106,6 +111,7 @@ class PopulationModule:
                     "the model config"
                 )
         self.skeleton = mods[0]
+        check_supported(self.skeleton)
         self.input_shape = tuple(int(s) for s in input_shape)
         self.population = len(mods)
         params = list(self.skeleton.named_parameters())
@@ -133,9 +139,10 @@ class PopulationModule:
         ]
         self._bn = batch_norm_layers(self.skeleton)
         self.batch_norm = bool(self._bn)
-        drops = dropout_layers(self.skeleton)
-        self.per_member_dropout = any(d.p is None for d in drops)  # take model.dropout
-        self.fixed_dropout = any(d.p for d in drops)  # a rate of their own: train mode needed
+        rates = dropout_rate_table(mods)  # (P, D): each member's own rates, NaN: model.dropout
+        self._dropout_rates = rates.to(dtype=dtype, device=device)
+        self.per_member_dropout = bool(rates.isnan().any())  # take model.dropout
+        self.fixed_dropout = bool((rates > 0).any())  # a rate of their own: train mode needed
         qualified = {id(m): n for n, m in self.skeleton.named_modules()}
         self._bn_stats = [
             (
@@ -232,8 +239,9 @@ class PopulationModule:
         )
         zeros = torch.zeros(P, dtype=self.flat.dtype, device=self.flat.device)
         seeds = torch.zeros(P, dtype=torch.int64, device=self.flat.device)
+        tracker = track_layers(self.skeleton)
         try:
-            with torch.no_grad():
+            with torch.no_grad(), tracker:
                 self(
                     x,
                     dropout=DropoutPass(seeds, 0, rate=zeros),
@@ -242,10 +250,7 @@ class PopulationModule:
         except CaviarError:
             raise
         except Exception as e:  # the user's module: one line, no traceback
-            raise CaviarError(
-                f"the module cannot run as a vectorized population (torch.func.vmap): "
-                f"{short_error(e)}"
-            ) from None
+            raise vectorization_error(tracker.failed_in, e) from None
 
     # -- forward -------------------------------------------------------------------
     def __call__(
@@ -302,11 +307,26 @@ class PopulationModule:
         zeros = torch.zeros(P, dtype=f.dtype, device=f.device)
         if seeds is None:
             seeds = dropout.seeds if dropout is not None else torch.zeros(P, dtype=torch.int64)
+        rate = zeros if dropout is None or dropout.rate is None else dropout.rate.to(f)
         return {
             "seed": seeds.to(device=f.device, dtype=torch.int64).reshape(P),
-            "dropout": zeros if dropout is None or dropout.rate is None else dropout.rate.to(f),
+            "dropout": rate,
             "leaky_slope": zeros + 0.01 if slope is None else slope.to(f).reshape(P),
+            "layer_dropout": self._layer_rates(P, rate),
         }
+
+    def _layer_rates(self, P: int, rate: torch.Tensor) -> torch.Tensor:
+        """``(P, D)``: each member's rate of each dropout layer (``model.dropout`` where
+        the layer has none of its own)."""
+        table = self._dropout_rates
+        if table.shape[0] != P:  # other rows than the population's (all members alike)
+            if not bool((table == table[:1]).logical_or(table.isnan()).all()):
+                raise CaviarError(
+                    f"the members' dropout rates differ: evaluate all {table.shape[0]} "
+                    f"members together, not {P}"
+                )
+            table = table[:1].expand(P, -1)
+        return torch.where(table.isnan(), rate.reshape(P, 1), table)
 
     def _member_fn(self, training: bool, counter: int, dropout_on: bool):
         skeleton = self.skeleton
