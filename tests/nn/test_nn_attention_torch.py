@@ -12,7 +12,7 @@ from torch import nn
 
 import caviar.nn as cnn
 from caviar.errors import CaviarError
-from caviar.nn.transformer import convert_attention_layers
+from caviar.nn.batchable import convert_torch_layers
 
 E, H, L, S, N = 8, 2, 5, 6, 3
 
@@ -22,7 +22,7 @@ def close(a, b):
 
 
 def converted(ref: nn.Module) -> nn.Module:
-    return convert_attention_layers(copy.deepcopy(ref))
+    return convert_torch_layers(copy.deepcopy(ref))
 
 
 def compare(ref: nn.Module, mine: nn.Module, inputs, call=lambda m, *a: m(*a)):

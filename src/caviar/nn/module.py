@@ -31,6 +31,7 @@ member, e.g. augmented) and are viewed as ``(B, *input_shape)`` for the module.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -38,6 +39,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from caviar.errors import CaviarError
+from caviar.nn.batchable import convert_torch_layers
 from caviar.nn.dropout import DropoutPass
 from caviar.nn.factory import short_error
 from caviar.nn.layers import (
@@ -48,8 +50,7 @@ from caviar.nn.layers import (
     pass_context,
 )
 from caviar.nn.mlp import _leaf
-from caviar.nn.support import check_supported, track_layers, vectorization_error
-from caviar.nn.transformer import convert_attention_layers
+from caviar.nn.support import check_materialized, check_supported, track_layers, vectorization_error
 
 
 def _layout(named: Sequence[tuple[str, torch.Tensor]]) -> list[tuple[str, tuple[int, ...], int]]:
@@ -98,9 +99,9 @@ class PopulationModule:
     ) -> None:
         if not members:
             raise CaviarError("a population needs at least one module")
+        check_materialized(members[0])
         mods = [
-            convert_layers(convert_attention_layers(m)).to(dtype=dtype, device=device)
-            for m in members
+            convert_layers(convert_torch_layers(m)).to(dtype=dtype, device=device) for m in members
         ]
         sig = _signature(mods[0])
         for m in mods[1:]:
@@ -241,13 +242,18 @@ class PopulationModule:
         seeds = torch.zeros(P, dtype=torch.int64, device=self.flat.device)
         tracker = track_layers(self.skeleton)
         try:
-            with torch.no_grad(), tracker:
+            with torch.no_grad(), tracker, warnings.catch_warnings():
+                # a kernel vmap runs member by member (no batching rule): refused too
+                warnings.filterwarnings("error", message="There is a performance drop")
                 self(
                     x,
                     dropout=DropoutPass(seeds, 0, rate=zeros),
                     bn_update=(zeros, torch.zeros(P, dtype=torch.bool, device=zeros.device)),
                 )
-        except CaviarError:
+        except CaviarError as e:
+            cause = e.__context__  # torch's randomness error, turned into one line by __call__
+            if tracker.failed_in and cause is not None and "randomness" in str(cause):
+                raise vectorization_error(tracker.failed_in, cause) from None
             raise
         except Exception as e:  # the user's module: one line, no traceback
             raise vectorization_error(tracker.failed_in, e) from None

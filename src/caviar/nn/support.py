@@ -26,6 +26,7 @@ from torch import nn
 from caviar.errors import CaviarError
 from caviar.nn.factory import short_error
 
+_RECURRENT = "use a cell written with nn.Linear gates (torch's recurrent kernels do not batch)"
 _DROPOUT = "use caviar.nn.Dropout (elementwise, each member's own stream) instead"
 
 #: torch.nn layer -> what to do instead (a layer of this exact type is refused).
@@ -40,13 +41,14 @@ REFUSED: dict[type, str] = {
     nn.FractionalMaxPool3d: "use nn.MaxPool3d or nn.AdaptiveMaxPool3d",
     nn.BatchNorm3d: "use nn.GroupNorm or nn.LayerNorm, or caviar.nn.BatchNorm2d on a 4-d view",
     nn.SyncBatchNorm: "use nn.BatchNorm1d/2d (converted per member)",
+    nn.EmbeddingBag: "use nn.Embedding and a sum or mean over the bag axis",
     nn.AdaptiveLogSoftmaxWithLoss: "use nn.Linear outputs (the population's loss applies)",
-    nn.RNN: "write the cell with nn.Linear gates (recurrent layers are not converted yet)",
-    nn.GRU: "write the cell with nn.Linear gates (recurrent layers are not converted yet)",
-    nn.LSTM: "write the cell with nn.Linear gates (recurrent layers are not converted yet)",
-    nn.RNNCell: "write the cell with nn.Linear gates (recurrent layers are not converted yet)",
-    nn.GRUCell: "write the cell with nn.Linear gates (recurrent layers are not converted yet)",
-    nn.LSTMCell: "write the cell with nn.Linear gates (recurrent layers are not converted yet)",
+    nn.RNN: _RECURRENT,
+    nn.GRU: _RECURRENT,
+    nn.LSTM: _RECURRENT,
+    nn.RNNCell: _RECURRENT,
+    nn.GRUCell: _RECURRENT,
+    nn.LSTMCell: _RECURRENT,
 }
 
 
@@ -55,13 +57,23 @@ def _refusal(module: nn.Module) -> str | None:
     kind = type(module)
     if kind in REFUSED:
         return REFUSED[kind]
-    if isinstance(module, nn.modules.lazy.LazyModuleMixin):
-        return "give its input size (the non-lazy layer) so its parameters exist"
     if isinstance(module, nn.modules.instancenorm._InstanceNorm) and module.track_running_stats:
         return "use track_running_stats=False (the default), or nn.GroupNorm"
-    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)) and module.max_norm is not None:
+    if isinstance(module, nn.Embedding) and module.max_norm is not None:
         return "use max_norm=None (it renormalizes the weights in place during forward)"
     return None
+
+
+def check_materialized(module: nn.Module) -> None:
+    """Raise a one-line :class:`CaviarError` for a lazy layer of ``module`` whose
+    parameters do not exist yet (``nn.LazyLinear`` before its first call)."""
+    for name, m in module.named_modules():
+        if isinstance(m, nn.modules.lazy.LazyModuleMixin) and m.has_uninitialized_params():
+            where = f" '{name}'" if name else ""
+            raise CaviarError(
+                f"layer{where} ({type(m).__name__}) cannot run in a population: use the "
+                "non-lazy layer with its input size, so its parameters exist"
+            )
 
 
 def check_supported(module: nn.Module) -> None:
@@ -91,7 +103,7 @@ def vectorization_error(
     if "randomness" in text:
         reason = "it draws random numbers from torch's global generator"
         advice = "use caviar.nn.Dropout for dropout, or draw no random numbers in forward"
-    elif "Batching rule not implemented" in text or "vmap" in text:
+    elif "batching rule" in text.lower():
         op = text.split(" for ", 1)[1].split()[0].rstrip(".;:") if " for " in text else "it"
         reason = f"torch.func.vmap cannot batch {op}"
         advice = "use a layer the supported-layers guide lists"

@@ -15,7 +15,8 @@ dropout the layer's rate). Every dropout is a :class:`caviar.nn.Dropout`: each m
 own rate and random stream in a population; ``dropout=None`` takes each member's
 ``model.dropout``. The decoder layer keeps torch's forward (it has no fast path); its
 three attention/residual dropouts and feed-forward dropout become caviar layers.
-:func:`convert_attention` turns torch's modules into these in place.
+:func:`convert_attention` turns torch's modules into these in place
+(:func:`caviar.nn.batchable.convert_torch_layers` walks a module with it).
 """
 
 from __future__ import annotations
@@ -154,15 +155,3 @@ def convert_attention(child: nn.Module) -> nn.Module | None:
         child.__class__ = swaps[type(child)]  # the same object, its forward replaced
         return child
     return None
-
-
-def convert_attention_layers(module: nn.Module) -> nn.Module:
-    """Convert (in place) every torch attention module inside ``module`` (or ``module``
-    itself): :class:`torch.nn.MultiheadAttention`, ``TransformerEncoderLayer`` and
-    ``TransformerEncoder`` become the classes above; ``TransformerDecoderLayer``,
-    ``TransformerDecoder`` and ``Transformer`` keep torch's forward, their attention and
-    dropout layers converted. Returns ``module``."""
-    convert_attention(module)
-    for child in module.children():
-        convert_attention_layers(child)
-    return module
