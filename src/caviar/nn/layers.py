@@ -113,7 +113,9 @@ class Dropout(nn.Module):
             tuple(x.shape),
             rate.reshape(1),
         )[0]
-        return x * keep.to(x.dtype) / (1.0 - rate.to(x.dtype))
+        # one factor keep / (1 - rate) on the mask, one product with x (and with the
+        # gradient in backward), as caviar.nn.dropout.dropout_factor for the MLP
+        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - rate.to(x.dtype)))
 
     def extra_repr(self) -> str:
         return f"p={'per member' if self.p is None else self.p}"
