@@ -199,3 +199,29 @@ def test_full_transformer_runs_as_a_population():
             torch.testing.assert_close(
                 out[p], m(x.view(4, LENGTH, FEATURES)), rtol=1e-10, atol=1e-12
             )
+
+
+def test_evaluating_some_rows_needs_equal_rates():
+    from caviar.errors import CaviarError
+
+    pop = PopulationModule(_members([0.1, 0.2]), (LENGTH, FEATURES), dtype=torch.float64)
+    x = torch.randn(2, LENGTH * FEATURES, dtype=torch.float64)
+    with pytest.raises(CaviarError, match="the members' dropout rates differ"):
+        pop(x, flat=pop.flat[:1], dropout=DropoutPass(torch.tensor([1]), 0))
+    same = PopulationModule(_members([0.1, 0.1]), (LENGTH, FEATURES), dtype=torch.float64)
+    assert same(x, flat=same.flat[:1], dropout=DropoutPass(torch.tensor([1]), 0)).shape[0] == 1
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_transformer_population_on_cuda_equals_cpu():
+    members = _members([0.1, 0.0])
+    cpu = PopulationModule(
+        [copy.deepcopy(m) for m in members], (LENGTH, FEATURES), dtype=torch.float64
+    )
+    gpu = PopulationModule(members, (LENGTH, FEATURES), dtype=torch.float64, device="cuda")
+    x = torch.randn(4, LENGTH * FEATURES, dtype=torch.float64)
+    seeds = torch.tensor([3, 4])
+    a = cpu(x, dropout=DropoutPass(seeds, 2))
+    b = gpu(x.cuda(), dropout=DropoutPass(seeds.cuda(), 2))
+    torch.testing.assert_close(b.cpu(), a, rtol=1e-9, atol=1e-11)

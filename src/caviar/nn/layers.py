@@ -285,3 +285,19 @@ def dropout_rate_table(members: list[nn.Module]) -> torch.Tensor:
         [[math.nan if d.p is None else d.p for d in dropout_layers(m)] for m in members],
         dtype=torch.float64,
     ).reshape(len(members), -1)
+
+
+def member_rates(table: torch.Tensor, rate: torch.Tensor) -> torch.Tensor:
+    """``(P, D)``: each member's rate of each dropout layer, from ``table``
+    (:func:`dropout_rate_table`) with ``rate`` ``(P,)`` (``model.dropout``) where a
+    layer has none of its own. Evaluating other rows than the population's (``P``
+    differs) needs every member to have the same rates."""
+    P = rate.shape[0]
+    if table.shape[0] != P:
+        if not bool((table == table[:1]).logical_or(table.isnan()).all()):
+            raise CaviarError(
+                f"the members' dropout rates differ: evaluate all {table.shape[0]} "
+                f"members together, not {P}"
+            )
+        table = table[:1].expand(P, -1)
+    return torch.where(table.isnan(), rate.reshape(P, 1), table)

@@ -47,6 +47,7 @@ from caviar.nn.layers import (
     batch_norm_layers,
     convert_layers,
     dropout_rate_table,
+    member_rates,
     pass_context,
 )
 from caviar.nn.mlp import _leaf
@@ -318,21 +319,8 @@ class PopulationModule:
             "seed": seeds.to(device=f.device, dtype=torch.int64).reshape(P),
             "dropout": rate,
             "leaky_slope": zeros + 0.01 if slope is None else slope.to(f).reshape(P),
-            "layer_dropout": self._layer_rates(P, rate),
+            "layer_dropout": member_rates(self._dropout_rates, rate),
         }
-
-    def _layer_rates(self, P: int, rate: torch.Tensor) -> torch.Tensor:
-        """``(P, D)``: each member's rate of each dropout layer (``model.dropout`` where
-        the layer has none of its own)."""
-        table = self._dropout_rates
-        if table.shape[0] != P:  # other rows than the population's (all members alike)
-            if not bool((table == table[:1]).logical_or(table.isnan()).all()):
-                raise CaviarError(
-                    f"the members' dropout rates differ: evaluate all {table.shape[0]} "
-                    f"members together, not {P}"
-                )
-            table = table[:1].expand(P, -1)
-        return torch.where(table.isnan(), rate.reshape(P, 1), table)
 
     def _member_fn(self, training: bool, counter: int, dropout_on: bool):
         skeleton = self.skeleton
