@@ -1,0 +1,252 @@
+"""A trained model as one plain ``torch.nn.Module`` (:class:`ExportedModel`).
+
+:func:`to_torch` builds ``Preprocess -> network per member -> member output -> mean ->
+output transform`` (:mod:`caviar.model.export_layers`) from a
+:class:`~caviar.model.TrainedModel`, each part by its own function:
+
+* :func:`preprocess_steps`: one tensor step per run of fitted columns, by column kind
+  (numeric: :class:`Standardize`; categorical: :class:`OneHot`);
+* :func:`member_networks`: one plain network per member, by network kind:
+
+  - ``mlp``: ``nn.Sequential`` of ``nn.Linear`` (Caviar stores a weight as
+    ``(fan_in, fan_out)``, ``z = a W + b``; ``nn.Linear`` holds ``W^T``, ``z = a W^T +
+    b``), ``nn.BatchNorm1d`` (running statistics, ``eps = 1e-5``) and the activation's
+    ``torch.nn`` module with the member's own parameter (leaky slope, ELU alpha,
+    softplus beta);
+  - ``module`` (the built-in CNN and a user's module): the population's module
+    structure with Caviar's population-aware layers put back as ``torch.nn`` ones
+    (:func:`plain_layers`), holding the member's weights, after an ``nn.Unflatten`` to
+    one example's shape;
+
+* :func:`member_output`: probabilities by the loss's rule (softmax, or sigmoid), then
+  a vote for ``combine = "vote"``; the identity for regression;
+* :func:`output_transform`: the identity (regression targets are fitted unscaled).
+
+A new network kind (a sequence model) or a new preprocessing column kind (imputation,
+integer codes) is one more branch of :func:`member_networks` / :func:`preprocess_steps`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from torch import nn
+
+from caviar.data.columns import CategoricalColumn, NumericColumn
+from caviar.errors import CaviarError
+from caviar.losses import get_loss, sigmoid_proba, softmax_proba
+from caviar.model.export_layers import (
+    ExportedModel,
+    OneHot,
+    Preprocess,
+    SigmoidProba,
+    SoftmaxProba,
+    Standardize,
+    VoteShare,
+)
+from caviar.nn import layers as caviar_layers
+from caviar.nn.activations import SOFTPLUS_THRESHOLD
+from caviar.nn.batch_norm import EPS
+
+
+def to_torch(model: Any, dtype: torch.dtype = torch.float32) -> ExportedModel:
+    """``model`` (a :class:`~caviar.model.TrainedModel`) as a plain module in eval mode.
+
+    Parameters
+    ----------
+    model
+        The trained model (one member or an ensemble).
+    dtype
+        Floating dtype of the module's parameters, buffers and expected input.
+
+    Returns
+    -------
+    ExportedModel
+        Maps raw feature rows ``(B, C)`` (categorical columns as category codes, see
+        :func:`caviar.model.export_files.encode_rows`) to probabilities ``(B,
+        n_classes)`` or predictions ``(B, K)``.
+    """
+    if not dtype.is_floating_point:
+        raise CaviarError(f"to_torch needs a floating dtype, got {dtype}")
+    module = ExportedModel(
+        Preprocess(preprocess_steps(model.preprocessor, dtype)),
+        member_networks(model),
+        member_output(model, dtype),
+        output_transform(model),
+    )
+    return module.to(dtype).eval().requires_grad_(False)
+
+
+# -- preprocessing ----------------------------------------------------------------------
+def preprocess_steps(preprocessor: Any, dtype: torch.dtype) -> list[nn.Module]:
+    """The fitted preprocessing as tensor steps, in feature order (module docstring)."""
+    steps: list[nn.Module] = []
+    numeric: list[tuple[int, NumericColumn]] = []
+
+    def close_numeric() -> None:
+        if numeric:
+            columns = [j for j, _ in numeric]
+            mean = torch.tensor([c.mean for _, c in numeric], dtype=torch.float64)
+            std = torch.tensor([c.std for _, c in numeric], dtype=torch.float64)
+            steps.append(Standardize(columns, mean, std))
+            numeric.clear()
+
+    for j, column in enumerate(preprocessor.columns):
+        if isinstance(column, NumericColumn):
+            numeric.append((j, column))
+            continue
+        close_numeric()
+        if isinstance(column, CategoricalColumn):
+            steps.append(OneHot(j, len(column.categories), dtype))
+        else:
+            raise CaviarError(
+                f"cannot export the preprocessing of column '{column.name}' "
+                f"({type(column).__name__})"
+            )
+    close_numeric()
+    return steps
+
+
+# -- networks ---------------------------------------------------------------------------
+def member_networks(model: Any) -> list[nn.Module]:
+    """One plain network per member, by the kind of ``model.network``."""
+    kind = model.network.get("kind", "mlp")
+    if kind == "mlp":
+        return [
+            mlp_network(
+                model.network["sizes"],
+                model.network["activation"],
+                bool(model.network.get("batch_norm", False)),
+                tensors,
+                slope,
+            )
+            for tensors, slope in zip(model.member_tensors, model.leaky_slopes, strict=True)
+        ]
+    if kind == "module":
+        return [
+            module_network(model._net, tensors, slope)
+            for tensors, slope in zip(model.member_tensors, model.leaky_slopes, strict=True)
+        ]
+    raise CaviarError(f"cannot export a network of kind '{kind}'")
+
+
+def activation_module(name: str, parameter: float) -> nn.Module:
+    """The ``torch.nn`` module of Caviar's activation ``name`` (:mod:`caviar.nn.activations`)
+    with the member's parameter (leaky slope, ELU alpha or softplus beta)."""
+    plain = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}
+    if name in plain:
+        return plain[name]()
+    if name == "silu":
+        return nn.SiLU()
+    if name == "leaky_relu":
+        return nn.LeakyReLU(parameter)
+    if name == "elu":
+        return nn.ELU(parameter)
+    if name == "softplus":
+        return nn.Softplus(beta=parameter, threshold=SOFTPLUS_THRESHOLD)
+    raise CaviarError(f"cannot export activation '{name}'")
+
+
+def mlp_network(
+    sizes: list[int],
+    activation: str,
+    batch_norm: bool,
+    tensors: dict[str, torch.Tensor],
+    parameter: float,
+) -> nn.Sequential:
+    """An MLP member as ``nn.Sequential([Linear, (BatchNorm1d), activation] ..., Linear)``,
+    loaded through ``load_state_dict`` (strict) so its keys are torch's own."""
+    layers: list[nn.Module] = []
+    state: dict[str, torch.Tensor] = {}
+    last = len(sizes) - 2
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        bn = batch_norm and i < last
+        linear = nn.Linear(fan_in, fan_out, bias=not bn, dtype=torch.float64)
+        state[f"{len(layers)}.weight"] = tensors[f"layers.{i}.weight"].T
+        if not bn:
+            state[f"{len(layers)}.bias"] = tensors[f"layers.{i}.bias"]
+        layers.append(linear)
+        if bn:
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                state[f"{len(layers)}.{name}"] = tensors[f"layers.{i}.bn.{name}"]
+            state[f"{len(layers)}.num_batches_tracked"] = torch.tensor(0)
+            layers.append(nn.BatchNorm1d(fan_out, eps=EPS, dtype=torch.float64))
+        if i < last:
+            layers.append(activation_module(activation, parameter))
+    net = nn.Sequential(*layers)
+    net.load_state_dict(state, strict=True)
+    return net
+
+
+def module_network(population: Any, tensors: dict[str, torch.Tensor], slope: float) -> nn.Module:
+    """A member of a module population: its structure (the population's skeleton, with
+    :func:`plain_layers`) holding the member's parameters and buffers."""
+    module = plain_layers(copy.deepcopy(population.skeleton).cpu(), slope)
+    state = {name.removeprefix("buffer:"): value for name, value in tensors.items()}
+    extra = [k for k in module.state_dict() if k.endswith("num_batches_tracked")]
+    state.update({k: torch.tensor(0) for k in extra})
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise CaviarError(
+            f"the member's weights do not fit its module: {str(e).splitlines()[0]}"
+        ) from None
+    shape = tuple(population.input_shape)
+    return nn.Sequential(nn.Unflatten(1, shape), module) if len(shape) > 1 else module
+
+
+def plain_layers(module: nn.Module, slope: float) -> nn.Module:
+    """Replace (in place) Caviar's population-aware layers by ``torch.nn`` ones with this
+    member's values: ``LeakyReLU(None)`` -> ``nn.LeakyReLU(slope)``, ``Dropout`` ->
+    ``nn.Dropout`` (the identity in eval mode), ``BatchNorm1d/2d`` -> ``nn.BatchNorm1d/2d``
+    (the same parameter and buffer names, plus torch's ``num_batches_tracked``)."""
+    for name, child in list(module.named_children()):
+        new = _plain(child, slope)
+        if new is not None:
+            setattr(module, name, new)
+        else:
+            plain_layers(child, slope)
+    return module.eval()
+
+
+def _plain(child: nn.Module, slope: float) -> nn.Module | None:
+    if isinstance(child, caviar_layers.LeakyReLU):
+        return nn.LeakyReLU(slope if child.negative_slope is None else child.negative_slope)
+    if isinstance(child, caviar_layers.Dropout):
+        return nn.Dropout(0.0 if child.p is None else child.p)
+    if isinstance(child, caviar_layers.BatchNorm2d | caviar_layers.BatchNorm1d):
+        torch_bn = (
+            nn.BatchNorm2d if isinstance(child, caviar_layers.BatchNorm2d) else nn.BatchNorm1d
+        )
+        return torch_bn(
+            child.num_features,
+            eps=child.eps,
+            affine=child.weight is not None,
+            dtype=child.running_mean.dtype,
+        )
+    return None
+
+
+# -- outputs ----------------------------------------------------------------------------
+def member_output(model: Any, dtype: torch.dtype) -> nn.Module:
+    """Member outputs -> probabilities by the loss's rule (then votes), or the identity."""
+    if model.task != "classification":
+        return nn.Identity()
+    spec = get_loss(model.loss_name)
+    if spec.proba is softmax_proba:
+        proba: nn.Module = SoftmaxProba()
+    elif spec.proba is sigmoid_proba:
+        proba = SigmoidProba(single_output=model.sizes[-1] == 1)
+    else:
+        raise CaviarError(f"cannot export the probabilities of loss '{model.loss_name}'")
+    if model.combine == "vote":
+        return nn.Sequential(proba, VoteShare(len(model.classes)))
+    return proba
+
+
+def output_transform(model: Any) -> nn.Module:
+    """The transform of the members' mean: the identity, as regression targets are fitted
+    in their own units (a fitted target scaling would be inverted here)."""
+    return nn.Identity()
