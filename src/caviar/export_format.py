@@ -39,3 +39,14 @@ def export_format(path: str | Path, format: str | None = None) -> str:
             "or give the format (onnx, torchscript)"
         )
     return SUFFIXES[suffix]
+
+
+def check_export_target(path: str | Path, *, overwrite: bool) -> Path:
+    """``path`` as a Path if an export may be written there: not a directory, and not an
+    existing file unless ``overwrite``; a one-line error otherwise."""
+    target = Path(path)
+    if target.is_dir():
+        raise CaviarError(f"{target} is a directory; give a file name for the export")
+    if target.exists() and not overwrite:
+        raise CaviarError(f"{target} already exists; choose another name or pass --overwrite")
+    return target

@@ -12,8 +12,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from caviar.errors import CaviarError
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -43,12 +41,11 @@ def model_directory(path: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from caviar.export_format import export_format
+    from caviar.export_format import check_export_target, export_format
 
-    fmt = export_format(args.output, args.format)  # a bad name fails before any loading
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise CaviarError(f"{out} already exists; choose another name or pass --overwrite")
+    # a bad name or an existing file fails before anything is loaded
+    fmt = export_format(args.output, args.format)
+    out = check_export_target(args.output, overwrite=args.overwrite)
 
     import torch
 

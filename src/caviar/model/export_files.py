@@ -44,7 +44,7 @@ import torch
 from caviar.atomic import umask
 from caviar.data.columns import CategoricalColumn, NumericColumn, object_values
 from caviar.errors import CaviarError
-from caviar.export_format import export_format
+from caviar.export_format import check_export_target, export_format
 from caviar.model.export_torch import to_torch
 from caviar.model.validate import raw_features
 from caviar.nn.factory import short_error
@@ -134,12 +134,8 @@ def export_model(
 ) -> Path:
     """Write ``model`` as an ONNX or TorchScript file (see the module docstring); returns
     the path. Refuses an existing ``path`` unless ``overwrite``."""
-    target = Path(path)
-    fmt = export_format(target, format)
-    if target.is_dir():
-        raise CaviarError(f"{target} is a directory; give a file name for the export")
-    if target.exists() and not overwrite:
-        raise CaviarError(f"{target} already exists; choose another name or pass --overwrite")
+    fmt = export_format(path, format)
+    target = check_export_target(path, overwrite=overwrite)
     if dtype not in TOLERANCE:
         raise CaviarError(f"exports are float32 or float64, not {dtype}")
     writer = _write_onnx if fmt == "onnx" else _write_torchscript
@@ -154,18 +150,20 @@ def export_model(
     return target
 
 
-def read_export_metadata(path: str | Path) -> dict[str, Any]:
-    """The :func:`export_description` recorded in an exported ``.onnx`` or TorchScript file."""
+def read_export_metadata(path: str | Path, format: str | None = None) -> dict[str, Any]:
+    """The :func:`export_description` recorded in an exported file (``format`` as for
+    :func:`export_model`: by default from the suffix)."""
     path = Path(path)
     if not path.is_file():
         raise CaviarError(f"export file not found: {path}")
-    if export_format(path) == "onnx":
+    if export_format(path, format) == "onnx":
         onnx = onnx_packages()[0]
         props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
         text = props.get(METADATA_KEY)
     else:
         extra = {TORCHSCRIPT_EXTRA: ""}
-        torch.jit.load(str(path), _extra_files=extra)
+        with _quiet():
+            torch.jit.load(str(path), _extra_files=extra)
         text = extra[TORCHSCRIPT_EXTRA] or None
     if text is None:
         raise CaviarError(f"{path} holds no caviar export metadata")

@@ -29,6 +29,7 @@ integer codes) is one more branch of :func:`member_networks` / :func:`preprocess
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -199,34 +200,44 @@ def module_network(population: Any, tensors: dict[str, torch.Tensor], slope: flo
 
 def plain_layers(module: nn.Module, slope: float) -> nn.Module:
     """Replace (in place) Caviar's population-aware layers by ``torch.nn`` ones with this
-    member's values: ``LeakyReLU(None)`` -> ``nn.LeakyReLU(slope)``, ``Dropout`` ->
-    ``nn.Dropout`` (the identity in eval mode), ``BatchNorm1d/2d`` -> ``nn.BatchNorm1d/2d``
-    (the same parameter and buffer names, plus torch's ``num_batches_tracked``)."""
+    member's values (:data:`PLAIN_LAYERS`): ``LeakyReLU(None)`` -> ``nn.LeakyReLU(slope)``,
+    ``Dropout`` -> ``nn.Dropout`` (the identity in eval mode), ``BatchNorm1d/2d`` ->
+    ``nn.BatchNorm1d/2d`` (the same parameter and buffer names, plus torch's
+    ``num_batches_tracked``). A Caviar layer without a torch counterpart is refused."""
     for name, child in list(module.named_children()):
-        new = _plain(child, slope)
-        if new is not None:
-            setattr(module, name, new)
+        convert = PLAIN_LAYERS.get(type(child))
+        if convert is not None:
+            setattr(module, name, convert(child, slope))
+        elif type(child).__module__.startswith("caviar."):
+            raise CaviarError(
+                f"cannot export Caviar layer {type(child).__name__} ('{name}'): "
+                "no torch.nn counterpart is registered for it"
+            )
         else:
             plain_layers(child, slope)
     return module.eval()
 
 
-def _plain(child: nn.Module, slope: float) -> nn.Module | None:
-    if isinstance(child, caviar_layers.LeakyReLU):
-        return nn.LeakyReLU(slope if child.negative_slope is None else child.negative_slope)
-    if isinstance(child, caviar_layers.Dropout):
-        return nn.Dropout(0.0 if child.p is None else child.p)
-    if isinstance(child, caviar_layers.BatchNorm2d | caviar_layers.BatchNorm1d):
-        torch_bn = (
-            nn.BatchNorm2d if isinstance(child, caviar_layers.BatchNorm2d) else nn.BatchNorm1d
-        )
-        return torch_bn(
-            child.num_features,
-            eps=child.eps,
-            affine=child.weight is not None,
-            dtype=child.running_mean.dtype,
-        )
-    return None
+def _plain_batch_norm(child: nn.Module, slope: float) -> nn.Module:
+    torch_bn = nn.BatchNorm2d if isinstance(child, caviar_layers.BatchNorm2d) else nn.BatchNorm1d
+    return torch_bn(
+        child.num_features,
+        eps=child.eps,
+        affine=child.weight is not None,
+        dtype=child.running_mean.dtype,
+    )
+
+
+#: Caviar layer class -> ``fn(layer, member's slope)`` returning its ``torch.nn`` counterpart
+#: (same parameter names; the weights are loaded afterwards)
+PLAIN_LAYERS: dict[type, Callable[[Any, float], nn.Module]] = {
+    caviar_layers.LeakyReLU: lambda child, slope: nn.LeakyReLU(
+        slope if child.negative_slope is None else child.negative_slope
+    ),
+    caviar_layers.Dropout: lambda child, slope: nn.Dropout(0.0 if child.p is None else child.p),
+    caviar_layers.BatchNorm1d: _plain_batch_norm,
+    caviar_layers.BatchNorm2d: _plain_batch_norm,
+}
 
 
 # -- outputs ----------------------------------------------------------------------------
