@@ -68,7 +68,16 @@ def test_missing_values_roundtrip(tmp_path):
     roundtrip(run.best_model, rows, tmp_path)
 
 
-def test_sequence_model_roundtrip(tmp_path):
+@pytest.mark.parametrize(
+    "cell",
+    [
+        {"cell": "gru"},
+        {"cell": "lstm", "num_layers": 2, "bidirectional": True, "readout": "mean"},
+        {"cell": "rnn", "hidden": [6], "batch_norm": True},
+    ],
+    ids=["gru", "lstm-2-layers-bidirectional", "elman-bn-head"],
+)
+def test_sequence_model_roundtrip(tmp_path, cell):
     """Hook for the built-in sequence model on generated signals ``(1, 32)``."""
     from caviar.data import synthetic
 
@@ -79,10 +88,10 @@ def test_sequence_model_roundtrip(tmp_path):
     run = _train_or_skip(
         {
             "data": {"source": str(tmp_path / "signals.npz")},
-            "model": {"kind": "rnn", "cell": "gru", "hidden_size": 8},
+            "model": {"kind": "rnn", "hidden_size": 8, **cell},
             "train": {"epochs": 1, "batch_size": 64},
         },
         "the sequence model (model.kind = 'rnn')",
         ("'rnn'", "kind"),
     )
-    roundtrip(run.best_model, X[:16], tmp_path)
+    roundtrip(run.best_model, X[:16].reshape(16, -1), tmp_path)

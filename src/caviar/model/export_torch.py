@@ -22,8 +22,11 @@ output transform`` (:mod:`caviar.model.export_layers`) from a
   a vote for ``combine = "vote"``; the identity for regression;
 * :func:`output_transform`: the identity (regression targets are fitted unscaled).
 
-A new network kind (a sequence model) or a new preprocessing column kind (imputation,
-integer codes) is one more branch of :func:`member_networks` / :func:`preprocess_steps`.
+A new network kind or a new preprocessing column kind (imputation, integer codes) is one
+more branch of :func:`member_networks` / :func:`preprocess_steps`; a new Caviar layer one
+more entry of :data:`PLAIN_LAYERS`. Caviar's recurrent layers and cells (the built-in
+sequence model, ``model.kind = "rnn"``) become ``torch.nn``'s of the same name
+(:func:`_plain_recurrent`).
 """
 
 from __future__ import annotations
@@ -206,6 +209,8 @@ def plain_layers(module: nn.Module, slope: float) -> nn.Module:
     ``num_batches_tracked``). A Caviar layer without a torch counterpart is refused."""
     for name, child in list(module.named_children()):
         convert = PLAIN_LAYERS.get(type(child))
+        if convert is None and type(child).__module__ in RECURRENT_MODULES:
+            convert = _plain_recurrent
         if convert is not None:
             setattr(module, name, convert(child, slope))
         elif type(child).__module__.startswith("caviar."):
@@ -226,6 +231,28 @@ def _plain_batch_norm(child: nn.Module, slope: float) -> nn.Module:
         affine=child.weight is not None,
         dtype=child.running_mean.dtype,
     )
+
+
+#: the modules of Caviar's recurrent layers and cells (torch's arguments and parameter names)
+RECURRENT_MODULES = ("caviar.nn.recurrent", "caviar.nn.recurrent_cells")
+
+
+def _plain_recurrent(child: nn.Module, slope: float) -> nn.Module:
+    """Caviar's ``RNN``/``GRU``/``LSTM`` (or cell) -> ``torch.nn``'s class of that name with
+    the same arguments (the inter-layer dropout is off in eval mode)."""
+    kind = type(child).__name__
+    args: dict[str, Any] = {"bias": child.bias, "dtype": next(child.parameters()).dtype}
+    if kind in ("RNN", "RNNCell"):
+        args["nonlinearity"] = child.nonlinearity
+    if not kind.endswith("Cell"):
+        args.update(
+            num_layers=child.num_layers,
+            batch_first=child.batch_first,
+            bidirectional=child.bidirectional,
+        )
+        if kind == "LSTM":
+            args["proj_size"] = child.proj_size
+    return getattr(nn, kind)(child.input_size, child.hidden_size, **args)
 
 
 #: Caviar layer class -> ``fn(layer, member's slope)`` returning its ``torch.nn`` counterpart
