@@ -159,3 +159,23 @@ def test_a_model_predicting_on_cuda_exports_a_module_that_runs_on_either(tmp_pat
     with torch.no_grad():
         np.testing.assert_allclose(net(x).numpy(), expected, rtol=0, atol=1e-12)
         np.testing.assert_allclose(net.cuda()(x.cuda()).cpu().numpy(), expected, atol=1e-10)
+
+
+def test_a_standardized_regression_target_is_put_back_in_its_units():
+    model = random_model(task="regression", loss="l2", outputs=1)
+    raw = plain(model, FRAME)
+    model.preprocessor.target_mean, model.preprocessor.target_std = 150.0, 40.0
+    np.testing.assert_allclose(plain(model, FRAME), raw * 40.0 + 150.0, rtol=1e-15)
+
+
+def test_missing_numbers_in_the_graph_take_the_fill_value():
+    """NaN reaching the graph is imputed (here with the mean: standardized to 0)."""
+    model = random_model()
+    x = torch.as_tensor(encode_rows(model, FRAME, dtype=np.float64))
+    age = model.preprocessor.input_columns.index("age")
+    with_gap, at_mean = x.clone(), x.clone()
+    with_gap[:, age] = float("nan")
+    at_mean[:, age] = model.preprocessor.columns[age].mean
+    net = model.to_torch(torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(net(with_gap), net(at_mean), rtol=0, atol=0)

@@ -20,8 +20,8 @@ replaced with ``overwrite=True``.
 
 Categorical values are strings or labels, and ONNX takes numbers: the graph takes each
 categorical column as its category *code*; :func:`encode_rows` maps raw rows to that
-numeric input (numeric columns as they are, categorical values to codes, -1 for a
-category not seen in training).
+numeric input (numeric columns as they are, NaN where missing; categorical values to
+codes; a category not seen in training to a code outside the indicators).
 """
 
 from __future__ import annotations
@@ -76,9 +76,10 @@ def encode_rows(model: Any, X: pd.DataFrame | np.ndarray, *, dtype: Any = np.flo
     -------
     numpy.ndarray
         One column per training column, in training order: a numeric column's values as
-        they are (the graph standardizes them), a categorical column's category codes
-        (the index into the categories the export metadata lists; -1 for a category not
-        seen in training, which the graph encodes as all zeros).
+        they are (NaN where missing; the graph imputes and standardizes them), a
+        categorical column's category codes (the position in the categories the export
+        metadata lists; a category not seen in training gets a code with no indicator,
+        -1, or the pooled ``other`` level's where the model has one).
 
     Examples
     --------
@@ -89,17 +90,30 @@ def encode_rows(model: Any, X: pd.DataFrame | np.ndarray, *, dtype: Any = np.flo
     if not isinstance(X, pd.DataFrame):
         X = pd.DataFrame(np.asarray(X), columns=pre.input_columns).infer_objects()
     X = X.rename(columns=str)[pre.input_columns]
-    out = np.empty((len(X), len(pre.columns)), dtype=np.float64)
-    for j, spec in enumerate(pre.columns):
+    return np.stack(_column_codes(pre.columns, X), axis=1).astype(dtype)
+
+
+def _column_codes(columns: list, X: pd.DataFrame) -> list[np.ndarray]:
+    """Each input column as float64 numbers (NaN where missing) or category codes: by the
+    preprocessing's own first step (``caviar.data.encoding.table_codes``) where the
+    build has one, else numbers as they are and codes by position in the categories."""
+    try:
+        from caviar.data.encoding import table_codes
+    except ImportError:  # one-hot preprocessing without imputation or pooled levels
+        table_codes = None
+    if table_codes is not None:
+        step = table_codes(columns, X)
+        numbers, codes = iter(step.numbers.T), iter(step.codes.T.astype(np.float64))
+        return [next(numbers if isinstance(c, NumericColumn) else codes) for c in columns]
+    out = []
+    for spec in columns:
         col = X[spec.name]
         if isinstance(spec, NumericColumn):
-            out[:, j] = col.to_numpy(dtype=np.float64)
-        elif isinstance(spec, CategoricalColumn):
-            known = pd.Index(list(spec.categories), dtype=object)
-            out[:, j] = known.get_indexer(pd.Index(object_values(col), dtype=object))
+            out.append(col.to_numpy(dtype=np.float64))
         else:
-            raise CaviarError(f"cannot encode column '{spec.name}' ({type(spec).__name__})")
-    return out.astype(dtype)
+            known = pd.Index(list(spec.categories), dtype=object)
+            out.append(known.get_indexer(pd.Index(object_values(col), dtype=object)))
+    return out
 
 
 def export_description(model: Any, format: str, dtype: torch.dtype) -> dict[str, Any]:
@@ -192,15 +206,20 @@ def onnx_packages() -> tuple[Any, Any]:
 def probe_rows(
     preprocessor: Any, n: int, dtype: torch.dtype = torch.float32, *, seed: int = 0
 ) -> torch.Tensor:
-    """``n`` rows of plausible input: numeric columns drawn around their fitted mean and
-    spread, category codes from -1 (unknown) to the last category."""
+    """``n`` rows of plausible input: numbers drawn around each column's fitted mean and
+    spread (the first row's missing, NaN, from the third row on), category codes from
+    -1 to the column's width (both: no category)."""
     rng = np.random.default_rng(seed)
     columns = []
     for spec in preprocessor.columns:
         if isinstance(spec, CategoricalColumn):
-            columns.append(rng.integers(-1, len(spec.categories), size=n).astype(np.float64))
+            width = getattr(spec, "width", len(spec.categories))
+            columns.append(rng.integers(-1, width + 1, size=n).astype(np.float64))
         else:
-            columns.append(spec.mean + spec.std * rng.standard_normal(n))
+            values = spec.mean + spec.std * rng.standard_normal(n)
+            if n >= 3:
+                values[0] = np.nan
+            columns.append(values)
     return torch.as_tensor(np.stack(columns, axis=1), dtype=dtype)
 
 

@@ -16,13 +16,16 @@ lists; any other value, e.g. -1, is an unknown category), see
 Each preprocessing step maps the whole input to a block of model features; the blocks
 are concatenated in step order, which is the order of the fitted preprocessing:
 
-* :class:`Standardize`: ``(x[:, j] - mean_j) / std_j`` for a run of numeric columns;
-* :class:`OneHot`: ``[x[:, j] == c for c = 0 .. k-1]``, the indicators of one
-  categorical column (an unknown code gives all zeros, as the fitted preprocessing does).
+* :class:`Standardize`: ``(x_j - mean_j) / std_j`` for a run of numeric columns, a
+  missing value (NaN) first replaced by the column's fill value;
+* :class:`MissingIndicator`: ``isnan(x_j)`` as 0/1, after a column fitted with one;
+* :class:`OneHot`: ``[x[:, j] == c for c = 0 .. k-1]``, the ``k`` indicators of one
+  categorical column (any other code gives all zeros, as the fitted preprocessing does).
 
 Member outputs ``(M, B, K)`` become probabilities per member (:class:`SoftmaxProba`,
 :class:`SigmoidProba`, then :class:`VoteShare` for a vote) or stay values
-(regression); their mean over the members is the ensemble's prediction.
+(regression); their mean over the members is the ensemble's prediction, and
+:class:`Affine` puts a standardized regression target back in its units.
 """
 
 from __future__ import annotations
@@ -32,16 +35,32 @@ from torch import nn
 
 
 class Standardize(nn.Module):
-    """``(x[:, columns] - mean) / std``: the standardized numeric input columns ``columns``."""
+    """``(x - mean) / std`` of the numeric input columns ``columns``, a missing value
+    (NaN) first replaced by its column's ``fill`` value (imputation)."""
 
-    def __init__(self, columns: list[int], mean: torch.Tensor, std: torch.Tensor) -> None:
+    def __init__(
+        self, columns: list[int], fill: torch.Tensor, mean: torch.Tensor, std: torch.Tensor
+    ) -> None:
         super().__init__()
         self.register_buffer("columns", torch.as_tensor(columns, dtype=torch.int64))
+        self.register_buffer("fill", fill.clone())
         self.register_buffer("mean", mean.clone())
         self.register_buffer("std", std.clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x.index_select(1, self.columns) - self.mean) / self.std
+        x = x.index_select(1, self.columns)
+        return (torch.where(torch.isnan(x), self.fill, x) - self.mean) / self.std
+
+
+class MissingIndicator(nn.Module):
+    """``isnan(x[:, column])`` as 0/1: the indicator of a missing numeric value."""
+
+    def __init__(self, column: int) -> None:
+        super().__init__()
+        self.column = int(column)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.isnan(x[:, self.column : self.column + 1]).to(x.dtype)
 
 
 class OneHot(nn.Module):
@@ -103,6 +122,18 @@ class VoteShare(nn.Module):
 
     def forward(self, p: torch.Tensor) -> torch.Tensor:
         return (p.argmax(dim=-1, keepdim=True) == self.classes).to(p.dtype)
+
+
+class Affine(nn.Module):
+    """``y * scale + shift``: a standardized regression target back in its units."""
+
+    def __init__(self, scale: float, shift: float) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.tensor(float(scale), dtype=torch.float64))
+        self.register_buffer("shift", torch.tensor(float(shift), dtype=torch.float64))
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return y * self.scale + self.shift
 
 
 class ExportedModel(nn.Module):

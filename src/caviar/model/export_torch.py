@@ -5,7 +5,8 @@ output transform`` (:mod:`caviar.model.export_layers`) from a
 :class:`~caviar.model.TrainedModel`, each part by its own function:
 
 * :func:`preprocess_steps`: one tensor step per run of fitted columns, by column kind
-  (numeric: :class:`Standardize`; categorical: :class:`OneHot`);
+  (numeric: :class:`Standardize`, with imputation and :class:`MissingIndicator` where
+  fitted; categorical: :class:`OneHot`);
 * :func:`member_networks`: one plain network per member, by network kind:
 
   - ``mlp``: ``nn.Sequential`` of ``nn.Linear`` (Caviar stores a weight as
@@ -20,7 +21,8 @@ output transform`` (:mod:`caviar.model.export_layers`) from a
 
 * :func:`member_output`: probabilities by the loss's rule (softmax, or sigmoid), then
   a vote for ``combine = "vote"``; the identity for regression;
-* :func:`output_transform`: the identity (regression targets are fitted unscaled).
+* :func:`output_transform`: a standardized regression target back in its units
+  (:class:`Affine`), else the identity.
 
 A new network kind or a new preprocessing column kind (imputation, integer codes) is one
 more branch of :func:`member_networks` / :func:`preprocess_steps`; a new Caviar layer one
@@ -42,7 +44,9 @@ from caviar.data.columns import CategoricalColumn, NumericColumn
 from caviar.errors import CaviarError
 from caviar.losses import get_loss, sigmoid_proba, softmax_proba
 from caviar.model.export_layers import (
+    Affine,
     ExportedModel,
+    MissingIndicator,
     OneHot,
     Preprocess,
     SigmoidProba,
@@ -85,25 +89,37 @@ def to_torch(model: Any, dtype: torch.dtype = torch.float32) -> ExportedModel:
 
 # -- preprocessing ----------------------------------------------------------------------
 def preprocess_steps(preprocessor: Any, dtype: torch.dtype) -> list[nn.Module]:
-    """The fitted preprocessing as tensor steps, in feature order (module docstring)."""
+    """The fitted preprocessing as tensor steps, in feature order: a run of numeric
+    columns -> :class:`Standardize` (imputing with each column's fill value: its mean
+    unless imputation fitted another), a column fitted with a missing indicator ->
+    :class:`MissingIndicator` right after it, a categorical column -> :class:`OneHot`
+    over its indicator width."""
     steps: list[nn.Module] = []
     numeric: list[tuple[int, NumericColumn]] = []
 
     def close_numeric() -> None:
         if numeric:
-            columns = [j for j, _ in numeric]
-            mean = torch.tensor([c.mean for _, c in numeric], dtype=torch.float64)
-            std = torch.tensor([c.std for _, c in numeric], dtype=torch.float64)
-            steps.append(Standardize(columns, mean, std))
+            specs = [c for _, c in numeric]
+            steps.append(
+                Standardize(
+                    [j for j, _ in numeric],
+                    _column_tensor(specs, lambda c: getattr(c, "fill_value", c.mean)),
+                    _column_tensor(specs, lambda c: c.mean),
+                    _column_tensor(specs, lambda c: c.std),
+                )
+            )
             numeric.clear()
 
     for j, column in enumerate(preprocessor.columns):
         if isinstance(column, NumericColumn):
             numeric.append((j, column))
+            if getattr(column, "indicator", False):
+                close_numeric()
+                steps.append(MissingIndicator(j))
             continue
         close_numeric()
         if isinstance(column, CategoricalColumn):
-            steps.append(OneHot(j, len(column.categories), dtype))
+            steps.append(OneHot(j, getattr(column, "width", len(column.categories)), dtype))
         else:
             raise CaviarError(
                 f"cannot export the preprocessing of column '{column.name}' "
@@ -111,6 +127,10 @@ def preprocess_steps(preprocessor: Any, dtype: torch.dtype) -> list[nn.Module]:
             )
     close_numeric()
     return steps
+
+
+def _column_tensor(specs: list, value: Callable[[Any], float]) -> torch.Tensor:
+    return torch.tensor([float(value(c)) for c in specs], dtype=torch.float64)
 
 
 # -- networks ---------------------------------------------------------------------------
@@ -285,6 +305,10 @@ def member_output(model: Any, dtype: torch.dtype) -> nn.Module:
 
 
 def output_transform(model: Any) -> nn.Module:
-    """The transform of the members' mean: the identity, as regression targets are fitted
-    in their own units (a fitted target scaling would be inverted here)."""
-    return nn.Identity()
+    """The transform of the members' mean: a standardized regression target back in its
+    units (``y * target_std + target_mean``), else the identity."""
+    pre = model.preprocessor
+    mean, std = getattr(pre, "target_mean", None), getattr(pre, "target_std", None)
+    if model.task == "classification" or mean is None or std is None:
+        return nn.Identity()
+    return Affine(std, mean)
