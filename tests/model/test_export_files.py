@@ -174,3 +174,15 @@ def test_export_help_and_a_bad_suffix_import_no_engine():
     )
     assert proc.stdout.strip().splitlines()[-1] == "LOADED []"
     assert "cannot tell the export format from 'out.bin'" in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["junk.pt", "junk.onnx"])
+def test_reading_metadata_of_a_file_that_is_no_export_is_one_line(tmp_path, name):
+    if name.endswith(".onnx"):
+        pytest.importorskip("onnx")
+    (tmp_path / name).write_bytes(b"\x00not a model\xff" * 10)
+    with pytest.raises(CaviarError, match=f"{name} is not a readable") as err:
+        read_export_metadata(tmp_path / name)
+    assert "\n" not in str(err.value)
+    with pytest.raises(CaviarError, match="export file not found"):
+        read_export_metadata(tmp_path / "absent.pt")

@@ -117,7 +117,25 @@ def _column_codes(columns: list, X: pd.DataFrame) -> list[np.ndarray]:
 
 
 def export_description(model: Any, format: str, dtype: torch.dtype) -> dict[str, Any]:
-    """What an exported file records about its input and output (JSON-ready)."""
+    """What an exported file records about its input and output.
+
+    Parameters
+    ----------
+    model
+        The :class:`~caviar.model.TrainedModel` being exported.
+    format
+        ``"onnx"`` or ``"torchscript"``.
+    dtype
+        The exported module's floating dtype.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``input_name`` (``"features"``), ``input_columns`` (in order),
+        ``columns`` (each column's fitted preprocessing: kind, mean/std or categories),
+        ``output_name``, ``classes`` (the output columns of a classifier), ``task``,
+        ``n_members``, ``combine``, ``network`` and the versions.
+    """
     classification = model.task == "classification"
     return {
         "format": "caviar.export",
@@ -129,7 +147,8 @@ def export_description(model: Any, format: str, dtype: torch.dtype) -> dict[str,
         "input_dtype": str(dtype).removeprefix("torch."),
         "input_columns": model.preprocessor.input_columns,
         "columns": model.preprocessor.to_json()["features"],
-        "categorical_input": "category code: index into the column's categories; -1 unknown",
+        "categorical_input": "category code: position in the column's categories; "
+        "a code with no indicator (e.g. -1) is an unknown category",
         "output_name": "probabilities" if classification else "predictions",
         "classes": model.classes if classification else None,
         "n_members": model.n_members,
@@ -146,8 +165,31 @@ def export_model(
     overwrite: bool = False,
     dtype: torch.dtype = torch.float32,
 ) -> Path:
-    """Write ``model`` as an ONNX or TorchScript file (see the module docstring); returns
-    the path. Refuses an existing ``path`` unless ``overwrite``."""
+    """Write ``model`` as an ONNX or TorchScript file (see the module docstring).
+
+    Parameters
+    ----------
+    model
+        A :class:`~caviar.model.TrainedModel`.
+    path
+        The file to write: written to a temporary sibling, checked, renamed into place.
+    format
+        ``"onnx"`` or ``"torchscript"``; by default the one ``path``'s suffix names.
+    overwrite
+        Replace an existing file (refused otherwise, with a one-line error).
+    dtype
+        ``torch.float32`` (default) or ``torch.float64``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> export_model(model, "model.onnx")  # doctest: +SKIP
+    PosixPath('model.onnx')
+    """
     fmt = export_format(path, format)
     target = check_export_target(path, overwrite=overwrite)
     if dtype not in TOLERANCE:
@@ -165,20 +207,37 @@ def export_model(
 
 
 def read_export_metadata(path: str | Path, format: str | None = None) -> dict[str, Any]:
-    """The :func:`export_description` recorded in an exported file (``format`` as for
-    :func:`export_model`: by default from the suffix)."""
+    """The :func:`export_description` recorded in an exported file.
+
+    Parameters
+    ----------
+    path
+        An ``.onnx`` or TorchScript file written by :func:`export_model`.
+    format
+        ``"onnx"`` or ``"torchscript"``; by default from the suffix.
+
+    Returns
+    -------
+    dict
+        The description (:func:`export_description`); a one-line error for a file that
+        cannot be read or holds none.
+    """
     path = Path(path)
     if not path.is_file():
         raise CaviarError(f"export file not found: {path}")
-    if export_format(path, format) == "onnx":
-        onnx = onnx_packages()[0]
-        props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-        text = props.get(METADATA_KEY)
-    else:
-        extra = {TORCHSCRIPT_EXTRA: ""}
-        with _quiet():
-            torch.jit.load(str(path), _extra_files=extra)
-        text = extra[TORCHSCRIPT_EXTRA] or None
+    fmt = export_format(path, format)
+    onnx = onnx_packages()[0] if fmt == "onnx" else None
+    try:
+        if onnx is not None:
+            props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+            text = props.get(METADATA_KEY)
+        else:
+            extra = {TORCHSCRIPT_EXTRA: ""}
+            with _quiet():
+                torch.jit.load(str(path), _extra_files=extra)
+            text = extra[TORCHSCRIPT_EXTRA] or None
+    except Exception as e:  # not an ONNX / TorchScript file: one line
+        raise CaviarError(f"{path} is not a readable {fmt} file: {short_error(e)}") from None
     if text is None:
         raise CaviarError(f"{path} holds no caviar export metadata")
     return json.loads(text)
