@@ -33,7 +33,7 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -347,27 +347,43 @@ def _write_torchscript(
 def _check_file(
     module: torch.nn.Module, fmt: str, tmp: Path, rows: torch.Tensor, dtype: torch.dtype
 ) -> None:
-    """Run the written file on ``rows`` and on one row; refuse it if it differs from
-    ``module`` by more than :data:`TOLERANCE`."""
+    """Run the written file on ``rows`` and on one row; refuse it if it fails or differs
+    from ``module`` by more than :data:`TOLERANCE`."""
+    run = _file_runner(fmt, tmp)
     for x in (rows, rows[:1]):
         with torch.no_grad():
             expected = module(x).numpy()
-        if fmt == "onnx":
-            session = onnx_packages()[1].InferenceSession(
-                str(tmp), providers=["CPUExecutionProvider"]
-            )
-            got = session.run(None, {INPUT_NAME: x.numpy()})[0]
+        try:
+            got = run(x)
+        except Exception as e:  # e.g. a trace that baked in its example's batch size
+            problem = f"it fails: {short_error(e)}"
         else:
-            with _quiet(), torch.no_grad():
-                got = torch.jit.load(str(tmp))(x).numpy()
-        if got.shape != expected.shape or not np.allclose(
-            got, expected, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype]
-        ):
-            diff = np.abs(got - expected).max() if got.shape == expected.shape else got.shape
-            raise CaviarError(
-                f"the {fmt} file does not reproduce the model on {len(x)} probe rows "
-                f"(max difference {diff}); nothing was written"
-            )
+            if got.shape == expected.shape and np.allclose(
+                got, expected, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype]
+            ):
+                continue
+            problem = f"output shape {got.shape}, expected {expected.shape}"
+            if got.shape == expected.shape:
+                problem = f"max difference {np.abs(got - expected).max():.3g}"
+        raise CaviarError(
+            f"the {fmt} file does not reproduce the model on {len(x)} probe rows "
+            f"({problem}); nothing was written"
+        )
+
+
+def _file_runner(fmt: str, tmp: Path) -> Callable[[torch.Tensor], np.ndarray]:
+    """``x -> outputs`` of the written file: onnxruntime, or the loaded TorchScript."""
+    if fmt == "onnx":
+        session = onnx_packages()[1].InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        return lambda x: session.run(None, {INPUT_NAME: x.numpy()})[0]
+    with _quiet():
+        loaded = torch.jit.load(str(tmp))
+
+    def run(x: torch.Tensor) -> np.ndarray:
+        with _quiet(), torch.no_grad():
+            return loaded(x).numpy()
+
+    return run
 
 
 @contextlib.contextmanager
