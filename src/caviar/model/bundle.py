@@ -35,6 +35,7 @@ from caviar.data import Preprocessor
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.model import network as networks
+from caviar.model.exportable import Exportable
 from caviar.model.validate import (
     check_shapes_bounded,
     flat_inputs,
@@ -51,7 +52,7 @@ from caviar.version import __version__
 FORMAT_VERSION = 1
 
 
-class TrainedModel:
+class TrainedModel(Exportable):
     """One or more members of one structure with the preprocessing they were trained with."""
 
     def __init__(
