@@ -203,7 +203,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if not torch.cuda.is_available():
             parser.error(f"--device {args.device}: CUDA is not available")
     if args.quick:
-        args.configs, args.epochs = 8, 2
+        args.configs, args.epochs = 4, 2
     return args
 
 
