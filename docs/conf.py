@@ -96,7 +96,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"[A-Z]"),
     (r"py:.*", r"T|P|K|V|F"),
     # numpydoc type fields: values and prose, never class names
-    (r"py:.*", r"default=.*|True|False|-?[0-9][0-9.e+-]*|\".*|'.*|\{.*|.*\}|ndarrays|lists"),
+    (r"py:.*", r"default=.*|True|False|-?[0-9][0-9.e+-]*|\".*|'.*|\{.*|.*\}|ndarrays|lists|params|score"),
     (r"py:.*", r".* .*"),  # prose read as a type ("the name: ...") is never a class
 ]
 
@@ -157,5 +157,13 @@ def _no_pydantic_signature(app, what, name, obj, options, signature, return_anno
     return None
 
 
+def _property_not_typed(app, what, name, obj, options, lines):
+    """napoleon reads a property docstring's first line as ``type: text``, so "Number of
+    features: ..." would document a type ``Number``; a leading blank line keeps it text."""
+    if what == "property" and lines and lines[0].strip():
+        lines.insert(0, "")
+
+
 def setup(app):
     app.connect("autodoc-process-signature", _no_pydantic_signature)
+    app.connect("autodoc-process-docstring", _property_not_typed, priority=400)

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from caviar.config.device import check_device
+from caviar.config.strict import refuse_bool_numbers, seed_field
 
 Task = Literal["auto", "classification", "regression"]
 
@@ -28,24 +29,50 @@ Task = Literal["auto", "classification", "regression"]
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: object, info: ValidationInfo) -> object:
+        """``lr = true`` is no learning rate of 1 (:mod:`caviar.config.strict`)."""
+        refuse_bool_numbers(cls, info.field_name, v)
+        return v
+
 
 class DataConfig(_Section):
     """Where the data comes from and how it is split (:ref:`bg-validation`)."""
 
     source: str = Field(description="bundled dataset name or a .csv/.parquet/.npz path")
     target: str | None = Field(default=None, description="target column (CSV/Parquet)")
-    task: Task = Field(
-        default="auto", description="classification/regression; 'auto' decides from the target"
-    )
+    task: Task = Field(default="auto", description="'auto': decided from the target")
     val_fraction: float = Field(default=0.2, gt=0, lt=1, description="share of rows for validation")
-    test_fraction: float = Field(
-        default=0.2, ge=0, lt=1, description="share of rows for the test split"
-    )
-    seed: int = Field(default=0, description="seed of the train/validation/test split")
+    test_fraction: float = Field(default=0.2, ge=0, lt=1, description="share of rows for testing")
+    seed: int = seed_field(description="the train/validation/test split")
     weight: str | None = Field(default=None, description="column of sample weights")
     test: str | None = Field(default=None, description="a test file: replaces the test split")
     shape: list[int] | None = Field(
         default=None, description="one example's shape, e.g. [1, 8, 8]: flat features as images"
+    )
+    impute: Literal["median", "mean", "most_frequent", "constant", "none"] = Field(
+        default="median",
+        description="fill of missing numeric values, fitted on the training rows; none: refuse",
+    )
+    fill_value: float = Field(default=0.0, description="the fill value of impute = 'constant'")
+    missing_indicator: bool = Field(
+        default=True, description="a 0/1 column after each numeric column with training gaps"
+    )
+    categorical: list[str] = Field(
+        default_factory=list, description="columns encoded as categories whatever their dtype"
+    )
+    max_onehot: int = Field(
+        default=32, ge=1, description="most levels one-hot per column; rarer ones share 'other'"
+    )
+    min_frequency: int = Field(
+        default=1, ge=1, description="levels seen in fewer training rows share 'other'"
+    )
+    unknown: Literal["warn", "error", "ignore"] = Field(
+        default="warn", description="a category unseen in training at prediction"
+    )
+    standardize_target: bool = Field(
+        default=True, description="regression: train on the training-standardized target"
     )
 
     @field_validator("shape")
@@ -60,7 +87,9 @@ class ModelConfig(_Section):
     """Network structure and initialization (:ref:`bg-network-design`, :ref:`bg-initialization`).
 
     ``kind``: ``"mlp"`` (the hand-written fast path), ``"cnn"`` (:mod:`caviar.nn.cnn`:
-    ``channels``/``kernel_size``/``stride``/``pool``, then the ``hidden`` dense head) or
+    ``channels``/``kernel_size``/``stride``/``pool``, then the ``hidden`` dense head),
+    ``"rnn"`` (:mod:`caviar.nn.sequence`: ``cell``/``hidden_size``/``num_layers``/
+    ``bidirectional``/``readout`` over ``(C, L)`` sequences, then the ``hidden`` head) or
     ``"module"``: any ``torch.nn.Module`` from ``factory`` (``"package.module:function"``,
     :mod:`caviar.nn.factory`); a ``"module"`` section may carry extra keys of its own,
     which the factory receives (structural: they split populations).
@@ -68,14 +97,26 @@ class ModelConfig(_Section):
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
 
-    kind: Literal["mlp", "cnn", "module"] = Field(
-        default="mlp", description="mlp, cnn, or module (your nn.Module)"
+    kind: Literal["mlp", "cnn", "rnn", "module"] = Field(
+        default="mlp", description="mlp, cnn, rnn, or module (your own nn.Module)"
     )
     factory: str | None = Field(default=None, description="kind 'module': 'package.module:fn'")
     channels: list[int] = Field(default_factory=lambda: [32, 32], description="cnn: per conv layer")
     kernel_size: int = Field(default=3, ge=1, description="cnn")
     stride: int = Field(default=1, ge=1, description="cnn")
     pool: Literal["max", "avg", "none"] = Field(default="max", description="cnn: 2x per conv")
+    cell: Literal["gru", "lstm", "rnn"] = Field(
+        default="gru", description="rnn: the recurrent cell (GRU, LSTM or an Elman tanh RNN)"
+    )
+    hidden_size: int = Field(default=64, ge=1, description="rnn: units of each recurrent layer")
+    num_layers: int = Field(default=1, ge=1, description="rnn: stacked recurrent layers")
+    bidirectional: bool = Field(
+        default=False, description="rnn: also read each sequence backwards (outputs side by side)"
+    )
+    readout: Literal["last", "mean"] = Field(
+        default="last",
+        description="rnn: the head reads the final state ('last') or the outputs' time mean",
+    )
     hidden: list[int] = Field(default_factory=lambda: [64], description="hidden layer widths")
     activation: Literal[
         "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"
@@ -167,9 +208,7 @@ class EnsembleConfig(_Section):
     """The saved model as an ensemble (:ref:`bg-ensembles`)."""
 
     size: int = Field(default=1, ge=1, description="top-k members (or last k snapshots)")
-    method: Literal["mean", "vote"] = Field(
-        default="mean", description="combine by mean or majority vote"
-    )
+    method: Literal["mean", "vote"] = Field(default="mean", description="mean or majority vote")
     snapshot_every: int | None = Field(
         default=None, ge=1, description="snapshot ensemble of the best member, every N epochs"
     )
@@ -179,7 +218,7 @@ class RefitConfig(_Section):
     """Refit after early stopping on train+validation (:ref:`bg-early-stopping`)."""
 
     strategy: Literal["none", "fresh", "continue"] = Field(
-        default="none", description="refit on train+val: none, fresh, continue"
+        default="none", description="refit on train+val: from the initial seed, or continue"
     )
     max_epochs: int | None = Field(default=None, ge=1, description="cap for 'continue'")
 
@@ -196,19 +235,13 @@ class OptimizerConfig(_Section):
     name: str = Field(default="adam", description="optimizer (first-order or full-batch)")
     lr: float | None = Field(default=None, ge=0, description="per member: learning rate")
     momentum: float | None = Field(default=None, ge=0, lt=1, description="per member: momentum")
-    dampening: float | None = Field(
-        default=None, ge=0, le=1, description="per member: SGD dampening"
-    )
+    dampening: float | None = Field(default=None, ge=0, le=1, description="per member: dampening")
     beta1: float | None = Field(default=None, ge=0, lt=1, description="per member: Adam beta1")
     beta2: float | None = Field(default=None, ge=0, lt=1, description="per member: Adam beta2")
     rho: float | None = Field(default=None, ge=0, lt=1, description="per member: RMSProp decay")
     eps: float | None = Field(default=None, gt=0, description="per member: denominator epsilon")
-    weight_decay: float | None = Field(
-        default=None, ge=0, description="per member: decoupled decay"
-    )
-    eps_inside_sqrt: bool | None = Field(
-        default=None, description="RMSProp: sqrt(r + eps), else sqrt(r) + eps"
-    )
+    weight_decay: float | None = Field(default=None, ge=0, description="per member: decay")
+    eps_inside_sqrt: bool | None = Field(default=None, description="RMSProp: eps in the root")
 
     tolerance: float | None = Field(
         default=None, ge=0, description="per member: stop when the loss decrease < tau"
@@ -220,7 +253,7 @@ class OptimizerConfig(_Section):
         default=None, ge=0, description="per member: Newton eigenvalue floor"
     )
     line_search: Literal["armijo", "golden", "none"] | None = Field(
-        default=None, description="full-batch: armijo, golden or none"
+        default=None, description="full-batch: backtracking, golden section or none"
     )
     max_line_search: int | None = Field(default=None, ge=1, description="evaluations per search")
     history_size: int | None = Field(default=None, ge=1, description="L-BFGS memory m")
@@ -237,16 +270,12 @@ class ScheduleConfig(_Section):
     name: str = Field(default="constant", description="learning-rate schedule")
     k: float | None = Field(default=None, ge=0, description="per member: decay rate or period")
     factor: float | None = Field(default=None, gt=0, le=1, description="per member: cut factor")
-    min_factor: float | None = Field(
-        default=None, ge=0, le=1, description="per member: cosine floor"
-    )
+    min_factor: float | None = Field(default=None, ge=0, le=1, description="per member: floor")
     warmup: float = Field(default=0.0, ge=0, description="per member: warm-up epochs")
     # "plateau" (per member): cut by factor after patience validations
     patience: int | None = Field(default=None, ge=0, description="per member: plateau patience")
     min_lr: float | None = Field(default=None, ge=0, description="per member: plateau floor")
-    threshold: float | None = Field(
-        default=None, ge=0, description="per member: relative improvement"
-    )
+    threshold: float | None = Field(default=None, ge=0, description="relative improvement")
     cooldown: int | None = Field(default=None, ge=0, description="per member: plateau rest")
 
     def params(self) -> dict[str, float]:
@@ -257,13 +286,11 @@ class TrainingConfig(_Section):
     """The training loop (:ref:`bg-early-stopping`, :ref:`bg-batch-size`)."""
 
     epochs: int = Field(default=100, ge=1, description="passes over the training data")
-    batch_size: int | Literal["full"] = Field(
-        default=32, description="examples per step; 'full': full batch"
-    )
+    batch_size: int | Literal["full"] = Field(default=32, description="'full': full batch")
     patience: int | None = Field(default=10, ge=1, description="per member; None: no stop")
     min_delta: float = Field(default=0.0, ge=0, description="per member")
-    seed: int = Field(default=0, description="per member: initial weights")
-    shuffle_seed: int = Field(default=0, description="mini-batch order (shared)")
+    seed: int = seed_field(description="per member: initial weights")
+    shuffle_seed: int = seed_field(description="mini-batch order (shared)")
     dtype: Literal["float32", "float64"] = Field(default="float32", description="parameter dtype")
     device: str = Field(default="cpu", description="cpu, cuda or cuda:N")
     precision: Literal["fp32", "bf16", "tf32"] = Field(
