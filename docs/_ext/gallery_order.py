@@ -12,11 +12,16 @@ ORDER = [
     "population_based_training.py",
     "cross_validation.py",
     "sklearn_pipeline.py",
+    "tables_with_gaps.py",
     "custom_cnn.py",
+    "sequence_model.py",
+    "transformer_population.py",
     "ensembles_mc_dropout.py",
     "diagnose_network.py",
     "panda_mode.py",
     "optuna_visualization.py",
+    "export_model.py",
+    "notebook_workflow.py",
 ]
 
 
