@@ -157,13 +157,23 @@ def _no_pydantic_signature(app, what, name, obj, options, signature, return_anno
     return None
 
 
-def _property_not_typed(app, what, name, obj, options, lines):
+_PROPERTY_DOCS: dict[str, list[str]] = {}
+
+
+def _keep_property_doc(app, what, name, obj, options, lines):
     """napoleon reads a property docstring's first line as ``type: text``, so "Number of
-    features: ..." would document a type ``Number``; a leading blank line keeps it text."""
-    if what == "property" and lines and lines[0].strip():
-        lines.insert(0, "")
+    features: ..." would document a type ``Number``: keep the docstring as written (before
+    napoleon runs) and put it back after."""
+    if what == "property":
+        _PROPERTY_DOCS[name] = list(lines)
+
+
+def _restore_property_doc(app, what, name, obj, options, lines):
+    if what == "property" and name in _PROPERTY_DOCS:
+        lines[:] = _PROPERTY_DOCS.pop(name)
 
 
 def setup(app):
     app.connect("autodoc-process-signature", _no_pydantic_signature)
-    app.connect("autodoc-process-docstring", _property_not_typed, priority=400)
+    app.connect("autodoc-process-docstring", _keep_property_doc, priority=400)
+    app.connect("autodoc-process-docstring", _restore_property_doc, priority=600)

@@ -2,7 +2,7 @@
 Tune with successive halving, and read its report
 =================================================
 
-A random search of 27 configurations (learning rate and L2 penalty, both on a log
+A random search of 18 configurations (learning rate and L2 penalty, both on a log
 scale) with **successive halving** inside the population: at 1, 3 and 9 epochs only
 the best third of the members still training go on. The search writes a run
 directory like ``caviar tune`` does: the model, the leaderboard, the Optuna study and
@@ -24,7 +24,7 @@ config = {
     "train": {"epochs": 9, "batch_size": 64},
     "search": {
         "strategy": "random",
-        "trials": 27,
+        "trials": 18,
         "seed": 0,
         "halving": {"min_epochs": 1, "eta": 3},
         "space": {
