@@ -25,6 +25,7 @@ from caviar.nn import PopulationMLP, output_bias
 from caviar.nn import factory as factories
 from caviar.nn.module import PopulationModule
 from caviar.optim.second_order import FULL_BATCH_METHODS
+from caviar.training.memory_check import check_fits, mlp_parameters
 from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
 from caviar.training.weights import split_weights
 
@@ -80,6 +81,12 @@ def build_model(
         return _build_module(configs, data, knobs, k, bias)
     # an MLP reads every example flat, whatever its shape
     sizes = [data.X_train.shape[1], *first.model.hidden, k]
+    batch = first.train.batch_size
+    batch = len(data.X_train) if batch == "full" else min(int(batch), len(data.X_train))
+    check_fits(
+        mlp_parameters(sizes), len(configs), dtype, first.train.device,
+        f"model.hidden {list(first.model.hidden)}", activations=batch * sum(sizes[1:]),
+    )  # fmt: skip
     model = PopulationMLP(
         sizes,
         len(configs),
