@@ -343,7 +343,12 @@ class CaviarEstimatorMixin:
         (:mod:`caviar.losses.weighted`), early stopping watches the weighted validation
         loss; None weighs every row 1."""
         X, y_enc = self._validate_xy(X, y)
-        sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        # negative weights are refused as the CLI's data.weight column refuses them
+        sw = (
+            None
+            if sample_weight is None
+            else _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        )
         seed = self._seed()
         cfg = self._run_config(seed)
         data = self._prepared(X, y_enc, seed, sw)
