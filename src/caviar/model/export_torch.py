@@ -73,7 +73,7 @@ def to_torch(model: Any, dtype: torch.dtype = torch.float32) -> ExportedModel:
     -------
     ExportedModel
         Maps raw feature rows ``(B, C)`` (categorical columns as category codes, see
-        :func:`caviar.model.export_files.encode_rows`) to probabilities ``(B,
+        :func:`caviar.model.export_inputs.encode_rows`) to probabilities ``(B,
         n_classes)`` or predictions ``(B, K)``.
     """
     if not dtype.is_floating_point:
