@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     except CaviarError as e:
         sys.stderr.write(f"error: {e}\n")
         return 2
+    except OSError as e:  # disk full, permission denied, ...: one line, no traceback
+        where = f"{e.filename}: " if e.filename else ""
+        sys.stderr.write(f"error: {where}{e.strerror or e}\n")
+        return 1
     except Terminated:
         sys.stderr.write("terminated\n")
         return 143
