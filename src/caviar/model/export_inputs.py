@@ -39,8 +39,9 @@ def encode_rows(model: Any, X: pd.DataFrame | np.ndarray, *, dtype: Any = np.flo
         One column per training column, in training order: a numeric column's values as
         they are (NaN where missing; the graph imputes and standardizes them), a
         categorical column's category codes (the position in the categories the export
-        metadata lists; a category not seen in training gets a code with no indicator,
-        -1, or the pooled ``other`` level's where the model has one).
+        metadata lists; a category not seen in training gets the pooled ``other``
+        level's code where the model has one, else a code with no indicator, which the
+        graph encodes as all zeros).
 
     Examples
     --------
