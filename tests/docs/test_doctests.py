@@ -32,6 +32,7 @@ MODULES = modules_with_examples()
 # few seconds is never skipped: it is documentation that is checked).
 SKIP_ALLOWED = {
     "caviar.model.export_files": "needs a trained model and an ONNX session",
+    "caviar.model.export_inputs": "needs a trained model and an ONNX session",
     "caviar.model.exportable": "needs a trained model",
     "caviar.openmp": "the result depends on the user's own OMP_WAIT_POLICY",
 }
