@@ -64,7 +64,6 @@ class RunData:
     study: Any = None  # the optuna Study (tune runs)
     study_name: str | None = None
     score_name: str = "score"
-    importance_order: list[str] = field(default_factory=list)  # set by the importance figure
 
     @property
     def best_id(self) -> int | None:
@@ -171,9 +170,14 @@ def _display(value: Any, categorical: bool) -> Any:
 
 
 def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -> RunData:
+    study, name = open_study(url, study_name)
+    return study_run_data(run_dir, study, name, summary)
+
+
+def study_run_data(run_dir: Path, study, name: str | None, summary: dict) -> RunData:
+    """A search's :class:`RunData` from its Optuna ``study`` (module docstring)."""
     from optuna.distributions import CategoricalDistribution
 
-    study, name = open_study(url, study_name)
     try:
         space = json.loads(study.user_attrs.get("space", "{}"))
     except (TypeError, json.JSONDecodeError):
@@ -277,6 +281,14 @@ def _load_train(run_dir: Path, summary: dict) -> RunData:
             raise CaviarError(f"{run_dir / 'leaderboard.csv'}: no '{col}' column")
     if "member" not in history.columns or "epoch" not in history.columns:
         raise CaviarError(f"{run_dir / 'history.csv'}: expected member and epoch columns")
+    return train_run_data(board, history, run_dir, summary)
+
+
+def train_run_data(
+    board: pd.DataFrame, history: pd.DataFrame, run_dir: Path, summary: dict
+) -> RunData:
+    """A train run's :class:`RunData` from its leaderboard and history frames (the
+    ``leaderboard.csv`` and ``history.csv`` layouts)."""
     trials = board.rename(columns={"member": "id"})
     params = [c for c in trials.columns if "." in c]
     scales = {p: "categorical" if is_seed(p) else _guess_scale(trials[p]) for p in params}
