@@ -65,6 +65,7 @@ def run_data(source: Source) -> RunData:
         }
         run = train_run_data(train_leaderboard(source), train_history(source), run_dir, summary)
         run.study = study_of_trials(source.trials)  # importance of a train grid too
+        run.records = list(source.trials)
         return run
     raise CaviarError(
         f"cannot plot a {type(source).__name__}: pass a run directory, a TuneResult or a TrainRun"

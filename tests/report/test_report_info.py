@@ -96,3 +96,40 @@ def test_rounds_info_best_so_far_per_round(run):
     assert set(info.sampled) == {"optimizer.lr", "optimizer.beta1", "train.patience"}
     one = type(run)(**{**run.__dict__, "trials": run.trials.assign(round=0)})
     assert rounds_info(one) is None
+
+
+def test_curves_info_lines_best_last_and_ranges_without_the_diverged(train_run):
+    from caviar.report.curves import curves_info, learning_curves
+
+    run = load_run(train_run)
+    info = curves_info(run)
+    assert [line.id for line in info.lines][-1] == run.best_id and info.lines[-1].best
+    assert sorted(line.id for line in info.lines) == sorted(run.trials["id"])
+    for line in info.lines:
+        rows = run.curves[run.curves["id"] == line.id]
+        assert line.epochs == rows["epoch"].tolist()
+        np.testing.assert_array_equal(line.values["val_loss"], rows["val_loss"].astype(float))
+    diverged = run.trials["id"][run.trials["status"] == "diverged"].tolist()
+    assert diverged and info.diverged  # lr = 30 diverges
+    kept = run.curves[~run.curves["id"].isin(diverged)]["val_loss"].astype(float)
+    assert info.kept["val_loss"] == kept[np.isfinite(kept)].tolist()
+    assert max(info.kept["val_loss"]) < 1e3  # a diverged loss does not stretch the axis
+    fig = learning_curves(run, info)
+    assert len(fig.data) == 2 * len(info.lines) and "diverged" in fig.layout.title.text
+
+
+def test_params_info_values_on_the_spaces_axes(run):
+    from caviar.report.params import params_info, params_vs_score
+
+    info = params_info(run)
+    by_param = {p.param: p for p in info.panels}
+    assert list(by_param) == run.params
+    assert by_param["optimizer.lr"].axis == "log"
+    assert by_param["optimizer.lr"].x == run.trials["optimizer.lr"].astype(float).tolist()
+    beta = by_param["optimizer.beta1"]  # one-minus-log: drawn as 1 - x on a log axis
+    np.testing.assert_allclose(beta.x, 1 - run.trials["optimizer.beta1"].astype(float))
+    assert by_param["model.hidden"].axis == "category"
+    assert info.scores[info.best_row] == max(s for s in info.scores if s == s)
+    assert run.trials["id"].iloc[info.best_row] == run.best_id
+    stars = [t for t in params_vs_score(run, info).data if t.marker.symbol == "star"]
+    assert len(stars) == len(info.panels)

@@ -82,3 +82,16 @@ def test_tune_verbose_draws_the_trial_bar(capsys, tmp_path, data):
     assert "trials" in err and "3/3" in err and "ETA" in err
     caviar.tune(cfg, data=data, out=tmp_path / "b", outputs=False, verbose=0)
     assert capsys.readouterr().err == ""
+
+
+def test_estimators_verbose_draws_the_fit_bar(capsys):
+    from sklearn.datasets import load_iris
+
+    from caviar.sklearn import CaviarClassifier
+
+    X, y = load_iris(return_X_y=True)
+    CaviarClassifier((8,), epochs=3, random_state=0, verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert "CaviarClassifier" in err and "3/3" in err and "best val" in err
+    CaviarClassifier((8,), epochs=3, random_state=0).fit(X, y)  # verbose=0, the default
+    assert capsys.readouterr().err == ""

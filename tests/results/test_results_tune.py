@@ -149,6 +149,13 @@ def test_one_trial_record_type_everywhere(searched):
     finally:
         store.close()
     assert all(type(t) is Trial for t in back.values())
+    # the report and the figures read the same records
+    from caviar.report.data import load_run
+
+    report_run = load_run(out)
+    assert [type(t) for t in report_run.records] == [Trial] * 8
+    assert {t.number for t in report_run.records} == set(back)
+    assert all(type(t) is Trial for t in plots.run_data(run).records)
     assert {t.number: t.value for t in result.trials} == pytest.approx(
         {n: t.value for n, t in back.items()}, nan_ok=True
     )

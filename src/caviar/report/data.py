@@ -5,8 +5,9 @@ Three kinds of directory are recognised, in this order:
 * a ``caviar tune`` run: an Optuna study (``RUN_DIR/study.db`` when it exists, so a
   moved or copied run reports its own study; else ``summary.json``'s ``storage``
   URL, absolute; the study ``run.json`` names when the storage holds several).
-  Every finished trial with a caviar ``index`` user attribute is one row
-  (``caviar.tuning.storage_records.trial_dict``: its validation curve is its
+  Every finished trial with a caviar ``index`` user attribute is one row, read as
+  caviar's :class:`~caviar.trial.Trial` (``RunData.records``;
+  ``caviar.tuning.storage_records.stored_trial``: its validation curve is its
   intermediate values, the other curves user attributes; ``start`` and ``end`` are
   seconds since the search's first trial started). The study is opened read-only
   (no table creation, no lock file): the report never
@@ -64,6 +65,8 @@ class RunData:
     study: Any = None  # the optuna Study (tune runs)
     study_name: str | None = None
     score_name: str = "score"
+    # the trials as caviar.trial.Trial records (a search's study; a TrainRun's members)
+    records: list = field(default_factory=list)
 
     @property
     def best_id(self) -> int | None:
@@ -184,9 +187,9 @@ def study_run_data(run_dir: Path, study, name: str | None, summary: dict) -> Run
         space = study.user_attrs.get("space") or {}
     if not isinstance(space, dict):
         space = {}
-    from caviar.tuning.storage_records import trial_dict
+    from caviar.tuning.storage_records import stored_trial
 
-    rows, curves, scales = [], [], {}
+    rows, curves, scales, records = [], [], {}, []
     finished = [
         t
         for t in study.get_trials(deepcopy=False)
@@ -195,8 +198,9 @@ def study_run_data(run_dir: Path, study, name: str | None, summary: dict) -> Run
     starts = [t.datetime_start for t in finished if t.datetime_start is not None]
     origin = min(starts) if starts else None
     for t in finished:
-        rec = trial_dict(t)
-        tid = int(t.user_attrs["index"])
+        rec = stored_trial(t)  # caviar's one trial record (caviar.trial.Trial)
+        records.append(rec)
+        tid = rec.number
         row = {
             "id": tid,
             "number": t.number,
@@ -235,6 +239,7 @@ def study_run_data(run_dir: Path, study, name: str | None, summary: dict) -> Run
         study=study,
         study_name=name,
         score_name=task_score,
+        records=records,
     )
 
 

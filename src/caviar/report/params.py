@@ -51,30 +51,60 @@ def axis_title(run, param: str) -> str:
     return name
 
 
-def params_vs_score(run) -> go.Figure:
+class ParamPanel(NamedTuple):
+    """One hyperparameter's panel: its plotted values (one per trial), the axis type
+    (``log``, ``linear`` or ``category``) and the axis title."""
+
+    param: str
+    x: list
+    axis: str
+    title: str
+
+
+class ParamsInfo(NamedTuple):
+    """What :func:`params_vs_score` draws: a panel per hyperparameter, every trial's
+    score, which scores are finite, and the best trial's row (None without one)."""
+
+    panels: list[ParamPanel]
+    scores: list[float]
+    finite: list[bool]
+    best_row: int | None
+
+
+def params_info(run) -> ParamsInfo:
+    """The hyperparameters' values against the validation score (log axes from the space)."""
+    score = run.trials["val_score"].astype(float)
+    panels = [ParamPanel(p, *param_values(run, p), axis_title(run, p)) for p in run.params]
+    best = run.best_id
+    row = None
+    if best is not None:
+        row = int(np.flatnonzero(run.trials["id"].to_numpy() == best)[0])
+    return ParamsInfo(panels, score.tolist(), np.isfinite(score.to_numpy()).tolist(), row)
+
+
+def params_vs_score(run, info: ParamsInfo | None = None) -> go.Figure:
     """One panel per hyperparameter: its value against the validation score."""
-    params = run.params
-    cols = min(3, max(len(params), 1))
-    rows = max(1, math.ceil(len(params) / cols))
+    info = info if info is not None else params_info(run)
+    n = len(info.panels)
+    cols = min(3, max(n, 1))
+    rows = max(1, math.ceil(n / cols))
     fig = make_subplots(
         rows=rows,
         cols=cols,
-        subplot_titles=[short(p) for p in params] or ["(no hyperparameters varied)"],
+        subplot_titles=[short(p.param) for p in info.panels] or ["(no hyperparameters varied)"],
         horizontal_spacing=0.08,
         vertical_spacing=0.22 if rows > 1 else 0.1,
     )
     best = run.best_id
-    score = run.trials["val_score"].astype(float)
-    for k, p in enumerate(params):
+    for k, panel in enumerate(info.panels):
         r, c = k // cols + 1, k % cols + 1
-        x, axis = param_values(run, p)
-        status_points(fig, run, x, np.isfinite(score.to_numpy()), legend=k == 0, row=r, col=c)
-        if best is not None:
-            i = int(np.flatnonzero(run.trials["id"].to_numpy() == best)[0])
+        status_points(fig, run, panel.x, np.array(info.finite), legend=k == 0, row=r, col=c)
+        if info.best_row is not None:
+            i = info.best_row
             fig.add_trace(
                 go.Scatter(
-                    x=[x[i]],
-                    y=[float(score.iloc[i])],
+                    x=[panel.x[i]],
+                    y=[info.scores[i]],
                     mode="markers",
                     name=f"best ({who(run)} {best})",
                     legendgroup="best",
@@ -86,8 +116,8 @@ def params_vs_score(run) -> go.Figure:
                 row=r,
                 col=c,
             )
-        settings = log_axis(x) if axis == "log" else {"type": axis}
-        fig.update_xaxes(title_text=axis_title(run, p), **settings, row=r, col=c)
+        settings = log_axis(panel.x) if panel.axis == "log" else {"type": panel.axis}
+        fig.update_xaxes(title_text=panel.title, **settings, row=r, col=c)
         if c == 1:
             fig.update_yaxes(title_text=f"validation {run.score_name}", row=r, col=c)
     fig.update_layout(

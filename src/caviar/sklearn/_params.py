@@ -60,4 +60,7 @@ PARAMS_DOC = """\
     input_shape : tuple of int or None, default=None
         One example's shape when the rows of ``X`` are flattened signals or images,
         e.g. ``(1, 8, 8)``; the module sees batches ``(B, *input_shape)``.
+    verbose : int, default=0
+        1: a progress bar while ``fit`` trains (epochs, best validation score, ETA;
+        terminal or notebook, :mod:`caviar.progress`); 0: none.
 """

@@ -94,6 +94,7 @@ class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
         device="cpu",
         module=None,
         input_shape=None,
+        verbose=0,
         label_smoothing=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -135,6 +136,7 @@ class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.device = device
         self.module = module
         self.input_shape = input_shape
+        self.verbose = verbose
         self.label_smoothing = label_smoothing
 
     def _validate_xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -88,6 +88,7 @@ class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
         device="cpu",
         module=None,
         input_shape=None,
+        verbose=0,
         huber_delta=1.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -129,6 +130,7 @@ class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
         self.device = device
         self.module = module
         self.input_shape = input_shape
+        self.verbose = verbose
         self.huber_delta = huber_delta
 
     def _validate_xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:

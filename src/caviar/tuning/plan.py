@@ -41,6 +41,9 @@ class TunePlan:
     settings: SearchSettings
     space: SearchSpace
     name: str
+    # the name is a hash of a dict config (no file name, no ``name`` key): a --resume
+    # takes the study name its run directory recorded (caviar.tuning.runner)
+    hashed_name: bool = False
 
 
 def study_name(raw: dict[str, Any]) -> str:
@@ -86,11 +89,11 @@ def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None
     """Parse and validate a tuning config (nothing is written). ``overrides``: config
     keys to set first (:func:`apply_overrides`). The study is named after the file
     (its stem) or, for a dict, by :func:`study_name`."""
+    hashed = isinstance(config, dict) and config.get("name") is None
     if isinstance(config, dict):
         raw = copy.deepcopy(config)
-        name = study_name(raw) if isinstance(raw, dict) else "tune"
-        if isinstance(raw, dict):
-            raw.pop("name", None)
+        name = study_name(raw)
+        raw.pop("name", None)
     else:
         raw, name = read_toml(config), Path(config).stem
     if not isinstance(raw, dict):
@@ -119,7 +122,7 @@ def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None
         )
     if settings.pbt is not None and not any(d.per_member for d in space.dimensions):
         raise CaviarError("search.pbt needs at least one continuous per-member dimension")
-    return TunePlan(raw, settings, space, name)
+    return TunePlan(raw, settings, space, name, hashed_name=hashed)
 
 
 def check_config(cfg: RunConfig, task: str) -> None:

@@ -12,6 +12,7 @@ time budgets, the refit and the ensemble size may change.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 import time
@@ -26,6 +27,7 @@ from caviar.data import PreparedData
 from caviar.errors import CaviarError
 from caviar.nn.factory import register
 from caviar.progress import logger, trial_progress
+from caviar.run_dir import read_marker
 from caviar.training.callbacks import Callback
 from caviar.training.folds import check_fold_data
 from caviar.tuning.cross_validation import CrossValidatedExecutor
@@ -117,7 +119,7 @@ def tune(
         out = Path("runs") / Path(config).stem if out is None and _is_path(config) else out
         config = with_factory(config, register(module))
     _prewarm_storage_imports()
-    plan = plan or make_plan(config, overrides)
+    plan = _resumed_name(plan or make_plan(config, overrides), out, resume)
     base_cfg = validate_config(plan.base)
     data = _search_data(base_cfg, data)
     strategy, total, batch = _budget(plan, data)
@@ -151,6 +153,16 @@ def _run_with_bar(verbose: int, **fields: Any) -> TuneResult:
         fields["on_progress"] = fields["on_progress"] or bar
         fields["on_epoch"] = fields["on_epoch"] or (lambda *a: bar.start())
         return run_search(SearchContext(**fields))
+
+
+def _resumed_name(plan: TunePlan, out, resume: bool) -> TunePlan:
+    """A --resume of a dict config named by its hash continues the study its run
+    directory recorded (``run.json``): a changed configuration is then refused by the
+    identity check instead of starting another study beside it."""
+    if not (resume and plan.hashed_name and out is not None):
+        return plan
+    recorded = (read_marker(Path(out)) or {}).get("study")
+    return dataclasses.replace(plan, name=recorded) if isinstance(recorded, str) else plan
 
 
 def _is_path(config) -> bool:
