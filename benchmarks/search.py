@@ -124,6 +124,7 @@ def run_caviar(source: str, n: int, epochs: int, data=None, workers=None, **sear
             data=data,
             executor=ExecutorSpec(workers=workers),
             outputs=False,  # the search alone, as the peers (no model/report files)
+            verbose=0,  # no progress bar (a refresh thread) in a measurement
         )
         wall = time.perf_counter() - start
     finally:

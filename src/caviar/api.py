@@ -218,7 +218,13 @@ def train(
     ]
     with epoch_progress(labels, enabled=verbose > 0 and on_epoch is None) as bar:
         populations, members, trials = _train_groups(
-            configs, groups, data, on_epoch or bar, callbacks, live_dir, changes
+            configs,
+            groups,
+            data,
+            on_epoch or (bar if verbose > 0 else None),
+            callbacks,
+            live_dir,
+            changes,
         )
     if live_dir is not None:
         append_line(Path(live_dir) / "progress.jsonl", {"done": True})

@@ -25,10 +25,17 @@ EpochHook = Callable[[int, int, int, int, float], None]
 
 
 def make_console(stderr: bool = True):
-    """A rich console (stderr by default): a terminal, a pipe or a Jupyter cell."""
+    """A rich console (stderr by default): a terminal, a pipe or a Jupyter cell. In
+    Jupyter the bars update in place through ipywidgets (``pip install
+    "caviar[notebook]"``); without it they are printed once, when they finish."""
+    import importlib.util
+
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    console = Console(stderr=stderr)
+    if console.is_jupyter and importlib.util.find_spec("ipywidgets") is None:
+        return Console(stderr=stderr, force_jupyter=False)
+    return console
 
 
 def _best(value: float) -> str:

@@ -95,3 +95,20 @@ def test_estimators_verbose_draws_the_fit_bar(capsys):
     assert "CaviarClassifier" in err and "3/3" in err and "best val" in err
     CaviarClassifier((8,), epochs=3, random_state=0).fit(X, y)  # verbose=0, the default
     assert capsys.readouterr().err == ""
+
+
+def test_in_jupyter_the_bars_need_ipywidgets_else_they_print_once(monkeypatch):
+    import importlib.util
+
+    import rich.console
+
+    from caviar.progress import make_console
+
+    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)  # as inside a notebook
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "ipywidgets" else real(n, *a)
+    )
+    assert not make_console().is_jupyter  # no ipywidgets: a plain stream, no warnings
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: object())
+    assert make_console().is_jupyter  # with it: rich's live notebook output

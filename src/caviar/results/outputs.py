@@ -27,8 +27,6 @@ from caviar.run_dir import MARKER, marker
 from caviar.serialize import dumps
 from caviar.training.result import display_epoch
 
-COLUMNS = tuple("status val_score val_loss train_score best_epoch epochs_run stopped_by".split())
-
 
 # -- searches ----------------------------------------------------------------------------
 def leaderboard(result) -> pd.DataFrame:
@@ -36,15 +34,17 @@ def leaderboard(result) -> pd.DataFrame:
     as the values they were, lists as lists), then the results."""
     cats = {d.path for d in result.plan.space.dimensions if d.categorical}
     rows = []
-    for rank, t in enumerate(result.trials, start=1):
-        row = {"rank": rank, "trial": t["index"]}
-        row.update({k: decode_choice(v) if k in cats else v for k, v in t["params"].items()})
-        for k in COLUMNS:
-            row[k] = t.get(k)
-            if k == "val_score" and "cv_scores" in t:  # search.cv: the folds' spread
-                row["cv_std"] = t.get("cv_std")
-        row["best_epoch"] = display_epoch(t.get("best_epoch"))  # stored 0-based
-        for f, s in enumerate(t.get("cv_scores") or [], start=1):  # each fold's score
+    for rank, t in enumerate(result.trials, start=1):  # caviar.trial.Trial records
+        row = {"rank": rank, "trial": t.number}
+        row.update({k: decode_choice(v) if k in cats else v for k, v in t.params.items()})
+        row.update(status=t.state, val_score=t.value)
+        if "cv_scores" in t.user_attrs:  # search.cv: the folds' spread
+            row["cv_std"] = t.user_attrs.get("cv_std")
+        row.update(val_loss=t.val_loss, train_score=t.train_score)
+        row["best_epoch"] = display_epoch(t.best_epoch)  # stored 0-based
+        row["epochs_run"] = t.epochs_run
+        row["stopped_by"] = t.user_attrs.get("stopped_by")
+        for f, s in enumerate(t.user_attrs.get("cv_scores") or [], start=1):  # each fold
             row[f"fold_{f}"] = s
         rows.append(row)
     return pd.DataFrame(rows)

@@ -100,6 +100,12 @@ class ResultView:
 
         return plots.plot_score_curves(self)
 
+    def plot_params(self) -> go.Figure:
+        """Each hyperparameter against the validation score, one panel each."""
+        from caviar import plots
+
+        return plots.plot_params(self)
+
     def plot_param_importances(self) -> go.Figure:
         """fANOVA importance of each hyperparameter (mean and spread over seeds)."""
         from caviar import plots

@@ -252,9 +252,11 @@ class CaviarEstimatorMixin:
         cfg = self._run_config(seed)
         data = self._prepared(X, y_enc, seed, sw)
         label = [(type(self).__name__, cfg.train.epochs)]
+        verbose = bool(getattr(self, "verbose", 0))
         try:
-            with epoch_progress(label, enabled=bool(getattr(self, "verbose", 0))) as bar:
-                result = train_population([cfg], data, on_epoch=lambda *a: bar(0, *a))
+            with epoch_progress(label, enabled=verbose) as bar:  # no hook at all when quiet
+                hook = (lambda *a: bar(0, *a)) if verbose else None
+                result = train_population([cfg], data, on_epoch=hook)
         except CaviarError as e:
             raise CaviarValueError(f"{type(self).__name__}: {e}") from None
         return self._adopt(result, 0)
