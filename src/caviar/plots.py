@@ -15,7 +15,9 @@ as Optuna's ``optuna.visualization`` does.
 * :func:`plot_contour`: the score over pairs of the most important hyperparameters
   (``importances`` passed explicitly, else computed);
 * :func:`plot_parallel_coordinate`: every scored trial across its hyperparameters;
-* :func:`plot_rounds`: scores and sampled values per search round.
+* :func:`plot_rounds`: scores and sampled values per search round;
+* :func:`plot_halving`: successive halving's rungs (trials still training per epoch)
+  and each trial's score against the epochs it ran.
 
 Examples
 --------
@@ -137,8 +139,17 @@ def plot_rounds(source: Source) -> go.Figure:
     return _or_empty(figures.rounds(run_data(source)), "the run has a single round")
 
 
+def plot_halving(source: Source) -> go.Figure:
+    """Successive halving's rungs: trials still training at each epoch, and each trial's
+    validation score against the epochs it ran."""
+    from caviar.report.halving import halving
+
+    return _or_empty(halving(run_data(source)), "every trial ran the same number of epochs")
+
+
 __all__ = [
     "plot_contour",
+    "plot_halving",
     "plot_learning_curves",
     "plot_optimization_history",
     "plot_param_importances",

@@ -133,3 +133,18 @@ def test_params_info_values_on_the_spaces_axes(run):
     assert run.trials["id"].iloc[info.best_row] == run.best_id
     stars = [t for t in params_vs_score(run, info).data if t.marker.symbol == "star"]
     assert len(stars) == len(info.panels)
+
+
+def test_halving_info_counts_the_trials_still_training_at_each_epoch(run):
+    from caviar.report.halving import halving, halving_info
+
+    info = halving_info(run)
+    ran = run.trials["epochs_run"].astype(int)
+    assert info.epochs == list(range(1, ran.max() + 1))
+    assert info.training == [int((ran >= e).sum()) for e in info.epochs]
+    assert info.training[0] == len(run.trials) and info.training[-1] < len(run.trials)
+    assert sum(info.stops.values()) == int((ran < ran.max()).sum())  # pruned at the rungs
+    assert 2 in info.stops  # halving.min_epochs = 2: the first rung
+    assert len(halving(run, info).data) >= 2
+    same = type(run)(**{**run.__dict__, "trials": run.trials.assign(epochs_run=6)})
+    assert halving_info(same) is None

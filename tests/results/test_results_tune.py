@@ -44,6 +44,7 @@ PLOTS = (
     "plot_contour",
     "plot_rounds",
     "plot_params",
+    "plot_halving",
 )
 
 

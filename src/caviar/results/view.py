@@ -130,6 +130,12 @@ class ResultView:
 
         return plots.plot_rounds(self)
 
+    def plot_halving(self) -> go.Figure:
+        """Successive halving's rungs and each trial's score against its epochs run."""
+        from caviar import plots
+
+        return plots.plot_halving(self)
+
     def report(self, path: str | Path | None = None) -> Path:
         """Write the HTML report (the one ``caviar report`` writes) to ``path``
         (default: ``report.html`` in the run directory, else in the working directory);
