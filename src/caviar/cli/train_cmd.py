@@ -129,6 +129,14 @@ def run(args: argparse.Namespace) -> int:
         f"best member {result.best.index}: val {score} {result.best.val_score:.4f}, "
         f"test {score} {result.test_score:.4f} (test split used once, for this model)"
     )
+    trees = info.get("trees") or {}
+    if "verdict" in trees:
+        console.print(f"trees ({trees['name']}, {trees['metric']}): {trees['verdict']} "
+                      f"({trees['reason']})")  # fmt: skip
+    trees = info.get("trees") or {}
+    if "verdict" in trees:
+        console.print(f"trees ({trees['name']}, {trees['metric']}): {trees['verdict']} "
+                      f"({trees['reason']})")  # fmt: skip
     for member, texts in info["warnings"].items():
         for text in texts:
             stderr_console.print(f"[yellow]warning[/]: member {member}: {text}")

@@ -116,7 +116,33 @@ def train_summary(run, out: Path) -> dict:
         "model_dir": str(out / "model"),
         "warnings": member_warnings(run.members),
         "changes": [c for m in run.members for c in m.changes],  # caviar set, in order
+        "data": data_facts(run.data),
+        "trees": trees_beside(run),
     }
+
+
+def data_facts(data) -> dict:
+    """What the data preparation did: values imputed per column, rows dropped for a
+    missing target, and the target's standardization (regression)."""
+    pre = data.preprocessor
+    return {
+        "imputed": dict(data.imputed or {}),
+        "dropped_rows": int(data.dropped_rows),
+        "target_mean": getattr(pre, "target_mean", None),
+        "target_std": getattr(pre, "target_std", None),
+    }
+
+
+def trees_beside(run) -> dict:
+    """Boosted trees on the same split, scored with the run's metric, and the verdict
+    (:mod:`caviar.diagnose.trees`); ``{"skipped": reason}`` when they cannot be fitted."""
+    from caviar.diagnose.trees import trees_report
+
+    metric = run.best.config.train.metric
+    try:
+        return trees_report(run.data, float(run.best.val_score), metric=metric)
+    except (ValueError, MemoryError) as exc:  # e.g. too few rows for the trees
+        return {"skipped": f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"}
 
 
 def write_train_outputs(

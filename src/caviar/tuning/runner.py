@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from caviar.api import load_data_for
+from caviar.arguments import check_path, check_prepared
 from caviar.config import validate_config
 from caviar.config.module_factory import with_factory
 from caviar.data import PreparedData
-from caviar.errors import CaviarError
 from caviar.nn.factory import register
 from caviar.progress import logger, trial_progress
 from caviar.run_dir import read_marker
@@ -40,6 +40,7 @@ from caviar.tuning.search import Progress, SearchContext, round_rng, run_search
 from caviar.tuning.strategies import Strategy, batch_size, make_strategy
 from caviar.tuning.time_budget import TimeBudget
 from caviar.tuning.tune_callbacks import TuneHooks
+from caviar.tuning.warm_start import load_prior
 
 # the search's public names where callers import them from (caviar.tune re-exports them)
 __all__ = ["TunePlan", "TuneResult", "make_plan", "tune"]
@@ -115,6 +116,8 @@ def tune(
     >>> caviar.tune("examples/tune_digits.toml", verbose=0).best_params  # doctest: +SKIP
     """
     start = time.perf_counter()
+    out, live_dir = check_path("out", out), check_path("live_dir", live_dir)
+    check_prepared(data)
     if module is not None:  # a factory: the config names it (model.kind = "module")
         out = Path("runs") / Path(config).stem if out is None and _is_path(config) else out
         config = with_factory(config, register(module))
@@ -186,11 +189,6 @@ def _search_data(base_cfg, data: PreparedData | None) -> PreparedData:
     """The splits a search runs on: the config's data section, or ``data`` as given."""
     if data is None:
         data = load_data_for([base_cfg])
-    elif not isinstance(data, PreparedData):
-        raise CaviarError(
-            f"data must be prepared splits (caviar.data.prepare_data or prepare_arrays), "
-            f"got {type(data).__name__}"
-        )
     check_fold_data(base_cfg, data, "search.cv")  # enough rows of every class for k folds
     return data
 
@@ -199,7 +197,7 @@ def _budget(plan: TunePlan, data: PreparedData) -> tuple[Strategy, int | None, i
     """The strategy, the trial budget (None: until the time budget) and the round size;
     the first round's configurations are validated before anything is written."""
     s, space = plan.settings, plan.space
-    strategy = make_strategy(s)
+    strategy = make_strategy(s, load_prior(s.warm_start, space) if s.warm_start else None)
     grid_size = strategy.size(space)
     total = s.trials if s.trials is not None else (grid_size if grid_size else None)
     if grid_size is not None and total is not None:
