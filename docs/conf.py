@@ -98,6 +98,7 @@ nitpick_ignore_regex = [
     # numpydoc type fields: values and prose, never class names
     (r"py:.*", r"default=.*|True|False|-?[0-9][0-9.e+-]*|\".*|'.*|\{.*|.*\}|ndarrays|lists|params|score"),
     (r"py:.*", r".* .*"),  # prose read as a type ("the name: ...") is never a class
+    (r"py:.*", r"\W*"),  # punctuation left over from such prose
 ]
 
 # -- HTML ------------------------------------------------------------------------------

@@ -40,6 +40,12 @@ def public_modules() -> dict[str, list[str]]:
         names = getattr(mod, "__all__", None)
         if names:
             out[info.name] = list(names)
+    for module, names in list(out.items()):  # plain modules a public __all__ names
+        for name in names:
+            obj = getattr(importlib.import_module(module), name)
+            if inspect.ismodule(obj) and obj.__name__ not in out:
+                public = getattr(obj, "__all__", None)
+                out[obj.__name__] = list(public) if public else []
     for name, names in EXTRA_MODULES.items():
         mod = importlib.import_module(name)
         out[name] = list(names if names is not None else mod.__all__)
@@ -63,7 +69,7 @@ def canonical_names(modules: dict[str, list[str]]) -> dict[int, str]:
     for module in sorted(modules, key=lambda m: (m.count("."), m)):
         for name in modules[module]:
             obj = documented_object(module, name)
-            if not is_data(obj):
+            if not is_data(obj) and not inspect.ismodule(obj):
                 out.setdefault(id(obj), f"{module}.{name}")
     return out
 
@@ -74,8 +80,13 @@ def module_page(module: str, names: list[str], canonical: dict[int, str]) -> str
              f".. automodule:: {module}", "   :no-members:", "",
              f".. currentmodule:: {module}", ""]
     objects = {n: documented_object(module, n) for n in names}
-    functions = [n for n, o in objects.items() if not is_data(o)]
+    submodules = [n for n, o in objects.items() if inspect.ismodule(o)]
+    functions = [n for n, o in objects.items() if not is_data(o) and n not in submodules]
     data = [n for n, o in objects.items() if is_data(o)]
+    if submodules:  # public modules named in __all__: each has its own page
+        lines += ["Modules", "-------", ""]
+        lines += [f"* :mod:`{objects[n].__name__}`" for n in submodules]
+        lines.append("")
     # a name documented under a shorter public path links to that page (one page each)
     by_home: dict[str, list[str]] = {}
     for n in functions:

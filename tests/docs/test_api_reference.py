@@ -42,6 +42,10 @@ def check_name(module: str, name: str, modules: dict, canonical: dict) -> None:
     if api_pages.is_data(obj):
         assert f".. data:: {name}" in page
         return
+    if inspect.ismodule(obj):  # a public module named in __all__: listed, with a page
+        assert f"* :mod:`{obj.__name__}`" in page and obj.__name__ in modules
+        assert (obj.__doc__ or "").strip(), f"{obj.__name__} has no docstring"
+        return
     home, _, short = canonical[id(obj)].rpartition(".")
     assert f".. currentmodule:: {home}" in page and f"   {short}\n" in page + "\n"
     own = obj.__doc__ if inspect.isclass(obj) else inspect.getdoc(obj)
