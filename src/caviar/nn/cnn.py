@@ -141,25 +141,39 @@ def build_cnn(cfg: dict[str, Any]) -> nn.Module:
                 f"{len(cfg['channels'])} conv layers"
             )
     layers.append(nn.Flatten())
-    width = channels * math.prod(spatial)
-    for h in cfg["hidden"]:
+    head = dense_head(channels * math.prod(spatial), cfg)
+    net = nn.Sequential(*layers, *head)
+    init_network(net, head[-1], cfg)
+    return net
+
+
+def dense_head(width: int, cfg: dict[str, Any]) -> nn.Sequential:
+    """The dense head for features of ``width``: ``linear(h) -> [batch norm] -> activation
+    -> dropout`` for each ``h`` of ``cfg["hidden"]``, then ``linear(n_outputs)`` (its
+    weights as torch creates them: :func:`init_network` sets them)."""
+    use_bn = bool(cfg.get("batch_norm"))
+    layers: list[nn.Module] = []
+    for h in cfg.get("hidden", []):
         layers.append(nn.Linear(width, int(h), bias=not use_bn))
         if use_bn:
             layers.append(BatchNorm1d(int(h), momentum=None))
-        layers += [_activation(cfg["activation"]), Dropout(None)]
+        layers += [_activation(cfg.get("activation", "relu")), Dropout(None)]
         width = int(h)
-    out = nn.Linear(width, int(cfg["n_outputs"]))
-    layers.append(out)
-    net = nn.Sequential(*layers)
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)) and m is not out:
-                _init_kernel(
-                    m.weight, cfg.get("init", "he_uniform"), float(cfg.get("init_scale", 0.05))
-                )
-                if m.bias is not None:
-                    m.bias.zero_()
-        if cfg.get("output_init") == "prior" and cfg.get("output_bias") is not None:
-            out.weight.zero_()
-            out.bias.copy_(torch.as_tensor(cfg["output_bias"], dtype=out.bias.dtype))
-    return net
+    layers.append(nn.Linear(width, int(cfg["n_outputs"])))
+    return nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def init_network(net: nn.Module, out: nn.Linear, cfg: dict[str, Any]) -> None:
+    """``model.init`` for every convolution and linear kernel of ``net`` but the output
+    layer ``out`` (biases 0), in module order; ``model.output_init = "prior"``: ``out``
+    starts at weights 0 and the baseline bias."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)) and m is not out:
+            init, scale = cfg.get("init", "he_uniform"), float(cfg.get("init_scale", 0.05))
+            _init_kernel(m.weight, init, scale)
+            if m.bias is not None:
+                m.bias.zero_()
+    if cfg.get("output_init") == "prior" and cfg.get("output_bias") is not None:
+        out.weight.zero_()
+        out.bias.copy_(torch.as_tensor(cfg["output_bias"], dtype=out.bias.dtype))

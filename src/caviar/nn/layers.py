@@ -23,13 +23,16 @@ rate)`` in training, the identity in evaluation. Batch norm (seed 001): ``z~ = Î
 
 :func:`convert_layers` replaces a module's ``torch.nn.Dropout``, ``BatchNorm1d``/``2d``
 and ``LeakyReLU`` by these (keeping their rates, momenta, epsilons and affine weights);
-any other layer is used as it is.
+``CONVERTERS`` maps other ``torch.nn`` classes to functions returning their caviar
+replacement (:mod:`caviar.nn.recurrent` adds torch's recurrent layers and cells); any
+other layer is used as it is.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -42,6 +45,9 @@ from caviar.nn import random as rnd
 STREAM_MODULE_DROPOUT = 4096
 
 _local = threading.local()
+
+#: ``torch.nn`` class -> function returning the caviar layer that replaces an instance.
+CONVERTERS: dict[type, Callable[[nn.Module], nn.Module]] = {}
 
 
 @dataclass
@@ -223,6 +229,8 @@ class BatchNorm2d(_BatchNorm):
 
 def _converted(child: nn.Module) -> nn.Module | None:
     """The caviar layer replacing a ``torch.nn`` one, or None to keep it."""
+    if type(child) in CONVERTERS:
+        return CONVERTERS[type(child)](child)
     if type(child) is nn.Dropout:
         return Dropout(child.p)
     if type(child) is nn.LeakyReLU:
@@ -250,8 +258,9 @@ def _converted(child: nn.Module) -> nn.Module | None:
 
 
 def convert_layers(module: nn.Module) -> nn.Module:
-    """Replace ``torch.nn`` Dropout / BatchNorm1d / BatchNorm2d / LeakyReLU in ``module``
-    (in place) by the caviar layers above, and number the caviar layers in module order."""
+    """Replace ``torch.nn`` Dropout / BatchNorm1d / BatchNorm2d / LeakyReLU (and the classes
+    of ``CONVERTERS``) in ``module`` (in place) by their caviar layers, and number the
+    caviar layers in module order."""
     for name, child in list(module.named_children()):
         new = _converted(child)
         if new is not None:
