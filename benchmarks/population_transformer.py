@@ -19,13 +19,13 @@ caviar's shared order). Contestants:
   layer, one Adam (``population_transformer_peers.py vmap``).
 
 Each peer runs in its own fresh process that does not import caviar, with the user's
-environment less Caviar's settings (``CAVIAR_*``, OpenMP wait policy); every contestant
-runs at ``--threads`` torch threads (default 1). ``--repeat R`` interleaves the
-contestants R times and keeps each one's fastest run. The last line printed is ONE JSON
-object with the speedups, seconds, load averages and accuracy ranges; beside the
-wall-clock ratios, CPU-time ratios (each contestant's process CPU seconds, 1 thread:
-steadier than wall time on a loaded machine). ``--quick``: a tiny
-smoke run.
+environment less Caviar's settings (``benchmarks/fair.py``); every contestant runs at
+``--threads`` torch threads (default 1, the setting this comparison is about).
+``--repeat R`` interleaves the contestants R times and keeps each one's fastest run.
+The last line printed is ONE JSON object with the speedups, seconds, load averages and
+accuracy ranges; beside the wall-clock ratios, CPU-time ratios (each contestant's
+process CPU seconds at 1 thread: steadier than wall time on a loaded machine).
+``--quick``: a tiny smoke run.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ from caviar.training.trainer import train_population
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import fair  # noqa: E402
 from population_transformer_peers import Classifier  # noqa: E402
 
 FEATURES, D, HEADS, FF, CLASSES = 4, 32, 4, 64, 4
@@ -108,21 +108,12 @@ def write_data(data, lrs, path: Path) -> None:
     np.savez(path, **arrays)
 
 
-def peer_environment() -> dict[str, str]:
-    """This environment less Caviar's settings (what the peer's users would have)."""
-    drop = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
-    return {k: v for k, v in os.environ.items() if not k.startswith("CAVIAR_") and k not in drop}
-
-
 def peer_run(name, data_path, args) -> tuple[float, float, list[float]]:
-    """One peer in a fresh process; its last line is its JSON result."""
-    cmd = [sys.executable, str(HERE / "population_transformer_peers.py"), PEER_OF[name],
-           "--data", str(data_path), "--epochs", str(args.epochs), "--batch", str(args.batch),
-           "--threads", str(args.threads)]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=peer_environment())
-    if proc.returncode != 0:
-        raise RuntimeError(f"peer {name} failed: {proc.stderr.strip().splitlines()[-1:]}")
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    """One peer in a fresh process through :func:`fair.run_peer` (the user's environment
+    less Caviar's settings; refused if it imports caviar), at ``--threads`` threads."""
+    common = [PEER_OF[name], "--data", str(data_path), "--epochs", str(args.epochs),
+              "--batch", str(args.batch)]  # fmt: skip
+    out = fair.run_peer("population_transformer_peers.py", common, ({"threads": args.threads},))
     return out["seconds"], out["cpu_seconds"], out["final"]
 
 
