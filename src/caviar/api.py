@@ -36,6 +36,7 @@ from caviar.training.live import live_callbacks
 from caviar.training.population import group_by_structure
 from caviar.training.refit import refit
 from caviar.training.result import MemberResult, PopulationResult, rank_members
+from caviar.training.scoring import target_scale
 from caviar.training.splits import split_tensors
 from caviar.training.trainer import EpochCallback, train_population
 from caviar.training.weights import split_weights
@@ -281,6 +282,7 @@ def _test_metrics(result: PopulationResult, member: int, data: PreparedData) -> 
         stats=stats,
         metric=cfg.train.metric,
         weight=split_weights(cfg.train.class_weight, data, "test", dtype, cfg.train.device),
+        target_scale=target_scale(data),
     )
     return float(loss[0]), float(score[0])
 
