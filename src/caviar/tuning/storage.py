@@ -73,7 +73,7 @@ def sqlite_path(url: str) -> Path | None:
 # trials whose records a store keeps in memory to return them at the end without reading
 # the study back; a longer search drops them and reads the study once at its end, so
 # what a search holds does not grow with the trials it finished
-WRITTEN_CACHE = 2000
+WRITTEN_CACHE = 500
 
 class TrialStore(Claims):
     """One Optuna study holding the trials of one tuning run."""
