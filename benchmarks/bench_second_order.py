@@ -3,7 +3,9 @@
 P independent L2-regularized logistic regressions (different regularization per
 member). Caviar solves all P in one batched run; the peer is a Python loop of
 ``scipy.optimize.minimize`` (BFGS / L-BFGS-B with analytic gradients in numpy).
-Both run side by side in this process. Prints one JSON object on the last line:
+Each runs in its own fresh process (``benchmarks/fair.py``; the scipy one never imports
+caviar or torch), on the problem regenerated from the same seed. Prints one JSON object
+on the last line:
 wall-clock ratios scipy/caviar (> 1: caviar faster) and the largest distance
 between the two solutions.
 
@@ -14,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import time
 
 import numpy as np
-import scipy.optimize as so
-import torch
 
-from caviar.optim.second_order import make_method, minimize
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fair  # noqa: E402  (benchmarks/ is no package)
 
 
 def problem(P: int, d: int, n: int, seed: int = 0):
@@ -32,6 +35,8 @@ def problem(P: int, d: int, n: int, seed: int = 0):
 
 
 def scipy_solve(X, y, lams, method: str):
+    import scipy.optimize as so
+
     out, iters = [], []
     for lam in lams:
 
@@ -52,6 +57,10 @@ def scipy_solve(X, y, lams, method: str):
 
 
 def caviar_solve(X, y, lams, name: str):
+    import torch
+
+    from caviar.optim.second_order import make_method, minimize
+
     Xt, yt = torch.tensor(X), torch.tensor(y)
     lam = torch.tensor(lams)
 
@@ -73,6 +82,15 @@ def timed(fn, repeat: int):
     return best, out
 
 
+def contestant(tool: str, method: str, members: int, features: int, rows: int, repeat: int):
+    """One solver in this (fresh) process on the problem regenerated from seed 0: the
+    best of ``repeat`` times, the solutions and the mean iteration count."""
+    X, y, lams = problem(members, features, rows)
+    solve = caviar_solve if tool == "caviar" else scipy_solve
+    seconds, (x, iters) = timed(lambda: solve(X, y, lams, method), repeat)
+    return {"seconds": seconds, "x": x.tolist(), "iters": iters}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=64)
@@ -80,11 +98,16 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
-    X, y, lams = problem(a.members, a.features, a.rows)
-    result = {"members": a.members, "features": a.features, "rows": a.rows}
+    size = {"members": a.members, "features": a.features, "rows": a.rows}
+    result = {**size, "load": fair.load_average()}
+    target = "bench_second_order.py:contestant"
     for ours, theirs in (("bfgs", "BFGS"), ("lbfgs", "L-BFGS-B")):
-        t_c, (x_c, it_c) = timed(lambda o=ours: caviar_solve(X, y, lams, o), a.repeat)
-        t_s, (x_s, it_s) = timed(lambda t=theirs: scipy_solve(X, y, lams, t), a.repeat)
+        common = {**size, "repeat": a.repeat}
+        cav = fair.run_caviar(target, kwargs={**common, "tool": "caviar", "method": ours})
+        peer = fair.run_peer(target, kwargs={**common, "tool": "scipy", "method": theirs})
+        t_c, x_c, it_c = cav["seconds"], np.array(cav["x"]), cav["iters"]
+        t_s, x_s, it_s = peer["seconds"], np.array(peer["x"]), peer["iters"]
+        result[f"{ours}_peer_process"] = fair.process_checks(scipy=peer)["scipy"]
         print(f"{ours}: caviar {t_c:.3f}s ({it_c:.1f} it), scipy {t_s:.3f}s ({it_s:.1f} it)")
         result[f"{ours}_speedup_vs_scipy"] = t_s / t_c
         result[f"{ours}_max_abs_diff"] = float(np.abs(x_c - x_s).max())

@@ -5,15 +5,28 @@ Workload (issue 2): scikit-learn's digits, MLP 64-128-128-10 (ReLU), Adam, batch
 and log-uniform L2 kernel penalty in [1e-6, 1e-3]; no early stopping, so every
 contestant does the same work. Contestants:
 
-* ``caviar``: the 64 configurations as one population (one vectorized program);
-* ``torch_sequential``: the same 64 configurations trained one after another in a
-  plain PyTorch loop (``nn.Sequential`` + ``torch.optim.Adam``, same batches);
-* ``sklearn``: ``MLPClassifier`` on the same 64 configurations, ``n_jobs=2``
-  (joblib), ``alpha = 2 * batch * lambda`` (scikit-learn scales its L2 term by
-  ``alpha / (2 * batch)``);
+* ``caviar``: the 64 configurations as one population (one vectorized program), in
+  its own process at its defaults;
+* ``torch_sequential`` (``population_peers.py torch``): the same 64 configurations
+  trained one after another in a plain PyTorch loop (``nn.Sequential`` +
+  ``torch.optim.Adam``, same batches);
+* ``plain_torch_loop`` (``plain_torch_loop.py``): the same loop written independently
+  the obvious way, to check the peer above is no slower than it
+  (``torch_loop_vs_plain_loop``: the peer's time over it; target within 15%);
+* ``sklearn`` (``population_peers.py sklearn``): ``MLPClassifier`` on the same 64
+  configurations through joblib, ``alpha = 2 * batch * lambda`` (scikit-learn scales
+  its L2 term by ``alpha / (2 * batch)``);
 * ``gemm_peak``: the machine's batched-matmul rate (best of ``torch.bmm`` at the
   population's layer shapes and a large square ``bmm``), to express caviar's
   achieved FLOP rate as a fraction of it.
+
+Every contestant runs in its own fresh process (``benchmarks/fair.py``): the peers never
+import caviar, get the user's environment without Caviar's variables, and are tried at
+1 and 2 torch threads (the PyTorch loops) or ``n_jobs`` 1 and 2 (scikit-learn); the
+fastest setting counts and the JSON names it (``peer_settings``, every try in
+``peer_tries``). ``load`` lists ``[1-minute load average, runnable tasks]`` before and
+after each contestant. The data go to the peers as caviar's prepared splits in a
+``.npz`` file.
 
 Every contestant evaluates the validation split after its last epoch; caviar
 also evaluates it every epoch (that work is counted in its FLOPs). The JSON also
@@ -36,32 +49,45 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
+import tempfile
 import time
 
-import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
-
-# isort: split
 import numpy as np
-import torch
-from joblib import Parallel, delayed
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
 
-from caviar.config import expand_configs
-from caviar.data import prepare_data
-from caviar.training.trainer import train_population
-
-HIDDEN = [128, 128]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fair  # noqa: E402  (benchmarks/ is no package)
+from population_peers import BATCH, HIDDEN, sample_hypers  # noqa: E402
 
 
-def sample_hypers(n: int, seed: int = 0) -> list[tuple[float, float]]:
-    rng = np.random.default_rng(seed)
-    lrs = 10 ** rng.uniform(-4, -2, n)
-    l2s = 10 ** rng.uniform(-6, -3, n)
-    return [(float(a), float(b)) for a, b in zip(lrs, l2s, strict=True)]
+def caviar_contestant(
+    configs: int, epochs: int, precision: str = "fp32", device: str = "cpu"
+) -> dict:
+    """Caviar's side, in its own process (:func:`fair.run_caviar`): the population in fp32
+    (and bf16 when asked), then the machine's ``bmm`` peaks in the same process."""
+    import torch
+
+    from caviar.data import prepare_data
+
+    data = prepare_data("digits", seed=0)
+    hypers = sample_hypers(configs)
+    sizes = [data.X_train.shape[1], *HIDDEN, int(data.n_classes)]
+    out = {"threads": torch.get_num_threads()}
+    out["seconds"], out["final"] = caviar_run(data, hypers, epochs, BATCH, "fp32", device)
+    out["gemm_peak"] = gemm_peak(configs, BATCH, sizes, device=device)
+    if precision == "bf16":
+        out["bf16_seconds"], out["bf16_final"] = caviar_run(
+            data, hypers, epochs, BATCH, "bf16", device
+        )
+        out["bf16_gemm_peak"] = gemm_peak(configs, BATCH, sizes, torch.bfloat16, device)
+    return out
 
 
 def caviar_run(data, hypers, epochs, batch, precision="fp32", device="cpu"):
+    from caviar.config import expand_configs
+    from caviar.training.trainer import train_population
+
     configs = []
     for i, (lr, l2) in enumerate(hypers):
         configs += expand_configs(
@@ -80,86 +106,45 @@ def caviar_run(data, hypers, epochs, batch, precision="fp32", device="cpu"):
                 },
             }
         )
+    _sync(device)
     start = time.perf_counter()
     result = train_population(configs, data)
+    _sync(device)
     seconds = time.perf_counter() - start
     final = [m.history["val_score"][-1] for m in result.members]
     return seconds, final
 
 
-def torch_one(data, lr, l2, epochs, batch, seed, device="cpu"):
-    torch.manual_seed(seed)
-    x = torch.as_tensor(data.X_train, dtype=torch.float32, device=device)
-    y = torch.as_tensor(data.y_train, dtype=torch.long, device=device)
-    xv = torch.as_tensor(data.X_val, dtype=torch.float32, device=device)
-    yv = torch.as_tensor(data.y_val, dtype=torch.long, device=device)
-    sizes = [x.shape[1], *HIDDEN, int(data.n_classes)]
-    layers: list[torch.nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(torch.nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(torch.nn.ReLU())
-    net = torch.nn.Sequential(*layers).to(device)
-    kernels = [m.weight for m in net if isinstance(m, torch.nn.Linear)]
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(0)
-    n = x.shape[0]
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen).to(device)
-        for s in range(0, n, batch):
-            idx = perm[s : s + batch]
-            loss = torch.nn.functional.cross_entropy(net(x[idx]), y[idx])
-            loss = loss + l2 * sum((w * w).sum() for w in kernels)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    with torch.no_grad():
-        return float((net(xv).argmax(1) == yv).float().mean())
+def write_peer_data(path: str, configs: int) -> dict:
+    """Caviar's prepared digits splits and the configurations, for the peers; the sizes
+    (training and validation rows, layer widths)."""
+    from caviar.data import prepare_data
 
-
-def torch_sequential_run(data, hypers, epochs, batch, device="cpu"):
-    start = time.perf_counter()
-    final = [torch_one(data, lr, l2, epochs, batch, i, device) for i, (lr, l2) in enumerate(hypers)]
-    return time.perf_counter() - start, final
-
-
-def sklearn_one(data, lr, l2, epochs, batch, seed):
-    import warnings
-
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)
-    clf = MLPClassifier(
-        hidden_layer_sizes=tuple(HIDDEN),
-        activation="relu",
-        solver="adam",
-        learning_rate_init=lr,
-        alpha=2 * batch * l2,
-        batch_size=batch,
-        max_iter=epochs,
-        shuffle=True,
-        random_state=seed,
-        tol=0.0,
-        n_iter_no_change=epochs + 1,
-        early_stopping=False,
+    data = prepare_data("digits", seed=0)
+    hypers = np.array(sample_hypers(configs))
+    np.savez(
+        path,
+        **{k: getattr(data, k) for k in ("X_train", "y_train", "X_val", "y_val")},
+        n_classes=int(data.n_classes),
+        lr=hypers[:, 0],
+        l2=hypers[:, 1],
     )
-    clf.fit(data.X_train, data.y_train)
-    return float(clf.score(data.X_val, data.y_val))
-
-
-def sklearn_run(data, hypers, epochs, batch):
-    start = time.perf_counter()
-    final = Parallel(n_jobs=2)(
-        delayed(sklearn_one)(data, lr, l2, epochs, batch, i) for i, (lr, l2) in enumerate(hypers)
-    )
-    return time.perf_counter() - start, list(final)
+    sizes = [data.X_train.shape[1], *HIDDEN, int(data.n_classes)]
+    return {"n_train": len(data.X_train), "n_val": len(data.X_val), "sizes": sizes}
 
 
 def _sync(device: str) -> None:
+    import torch
+
     if device.startswith("cuda"):
         torch.cuda.synchronize()
 
 
-def gemm_peak(population: int, batch: int, sizes: list[int], dtype=torch.float32, device="cpu"):
+def gemm_peak(population: int, batch: int, sizes: list[int], dtype=None, device="cpu"):
     """Best GFLOP/s of torch.bmm at the population's layer shapes and a large square one."""
+    import torch
+
+    dtype = dtype or torch.float32
     shapes = [(population, batch, a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     shapes.append((16, 512, 512, 512) if device == "cpu" else (64, 2048, 2048, 2048))
     best = 0.0
@@ -191,7 +176,7 @@ def value_range(values) -> list[float]:
     return [round(float(np.min(values)), 4), round(float(np.max(values)), 4)]
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--configs", type=int, default=64)
@@ -212,39 +197,69 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.configs < 1 or args.epochs < 1 or (args.peer_sample or 1) < 1:
         parser.error("--configs, --epochs and --peer-sample must be at least 1")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        parser.error(f"--device {args.device}: CUDA is not available")
-    device = args.device
-    n_cfg, epochs, batch = (8, 2, 128) if args.quick else (args.configs, args.epochs, 128)
-    data = prepare_data("digits", seed=0)
-    hypers = sample_hypers(n_cfg)
-    sizes = [data.X_train.shape[1], *HIDDEN, int(data.n_classes)]
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error(f"--device {args.device}: CUDA is not available")
+    if args.quick:
+        args.configs, args.epochs = 4, 2
+    return args
+
+
+def run_contestants(n_cfg: int, epochs: int, sample: int, precision: str, device: str) -> dict:
+    """Caviar, then each peer at its best setting, every one in its own process."""
+    loads = [fair.load_average()]
+    with tempfile.TemporaryDirectory(prefix="caviar-population-") as tmp:
+        npz = os.path.join(tmp, "digits.npz")
+        shape = write_peer_data(npz, n_cfg)
+        cav = fair.run_caviar(
+            "population.py:caviar_contestant",
+            kwargs={"configs": n_cfg, "epochs": epochs, "precision": precision, "device": device},
+        )
+        loads.append(fair.load_average())
+        common = ["--data", npz, "--epochs", str(epochs), "--sample", str(sample)]
+        torch_args = ["torch", *common, "--device", device]
+        seq = fair.run_peer("population_peers.py", torch_args, fair.TORCH_THREADS)
+        loads.append(fair.load_average())
+        plain = fair.run_peer("plain_torch_loop.py", common, fair.TORCH_THREADS)
+        loads.append(fair.load_average())
+        skl = fair.run_peer("population_peers.py", ["sklearn", *common], fair.SKLEARN_JOBS)
+        loads.append(fair.load_average())
+    return {"caviar": cav, "torch": seq, "plain": plain, "sklearn": skl, "loads": loads, **shape}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    device, n_cfg, epochs, batch = args.device, args.configs, args.epochs, BATCH
     sample = min(n_cfg, args.peer_sample or n_cfg)
     scale = n_cfg / sample
-
-    t_cav, acc_cav = caviar_run(data, hypers, epochs, batch, device=device)
-    t_bf16 = acc_bf16 = None
-    if args.precision == "bf16":
-        t_bf16, acc_bf16 = caviar_run(data, hypers, epochs, batch, "bf16", device)
-    t_seq, acc_seq = torch_sequential_run(data, hypers[:sample], epochs, batch, device)
-    t_skl, acc_skl = sklearn_run(data, hypers[:sample], epochs, batch)
-    t_seq, t_skl = t_seq * scale, t_skl * scale
-    peak = gemm_peak(n_cfg, batch, sizes, device=device)
-    flops = training_flops(n_cfg, len(data.X_train), len(data.X_val), batch, epochs, sizes)
+    runs = run_contestants(n_cfg, epochs, sample, args.precision, device)
+    cav, seq, plain, skl = (runs[k] for k in ("caviar", "torch", "plain", "sklearn"))
+    t_cav, acc_cav, peak = cav["seconds"], cav["final"], cav["gemm_peak"]
+    t_seq, t_skl, t_plain = (r["seconds"] * scale for r in (seq, skl, plain))
+    acc_seq, acc_skl = seq["final"], skl["final"]
+    sizes = runs["sizes"]
+    flops = training_flops(n_cfg, runs["n_train"], runs["n_val"], batch, epochs, sizes)
     achieved = flops / t_cav / 1e9
-
     print(
-        f"digits, MLP {'-'.join(map(str, sizes))}, Adam, batch {batch}, "
-        f"{epochs} epochs, {n_cfg} configs, {torch.get_num_threads()} threads, {device}"
+        f"digits, MLP {'-'.join(map(str, sizes))}, Adam, batch {batch}, {epochs} epochs, "
+        f"{n_cfg} configs, {device}; caviar {cav['threads']} threads (its defaults); each "
+        "contestant in its own process, each peer its best setting; load [1-min, runnable] "
+        f"{runs['loads']}"
         + (f"; peers timed on {sample} configurations, scaled x{scale:.1f}" if scale > 1 else "")
     )
-    print(f"{'contestant':<18}{'seconds':>10}{'val acc min':>13}{'val acc max':>13}")
-    rows = [("caviar", t_cav, acc_cav)]
-    if t_bf16 is not None:
-        rows.append(("caviar bf16", t_bf16, acc_bf16))
-    rows += [("torch_sequential", t_seq, acc_seq), ("sklearn n_jobs=2", t_skl, acc_skl)]
-    for name, t, acc in rows:
-        print(f"{name:<18}{t:>10.2f}{min(acc):>13.4f}{max(acc):>13.4f}")
+    print(f"{'contestant':<18}{'seconds':>10}{'val acc min':>13}{'val acc max':>13}  setting")
+    rows = [("caviar", t_cav, acc_cav, "defaults")]
+    if args.precision == "bf16":
+        rows.append(("caviar bf16", cav["bf16_seconds"], cav["bf16_final"], "defaults"))
+    rows += [
+        ("torch_sequential", t_seq, acc_seq, seq["setting"]),
+        ("plain torch loop", t_plain, plain["final"], plain["setting"]),
+        ("sklearn", t_skl, acc_skl, skl["setting"]),
+    ]
+    for name, t, acc, setting in rows:
+        print(f"{name:<18}{t:>10.2f}{min(acc):>13.4f}{max(acc):>13.4f}  {setting}")
     bound = flops / peak / 1e9  # caviar's matrix products alone at 100% of the peak
     print(f"gemm peak {peak:.1f} GFLOP/s; caviar achieved {achieved:.1f} GFLOP/s")
     print(
@@ -257,13 +272,26 @@ def main(argv: list[str] | None = None) -> dict:
         "epochs": epochs,
         "device": device,
         "peer_sample": sample,
+        "caviar_threads": cav["threads"],
+        "load": runs["loads"],
+        "peer_settings": {
+            "torch_sequential": seq["setting"],
+            "plain_torch_loop": plain["setting"],
+            "sklearn": skl["setting"],
+        },
+        "peer_tries": {"torch_sequential": seq["tried"], "sklearn": skl["tried"]},
+        "peer_processes": fair.process_checks(
+            torch_sequential=seq, plain_torch_loop=plain, sklearn=skl
+        ),
         "seconds": {
             "caviar": round(t_cav, 3),
             "torch_sequential": round(t_seq, 3),
+            "plain_torch_loop": round(t_plain, 3),
             "sklearn": round(t_skl, 3),
         },
         "speedup_vs_torch_sequential": round(t_seq / t_cav, 3),
         "speedup_vs_sklearn": round(t_skl / t_cav, 3),
+        "torch_loop_vs_plain_loop": round(t_seq / t_plain, 3),
         "fraction_of_gemm_peak": round(achieved / peak, 3),
         "gemm_peak_gflops": round(peak, 1),
         "flop_bound_seconds": round(bound, 3),
@@ -273,23 +301,28 @@ def main(argv: list[str] | None = None) -> dict:
         "val_accuracy_range": {
             "caviar": value_range(acc_cav),
             "torch_sequential": value_range(acc_seq),
+            "plain_torch_loop": value_range(plain["final"]),
             "sklearn": value_range(acc_skl),
         },
     }
-    if t_bf16 is not None:
-        peak16 = gemm_peak(n_cfg, batch, sizes, torch.bfloat16, device)
-        gap = 100 * float(np.median(np.array(acc_cav) - np.array(acc_bf16)))
-        summary["seconds"]["caviar_bf16"] = round(t_bf16, 3)
-        summary["val_accuracy_range"]["caviar_bf16"] = value_range(acc_bf16)
-        summary.update(
-            speedup_bf16_vs_fp32=round(t_cav / t_bf16, 3),
-            accuracy_gap_points=round(gap, 3),
-            bf16_gemm_peak_gflops=round(peak16, 1),
-            bf16_fraction_of_bf16_gemm_peak=round(flops / t_bf16 / 1e9 / peak16, 3),
-            bf16_speedup_vs_torch_sequential=round(t_seq / t_bf16, 3),
-        )
+    if args.precision == "bf16":
+        add_bf16(summary, cav, flops, t_seq)
     print(json.dumps(summary), flush=True)
     return summary
+
+
+def add_bf16(summary: dict, cav: dict, flops: float, t_seq: float) -> None:
+    t_bf16, acc_bf16, peak16 = cav["bf16_seconds"], cav["bf16_final"], cav["bf16_gemm_peak"]
+    gap = 100 * float(np.median(np.array(cav["final"]) - np.array(acc_bf16)))
+    summary["seconds"]["caviar_bf16"] = round(t_bf16, 3)
+    summary["val_accuracy_range"]["caviar_bf16"] = value_range(acc_bf16)
+    summary.update(
+        speedup_bf16_vs_fp32=round(cav["seconds"] / t_bf16, 3),
+        accuracy_gap_points=round(gap, 3),
+        bf16_gemm_peak_gflops=round(peak16, 1),
+        bf16_fraction_of_bf16_gemm_peak=round(flops / t_bf16 / 1e9 / peak16, 3),
+        bf16_speedup_vs_torch_sequential=round(t_seq / t_bf16, 3),
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,12 @@ order) and reports the validation accuracy after the last epoch. Contestants:
   stacked every step with a param group per member, is the same arithmetic with 32
   optimizer groups and a copy of every parameter per step: slower, so not used here.
 
-Every contestant gets the same torch thread count (``--threads``, default
-``torch.get_num_threads()``). ``--repeat R`` runs the contestants R times interleaved (each
+Every contestant runs in its own fresh process (``benchmarks/fair.py``): caviar at its
+defaults (``--threads`` sets its torch threads), each peer (``population_cnn_peers.py``,
+which never imports caviar, in the user's environment without Caviar's variables) at 1
+and 2 torch threads, the faster counting (``peer_settings`` in the JSON). The peers read
+the splits, the configurations and the members' initial weights from a ``.npz`` file.
+``--repeat R`` runs the contestants R times interleaved (each
 repeat starting with the next one, as the load of a shared machine drifts) and keeps each
 one's fastest run. Prints a table, then ONE JSON line (last line) with the
 speedups, each contestant's seconds and validation-accuracy range (min, max over the
@@ -41,24 +45,18 @@ and each one's rate in GFLOP/s of the training steps' products (:func:`training_
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
+import sys
+import tempfile
 import time
 
 import numpy as np
-import torch
-from torch import nn
-from torch.func import functional_call, stack_module_state, vmap
 
-from caviar.config import expand_configs
-from caviar.data import prepare_arrays
-from caviar.data.synthetic import make_signals
-from caviar.nn.cnn import build_cnn
-from caviar.nn.factory import build_member
-from caviar.training.trainer import train_population
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fair  # noqa: E402  (benchmarks/ is no package)
+from population_cnn_peers import CHANNELS, KERNEL  # noqa: E402
 
-CHANNELS, KERNEL = [32, 32, 32], 3
 MODEL = {
     "kind": "cnn",
     "channels": CHANNELS,
@@ -80,44 +78,58 @@ def sample_hypers(n: int, seed: int = 0) -> list[tuple[float, float]]:
     return [(float(a), float(b)) for a, b in zip(lrs, l2s, strict=True)]
 
 
-def plain_cnn(in_channels: int, length: int, n_classes: int) -> nn.Sequential:
-    """The network written out in plain PyTorch (the layers ``build_cnn`` makes for MODEL)."""
-    layers: list[nn.Module] = []
-    for c in CHANNELS:
-        layers += [nn.Conv1d(in_channels, c, KERNEL, padding=KERNEL // 2), nn.ReLU()]
-        layers.append(nn.MaxPool1d(2))
-        in_channels, length = c, length // 2
-    layers += [nn.Flatten(), nn.Linear(in_channels * length, n_classes)]
-    return nn.Sequential(*layers)
+def make_data(examples: int, length: int):
+    from caviar.data import prepare_arrays
+    from caviar.data.synthetic import make_signals
+
+    X, y = make_signals(examples, length, n_classes=4, seed=0)
+    return prepare_arrays(X, y, seed=0)
 
 
-def initial_net(data, seed: int) -> nn.Sequential:
-    """Member ``seed``'s starting network: ``plain_cnn`` with the built-in CNN's weights."""
+def write_peer_data(path: str, data, hypers) -> None:
+    """The splits, the configurations and every member's initial weights (the built-in
+    CNN's under seed ``p``), for the peers."""
+    from caviar.nn.cnn import build_cnn
+    from caviar.nn.factory import build_member
+
     c, length = data.input_shape
     cfg = {**MODEL, "stride": 1, "input_shape": [c, length], "n_outputs": data.n_classes}
-    net = plain_cnn(c, length, int(data.n_classes))
-    net.load_state_dict(build_member(build_cnn, cfg, seed).state_dict())
-    return net
+    weights = {
+        f"init{p}.{name}": value.numpy()
+        for p in range(len(hypers))
+        for name, value in build_member(build_cnn, cfg, p).state_dict().items()
+    }
+    splits = {k: getattr(data, k) for k in ("X_train", "y_train", "X_val", "y_val")}
+    h = np.array(hypers)
+    np.savez(
+        path,
+        **splits,
+        **weights,
+        input_shape=np.array(data.input_shape),
+        n_classes=int(data.n_classes),
+        lr=h[:, 0],
+        l2=h[:, 1],
+    )
 
 
-def split_tensors(data):
-    shape = (-1, *data.input_shape)
-    x = torch.as_tensor(data.X_train, dtype=torch.float32).view(shape)
-    xv = torch.as_tensor(data.X_val, dtype=torch.float32).view(shape)
-    y = torch.as_tensor(data.y_train, dtype=torch.long)
-    yv = torch.as_tensor(data.y_val, dtype=torch.long)
-    return x, y, xv, yv
+def caviar_contestant(
+    examples: int, length: int, configs: int, epochs: int, batch: int, threads: int | None
+) -> dict:
+    """Caviar's side in its own process (:func:`fair.run_caviar`), at its defaults
+    unless ``--threads`` was given."""
+    import torch
 
-
-def batches(n: int, batch: int, epochs: int):
-    """Per epoch, the mini-batches' row indices: caviar's shared shuffled order."""
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen)
-        yield [perm[s : s + batch] for s in range(0, n, batch)]
+    if threads:
+        torch.set_num_threads(threads)
+    data = make_data(examples, length)
+    seconds, final = caviar_run(data, sample_hypers(configs), epochs, batch)
+    return {"seconds": seconds, "final": final, "threads": torch.get_num_threads()}
 
 
 def caviar_run(data, hypers, epochs, batch):
+    from caviar.config import expand_configs
+    from caviar.training.trainer import train_population
+
     configs = []
     for i, (lr, l2) in enumerate(hypers):
         configs += expand_configs(
@@ -133,71 +145,6 @@ def caviar_run(data, hypers, epochs, batch):
     result = train_population(configs, data)
     seconds = time.perf_counter() - start
     return seconds, [m.history["val_score"][-1] for m in result.members]
-
-
-def torch_one(data, lr, l2, epochs, batch, seed):
-    x, y, xv, yv = split_tensors(data)
-    net = initial_net(data, seed)
-    kernels = [p for p in net.parameters() if p.dim() >= 2]
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    for epoch in batches(len(y), batch, epochs):
-        for idx in epoch:
-            loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
-            loss = loss + l2 * sum((w * w).sum() for w in kernels)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    with torch.no_grad():
-        return float((net(xv).argmax(1) == yv).float().mean())
-
-
-def torch_sequential_run(data, hypers, epochs, batch):
-    start = time.perf_counter()
-    final = [torch_one(data, lr, l2, epochs, batch, i) for i, (lr, l2) in enumerate(hypers)]
-    return time.perf_counter() - start, final
-
-
-def naive_vmap_run(data, hypers, epochs, batch):
-    start = time.perf_counter()
-    x, y, xv, yv = split_tensors(data)
-    P = len(hypers)
-    nets = [initial_net(data, i) for i in range(P)]
-    params, buffers = stack_module_state(nets)
-    base = copy.deepcopy(nets[0]).to("meta")
-
-    def member(p, b, xb):  # noqa: ANN001
-        return functional_call(base, (p, b), (xb,))
-
-    forward = vmap(member, in_dims=(0, 0, None))
-    lr = torch.tensor([h[0] for h in hypers])
-    l2 = torch.tensor([h[1] for h in hypers])
-    tensors = list(params.values())
-    kernels = [params[n] for n, p in params.items() if p.dim() >= 3]  # (P, *kernel shape)
-    rates = [lr.view(P, *[1] * (p.dim() - 1)) for p in tensors]
-    opt = torch.optim.Adam(tensors, lr=1.0)
-    for epoch in batches(len(y), batch, epochs):
-        for idx in epoch:
-            out = forward(params, buffers, x[idx])  # (P, B, K)
-            yb = y[idx].expand(P, -1)
-            data_loss = nn.functional.cross_entropy(out.transpose(1, 2), yb, reduction="none")
-            penalty = sum((w * w).flatten(1).sum(1) for w in kernels)
-            opt.zero_grad()
-            (data_loss.mean(1) + l2 * penalty).sum().backward()
-            old = [t.detach().clone() for t in tensors]
-            opt.step()
-            with torch.no_grad():  # θ_old + η_p (θ_adam − θ_old): Adam at each member's lr
-                for t, o, r in zip(tensors, old, rates, strict=True):
-                    t.sub_(o).mul_(r).add_(o)
-    with torch.no_grad():
-        acc = (forward(params, buffers, xv).argmax(2) == yv).float().mean(1)
-    return time.perf_counter() - start, [float(a) for a in acc]
-
-
-RUNNERS = {
-    "caviar": caviar_run,
-    "torch_sequential": torch_sequential_run,
-    "naive_vmap": naive_vmap_run,
-}
 
 
 def training_flops(data, epochs: int, members: int) -> float:
@@ -218,13 +165,6 @@ def value_range(values) -> list[float]:
     return [round(float(np.min(values)), 4), round(float(np.max(values)), 4)]
 
 
-def load_average() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
-
-
 def parse_args(argv=None) -> argparse.Namespace:  # noqa: ANN001
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny smoke run")
@@ -233,7 +173,7 @@ def parse_args(argv=None) -> argparse.Namespace:  # noqa: ANN001
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--examples", type=int, default=4000, help="signals generated (all splits)")
     p.add_argument("--length", type=int, default=48, help="samples per signal")
-    p.add_argument("--threads", type=int, default=None, help="torch threads for every one")
+    p.add_argument("--threads", type=int, default=None, help="caviar's torch threads")
     p.add_argument(
         "--repeat", type=int, default=1, help="interleaved runs; each one's fastest is kept"
     )
@@ -254,24 +194,42 @@ def parse_args(argv=None) -> argparse.Namespace:  # noqa: ANN001
     return args
 
 
+def contestants(args, npz: str) -> dict:
+    """Each contestant as a call running it in its own process (peers: best setting)."""
+    common = ["--data", npz, "--epochs", str(args.epochs), "--batch", str(args.batch)]
+    kwargs = {k: getattr(args, k) for k in ("examples", "length", "configs", "epochs", "batch")}
+    return {
+        "caviar": lambda: fair.run_caviar(
+            "population_cnn.py:caviar_contestant", kwargs={**kwargs, "threads": args.threads}
+        ),
+        "torch_sequential": lambda: fair.run_peer(
+            "population_cnn_peers.py", ["torch", *common], fair.TORCH_THREADS
+        ),
+        "naive_vmap": lambda: fair.run_peer(
+            "population_cnn_peers.py", ["vmap", *common], fair.TORCH_THREADS
+        ),
+    }
+
+
 def main(argv=None) -> None:  # noqa: ANN001
     args = parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    threads = torch.get_num_threads()
-    X, y = make_signals(args.examples, args.length, n_classes=4, seed=0)
-    data = prepare_arrays(X, y, seed=0)
-    hypers = sample_hypers(args.configs)
+    data = make_data(args.examples, args.length)
     seconds: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
     accuracy: dict[str, list[float]] = {}
-    loads: list[float | None] = [load_average()]
-    for r in range(args.repeat):  # each repeat starts with the next contestant (load drifts)
-        for name in CONTESTANTS[r % 3 :] + CONTESTANTS[: r % 3]:
-            t, acc = RUNNERS[name](data, hypers, args.epochs, args.batch)
-            if not seconds[name] or t < min(seconds[name]):
-                accuracy[name] = acc
-            seconds[name].append(t)
-            loads.append(load_average())
+    runs: dict[str, dict] = {}
+    loads: list = [fair.load_average()]
+    with tempfile.TemporaryDirectory(prefix="caviar-cnn-") as tmp:
+        npz = os.path.join(tmp, "signals.npz")
+        write_peer_data(npz, data, sample_hypers(args.configs))
+        run = contestants(args, npz)
+        for r in range(args.repeat):  # each repeat starts with the next contestant
+            for name in CONTESTANTS[r % 3 :] + CONTESTANTS[: r % 3]:
+                out = run[name]()
+                if not seconds[name] or out["seconds"] < min(seconds[name]):
+                    accuracy[name], runs[name] = out["final"], out
+                seconds[name].append(out["seconds"])
+                loads.append(fair.load_average())
+    threads = runs["caviar"]["threads"]
     best = {c: min(seconds[c]) for c in CONTESTANTS}
     flops = training_flops(data, args.epochs, args.configs)
     apart = {
@@ -281,8 +239,9 @@ def main(argv=None) -> None:  # noqa: ANN001
     print(
         f"signals {len(data.X_train)} train / {len(data.X_val)} val, shape "
         f"{tuple(data.input_shape)}; CNN conv {CHANNELS} k{KERNEL} + linear; Adam, batch "
-        f"{args.batch}, {args.epochs} epochs, {args.configs} configs; {threads} torch threads; "
-        f"repeat {args.repeat}; load average {loads[0]} -> {loads[-1]}"
+        f"{args.batch}, {args.epochs} epochs, {args.configs} configs; caviar {threads} torch "
+        f"threads, peers {[runs[c]['setting'] for c in CONTESTANTS[1:]]}, each in its own "
+        f"process; repeat {args.repeat}; load [1-min, runnable] {loads[0]} -> {loads[-1]}"
     )
     print(
         f"{'contestant':<18}{'seconds':>10}{'GFLOP/s':>9}{'val acc min':>13}{'val acc max':>13}"
@@ -290,9 +249,9 @@ def main(argv=None) -> None:  # noqa: ANN001
     )
     for c in CONTESTANTS:
         low, high = value_range(accuracy[c])
-        runs = ", ".join(f"{t:.2f}" for t in seconds[c])
+        every = ", ".join(f"{t:.2f}" for t in seconds[c])
         rate = flops / best[c] / 1e9
-        print(f"{c:<18}{best[c]:>10.2f}{rate:>9.2f}{low:>13.4f}{high:>13.4f}  {runs}")
+        print(f"{c:<18}{best[c]:>10.2f}{rate:>9.2f}{low:>13.4f}{high:>13.4f}  {every}")
     print(
         json.dumps(
             {
@@ -302,6 +261,8 @@ def main(argv=None) -> None:  # noqa: ANN001
                 "epochs": args.epochs,
                 "batch": args.batch,
                 "threads": threads,
+                "peer_settings": {c: runs[c]["setting"] for c in CONTESTANTS[1:]},
+                "peer_processes": fair.process_checks(**{c: runs[c] for c in CONTESTANTS[1:]}),
                 "repeat": args.repeat,
                 "load_average": loads,
                 "seconds": {c: round(best[c], 3) for c in CONTESTANTS},

@@ -6,7 +6,7 @@ standardized on train), the same search space and the same ``N`` configurations
 ``E`` epochs with Adam, batch 64, no early stopping:
 
 1. ``caviar tune`` without pruning (populations, one vectorized program each);
-2. scikit-learn ``RandomizedSearchCV(MLPClassifier, n_jobs=2)`` over exactly those
+2. scikit-learn ``RandomizedSearchCV(MLPClassifier, n_jobs)`` over exactly those
    ``N`` configurations (all parameters given as lists, so it samples them without
    replacement), scored on the same validation split (``PredefinedSplit``);
 3. Optuna driving a sequential PyTorch objective (one ``nn.Sequential`` per trial),
@@ -33,15 +33,15 @@ split. The last line printed is one JSON object with the ratios, the accuracies 
 caviar's storage share of wall time (the time the search waited for the study; writes
 run in a background thread). ``--quick`` runs a small smoke version; ``--repeat R`` runs
 every contestant R times, interleaved, and keeps each one's fastest run (all times are
-printed). Each contestant runs in its best setting on the whole machine: caviar one
-population after another (``--workers 1``, its fastest on a quiet machine: measured 1.19
-s against 1.20 s on digits and 0.32 s against 0.36 s on breast_cancer with two side by
-side; caviar's own default, one per core, is what holds up on a busy machine) on torch's
-default number of intra-op threads (all cores; ``--threads N`` sets another number),
-scikit-learn with two processes (``n_jobs=2``, its worker pool started before its
-clock), and the sequential PyTorch objective with ONE intra-op thread (``--peer-
-threads``): a small model trained alone is faster on one thread than on two (measured on
-digits: 9.7 s against 13.1 s).
+printed). Every contestant runs in its own fresh process (``benchmarks/fair.py``):
+caviar one population after another (``--workers 1``, its fastest on a quiet machine:
+measured 1.19 s against 1.20 s on digits and 0.32 s against 0.36 s on breast_cancer with
+two side by side; caviar's own default, one per core, is what holds up on a busy
+machine) on its default torch threads (``--threads N`` sets another number); the peers
+(``search_peers.py``, which never imports caviar, in the user's environment without
+Caviar's variables) at the faster of ``n_jobs`` 1 and 2 (scikit-learn, its worker pool
+started before its clock) and of 1 and 2 intra-op threads (the sequential PyTorch
+objective; ``--peer-threads`` fixes one), named in ``peer_settings``.
 
 Notes: scikit-learn's ``alpha`` is its L2 weight (on its own scale: the penalty is
 ``alpha/(2 n) ||W||^2``), fed the same sampled values as caviar's ``l2_kernel``;
@@ -54,16 +54,11 @@ import argparse
 import json
 import math
 import os
-import shutil
 import sys
-import tempfile
-import time
 
-import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
-
-# isort: split
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from search_peers import (  # noqa: E402, F401  (benchmarks/ is no package; search_cv.py
+import fair  # noqa: E402  (benchmarks/ is no package)
+from search_peers import (  # noqa: E402, F401  (search_cv.py
     BATCH,  # and search_anytime.py use the peers through this module)
     finished_at,
     run_optuna_torch,
@@ -108,75 +103,6 @@ def first_time_reaching(trace: list[tuple[float, float]], target: float) -> floa
     return None
 
 
-def run_caviar(source: str, n: int, epochs: int, data=None, workers=None, **search) -> dict:
-    from caviar.tuning.dispatch import ExecutorSpec
-    from caviar.tuning.runner import tune
-    from caviar.tuning.storage import import_backend
-
-    import_backend()  # modules only (as the peers' imports), before the clock starts
-
-    out = tempfile.mkdtemp(prefix="caviar-bench-")
-    try:
-        start = time.perf_counter()
-        r = tune(
-            base_config(source, n, epochs, **search),
-            out=out,
-            data=data,
-            executor=ExecutorSpec(workers=workers),
-            outputs=False,  # the search alone, as the peers (no model/report files)
-        )
-        wall = time.perf_counter() - start
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
-    return {
-        "seconds": wall,
-        "val": r.val_score,
-        "test": r.test_score,
-        "storage_seconds": r.storage_seconds,
-        "storage_busy_seconds": r.storage_busy_seconds,
-        "trace": r.trace,
-        "epoch_trace": r.epoch_trace,
-        "counts": r.counts,
-        "trials": r.trials,
-    }
-
-
-def oracle_time_to(source: str, epochs: int, trials: list[dict], target: float, data) -> dict:
-    """A floor for any search on caviar's engine: the time one configuration, trained
-    alone (a population of one), needs to reach ``target`` on validation, for the
-    configuration of ``trials`` (the equal-work run: every one ran all epochs) that
-    reached it in the fewest epochs. A search that knew this configuration in advance
-    would still need that long; the clock includes building the trainer."""
-    import torch
-
-    from caviar.config import validate_config
-    from caviar.training.trainer import PopulationTrainer
-    from caviar.tuning.space import parse_space
-    from caviar.tuning.storage import decode_params
-
-    reach = [
-        (next(e for e, v in enumerate(t["history"]["val_score"]) if v >= target - 1e-12), t)
-        for t in trials
-        if any(v >= target - 1e-12 for v in t["history"]["val_score"] if v is not None)
-    ]
-    if not reach:
-        return {"seconds": None, "epochs": None}
-    epoch, trial = min(reach, key=lambda r: r[0])
-    base = {k: v for k, v in base_config(source, 1, epochs).items() if k != "search"}
-    space = parse_space(SPACE, base)
-    cfg = validate_config(space.apply(base, decode_params(space, trial["params"])))
-    hit: list[float] = []
-
-    def stop_at_target(trainer) -> None:
-        if not hit and float(trainer.history["val_score"][-1][0]) >= target - 1e-12:
-            hit.append(time.perf_counter() - start)
-            trainer.prune(torch.ones(1, dtype=torch.bool))
-
-    start = time.perf_counter()
-    PopulationTrainer([cfg], data, callbacks=[stop_at_target]).run()
-    return {"seconds": hit[0] if hit else None, "epochs": epoch + 1}
-
-
 def check_at_least(parser: argparse.ArgumentParser, args, lows: dict[str, int]) -> None:
     """A usage error (exit 2) for an integer flag below its least value."""
     for name, low in lows.items():
@@ -195,28 +121,36 @@ def bench(
     source: str,
     n: int,
     epochs: int,
-    peer_threads: int = 1,
+    peer_threads: int | None = None,
     halving_factor: int = 3,
     repeat: int = 1,
     workers: int | None = 1,
+    threads: int | None = None,
 ) -> dict:
+    """Every contestant ``repeat`` times, interleaved, each in its own process
+    (``benchmarks/fair.py``); the peers at their best setting."""
     from caviar.data import prepare_data
 
-    data = prepare_data(source, seed=0)
+    data = fair.portable(prepare_data(source, seed=0))
     configs = sample_configs(n)
+    peer = {"data": data, "configs": configs, "epochs": epochs}
+    torch_settings = [{"threads": peer_threads}] if peer_threads else fair.TORCH_THREADS
+    own = {"source": source, "epochs": epochs, "workers": workers, "threads": threads}
+    halving = {"halving": {"min_epochs": 1, "eta": 3}}
     runs: dict[str, list[dict]] = {"cav": [], "skl": [], "opt": [], "sh": []}
     for _ in range(repeat):  # interleaved, so a slow spell of the machine hits every one
-        runs["cav"].append(run_caviar(source, n, epochs, data, workers))
-        runs["skl"].append(run_sklearn(data, configs, epochs))
-        runs["opt"].append(run_optuna_torch(data, configs, epochs, peer_threads))
+        runs["cav"].append(
+            fair.run_caviar("search_caviar.py:caviar_search", kwargs={**own, "n": n})
+        )
+        runs["skl"].append(
+            fair.run_peer("search_peers.py:run_sklearn", kwargs=peer, settings=fair.SKLEARN_JOBS)
+        )
+        runs["opt"].append(
+            fair.run_peer("search_peers.py:run_optuna_torch", kwargs=peer, settings=torch_settings)
+        )
         runs["sh"].append(
-            run_caviar(
-                source,
-                halving_factor * n,
-                epochs,
-                data,
-                workers,
-                halving={"min_epochs": 1, "eta": 3},
+            fair.run_caviar(
+                "search_caviar.py:caviar_search", kwargs={**own, "n": halving_factor * n, **halving}
             )
         )
     cav, skl, opt = (fastest(runs[k]) for k in ("cav", "skl", "opt"))
@@ -226,7 +160,18 @@ def bench(
     reach = sh["reach"]
     reach_trial = first_time_reaching(sh["trace"], skl["val"])
     oracle = fastest(
-        [oracle_time_to(source, epochs, cav["trials"], skl["val"], data) for _ in range(repeat)]
+        [
+            fair.run_caviar(
+                "search_caviar.py:oracle_contestant",
+                kwargs={
+                    "source": source,
+                    "epochs": epochs,
+                    "trials": cav["trials"],
+                    "target": skl["val"],
+                },
+            )
+            for _ in range(repeat)
+        ]
     )
     out = {
         "dataset": source,
@@ -256,6 +201,8 @@ def bench(
         "halving_trial_time_to_sklearn_best": reach_trial,
         "oracle_time_to_sklearn_best": oracle["seconds"],
         "oracle_epochs": oracle["epochs"],
+        "peer_settings": {"sklearn": skl["setting"], "optuna_torch": opt["setting"]},
+        "peer_processes": fair.process_checks(sklearn=skl, optuna_torch=opt),
         "max_speedup_to_sklearn_best": (
             skl["time_to_best"] / oracle["seconds"] if oracle["seconds"] else None
         ),
@@ -311,9 +258,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument(
         "--peer-threads",
         type=int,
-        default=1,
-        help="torch intra-op threads of the sequential PyTorch objective (default 1, its "
-        "fastest setting for one small model at a time)",
+        default=None,
+        help="torch intra-op threads of the sequential PyTorch objective (default: the "
+        "faster of 1 and 2, each tried in its own process)",
     )
     p.add_argument(
         "--halving-factor",
@@ -349,10 +296,6 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     check_at_least(p, args, {"repeat": 1, "halving_factor": 1, "workers": 0, "configs": 1,
                              "epochs": 1})  # fmt: skip
-    import torch
-
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     n, epochs = (6, 2) if args.quick else (args.configs, args.epochs)
     sources = ("digits",) if args.quick else ("digits", "breast_cancer")
     results = [
@@ -364,14 +307,17 @@ def main(argv: list[str] | None = None) -> dict:
             args.halving_factor,
             args.repeat,
             args.workers or None,
+            args.threads,
         )
         for s in sources
     ]
     summary = {
         "benchmark": "search",
         "quick": args.quick,
-        "torch_threads": torch.get_num_threads(),
-        "peer_torch_threads": args.peer_threads,
+        "torch_threads": args.threads or "caviar's default",
+        "peer_settings": {r["dataset"]: r["peer_settings"] for r in results},
+        "peer_processes": {r["dataset"]: r["peer_processes"] for r in results},
+        "load": fair.load_average(),
         "configs": n,
         "epochs": epochs,
         "halving_factor": args.halving_factor,

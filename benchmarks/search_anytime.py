@@ -18,7 +18,7 @@ Contestants, the same search space (:data:`SPACE`: learning rate, Adam β₁, L2
 and depth), Adam, batch 64, 20 epochs, the same prepared splits, scored on the SAME
 validation split:
 
-1. ``sklearn``: ``RandomizedSearchCV(MLPClassifier, n_jobs=2)`` over 64 configurations
+1. ``sklearn``: ``RandomizedSearchCV(MLPClassifier, n_jobs)`` over 64 configurations
    (the first 64 caviar's random strategy draws, seed 0; all parameters given as lists
    so it samples them without replacement), ``PredefinedSplit`` on the validation
    rows, its worker pool started before its clock; each candidate's finish time is
@@ -31,6 +31,10 @@ validation split:
    processes): caviar's load-aware thread count is off unless ``--load-aware``, since on
    a machine shared with other jobs it would run fewer threads than the peer runs
    processes and the comparison would measure each one's share of the CPU.
+
+Each contestant runs in its own fresh process (``benchmarks/fair.py``); scikit-learn
+(``search_peers.py``, never importing caviar, in the user's environment without Caviar's
+variables) at the faster of ``n_jobs`` 1 and 2 in each repeat (``peer_settings``).
 
 A configuration counts as *evaluated* once it has a validation score: for caviar after
 its first epoch (the first rung of halving: most configurations are judged there and
@@ -53,22 +57,18 @@ self-contained, offline).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
-import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
-
-# isort: split
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fair  # noqa: E402  (benchmarks/ is no package)
 from anytime_curves import best_at, in_whole_rows, plot, running_max, value_at  # noqa: E402
 
 SPACE = {
@@ -90,16 +90,6 @@ TASK = {
 BATCH = 64
 PEER_CONFIGS = 64
 FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
-
-
-def _search_module():
-    """``benchmarks/search.py`` (its scikit-learn scorer and worker warm-up)."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_search_helpers", Path(__file__).with_name("search.py")
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def make_task(rows: int = 4000, seed: int = 0):
@@ -196,27 +186,10 @@ def run_caviar(data, n: int, epochs: int, load_aware: bool = False) -> dict:
     }
 
 
-def run_sklearn(data, configs: list[dict], epochs: int, helpers) -> dict:
-    """``RandomizedSearchCV`` over exactly ``configs`` on the validation split."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    _, search, X, y = helpers.validation_search(data, configs, epochs, alpha_scale=2 * BATCH)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        start = time.perf_counter()
-        search.fit(X, y)
-        wall = time.perf_counter() - start
-    res = search.cv_results_
-    finish = [float(t) - start for t in res["mean_test_finished_at"]]
-    scores = [float(s) for s in res["mean_test_accuracy"]]
-    order = np.argsort(finish)
-    return {
-        "seconds": wall,
-        "val": max(scores),
-        "best_curve": running_max(list(zip(finish, scores, strict=True))),
-        "evaluated_curve": [(finish[i], float(k + 1)) for k, i in enumerate(order)],
-        "configs": len(configs),
-    }
+def caviar_contestant(rows: int, n: int, epochs: int, load_aware: bool) -> dict:
+    """:func:`run_caviar` in its own process (:func:`fair.run_caviar`), on the task
+    generated before the clock."""
+    return run_caviar(make_task(rows), n, epochs, load_aware)
 
 
 def at_peer_time(run: dict, t_peer: float) -> dict:
@@ -252,17 +225,19 @@ def main(argv: list[str] | None = None) -> dict:
     ):
         if value < 1:
             p.error(f"{flag} must be at least 1, got {value}")
-    import torch
-
-    helpers = _search_module()
     n_peer, epochs, rows = (6, 2, 600) if args.quick else (PEER_CONFIGS, args.epochs, 4000)
     n_cav = args.halving_factor * n_peer
     data = make_task(rows)
-    configs = sample_configs(n_peer)
+    peer = {"data": fair.portable(data), "configs": sample_configs(n_peer), "epochs": epochs}
+    own = {"rows": rows, "n": n_cav, "epochs": epochs, "load_aware": args.load_aware}
     runs: dict[str, list[dict]] = {"caviar": [], "sklearn": []}
     for k in range(args.repeat):  # interleaved: a slow spell of the machine hits every one
-        runs["sklearn"].append(run_sklearn(data, configs, epochs, helpers))
-        runs["caviar"].append(run_caviar(data, n_cav, epochs, args.load_aware))
+        runs["sklearn"].append(
+            fair.run_peer(
+                "search_peers.py:run_sklearn_anytime", kwargs=peer, settings=fair.SKLEARN_JOBS
+            )
+        )
+        runs["caviar"].append(fair.run_caviar("search_anytime.py:caviar_contestant", kwargs=own))
         for name, rs in runs.items():
             print(f"run {k + 1} {name}: {rs[-1]['seconds']:.1f} s, best val {rs[-1]['val']:.4f}")
     t_peer = min(r["seconds"] for r in runs["sklearn"])
@@ -280,7 +255,10 @@ def main(argv: list[str] | None = None) -> dict:
         "task": {"rows": rows, **TASK, "val_rows": len(data.X_val)},
         "epochs": epochs,
         "repeat": args.repeat,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": "caviar's default",
+        "load": fair.load_average(),
+        "peer_settings": {"sklearn": [r["setting"] for r in runs["sklearn"]]},
+        "peer_processes": fair.process_checks(sklearn=runs["sklearn"][pick["sklearn"]]),
         "caviar_configs": n_cav,
         "peer_configs": n_peer,
         "peer_seconds": t_peer,

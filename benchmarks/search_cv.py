@@ -11,10 +11,15 @@ handed to scikit-learn as an explicit list of splits):
 1. ``caviar tune`` with ``search.cv = 5``: every population trains configurations x
    folds as one vectorized program; then the best configuration is refit on all of
    train+validation for its mean best epoch count (inside the clock);
-2. scikit-learn ``RandomizedSearchCV(MLPClassifier, cv=folds, n_jobs=2, refit=True)``
+2. scikit-learn ``RandomizedSearchCV(MLPClassifier, cv=folds, n_jobs, refit=True)``
    over exactly those ``N`` configurations (all parameters given as lists, so it samples
    them without replacement); its worker pool is started before the clock, and its
    refit of the best candidate on train+validation is inside the clock, as caviar's.
+
+Each search runs in its own fresh process (``benchmarks/fair.py``): caviar at its
+default torch threads (``--threads`` sets them), scikit-learn (``search_peers.py``, which
+never imports caviar, in the user's environment without Caviar's variables) at the
+faster of ``n_jobs`` 1 and 2 (``cv_peer_settings``).
 
 Each search's final model is scored once on the test split. The last line printed is
 one JSON object with ``speedup_cv_vs_sklearn`` (scikit-learn's wall time over caviar's;
@@ -33,13 +38,10 @@ import shutil
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
-import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
-
-# isort: split
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fair  # noqa: E402  (benchmarks/ is no package)
 
 FOLDS = 5
 TARGET = 4.0
@@ -80,59 +82,46 @@ def run_caviar_cv(data, n: int, epochs: int, workers: int | None = 1) -> dict:
     return {"seconds": wall, "val": r.val_score, "test": r.test_score, "counts": r.counts}
 
 
-def run_sklearn_cv(data, configs: list[dict], epochs: int) -> dict:
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.model_selection import RandomizedSearchCV
-    from sklearn.neural_network import MLPClassifier
+def caviar_cv(n: int, epochs: int, workers: int | None, threads: int | None) -> dict:
+    """Caviar's side in its own process (:func:`fair.run_caviar`): digits prepared before
+    the clock, its default torch threads unless ``--threads``."""
+    import torch
 
+    from caviar.data import prepare_data
+
+    if threads:
+        torch.set_num_threads(threads)
+    return run_caviar_cv(prepare_data("digits", seed=0), n, epochs, workers)
+
+
+def sklearn_cv_arguments(data, configs: list[dict], epochs: int) -> dict:
+    """The peer's keyword arguments: train+validation rows, caviar's folds (stratified,
+    data.seed 0), the test rows, the configurations (``search_peers.run_sklearn_cv``)."""
     from caviar.data.folds import cv_splits
 
-    search = _search_module()
     X, y = data.train_val()
-    train_rows, val_rows = cv_splits(y, FOLDS, data.task, 0)  # caviar's folds (data.seed 0)
+    train_rows, val_rows = cv_splits(y, FOLDS, data.task, 0)
     folds = list(zip(train_rows, val_rows, strict=True))
-    search.warm_sklearn_workers(X, y)
-    grid = [
-        {
-            "hidden_layer_sizes": [tuple(c["model.hidden"])],
-            "learning_rate_init": [c["optimizer.lr"]],
-            "beta_1": [c["optimizer.beta1"]],
-            "alpha": [c["penalty.l2_kernel"]],
-        }
-        for c in configs
-    ]
-    est = MLPClassifier(
-        solver="adam",
-        batch_size=search.BATCH,
-        max_iter=epochs,
-        early_stopping=False,
-        n_iter_no_change=epochs + 1,
-        tol=0.0,
-        random_state=0,
-    )
-    cv_search = RandomizedSearchCV(
-        est, grid, n_iter=len(configs), cv=folds, n_jobs=2, refit=True, random_state=0
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        start = time.perf_counter()
-        cv_search.fit(X, y)
-        wall = time.perf_counter() - start
-    test = float(np.mean(cv_search.best_estimator_.predict(data.X_test) == data.y_test))
-    return {"seconds": wall, "val": float(cv_search.best_score_), "test": test}
+    return {"X": X, "y": y, "X_test": data.X_test, "y_test": data.y_test, "folds": folds,
+            "configs": configs, "epochs": epochs}  # fmt: skip
 
 
-def bench_cv(n: int, epochs: int, repeat: int = 1, workers: int | None = 1) -> dict:
-    """Both searches ``repeat`` times (interleaved); the fastest run of each."""
+def bench_cv(
+    n: int, epochs: int, repeat: int = 1, workers: int | None = 1, threads: int | None = None
+) -> dict:
+    """Both searches ``repeat`` times (interleaved), each in its own process, the peer at
+    the faster of ``n_jobs`` 1 and 2; the fastest run of each."""
     from caviar.data import prepare_data
 
     search = _search_module()
-    data = prepare_data("digits", seed=0)
-    configs = search.sample_configs(n)
+    peer = sklearn_cv_arguments(prepare_data("digits", seed=0), search.sample_configs(n), epochs)
+    own = {"n": n, "epochs": epochs, "workers": workers, "threads": threads}
     runs: dict[str, list[dict]] = {"cav": [], "skl": []}
     for _ in range(repeat):  # interleaved, so a slow spell of the machine hits both
-        runs["cav"].append(run_caviar_cv(data, n, epochs, workers))
-        runs["skl"].append(run_sklearn_cv(data, configs, epochs))
+        runs["cav"].append(fair.run_caviar("search_cv.py:caviar_cv", kwargs=own))
+        runs["skl"].append(
+            fair.run_peer("search_peers.py:run_sklearn_cv", kwargs=peer, settings=fair.SKLEARN_JOBS)
+        )
     cav, skl = (search.fastest(runs[k]) for k in ("cav", "skl"))
     out = {
         "cv_folds": FOLDS,
@@ -145,6 +134,8 @@ def bench_cv(n: int, epochs: int, repeat: int = 1, workers: int | None = 1) -> d
         "cv_val": {"caviar": cav["val"], "sklearn": skl["val"]},
         "cv_test": {"caviar": cav["test"], "sklearn": skl["test"]},
         "cv_target_speedup": TARGET,
+        "cv_peer_settings": {"sklearn": skl["setting"]},
+        "cv_peer_processes": fair.process_checks(sklearn=skl),
     }
     print(json.dumps(out), flush=True)
     return out
@@ -162,17 +153,14 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--repeat", type=int, default=1, help="runs of each (fastest kept)")
     args = p.parse_args(argv)
     _search_module().check_at_least(p, args, {"repeat": 1, "workers": 0, "configs": 1, "epochs": 1})
-    import torch
-
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     n, epochs = (6, 2) if args.quick else (args.configs, args.epochs)
     summary = {
         "benchmark": "search_cv",
         "quick": args.quick,
         "repeat": args.repeat,
-        "torch_threads": torch.get_num_threads(),
-        **bench_cv(n, epochs, args.repeat, args.workers or None),
+        "torch_threads": args.threads or "caviar's default",
+        "load": fair.load_average(),
+        **bench_cv(n, epochs, args.repeat, args.workers or None, args.threads),
     }
     print(json.dumps(summary), flush=True)
     return summary

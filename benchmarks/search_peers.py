@@ -1,7 +1,12 @@
 """The peers of ``benchmarks/search.py`` (and ``search_cv.py``, ``search_anytime.py``):
 scikit-learn's ``RandomizedSearchCV`` over ``MLPClassifier`` and a plain Optuna +
 PyTorch loop, each over exactly the configurations it is given, timed the same way
-(see ``benchmarks/search.py`` for the contest and its rules)."""
+(see ``benchmarks/search.py`` for the contest and its rules).
+
+This file never imports caviar: the benchmarks run its functions in their own processes
+through ``benchmarks/fair.py`` (``fair.run_peer("search_peers.py:run_sklearn", ...)``),
+at ``n_jobs`` 1 and 2 (scikit-learn) or 1 and 2 torch threads (Optuna + PyTorch); the
+data arrive as plain arrays (``fair.portable``), the configurations as dicts."""
 
 from __future__ import annotations
 
@@ -10,9 +15,6 @@ import sys
 import time
 import warnings
 
-import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
-
-# isort: split
 import numpy as np
 
 BATCH = 64  # every contestant's minibatch size
@@ -36,8 +38,8 @@ def finished_at(estimator, X, y) -> float:
     return time.perf_counter()
 
 
-def warm_sklearn_workers(X: np.ndarray, y: np.ndarray) -> None:
-    """Start scikit-learn's two worker processes (joblib's reusable loky pool) and run a
+def warm_sklearn_workers(X: np.ndarray, y: np.ndarray, n_jobs: int = 2) -> None:
+    """Start scikit-learn's ``n_jobs`` worker processes (joblib's reusable loky pool) and run a
     one-epoch MLP search in them, before the clock: process start-up, imports and first
     calls are outside every contestant's clock (caviar's imports happen before its clock
     too, and its first call in the process is not excluded)."""
@@ -52,13 +54,15 @@ def warm_sklearn_workers(X: np.ndarray, y: np.ndarray) -> None:
             {"alpha": [1e-4, 1e-3]},
             n_iter=2,
             cv=2,
-            n_jobs=2,
+            n_jobs=n_jobs,
             random_state=0,
         ).fit(X, y)
 
 
-def validation_search(data, configs: list[dict], epochs: int, alpha_scale: float = 1.0):
-    """``RandomizedSearchCV(MLPClassifier, n_jobs=2)`` over exactly ``configs`` (every
+def validation_search(
+    data, configs: list[dict], epochs: int, alpha_scale: float = 1.0, n_jobs: int = 2
+):
+    """``RandomizedSearchCV(MLPClassifier, n_jobs)`` over exactly ``configs`` (every
     parameter a one-value list, so it samples them without replacement), scored on the
     validation split (``PredefinedSplit``) in accuracy and :func:`finished_at`, its worker
     pool started; ``alpha = alpha_scale * l2_kernel``. Returns ``(est, search, X, y)``."""
@@ -68,7 +72,7 @@ def validation_search(data, configs: list[dict], epochs: int, alpha_scale: float
     X = np.concatenate([data.X_train, data.X_val])
     y = np.concatenate([data.y_train, data.y_val])
     fold = np.r_[np.full(len(data.X_train), -1), np.zeros(len(data.X_val), dtype=int)]
-    warm_sklearn_workers(X, y)
+    warm_sklearn_workers(X, y, n_jobs)
     grid = [
         {
             "hidden_layer_sizes": [tuple(c["model.hidden"])],
@@ -92,7 +96,7 @@ def validation_search(data, configs: list[dict], epochs: int, alpha_scale: float
         grid,
         n_iter=len(configs),
         cv=PredefinedSplit(fold),
-        n_jobs=2,
+        n_jobs=n_jobs,
         refit=False,
         random_state=0,
         scoring={"accuracy": "accuracy", "finished_at": finished_at},
@@ -100,11 +104,11 @@ def validation_search(data, configs: list[dict], epochs: int, alpha_scale: float
     return est, search, X, y
 
 
-def run_sklearn(data, configs: list[dict], epochs: int) -> dict:
+def run_sklearn(data, configs: list[dict], epochs: int, n_jobs: int = 2) -> dict:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    est, search, X, y = validation_search(data, configs, epochs)
+    est, search, X, y = validation_search(data, configs, epochs, n_jobs=n_jobs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()
@@ -120,10 +124,12 @@ def run_sklearn(data, configs: list[dict], epochs: int) -> dict:
         "test": float(np.mean(model.predict(data.X_test) == data.y_test)),
         "time_to_best": float(search.cv_results_["mean_test_finished_at"][best]) - start,
         "time_to_best_estimate": wall * (best + 1) / len(configs),
+        "n_jobs": n_jobs,
     }
 
 
 def run_optuna_torch(data, configs: list[dict], epochs: int, threads: int = 1) -> dict:
+    """The Optuna + PyTorch loop on ``threads`` torch threads (restored after)."""
     import torch
 
     before = torch.get_num_threads()
@@ -191,4 +197,71 @@ def _optuna_torch(data, configs: list[dict], epochs: int) -> dict:
         "val": state["best"],
         "test": float((pred.numpy() == data.y_test).mean()),
         "time_to_best": state["t_best"],
+    }
+
+
+def run_sklearn_cv(
+    X, y, X_test, y_test, folds: list, configs: list[dict], epochs: int, n_jobs: int = 2
+) -> dict:
+    """``RandomizedSearchCV(MLPClassifier, cv=folds, refit=True)`` over exactly
+    ``configs`` on the training + validation rows ``X, y`` (``benchmarks/search_cv.py``);
+    the refit of the best candidate is inside the clock."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import RandomizedSearchCV
+    from sklearn.neural_network import MLPClassifier
+
+    warm_sklearn_workers(X, y, n_jobs)
+    grid = [
+        {
+            "hidden_layer_sizes": [tuple(c["model.hidden"])],
+            "learning_rate_init": [c["optimizer.lr"]],
+            "beta_1": [c["optimizer.beta1"]],
+            "alpha": [c["penalty.l2_kernel"]],
+        }
+        for c in configs
+    ]
+    est = MLPClassifier(
+        solver="adam",
+        batch_size=BATCH,
+        max_iter=epochs,
+        early_stopping=False,
+        n_iter_no_change=epochs + 1,
+        tol=0.0,
+        random_state=0,
+    )
+    cv_search = RandomizedSearchCV(
+        est, grid, n_iter=len(configs), cv=folds, n_jobs=n_jobs, refit=True, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        cv_search.fit(X, y)
+        wall = time.perf_counter() - start
+    test = float(np.mean(cv_search.best_estimator_.predict(X_test) == y_test))
+    return {"seconds": wall, "val": float(cv_search.best_score_), "test": test, "n_jobs": n_jobs}
+
+
+def run_sklearn_anytime(data, configs: list[dict], epochs: int, n_jobs: int = 2) -> dict:
+    """``RandomizedSearchCV`` over exactly ``configs`` on the validation split, with each
+    candidate's finish time (``benchmarks/search_anytime.py``; ``alpha = 2 · 64 · λ``)."""
+    from anytime_curves import running_max
+    from sklearn.exceptions import ConvergenceWarning
+
+    _, search, X, y = validation_search(data, configs, epochs, 2 * BATCH, n_jobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        search.fit(X, y)
+        wall = time.perf_counter() - start
+    res = search.cv_results_
+    finish = [float(t) - start for t in res["mean_test_finished_at"]]
+    scores = [float(s) for s in res["mean_test_accuracy"]]
+    order = np.argsort(finish)
+    return {
+        "seconds": wall,
+        "val": max(scores),
+        "best_curve": running_max(list(zip(finish, scores, strict=True))),
+        "evaluated_curve": [(finish[i], float(k + 1)) for k, i in enumerate(order)],
+        "configs": len(configs),
+        "n_jobs": n_jobs,
     }

@@ -18,6 +18,19 @@ interleaves them R times and keeps each one's fastest). ``--before`` also measur
 settings caviar had before (``libgomp``'s default spin, ``GOMP_SPINCOUNT=300000``; no
 thread adjustment). The last line is one JSON object: ``slowdown_under_load`` per entry
 point and load level, ``fair_share`` per level.
+
+``--policies P1,P2,...`` compares OpenMP wait policies side by side instead (each run
+sets ``CAVIAR_WAIT_POLICY``, see ``caviar.openmp``; the user's own wait variables are
+removed for these runs): ``active``, ``passive``, ``default`` (``libgomp``'s own: spin
+300,000 then sleep), a number (``GOMP_SPINCOUNT``) and ``load`` (caviar's default:
+decided when torch loads from the runnable tasks against the cores). ``policies`` in the
+JSON gives, per policy and entry point, ``quiet_vs_active`` (quiet ``ACTIVE`` time over
+this policy's quiet time; target >= 0.97), ``slowdown`` per load level against quiet
+``ACTIVE`` and ``within_fair_share`` (that slowdown <= ``(N + C) / C``). The whole
+comparison for a quiet machine, in one command::
+
+    python benchmarks/under_load.py --policies active,passive,default,1000,10000,100000,load \
+        --entries train,tune --loads 1,3 --repeat 3
 """
 
 from __future__ import annotations
@@ -34,6 +47,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = {"GOMP_SPINCOUNT": "300000", "CAVIAR_LOAD_AWARE_THREADS": "0"}
+WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
+POLICY_NAMES = ("active", "passive", "default", "load")
 BUSY = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
 
 
@@ -88,9 +103,12 @@ def measure(entry: str, quick: bool, env: dict, timeout: float) -> tuple[float, 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     cmd = [sys.executable, __file__, "--child", entry] + (["--quick"] if quick else [])
+    base = os.environ
+    if "CAVIAR_WAIT_POLICY" in env:  # a policy run: the user's own wait settings would win
+        base = {k: v for k, v in os.environ.items() if k not in WAIT_VARIABLES}
     try:
         proc = subprocess.run(
-            cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
+            cmd, env={**base, **env}, capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired:
         return float("inf"), statistics.fmean(samples or [0])
@@ -115,6 +133,31 @@ def stop_load(procs: list[subprocess.Popen]) -> None:
         p.wait()
 
 
+def parse_policies(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    policies = [x.strip().lower() for x in text.split(",") if x.strip()]
+    bad = [x for x in policies if x not in POLICY_NAMES and not x.isdigit()]
+    if bad or not policies:
+        parser.error(f"--policies takes {', '.join(POLICY_NAMES)} or numbers, got {text!r}")
+    return policies
+
+
+def policy_summary(seconds: dict, policies: list[str], cores: int) -> dict:
+    """Per policy and entry point: quiet ACTIVE over its quiet time, its slowdown per
+    load level against quiet ACTIVE, and whether that is within the fair share."""
+    out: dict = {}
+    for policy in policies:
+        for entry, by_load in seconds[f"policy={policy}"].items():
+            active = seconds.get("policy=active", {}).get(entry, {}).get("0")
+            ref = min(active) if active else min(by_load["0"])
+            slow = {k: min(v) / ref for k, v in by_load.items() if k != "0"}
+            out.setdefault(policy, {})[entry] = {
+                "quiet_vs_active": ref / min(by_load["0"]) if active else None,
+                "slowdown": slow,
+                "within_fair_share": {k: v <= (int(k) + cores) / cores for k, v in slow.items()},
+            }
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict | None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a small smoke version")
@@ -124,6 +167,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     p.add_argument("--repeat", type=int, default=1, help="interleaved repeats; fastest kept")
     p.add_argument("--before", action="store_true", help="also measure the old settings")
     p.add_argument("--load-seconds", type=float, default=300.0, help="bound of a busy process")
+    p.add_argument(
+        "--policies",
+        default=None,
+        help="compare wait policies: active, passive, default, load, or GOMP_SPINCOUNT numbers",
+    )
     args = p.parse_args(argv)
     if args.child:
         child(args.child, args.quick)
@@ -137,9 +185,12 @@ def main(argv: list[str] | None = None) -> dict | None:
         p.error(f"--loads takes comma-separated counts, got {args.loads!r}")
     if args.repeat < 1 or any(n < 0 for n in loads):
         p.error("--repeat must be at least 1 and --loads counts at least 0")
+    policies = parse_policies(p, args.policies) if args.policies is not None else []
     if args.quick:
         entries, loads = ["tune"], [0, 1]
     variants = {"caviar": {}, **({"before": BEFORE} if args.before else {})}
+    if policies:
+        variants = {f"policy={x}": {"CAVIAR_WAIT_POLICY": x} for x in policies}
     cores = len(os.sched_getaffinity(0))
     seconds: dict = {}
     seen: dict = {}
@@ -155,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict | None:
                         seconds.setdefault(variant, {}).setdefault(entry, {})
                         seconds[variant][entry].setdefault(str(n), []).append(s)
                         print(
-                            f"{variant:7s} {entry:6s} load {n}: {s:8.2f} s "
+                            f"{variant:15s} {entry:6s} load {n}: {s:8.2f} s "
                             f"(runnable tasks {busy:.1f}, load average {os.getloadavg()[0]:.2f})",
                             flush=True,
                         )
@@ -174,13 +225,15 @@ def main(argv: list[str] | None = None) -> dict | None:
         "quick": args.quick,
         "cores": cores,
         "repeat": args.repeat,
-        "slowdown_under_load": slowdowns("caviar"),
+        "slowdown_under_load": slowdowns("caviar") if "caviar" in seconds else None,
         "fair_share": {str(n): (n + cores) / cores for n in loads if n},
         "seconds": seconds,
         "load_average_at_start": {str(n): v for n, v in seen.items()},
     }
-    if args.before:
+    if args.before and not policies:
         summary["slowdown_under_load_before"] = slowdowns("before")
+    if policies:
+        summary["policies"] = policy_summary(seconds, policies, cores)
     print(json.dumps(summary), flush=True)
     return summary
 

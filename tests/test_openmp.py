@@ -1,4 +1,5 @@
-"""caviar.openmp: passive OpenMP waiting set before torch loads; threads = free cores."""
+"""caviar.openmp: a wait policy for torch's OpenMP runtime only (decided from the load when
+torch loads; children do not inherit it); threads = free cores."""
 
 from __future__ import annotations
 
@@ -17,11 +18,18 @@ from caviar.data import prepare_data
 from caviar.openmp import adjust_threads, free_cores, load_aware_threads, own_runnable_threads
 from caviar.training.trainer import PopulationTrainer
 
-PROBE = "import os\nimport {module}\nprint(os.environ.get('OMP_WAIT_POLICY'))\n"
+CHILD = "import os; print(os.environ.get('OMP_WAIT_POLICY'))"
+PROBE = (
+    "import os, subprocess, sys\nimport {module}\nimport torch\nfrom caviar import openmp\n"
+    f"child = subprocess.run([sys.executable, '-c', {CHILD!r}],"
+    " capture_output=True, text=True).stdout.strip()\n"
+    "print(os.environ.get('OMP_WAIT_POLICY'), child, openmp.applied.get('OMP_WAIT_POLICY'))\n"
+)
 
 
 def _probe(module: str, **env) -> list[str]:
-    base = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    base = {k: v for k, v in os.environ.items() if k not in openmp.WAIT_VARIABLES}
+    base = {k: v for k, v in base.items() if not k.startswith("CAVIAR_")}
     out = subprocess.run(
         [sys.executable, "-c", PROBE.format(module=module)],
         env={**base, **env},
@@ -33,18 +41,90 @@ def _probe(module: str, **env) -> list[str]:
 
 
 @pytest.mark.parametrize("module", ["caviar", "caviar.cli", "caviar.sklearn"])
-def test_import_sets_passive_waiting_before_torch_loads(module):
-    assert _probe(module)[0] == "PASSIVE"
+def test_import_gives_torch_a_wait_policy_and_leaves_the_environment_alone(module):
+    # issue 30: the policy reaches torch's OpenMP runtime only; neither this process's
+    # environment nor a child's carries it afterwards
+    mine, child, runtime = _probe(module)
+    assert mine == "None" and child == "None"
+    assert runtime in ("ACTIVE", "PASSIVE")  # decided from the load at torch's import
+    assert _probe(module, CAVIAR_WAIT_POLICY="passive") == ["None", "None", "PASSIVE"]
 
 
 def test_a_users_wait_policy_is_kept():
-    assert _probe("caviar", OMP_WAIT_POLICY="ACTIVE")[0] == "ACTIVE"
+    # the user's own setting stays in the environment (theirs, children inherit it) and
+    # Caviar sets nothing on top of it
+    assert _probe("caviar", OMP_WAIT_POLICY="ACTIVE") == ["ACTIVE", "ACTIVE", "None"]
+    assert _probe("caviar", GOMP_SPINCOUNT="1000", CAVIAR_WAIT_POLICY="active")[2] == "None"
 
 
 def test_prefer_passive_waiting_reports_whether_it_is_in_time():
     env: dict = {}
     assert openmp.prefer_passive_waiting(env) is False  # torch is loaded in this process
     assert env == {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+SPIN = (
+    "import time, caviar, torch\ntorch.set_num_threads(2)\na = torch.randn(256, 256)\n"
+    "for _ in range(20): a @ a\n"
+    "c = time.process_time(); time.sleep(1.0); print(time.process_time() - c)\n"
+)
+
+
+@pytest.mark.skipif(openmp.usable_cores() < 2, reason="a team of one thread never waits")
+def test_torchs_runtime_sees_the_policy():
+    # ACTIVE: the idle team thread spins through a sleep of the main thread (CPU time);
+    # PASSIVE: it sleeps too. Proof that libgomp read the setting at torch's import.
+    base = {k: v for k, v in os.environ.items() if k not in openmp.WAIT_VARIABLES}
+    cpu = {}
+    for policy in ("active", "passive"):
+        out = subprocess.run(
+            [sys.executable, "-c", SPIN],
+            env={**base, "CAVIAR_WAIT_POLICY": policy},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        cpu[policy] = float(out.stdout.split()[-1])
+    assert cpu["active"] > 0.05 and cpu["passive"] < 0.03, cpu
+
+
+def test_wait_settings_decided_by_the_load(monkeypatch):
+    monkeypatch.setattr(openmp, "USER_WAIT_SETTINGS", dict.fromkeys(openmp.WAIT_VARIABLES))
+    monkeypatch.delenv("CAVIAR_WAIT_POLICY", raising=False)
+    assert openmp.wait_settings(free=2, cores=2) == {"OMP_WAIT_POLICY": "ACTIVE"}
+    assert openmp.wait_settings("load", free=1, cores=2) == {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert openmp.wait_settings("load", free=0, cores=4) == {"OMP_WAIT_POLICY": "PASSIVE"}
+    monkeypatch.setattr(openmp, "free_cores", lambda cores: None)  # not Linux
+    assert openmp.wait_settings("load", cores=2) == {}
+    assert openmp.wait_settings("passive", free=2, cores=2) == {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert openmp.wait_settings("10000") == {"GOMP_SPINCOUNT": "10000"}
+    assert openmp.wait_settings("default") == {}
+    monkeypatch.setenv("CAVIAR_WAIT_POLICY", "active")
+    assert openmp.wait_settings(free=0, cores=2) == {"OMP_WAIT_POLICY": "ACTIVE"}
+    with pytest.warns(UserWarning, match="CAVIAR_WAIT_POLICY='fast' is not"):
+        assert openmp.wait_settings("fast") == {}
+    monkeypatch.setattr(openmp, "USER_WAIT_SETTINGS", {"OMP_WAIT_POLICY": "PASSIVE"})
+    assert openmp.wait_settings("active", free=2, cores=2) == {}  # the user's wins
+
+
+def test_the_settings_live_only_during_the_import(tmp_path, monkeypatch):
+    (tmp_path / "omp_probe_module.py").write_text(
+        "import os\nSEEN = os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(openmp, "USER_WAIT_SETTINGS", dict.fromkeys(openmp.WAIT_VARIABLES))
+    monkeypatch.setenv("CAVIAR_WAIT_POLICY", "passive")
+    monkeypatch.setattr(openmp, "applied", {})  # this process's torch keeps its record
+    monkeypatch.setenv("GOMP_SPINCOUNT", "7")  # restored exactly, not removed
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert openmp.install_wait_policy("omp_probe_module") is True
+    import omp_probe_module
+
+    assert omp_probe_module.SEEN == ("PASSIVE", "7")
+    assert "OMP_WAIT_POLICY" not in os.environ and os.environ["GOMP_SPINCOUNT"] == "7"
+    assert openmp.install_wait_policy("omp_probe_module") is False  # imported: too late
+    assert not any(getattr(f, "module", None) == "omp_probe_module" for f in sys.meta_path)
+    sys.modules.pop("omp_probe_module")
 
 
 @pytest.fixture

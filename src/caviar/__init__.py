@@ -10,9 +10,9 @@ The public Python API:
 * :class:`caviar.CaviarError`: every user-facing error.
 """
 
-from caviar.openmp import prefer_passive_waiting
+from caviar.openmp import install_wait_policy
 
-prefer_passive_waiting()  # before anything imports torch (see caviar.openmp)
+install_wait_policy()  # torch's OpenMP runtime alone gets the wait policy (caviar.openmp)
 
 from caviar import _tune_alias  # noqa: E402
 from caviar.errors import CaviarError  # noqa: E402
@@ -32,7 +32,7 @@ def __getattr__(name: str):  # lazy: `import caviar` stays cheap until the engin
         from caviar.tuning.runner import tune
 
         return tune
-    if name in ("data", "nn", "tuning"):
+    if name in ("data", "export", "nn", "tuning"):
         import importlib
 
         return importlib.import_module(f"caviar.{name}")

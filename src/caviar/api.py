@@ -21,7 +21,7 @@ from typing import Any
 from caviar.arguments import check_changes, check_path, check_prepared, check_train_callbacks
 from caviar.config import RunConfig, expand_configs, load_configs
 from caviar.config.module_factory import with_factory
-from caviar.data import PreparedData, prepare_data
+from caviar.data import PreparedData, TableOptions, prepare_data
 from caviar.errors import CaviarError
 from caviar.live_dir import append_progress
 from caviar.model import TrainedModel
@@ -90,6 +90,7 @@ def load_data_for(configs: list[RunConfig]) -> PreparedData:
         shape=data_cfg.shape,
         weight=data_cfg.weight,
         test=data_cfg.test,
+        options=TableOptions.from_config(data_cfg),
     )
 
 

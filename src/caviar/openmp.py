@@ -1,22 +1,43 @@
-"""Speed on a busy machine: OpenMP threads that sleep, and no more threads than free cores.
+"""Speed on a quiet machine and on a busy one: how OpenMP threads wait, and how many run.
 
 PyTorch's CPU kernels run on an OpenMP team (GNU ``libgomp`` in the PyPI wheels; MKL
-and oneDNN share it). Two things make a population collapse when other processes
-keep the cores busy:
+and oneDNN share it). Two settings decide its speed, and the best value of each depends
+on whether other processes keep the cores busy:
 
-1. **Spinning at barriers.** With ``OMP_WAIT_POLICY`` unset, a ``libgomp`` thread
-   that reaches the end of a parallel region busy-waits (``GOMP_SPINCOUNT`` = 300,000
-   iterations) for the rest of its team before it sleeps. On an oversubscribed core
-   that spin steals the time slice of the very thread it waits for. Measured on this
-   2-core machine under a load average of 5-10 (other jobs): ``caviar train
-   examples/digits.toml`` took 35-74 s against 3.1-6.2 s with
-   ``OMP_WAIT_POLICY=PASSIVE`` and 3.2 s on one thread, in the same run.
-   :func:`prefer_passive_waiting` sets ``OMP_WAIT_POLICY=PASSIVE`` (honoured by
-   ``libgomp`` and Intel's ``libiomp``, which then uses ``KMP_BLOCKTIME=0``) unless
-   the user set it. The OpenMP runtime reads it once, when it is loaded -- when
-   ``torch`` is imported -- so ``import caviar`` does it before importing torch;
-   where torch was imported first it is too late for this process, and
-   :func:`adjust_threads` still applies.
+1. **How a thread waits at a barrier** (the wait policy). ``libgomp`` reads it ONCE,
+   when it is loaded -- when ``torch`` is imported:
+
+   * ``OMP_WAIT_POLICY=ACTIVE``: a thread that reaches the end of a parallel region
+     spins until the next one starts. Fastest on a quiet machine (the next kernel finds
+     its team awake); measured on a quiet 2-core machine, ``benchmarks/population.py``
+     took 7.15 s against 9.26 s with ``PASSIVE``. On an oversubscribed core the spin
+     steals the time slice of the very thread it waits for: ``caviar train
+     examples/digits.toml`` took 35-74 s against 3.1-6.2 s with ``PASSIVE`` under a
+     load average of 5-10.
+   * ``OMP_WAIT_POLICY=PASSIVE``: the thread sleeps at once (about 30% slower quiet).
+   * neither (``libgomp``'s default): spin ``GOMP_SPINCOUNT`` = 300,000 iterations,
+     then sleep; ``GOMP_SPINCOUNT=N`` sets that count (``benchmarks/under_load.py
+     --policies`` measures values side by side).
+
+   Caviar's default, ``CAVIAR_WAIT_POLICY=load``, decides when torch is imported, from
+   the machine's load at that moment (:func:`wait_settings`): ``ACTIVE`` when every
+   usable core is free (``/proc/loadavg``'s runnable count, the least of three reads,
+   less this process's own runnable threads), ``PASSIVE`` when another process is
+   running. Why this one: on a quiet machine it IS the fastest policy, and when the
+   machine is busy later, :func:`adjust_threads` (below) runs the team on the free cores
+   only -- a team of one thread has no barrier to spin at -- so the spin cannot steal
+   a busy core's time slice for long; a machine busy at the start gets ``PASSIVE``,
+   which is safe under any load. ``CAVIAR_WAIT_POLICY`` also takes ``active``,
+   ``passive``, ``default`` (``libgomp``'s own) or a number (``GOMP_SPINCOUNT``).
+   A user's own ``OMP_WAIT_POLICY``, ``GOMP_SPINCOUNT`` or ``KMP_BLOCKTIME`` wins:
+   Caviar then sets nothing.
+
+   **Only Caviar's own process gets it.** :func:`install_wait_policy` (run by ``import
+   caviar``) puts the chosen variables in ``os.environ`` only while torch's import runs
+   and restores the environment right after (:data:`applied` records what the runtime
+   saw), so subprocesses -- scikit-learn's joblib workers, a user's own children -- see
+   the environment the user had. Where torch was imported before caviar it is too late
+   for this process, and :func:`adjust_threads` still applies.
 2. **Waiting for a descheduled team member.** Even sleeping, every parallel kernel
    ends when its *last* thread does; a thread the OS has descheduled for another
    process's time slice stalls the whole team. :func:`adjust_threads` runs each
@@ -33,29 +54,134 @@ keep the cores busy:
 
 The thread count is not part of a result: a 16-configuration digits search gave
 bitwise the same trials on one and two intra-op threads (README, "Populations side by
-side"). ``CAVIAR_LOAD_AWARE_THREADS=0`` switches the thread
-adjustment off; ``OMP_WAIT_POLICY=ACTIVE`` restores spinning.
+side"). ``CAVIAR_LOAD_AWARE_THREADS=0`` switches the thread adjustment off.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.abc
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 READS = 3
+#: The variables that set how OpenMP threads wait (``libgomp`` and Intel's ``libiomp``).
+WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
+#: The user's own wait settings when caviar was imported (None: not set).
+USER_WAIT_SETTINGS: dict[str, str | None] = {k: os.environ.get(k) for k in WAIT_VARIABLES}
+#: What torch's OpenMP runtime saw from Caviar when it loaded (empty: nothing set).
+applied: dict[str, str] = {}
 
 
 def prefer_passive_waiting(environ: dict | None = None) -> bool:
-    """Set ``OMP_WAIT_POLICY=PASSIVE`` unless set already; True when this process's OpenMP
-    runtime will see it (torch not imported yet)."""
+    """Set ``OMP_WAIT_POLICY=PASSIVE`` in ``environ`` unless set already; True when this
+    process's OpenMP runtime will see it (torch not imported yet). ``import caviar`` no
+    longer calls it (see :func:`install_wait_policy`)."""
     env = os.environ if environ is None else environ
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return "torch" not in sys.modules
+
+
+def wait_settings(
+    policy: str | None = None, free: int | None = None, cores: int | None = None
+) -> dict[str, str]:
+    """The wait variables Caviar gives its own OpenMP runtime: none where the user set
+    one of :data:`WAIT_VARIABLES`; else by ``policy`` (default ``CAVIAR_WAIT_POLICY``,
+    else ``"load"``): ``"active"``, ``"passive"``, ``"default"`` (none), a number
+    (``GOMP_SPINCOUNT``) or ``"load"``: ``ACTIVE`` when ``free`` (default
+    :func:`free_cores`) equals ``cores`` (default :func:`usable_cores`), else ``PASSIVE``.
+
+    Examples
+    --------
+    >>> wait_settings("load", free=1, cores=2)  # doctest: +SKIP  (no user setting)
+    {'OMP_WAIT_POLICY': 'PASSIVE'}
+    """
+    if any(v is not None for v in USER_WAIT_SETTINGS.values()):
+        return {}
+    policy = (policy or os.environ.get("CAVIAR_WAIT_POLICY") or "load").strip().lower()
+    if policy == "load":
+        cores = usable_cores() if cores is None else cores
+        free = free_cores(cores) if free is None else free
+        if free is None:  # the kernel does not say (not Linux): the runtime's default
+            return {}
+        policy = "active" if free >= cores else "passive"
+    if policy in ("active", "passive"):
+        return {"OMP_WAIT_POLICY": policy.upper()}
+    if policy.isdigit():
+        return {"GOMP_SPINCOUNT": policy}
+    if policy != "default":
+        warnings.warn(
+            f"CAVIAR_WAIT_POLICY={policy!r} is not load, active, passive, default or a "
+            "number; using the OpenMP runtime's default",
+            stacklevel=2,
+        )
+    return {}
+
+
+@contextmanager
+def wait_settings_applied(settings: dict[str, str]) -> Iterator[dict[str, str]]:
+    """``settings`` in ``os.environ`` inside the block only (recorded in :data:`applied`);
+    the environment is restored exactly on exit."""
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
+    applied.clear()
+    applied.update(settings)
+    try:
+        yield settings
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class _WaitPolicyOnImport(importlib.abc.MetaPathFinder):
+    """Finds ``module`` with the other finders, and runs its import inside
+    :func:`wait_settings_applied` (once; then it leaves ``sys.meta_path``)."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001
+        if fullname != self.module:
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find else None
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run = loader.exec_module
+
+        def exec_module(module) -> None:  # noqa: ANN001
+            with wait_settings_applied(wait_settings()):
+                run(module)
+
+        loader.exec_module = exec_module
+        return spec
+
+
+def install_wait_policy(module: str = "torch") -> bool:
+    """Give this process's OpenMP runtime Caviar's wait settings (:func:`wait_settings`)
+    while ``module`` is first imported, and only then; False where it is imported
+    already (too late)."""
+    if module in sys.modules:
+        return False
+    if not any(getattr(f, "module", None) == module for f in sys.meta_path):
+        sys.meta_path.insert(0, _WaitPolicyOnImport(module))
+    return True
 
 
 def usable_cores() -> int:

@@ -16,7 +16,7 @@ def _run_quick(name: str, env: dict | None = None) -> dict:
         [sys.executable, str(BENCHMARKS / f"{name}.py"), "--quick"],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # each contestant starts its own process (benchmarks/fair.py)
         env=env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

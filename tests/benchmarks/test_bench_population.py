@@ -13,6 +13,18 @@ def test_population_benchmark_quick(run_quick):
     assert (
         result["max_speedup_vs_torch_sequential_at_peak"] >= result["speedup_vs_torch_sequential"]
     )
+    # issue 30: every peer in its own process, caviar never imported, none of Caviar's
+    # variables, the best of the documented settings (named), the plain loop beside it
+    for name, check in result["peer_processes"].items():
+        assert check["own_process"] is True and check["caviar_modules"] == [], name
+        assert not [k for k in check["environment"] if k.startswith("CAVIAR_")], name
+    settings = result["peer_settings"]
+    assert settings["torch_sequential"] in ({"threads": 1}, {"threads": 2})
+    assert settings["sklearn"] in ({"n_jobs": 1}, {"n_jobs": 2})
+    tries = result["peer_tries"]["torch_sequential"]
+    assert [t["setting"] for t in tries] == [{"threads": 1}, {"threads": 2}]
+    assert result["seconds"]["torch_sequential"] == round(min(t["seconds"] for t in tries), 3)
+    assert result["torch_loop_vs_plain_loop"] > 0
 
 
 def test_population_benchmark_bf16_side_by_side():

@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     from caviar.cli import (
         dashboard_cmd,
         diagnose_cmd,
+        export_cmd,
         predict_cmd,
         report_cmd,
         train_cmd,
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train_cmd.add_parser(sub)
     predict_cmd.add_parser(sub)
+    export_cmd.add_parser(sub)
     tune_cmd.add_parser(sub)
     diagnose_cmd.add_parser(sub)
     report_cmd.add_parser(sub)

@@ -35,6 +35,7 @@ from caviar.data import Preprocessor
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.model import network as networks
+from caviar.model.exportable import Exportable
 from caviar.model.validate import (
     check_shapes_bounded,
     flat_inputs,
@@ -51,7 +52,7 @@ from caviar.version import __version__
 FORMAT_VERSION = 1
 
 
-class TrainedModel:
+class TrainedModel(Exportable):
     """One or more members of one structure with the preprocessing they were trained with."""
 
     def __init__(
@@ -249,6 +250,8 @@ class TrainedModel:
             codes = self.predict_proba(X, preprocessed=preprocessed).argmax(axis=1)
             return self.preprocessor.decode_labels(codes)
         out = self.outputs(self._features(X, preprocessed)).mean(axis=0)
+        if self.preprocessor is not None:  # a standardized target back in its units
+            out = self.preprocessor.decode_labels(out)
         return out[:, 0] if out.shape[1] == 1 else out
 
     def predict_mc(
@@ -264,7 +267,10 @@ class TrainedModel:
             raise CaviarError("MC dropout needs a model trained with dropout (model.dropout > 0)")
         x = self._features(X, preprocessed)
         draws = np.stack([self._combined(self.outputs(x, mc_counter=t)) for t in range(samples)])
-        return draws.mean(axis=0), draws.std(axis=0)
+        mean, std = draws.mean(axis=0), draws.std(axis=0)
+        if self.task != "classification" and self.preprocessor is not None:
+            mean, std = self.preprocessor.decode_labels(mean), self.preprocessor.decode_spread(std)
+        return mean, std
 
     @property
     def classes(self) -> list | None:

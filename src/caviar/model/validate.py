@@ -49,8 +49,21 @@ class FeatureSpec(_Open):
     mean: float | None = None
     std: float | None = None
     categories: list[Any] | None = None
+    fill: float | None = None
+    indicator: bool = False
+    other: bool = False
+
+    @property
+    def width(self) -> int:
+        """Model inputs of this column (caviar.data.encoding: value + indicator, or
+        kept levels + other)."""
+        if self.kind == "numeric":
+            return 1 + int(self.indicator)
+        return len(self.categories or []) + int(self.other)
 
     def check(self) -> None:
+        if self.fill is not None and not math.isfinite(self.fill):
+            raise ValueError(f"feature '{self.name}': fill must be a finite number")
         if self.kind == "numeric":
             if self.mean is None or not math.isfinite(self.mean):
                 raise ValueError(f"feature '{self.name}': mean must be a finite number")
@@ -169,7 +182,7 @@ def _check_labels(d: ModelDescription) -> None:
     pre = d.preprocessing
     if pre.task != d.task:
         raise ValueError(f"preprocessing task {pre.task!r} differs from task {d.task!r}")
-    n_inputs = sum(1 if f.kind == "numeric" else len(f.categories or []) for f in pre.features)
+    n_inputs = sum(f.width for f in pre.features)
     if d.kind == "mlp" and d.sizes[0] != n_inputs:
         raise ValueError(f"sizes[0] = {d.sizes[0]} but the preprocessing gives {n_inputs} inputs")
     if d.task == "regression":

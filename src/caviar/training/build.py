@@ -1,9 +1,10 @@
 """Building a population's model: the MLP fast path or a generic module population.
 
 ``model.kind = "mlp"`` builds :class:`~caviar.nn.mlp.PopulationMLP` (hand-written
-backpropagation); ``"cnn"`` and ``"module"`` build
+backpropagation); ``"cnn"``, ``"rnn"`` and ``"module"`` build
 :class:`~caviar.nn.module.PopulationModule` from a factory
-(:mod:`caviar.nn.factory`; the built-in CNN is :func:`caviar.nn.cnn.build_cnn`), each
+(:mod:`caviar.nn.factory`; the built-in CNN is :func:`caviar.nn.cnn.build_cnn`, the
+recurrent model :func:`caviar.nn.sequence.build_rnn`), each
 member's module built under its own ``train.seed``. Both start the output layer at the
 baseline when ``model.output_init = "prior"`` (seed 004) — for a user's module only if
 it asks for it (``output_bias`` is in the dict its factory receives).
@@ -56,8 +57,8 @@ def factory_config(cfg: RunConfig, data, k: int, bias: np.ndarray | None) -> dic
 
 
 def factory_of(cfg: RunConfig):
-    """The factory and its path for a ``cnn`` or ``module`` configuration."""
-    path = factories.CNN_FACTORY if cfg.model.kind == "cnn" else cfg.model.factory
+    """The factory and its path for a ``cnn``, ``rnn`` or ``module`` configuration."""
+    path = factories.BUILT_IN.get(cfg.model.kind, cfg.model.factory)
     return factories.resolve(path), path
 
 
@@ -109,7 +110,7 @@ def _build_module(configs, data, knobs, k: int, bias) -> PopulationModule:  # no
     model = PopulationModule(
         members, input_shape(data), dtype=DTYPES[first.train.dtype], device=first.train.device
     )
-    model.factory_path = path
+    model.factory_path, model.factory_dir = path, factories.module_root(factory)
     model.member_configs = member_configs
     if model.n_outputs != k:
         raise CaviarError(

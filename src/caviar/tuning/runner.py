@@ -37,6 +37,7 @@ from caviar.tuning.search import Progress, SearchContext, round_rng, run_search
 from caviar.tuning.strategies import batch_size, make_strategy
 from caviar.tuning.time_budget import TimeBudget
 from caviar.tuning.tune_callbacks import TuneHooks
+from caviar.tuning.warm_start import load_prior
 
 # the search's public names where callers import them from (caviar.tune re-exports them)
 __all__ = ["TunePlan", "TuneResult", "make_plan", "tune"]
@@ -120,7 +121,7 @@ def tune(
     if data is None:
         data = load_data_for([base_cfg])
     check_fold_data(base_cfg, data, "search.cv")  # enough rows of every class for k folds
-    strategy = make_strategy(s)
+    strategy = make_strategy(s, load_prior(s.warm_start, space) if s.warm_start else None)
     grid_size = strategy.size(space)
     total = s.trials if s.trials is not None else (grid_size if grid_size else None)
     if grid_size is not None and total is not None:
