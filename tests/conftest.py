@@ -57,6 +57,16 @@ SLOW = (
 )
 
 
+def pytest_configure(config):
+    """On an xdist worker: one intra-op torch thread, so two workers share 2 cores
+    without oversubscribing them (2 workers x 2 OpenMP threads each made busy-waiting
+    threads fight; tests that need threads set them themselves)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
 def pytest_collection_modifyitems(config, items):
     root = os.path.dirname(__file__)
     for item in items:
