@@ -32,7 +32,7 @@ def __getattr__(name: str):  # lazy: `import caviar` stays cheap until the engin
         from caviar.tuning.runner import tune
 
         return tune
-    if name in ("data", "nn", "tuning"):
+    if name in ("data", "export", "nn", "tuning"):
         import importlib
 
         return importlib.import_module(f"caviar.{name}")

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from caviar.arguments import check_changes, check_path, check_prepared, check_train_callbacks
 from caviar.config import RunConfig, expand_configs, load_configs
 from caviar.config.module_factory import with_factory
-from caviar.data import PreparedData, prepare_data
+from caviar.data import PreparedData, TableOptions, prepare_data
 from caviar.errors import CaviarError
+from caviar.live_dir import append_progress
 from caviar.model import TrainedModel
 from caviar.nn.factory import register
 from caviar.training.build import DTYPES
@@ -30,7 +32,7 @@ from caviar.training.cross_validation import fold_rows, train_cross_validated
 from caviar.training.ensemble import build_ensemble, model_scores
 from caviar.training.evaluate import evaluate
 from caviar.training.full_batch import is_full_batch, train_full_batch
-from caviar.training.live import append_line, live_callbacks
+from caviar.training.live import live_callbacks
 from caviar.training.population import group_by_structure
 from caviar.training.refit import refit
 from caviar.training.result import MemberResult, PopulationResult, rank_members
@@ -88,6 +90,7 @@ def load_data_for(configs: list[RunConfig]) -> PreparedData:
         shape=data_cfg.shape,
         weight=data_cfg.weight,
         test=data_cfg.test,
+        options=TableOptions.from_config(data_cfg),
     )
 
 
@@ -127,6 +130,7 @@ def prepare(
     config: RunConfig | dict | list | str | Path, data: PreparedData | None = None
 ) -> tuple[list[RunConfig], PreparedData]:
     """Configurations and data of a run, all validated (nothing trained yet)."""
+    check_prepared(data)
     configs = as_configs(config)
     if not configs:
         raise CaviarError("no configurations to train")
@@ -164,6 +168,9 @@ def train(
     import time
 
     start = time.perf_counter()
+    callbacks = check_train_callbacks(callbacks)
+    changes = check_changes(changes)
+    live_dir = check_path("live_dir", live_dir)
     if module is not None:
         config = with_factory(config, register(module))
     configs, data = prepare(config, data)
@@ -198,7 +205,7 @@ def train(
         populations.append(result)
         members.extend(result.members)
     if live_dir is not None:
-        append_line(Path(live_dir) / "progress.jsonl", {"done": True})
+        append_progress(Path(live_dir), {"done": True})
     ranked = rank_members(members)
     best = ranked[0]
     pop_i, member_i = best.population, best.position

@@ -19,6 +19,7 @@ Every run directory holds ``run.json`` (``{"kind": "train" | "tune" | "diagnose"
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -107,7 +108,13 @@ def study_storage_url(run_dir: Path, summary: dict[str, Any]) -> str | None:
     url = summary.get("storage") if isinstance(summary.get("storage"), str) else None
     own = run_dir / "study.db"
     if own.exists() and (url is None or url.startswith("sqlite")):
-        url = f"sqlite:///{own.resolve()}"
+        return f"sqlite:///{own.resolve()}"
+    other = url.removeprefix("sqlite:///") if url and url.startswith("sqlite:///") else None
+    if other is not None and Path(other).name == "study.db":  # another run directory's study
+        raise CaviarError(
+            f"{run_dir} has no study.db (copied without it?); its summary names {other}, "
+            "the study of the run it came from, which is not read: copy study.db with the run"
+        )
     return url
 
 
@@ -200,9 +207,37 @@ def _write_marker(path: Path, study: str, storage: str) -> bool:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
+    try:
+        _fill(fd, text.encode())
+    except BaseException:  # e.g. disk full: no empty run.json is left to block a retry
+        target.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
     return True
+
+
+def _fill(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the open file ``fd``."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def remove_unstarted_tune(path: Path, *, dir_existed: bool, db: Path | None, marker: bool) -> None:
+    """Undo a tune start that failed before any trial was stored: its ``run.json`` (when
+    ``marker``: this start wrote it), its new SQLite study ``db`` (and journal files)
+    and, when this start created it, the directory if empty -- so a retry starts as if
+    nothing happened."""
+    if marker:
+        (path / MARKER).unlink(missing_ok=True)
+    if db is not None:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            with contextlib.suppress(OSError):  # absent, or its directory cannot exist
+                Path(str(db) + suffix).unlink()
+    if not dir_existed:
+        with contextlib.suppress(OSError):  # not empty: something else is there, leave it
+            path.rmdir()
 
 
 def absolute_url(url: str) -> str:

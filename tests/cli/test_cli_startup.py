@@ -66,7 +66,7 @@ def test_help_is_plain_text_and_lists_the_strategies(capsys):
         assert "``" not in text and text.strip()
     with pytest.raises(SystemExit):
         main(["tune", "--help"])
-    assert "{grid,random,coarse_to_fine,tpe}" in capsys.readouterr().out
+    assert "{grid,random,coarse_to_fine,tpe,gp,cmaes,qmc,nsga2,nsga3}" in capsys.readouterr().out
     assert STRATEGIES == get_args(SearchSettings.model_fields["strategy"].annotation)
 
 

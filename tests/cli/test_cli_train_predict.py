@@ -130,8 +130,12 @@ def test_bad_data_content(tmp_path, capsys):
     pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0] * 10, "y": [0, 1] * 20}).to_csv(nan, index=False)
     one = tmp_path / "one.csv"
     pd.DataFrame({"a": np.arange(40.0), "y": ["x"] * 40}).to_csv(one, index=False)
+    nan_refused = tmp_path / "nan_refused.csv"  # data.impute = "none": gaps refused
+    pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0] * 10, "y": [0, 1] * 20}).to_csv(
+        nan_refused, index=False
+    )
     cases = [
-        (nan, "y", "missing values"),
+        (nan_refused, 'y"\nimpute = "none', "missing values"),
         (one, "y", "only one class"),
         (one, "nope", "target column 'nope' not found"),
     ]

@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from caviar.data import PreparedData, load_source, prepare_arrays, prepare_data, train_val
+from caviar.data import (
+    PreparedData,
+    TableOptions,
+    load_source,
+    prepare_arrays,
+    prepare_data,
+    train_val,
+)
 
 
 def test_prepare_iris() -> None:
@@ -143,7 +150,8 @@ def test_nan_features_report_the_count_over_all_rows(tmp_path, raises_one_line) 
     path = tmp_path / "gaps.csv"
     df.to_csv(path, index=False)
     raises_one_line(
-        lambda: prepare_data(str(path), target="y"), "feature 'age' has 8 missing values (NaN)"
+        lambda: prepare_data(str(path), target="y", options=TableOptions(impute="none")),
+        "feature 'age' has 8 missing values (NaN)",
     )
 
 

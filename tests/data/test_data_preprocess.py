@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from caviar.data import CategoricalColumn, NumericColumn, Preprocessor
+from caviar.data import CategoricalColumn, NumericColumn, Preprocessor, TableOptions
 
 
 def _frame() -> pd.DataFrame:
@@ -187,11 +187,14 @@ def test_from_json_rejects_other_documents(raises_one_line) -> None:
 
 
 # ---------------------------------------------------------------- bad values
+NO_IMPUTE = TableOptions(impute="none")  # the refusal of missing values (data.impute = "none")
+
+
 def test_nan_feature_named_with_count(raises_one_line) -> None:
     df = _frame()
     df.loc[[0, 2, 4], "age"] = np.nan
     raises_one_line(
-        lambda: Preprocessor("regression").fit(df, np.zeros(7)),
+        lambda: Preprocessor("regression", options=NO_IMPUTE).fit(df, np.zeros(7)),
         "feature 'age' has 3 missing values (NaN); fill or drop them first",
     )
 
@@ -201,7 +204,7 @@ def test_several_columns_with_missing_values(raises_one_line) -> None:
     df.loc[0, "age"] = np.nan
     df.loc[[1, 2], "color"] = None
     raises_one_line(
-        lambda: Preprocessor("regression").fit(df, np.zeros(7)),
+        lambda: Preprocessor("regression", options=NO_IMPUTE).fit(df, np.zeros(7)),
         "2 features have missing values (NaN)",
         "'age' (1)",
         "'color' (2)",
@@ -218,7 +221,7 @@ def test_infinite_feature(raises_one_line) -> None:
 
 
 def test_nan_at_transform_time(raises_one_line) -> None:
-    pre = Preprocessor("regression").fit(_frame(), np.zeros(7))
+    pre = Preprocessor("regression", options=NO_IMPUTE).fit(_frame(), np.zeros(7))
     df = _frame()
     df.loc[3, "age"] = np.nan
     raises_one_line(lambda: pre.transform(df), "feature 'age' has 1 missing value (NaN)")

@@ -44,3 +44,12 @@ def test_a_copied_run_reports_its_own_study(tmp_path, monkeypatch, capsys):
     assert main(["tune", str(cfg), "-o", str(run), "-q", "--resume", "--trials", "4"]) == 0
     assert len(load_run(run).trials) == 4
     assert len(load_run(copy).trials) == 2
+    # a copy without its study.db is refused: its summary names the original's study,
+    # which is another run's and is not read through that absolute path
+    bare = tmp_path / "bare"
+    shutil.copytree(run, bare, ignore=shutil.ignore_patterns("study.db*"))
+    capsys.readouterr()
+    assert main(["report", str(bare), "-o", str(tmp_path / "bare.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no study.db (copied without it?)" in err
+    assert not (tmp_path / "bare.html").exists()

@@ -15,7 +15,7 @@ normalized first steps (``g / sqrt(v)``) to about 1e-2 after 8 epochs.
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from caviar.sklearn import CaviarClassifier, CaviarRegressor
+from caviar.sklearn import CaviarClassifier, CaviarRegressor, expected_failed_checks
 
 FAST = {
     "hidden_layer_sizes": (16,),
@@ -29,4 +29,18 @@ FAST = {
 
 @parametrize_with_checks([CaviarClassifier(**FAST), CaviarRegressor(**FAST)])
 def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# the default float32: every check passes but the sample-weight equivalence, which is
+# declared expected-to-fail with its reason (caviar.sklearn.checks), as scikit-learn does
+# for its SGD estimators; the declaration must be needed (xfail, not xpass)
+FAST32 = {**FAST, "dtype": "float32"}
+
+
+@parametrize_with_checks(
+    [CaviarClassifier(**FAST32), CaviarRegressor(**FAST32)],
+    expected_failed_checks=expected_failed_checks,
+)
+def test_sklearn_estimator_checks_float32(estimator, check):
     check(estimator)

@@ -69,7 +69,11 @@ def test_regressor_predicts_the_linear_output_single_and_multi_target(diabetes):
     est = CaviarRegressor(**{**FAST, "activation": "tanh"}, learning_rate=0.05).fit(X, y)
     pred = est.predict(X)
     assert pred.shape == (len(y),)
-    np.testing.assert_allclose(pred, forward(est, X)[:, 0], rtol=1e-12)
+    # the network learns the standardized target; predictions map it back (standardize_target)
+    expected = forward(est, X)[:, 0] * est.target_std_[0] + est.target_mean_[0]
+    np.testing.assert_allclose(pred, expected, rtol=1e-12)
+    assert est.target_mean_[0] == pytest.approx(y.mean(), rel=1e-12)
+    assert est.target_std_[0] == pytest.approx(y.std(), rel=1e-12)
     Y = np.c_[y, -2 * y]
     multi = CaviarRegressor(**FAST, learning_rate=0.05).fit(X, Y)
     assert multi.n_outputs_ == 2 and multi.predict(X).shape == (len(y), 2)

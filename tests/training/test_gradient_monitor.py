@@ -96,3 +96,22 @@ def test_gradient_check_of_the_training_path_passes_and_can_fail(iris, loss, mon
     monkeypatch.setattr(bc, "loss_and_gradient", wrong)
     checks = bc.backprop_check(_float64(cfg, None), iris, model, f, CHECK_ROWS)
     assert [c.ok for c in checks] == [False, True, True, True, True, True]
+
+
+def test_a_zero_first_epoch_norm_is_no_exploding_reference():
+    """A layer whose first recorded gradient is exactly 0 (dead units, zero init) and
+    then becomes an ordinary 0.5 is not 'exploding'; growth past 1000x the first nonzero
+    norm still is."""
+    model = PopulationMLP([2, 3, 1], 2, dtype=torch.float64)
+    monitor = GradientMonitor(model)
+    alive = torch.ones(2, dtype=torch.bool)
+    for t in range(4):
+        g = model.weights(model.flat.grad)
+        g[0].fill_(1.0)
+        g[1][0].fill_(0.0 if t == 0 else 0.5)  # member 0: 0, then steady
+        g[1][1].fill_([0.0, 1.0, 1.0, 2 * EXPLODING][t])  # member 1: 0, 1, 1, 2000
+        monitor.record(alive)
+    steady, explode = (monitor.member_report(p) for p in range(2))
+    assert steady["warnings"] == []
+    assert len(explode["warnings"]) == 1 and "layer 1" in explode["warnings"][0]
+    assert "first nonzero epoch 1.73" in explode["warnings"][0]  # ||ones (3, 1)|| = sqrt 3

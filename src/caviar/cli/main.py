@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     from caviar.cli import (
         dashboard_cmd,
         diagnose_cmd,
+        export_cmd,
         predict_cmd,
         report_cmd,
         train_cmd,
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train_cmd.add_parser(sub)
     predict_cmd.add_parser(sub)
+    export_cmd.add_parser(sub)
     tune_cmd.add_parser(sub)
     diagnose_cmd.add_parser(sub)
     report_cmd.add_parser(sub)
@@ -59,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     except CaviarError as e:
         sys.stderr.write(f"error: {e}\n")
         return 2
+    except OSError as e:  # disk full, permission denied, ...: one line, no traceback
+        where = f"{e.filename}: " if e.filename else ""
+        sys.stderr.write(f"error: {where}{e.strerror or e}\n")
+        return 1
     except Terminated:
         sys.stderr.write("terminated\n")
         return 143

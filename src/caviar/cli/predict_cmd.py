@@ -50,9 +50,11 @@ def predictions_frame(model: TrainedModel, X: pd.DataFrame) -> pd.DataFrame:
     """A prediction column, plus one probability column per class for classifiers."""
     import pandas as pd
 
-    frame = pd.DataFrame({"prediction": model.predict(X)})
+    if model.task != "classification":
+        return pd.DataFrame({"prediction": model.predict(X)})
+    proba = model.predict_proba(X)  # once: the rows go through the preprocessing once
+    frame = pd.DataFrame({"prediction": model.preprocessor.decode_labels(proba.argmax(axis=1))})
     if model.task == "classification":
-        proba = model.predict_proba(X)
         for k, label in enumerate(model.classes or range(proba.shape[1])):
             frame[f"proba_{label}"] = proba[:, k]
     return frame

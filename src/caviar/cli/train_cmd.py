@@ -106,7 +106,33 @@ def summary(run: TrainRun, out: Path) -> dict:
         "model_dir": str(out / "model"),
         "warnings": member_warnings(run.members),
         "changes": [c for m in run.members for c in m.changes],  # caviar set, in order
+        "data": data_facts(run.data),
+        "trees": trees_beside(run),
     }
+
+
+def data_facts(data) -> dict:
+    """What the data preparation did: values imputed per column, rows dropped for a
+    missing target, and the target's standardization (regression)."""
+    pre = data.preprocessor
+    return {
+        "imputed": dict(data.imputed or {}),
+        "dropped_rows": int(data.dropped_rows),
+        "target_mean": getattr(pre, "target_mean", None),
+        "target_std": getattr(pre, "target_std", None),
+    }
+
+
+def trees_beside(run: TrainRun) -> dict:
+    """Boosted trees on the same split, scored with the run's metric, and the verdict
+    (:mod:`caviar.diagnose.trees`); ``{"skipped": reason}`` when they cannot be fitted."""
+    from caviar.diagnose.trees import trees_report
+
+    metric = run.best.config.train.metric
+    try:
+        return trees_report(run.data, float(run.best.val_score), metric=metric)
+    except (ValueError, MemoryError) as exc:  # e.g. too few rows for the trees
+        return {"skipped": f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"}
 
 
 SHORT_FIELD = {"label_smoothing": "smooth", "weight_decay": "wd", "leaky_slope": "slope"}
@@ -191,6 +217,10 @@ def run(args: argparse.Namespace) -> int:
         f"best member {result.best.index}: val {score} {result.best.val_score:.4f}, "
         f"test {score} {result.test_score:.4f} (test split used once, for this model)"
     )
+    trees = info.get("trees") or {}
+    if "verdict" in trees:
+        console.print(f"trees ({trees['name']}, {trees['metric']}): {trees['verdict']} "
+                      f"({trees['reason']})")  # fmt: skip
     for member, texts in info["warnings"].items():
         for text in texts:
             stderr_console.print(f"[yellow]warning[/]: member {member}: {text}")

@@ -25,7 +25,7 @@ from caviar.cli.output import stderr_console, table_console, top_rows
 from caviar.serialize import dumps
 
 #: search.strategy's values (caviar.tuning.settings.SearchSettings; a test keeps them equal)
-STRATEGIES = ("grid", "random", "coarse_to_fine", "tpe")
+STRATEGIES = ("grid", "random", "coarse_to_fine", "tpe", "gp", "cmaes", "qmc", "nsga2", "nsga3")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +42,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, help="override search.time_budget (seconds)")
     p.add_argument("--strategy", choices=STRATEGIES, help="override search.strategy")
     p.add_argument("--seed", type=int, help="override search.seed")
+    p.add_argument(
+        "--from",
+        dest="warm_start",
+        metavar="RUN",
+        help="warm start: the adaptive strategy first sees the finished trials of run "
+        "directory RUN (same space); overrides search.warm_start",
+    )
     p.add_argument("--cv", type=int, help="override search.cv (k-fold cross-validation)")
     p.add_argument(
         "--executor",
@@ -93,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         "strategy": args.strategy,
         "seed": args.seed,
         "cv": args.cv,
+        "warm_start": args.warm_start,
     }
     plan = make_plan(args.config, overrides)
     out = Path(args.out) if args.out else Path("runs") / plan.name
@@ -217,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if "trees" in v:
         t = v["trees"]
-        console.print(f"trees ({t['name']}): {t['verdict']} ({t['reason']})")
+        console.print(f"trees ({t['name']}, {t.get('metric')}): {t['verdict']} ({t['reason']})")
     console.print(f"saved {out / 'model'}")
     if "report" in info:
         console.print(f"report: {info['report']}", soft_wrap=True)

@@ -67,7 +67,7 @@ class _State:
 
 
 def _progress_file(run_dir: Path) -> Path:
-    from caviar.training.live import live_dir_of  # the engine only when the command runs
+    from caviar.live_dir import live_dir_of  # no engine (torch) for watch/set
 
     live = live_dir_of(run_dir) / "progress.jsonl"
     if live.exists():
@@ -125,21 +125,41 @@ def _state_for(lines: list[dict]):
     return _State()
 
 
+def _population_knobs(lines: list[dict], key: str, who: int) -> list[str] | None:
+    """The per-member knobs of the population running ``key`` (``members``/``trials``)
+    ``who``, from its first progress line; None when no line names them yet."""
+    knobs: dict[int, list[str]] = {}
+    found = None
+    for line in lines:
+        if "knobs" in line:
+            knobs[line.get("population")] = line["knobs"]
+        if who in (line.get(key) or []):
+            found = line.get("population")
+    return knobs.get(found) if found is not None else None
+
+
+def _assignments(items: list[str], knobs: list[str] | None) -> dict[str, float]:
+    from caviar.config.live_knobs import check_settable
+
+    values = {}
+    for item in items:
+        path, sep, value = item.partition("=")
+        if not sep:
+            raise CaviarError(f"expected path=value, got '{item}'")
+        values[path.strip()] = check_settable(path.strip(), value.strip(), knobs)
+    return values
+
+
 def set_knobs(args: argparse.Namespace) -> int:
-    from caviar.training.live import append_line, check_settable, live_dir_of
-    from caviar.tuning.live_tune import owner_running
+    """Queue the changes after checking them: each path a per-member knob of the running
+    population that holds the member (trial), each value inside the field's bounds."""
+    from caviar.live_dir import append_line, live_dir_of, owner_running
 
     live = live_dir_of(Path(args.run_dir))
     if not live.is_dir():
         raise CaviarError(f"no running training or search at {args.run_dir} (no {live})")
     if owner_running(live) is False:
-        raise CaviarError(f"the search that wrote {live} is no longer running")
-    values = {}
-    for item in args.assignments:
-        path, sep, value = item.partition("=")
-        if not sep:
-            raise CaviarError(f"expected path=value, got '{item}'")
-        values[path.strip()] = check_settable(path.strip(), value.strip())
+        raise CaviarError(f"the run that wrote {live} is no longer running")
     text = (live / "progress.jsonl").read_text()
     lines = [json.loads(x) for x in text[: text.rfind("\n") + 1].splitlines() if x.strip()]
     if not lines and args.trial is not None:
@@ -150,6 +170,7 @@ def set_knobs(args: argparse.Namespace) -> int:
         from caviar.cli.watch_tune import check_trial
 
         check_trial(lines, args.trial)
+        values = _assignments(args.assignments, _population_knobs(lines, "trials", args.trial))
         append_line(live / "control.jsonl", {"trial": args.trial, "set": values})
         Console().print(f"queued for trial {args.trial}: {values} (applied after its epoch)")
         return 0
@@ -160,6 +181,7 @@ def set_knobs(args: argparse.Namespace) -> int:
         members.update(line.get("members", []))
     if members and args.member not in members:
         raise CaviarError(f"no member {args.member} in this run (members: {sorted(members)})")
+    values = _assignments(args.assignments, _population_knobs(lines, "members", args.member))
     append_line(live / "control.jsonl", {"member": args.member, "set": values})
     Console().print(f"queued for member {args.member}: {values} (applied after its current epoch)")
     return 0

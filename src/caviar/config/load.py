@@ -18,6 +18,14 @@ from caviar.errors import CaviarError
 
 MAX_GRID = 100_000
 
+_factory_folders: list[str] = []
+
+
+def factory_folders() -> list[str]:
+    """The folders of the config files read in this process that name a ``model.factory``
+    (where :func:`caviar.nn.factory.resolve` looks for its module after ``sys.path``)."""
+    return list(_factory_folders)
+
 
 def format_validation_error(err: ValidationError, where: str = "config") -> str:
     """One line naming the first invalid field, its value and the reason."""
@@ -39,17 +47,24 @@ def format_validation_error(err: ValidationError, where: str = "config") -> str:
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file into a dict, with one-line errors."""
+    """Parse a TOML file into a dict, with one-line errors. A file naming a
+    ``model.factory`` makes its folder a place to look for that module
+    (:func:`factory_folders`)."""
     p = Path(path)
     if not p.is_file():
         raise CaviarError(f"config file not found: {p}")
     try:
         with p.open("rb") as fh:
-            return tomllib.load(fh)
+            raw = tomllib.load(fh)
     except tomllib.TOMLDecodeError as e:
         raise CaviarError(f"{p}: invalid TOML: {str(e).splitlines()[0]}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise CaviarError(f"{p}: cannot read config: {e}") from None
+    model = raw.get("model")
+    folder = str(p.resolve().parent)
+    if isinstance(model, dict) and model.get("factory") and folder not in _factory_folders:
+        _factory_folders.append(folder)
+    return raw
 
 
 def validate_config(raw: dict[str, Any], where: str = "config") -> RunConfig:

@@ -21,12 +21,20 @@ from pydantic import (
 )
 
 from caviar.config.device import check_device
+from caviar.config.strict import refuse_bool_numbers, seed_field
 
 Task = Literal["auto", "classification", "regression"]
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: object, info: ValidationInfo) -> object:
+        """``lr = true`` is no learning rate of 1 (:mod:`caviar.config.strict`)."""
+        refuse_bool_numbers(cls, info.field_name, v)
+        return v
 
 
 class DataConfig(_Section):
@@ -37,11 +45,34 @@ class DataConfig(_Section):
     task: Task = "auto"
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     test_fraction: float = Field(default=0.2, ge=0, lt=1)
-    seed: int = 0
+    seed: int = seed_field(description="the train/validation/test split")
     weight: str | None = Field(default=None, description="column of sample weights")
     test: str | None = Field(default=None, description="a test file: replaces the test split")
     shape: list[int] | None = Field(
         default=None, description="one example's shape, e.g. [1, 8, 8]: flat features as images"
+    )
+    impute: Literal["median", "mean", "most_frequent", "constant", "none"] = Field(
+        default="median",
+        description="fill of missing numeric values, fitted on the training rows; none: refuse",
+    )
+    fill_value: float = Field(default=0.0, description="the fill value of impute = 'constant'")
+    missing_indicator: bool = Field(
+        default=True, description="a 0/1 column after each numeric column with training gaps"
+    )
+    categorical: list[str] = Field(
+        default_factory=list, description="columns encoded as categories whatever their dtype"
+    )
+    max_onehot: int = Field(
+        default=32, ge=1, description="most levels one-hot per column; rarer ones share 'other'"
+    )
+    min_frequency: int = Field(
+        default=1, ge=1, description="levels seen in fewer training rows share 'other'"
+    )
+    unknown: Literal["warn", "error", "ignore"] = Field(
+        default="warn", description="a category unseen in training at prediction"
+    )
+    standardize_target: bool = Field(
+        default=True, description="regression: train on the training-standardized target"
     )
 
     @field_validator("shape")
@@ -56,7 +87,9 @@ class ModelConfig(_Section):
     """Network structure and initialization (seeds 002 §2, §8; 003; 004).
 
     ``kind``: ``"mlp"`` (the hand-written fast path), ``"cnn"`` (:mod:`caviar.nn.cnn`:
-    ``channels``/``kernel_size``/``stride``/``pool``, then the ``hidden`` dense head) or
+    ``channels``/``kernel_size``/``stride``/``pool``, then the ``hidden`` dense head),
+    ``"rnn"`` (:mod:`caviar.nn.sequence`: ``cell``/``hidden_size``/``num_layers``/
+    ``bidirectional``/``readout`` over ``(C, L)`` sequences, then the ``hidden`` head) or
     ``"module"``: any ``torch.nn.Module`` from ``factory`` (``"package.module:function"``,
     :mod:`caviar.nn.factory`); a ``"module"`` section may carry extra keys of its own,
     which the factory receives (structural: they split populations).
@@ -64,12 +97,24 @@ class ModelConfig(_Section):
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
 
-    kind: Literal["mlp", "cnn", "module"] = "mlp"
+    kind: Literal["mlp", "cnn", "rnn", "module"] = "mlp"
     factory: str | None = Field(default=None, description="kind 'module': 'package.module:fn'")
     channels: list[int] = Field(default_factory=lambda: [32, 32], description="cnn: per conv layer")
     kernel_size: int = Field(default=3, ge=1, description="cnn")
     stride: int = Field(default=1, ge=1, description="cnn")
     pool: Literal["max", "avg", "none"] = Field(default="max", description="cnn: 2x per conv")
+    cell: Literal["gru", "lstm", "rnn"] = Field(
+        default="gru", description="rnn: the recurrent cell (GRU, LSTM or an Elman tanh RNN)"
+    )
+    hidden_size: int = Field(default=64, ge=1, description="rnn: units of each recurrent layer")
+    num_layers: int = Field(default=1, ge=1, description="rnn: stacked recurrent layers")
+    bidirectional: bool = Field(
+        default=False, description="rnn: also read each sequence backwards (outputs side by side)"
+    )
+    readout: Literal["last", "mean"] = Field(
+        default="last",
+        description="rnn: the head reads the final state ('last') or the outputs' time mean",
+    )
     hidden: list[int] = Field(default_factory=lambda: [64])
     activation: Literal[
         "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"
@@ -238,8 +283,8 @@ class TrainingConfig(_Section):
     batch_size: int | Literal["full"] = 32
     patience: int | None = Field(default=10, ge=1, description="per member; None: no stop")
     min_delta: float = Field(default=0.0, ge=0, description="per member")
-    seed: int = Field(default=0, description="per member: initial weights")
-    shuffle_seed: int = Field(default=0, description="mini-batch order (shared)")
+    seed: int = seed_field(description="per member: initial weights")
+    shuffle_seed: int = seed_field(description="mini-batch order (shared)")
     dtype: Literal["float32", "float64"] = "float32"
     device: str = "cpu"
     precision: Literal["fp32", "bf16", "tf32"] = Field(

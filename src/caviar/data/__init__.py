@@ -8,7 +8,8 @@ Typical use::
 
 Modules: :mod:`~caviar.data.sources` (loading), :mod:`~caviar.data.task` (task
 detection), :mod:`~caviar.data.split` (seeded stratified split),
-:mod:`~caviar.data.preprocess` (standardize / one-hot / labels, seeds 003 and 004),
+:mod:`~caviar.data.preprocess` (impute / standardize / one-hot / labels, seeds 003 and
+004; its two steps in :mod:`~caviar.data.encoding`),
 :mod:`~caviar.data.dataset` (the pipeline and :class:`PreparedData`).
 """
 
@@ -20,7 +21,9 @@ from caviar.data.dataset import (
     prepare_raw,
     train_val,
 )
+from caviar.data.encoding import fitted_arrays, model_input, table_codes
 from caviar.data.features import load_features
+from caviar.data.options import TableOptions
 from caviar.data.preprocess import (
     CategoricalColumn,
     NumericColumn,
@@ -58,5 +61,9 @@ __all__ = [
     "raw_from_arrays",
     "split_indices",
     "split_sizes",
+    "TableOptions",
+    "fitted_arrays",
+    "model_input",
+    "table_codes",
     "train_val",
 ]

@@ -1,6 +1,6 @@
-"""The input columns a preprocessor fits: numeric (standardized) and categorical
-(one-hot), the dtype rule between them and the label helpers (seeds 003, 004; see
-:mod:`caviar.data.preprocess`)."""
+"""The input columns a preprocessor fits: numeric (imputed, standardized) and
+categorical (one-hot of kept levels), the dtype rule between them and the label
+helpers (seeds 003, 004; see :mod:`caviar.data.preprocess` for the encoding)."""
 
 from __future__ import annotations
 
@@ -18,19 +18,49 @@ _LABEL_TYPES = (bool, int, float, str)
 
 @dataclass(frozen=True)
 class NumericColumn:
-    """A real-valued input standardized as ``(x - mean) / std``."""
+    """A real-valued input: ``x <- fill`` where missing, then ``(x - mean) / std``.
+
+    ``fill`` is None for a column that had no missing training value (a gap at
+    prediction then takes ``mean``, which standardizes to 0); ``indicator`` adds a
+    0/1 ``<name>:missing`` feature right after the column.
+    """
 
     name: str
     mean: float
     std: float
+    fill: float | None = None
+    indicator: bool = False
+
+    @property
+    def fill_value(self) -> float:
+        """The value a missing entry takes before standardization."""
+        return self.mean if self.fill is None else self.fill
 
 
 @dataclass(frozen=True)
 class CategoricalColumn:
-    """A categorical input one-hot encoded over ``categories`` (seen at fit time)."""
+    """A categorical input one-hot encoded over its kept levels ``categories``.
+
+    ``categories``: the kept levels in code order (a missing value, NaN/None, is the
+    level ``None``); ``other``: one more indicator shared by the ``pooled`` training
+    levels (rarer than ``min_frequency`` or beyond ``max_onehot``) and by levels never
+    seen in training; without it an unseen level encodes as all zeros.
+    """
 
     name: str
     categories: tuple[Any, ...]
+    other: bool = False
+    pooled: tuple[Any, ...] = ()
+
+    @property
+    def width(self) -> int:
+        """Number of indicator features: kept levels, plus one for ``other``."""
+        return len(self.categories) + int(self.other)
+
+    @property
+    def unknown_code(self) -> int:
+        """The code of an unseen level: the ``other`` slot, else ``width`` (all zeros)."""
+        return len(self.categories) if self.other else self.width
 
 
 def plural(count: int, word: str) -> str:
@@ -43,7 +73,9 @@ def native_scalar(value: Any) -> Any:
 
 
 def label_sort_key(value: Any) -> tuple[int, Any]:
-    """Order mixed labels: bools, then numbers, then strings."""
+    """Order mixed labels: bools, then numbers, then strings, then missing (None)."""
+    if value is None:
+        return (3, "")
     if isinstance(value, bool):
         return (0, value)
     if isinstance(value, (int, float)):
@@ -89,12 +121,15 @@ def feature_kind(col: pd.Series) -> str:
 
 
 def fit_numeric(name: str, values: np.ndarray) -> NumericColumn:
-    """Mean and population std of a column.
+    """Mean and population std of a column without missing values.
 
     A constant column gets ``mean`` = its value and ``std = 1`` (maps to 0). Both
     statistics are computed on ``values / max|values|`` and scaled back, so neither
-    tiny (underflowing) nor huge (overflowing) magnitudes break them.
+    tiny (underflowing) nor huge (overflowing) magnitudes break them; a spread too
+    large for float64 (values near 1e308 of both signs) is a one-line error.
     """
+    if values.size == 0:
+        raise CaviarError(f"feature '{name}' has no value in the training rows")
     lo, hi = values.min(), values.max()
     if lo == hi:
         return NumericColumn(name, float(lo), 1.0)
@@ -102,8 +137,13 @@ def fit_numeric(name: str, values: np.ndarray) -> NumericColumn:
     unit = values / scale
     mean = float(unit.mean()) * scale
     std = float(unit.std()) * scale
-    if not (np.isfinite(mean) and np.isfinite(std)):
-        raise CaviarError(f"feature '{name}' has values too large to standardize")
+    with np.errstate(over="ignore"):
+        spread = float(hi) - float(lo)
+    if not (np.isfinite(mean) and np.isfinite(std) and np.isfinite(spread)):
+        raise CaviarError(
+            f"feature '{name}' has values too large to standardize (from {lo:.3g} to "
+            f"{hi:.3g}: their mean or spread overflows float64); rescale the column"
+        )
     return NumericColumn(name, mean, std if std > 0.0 else 1.0)
 
 

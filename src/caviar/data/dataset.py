@@ -4,8 +4,10 @@ Pipeline (:func:`prepare_data` for a dataset name or file, :func:`prepare_arrays
 for in-memory data):
 
 1. load features ``X`` and target ``y`` (:mod:`caviar.data.sources`);
-2. reject NaN/inf features over all rows (so counts in messages are complete) and
-   resolve the task (:func:`caviar.data.task.detect_task`);
+2. drop the rows whose target is missing (a one-line :class:`~caviar.errors.CaviarWarning`
+   with their count; a target is never imputed), reject infinite features (and
+   missing ones with ``impute="none"``) over all rows, so counts in messages are
+   complete, and resolve the task (:func:`caviar.data.task.detect_task`);
 3. split row indices into train / validation / test, stratified for
    classification (:func:`caviar.data.split.split_indices`);
 4. fit a :class:`~caviar.data.preprocess.Preprocessor` on the **training rows
@@ -13,14 +15,19 @@ for in-memory data):
    / sigma; seed 004: one-hot for categorical inputs) and apply it to all splits.
    The label *set* comes from the full target, so every split's labels are
    encodable and ``n_classes`` does not depend on the seed (knowing which classes
-   exist is not a statistic of the features, so nothing leaks).
+   exist is not a statistic of the features, so nothing leaks). Fill values, missing
+   indicators, kept levels and the target's standardization
+   (:class:`~caviar.data.options.TableOptions`) are fitted there too; the count of
+   values imputed in each column (all splits) is a one-line warning and
+   ``PreparedData.imputed``.
 
-Regression targets are kept raw (float64, not standardized).
+Regression targets are kept raw (float64) unless ``standardize_target``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,12 +35,16 @@ from typing import Any
 import numpy as np
 
 from caviar.data.channels import check_shape, image_shape_of, pool_channel_statistics
+from caviar.data.feature_checks import plural
+from caviar.data.options import TableOptions
 from caviar.data.preprocess import Preprocessor, check_features
-from caviar.data.sources import RawData, load_source, raw_from_arrays
+from caviar.data.sources import RawData, list_names, load_source, raw_from_arrays
 from caviar.data.split import split_indices
+from caviar.data.table_fit import check_column_kinds
 from caviar.data.task import Task, detect_task
 from caviar.data.user_test import load_test, npz_test, with_test
 from caviar.data.weights import attach_weights, pop_weight_column
+from caviar.errors import CaviarWarning
 
 
 @dataclass
@@ -57,6 +68,10 @@ class PreparedData:
             (sorted int64), or ``None`` when built by hand.
         w_train, w_val, w_test: sample weights ``(n,)`` of each split
             (``data.weight``, :mod:`caviar.data.weights`), or ``None`` (all 1).
+        imputed: values filled per column over all splits (``{}``: none).
+        dropped_rows: rows dropped because their target was missing.
+        target_scale: ``(mean, std)`` per output of a target the scikit-learn
+            estimators standardized, or ``None``.
     """
 
     task: Task
@@ -78,6 +93,9 @@ class PreparedData:
     w_train: np.ndarray | None = None
     w_val: np.ndarray | None = None
     w_test: np.ndarray | None = None
+    imputed: dict[str, int] | None = None
+    dropped_rows: int = 0
+    target_scale: tuple[np.ndarray, np.ndarray] | None = None  # estimators: (mean, std) of y
 
     @property
     def n_features(self) -> int:
@@ -101,6 +119,50 @@ def train_val(data: PreparedData) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def drop_missing_target(raw: RawData) -> tuple[RawData, np.ndarray | None]:
+    """``raw`` without the rows whose target is missing, and the kept row positions
+    (``None`` when none was dropped); a one-line warning gives the count."""
+    missing = raw.y.isna().to_numpy()
+    if not missing.any():
+        return raw, None
+    keep = np.flatnonzero(~missing)
+    if keep.size == 0:
+        from caviar.errors import CaviarError
+
+        raise CaviarError(f"target '{raw.y.name}' is missing in all {len(missing)} rows")
+    warnings.warn(
+        f"dropped {plural(int(missing.sum()), 'row')} whose target '{raw.y.name}' is missing "
+        f"({keep.size} of {len(missing)} rows kept; a target is never imputed)",
+        CaviarWarning,
+        stacklevel=3,
+    )
+    kept = RawData(  # the index keeps the loaded rows' numbers (for messages)
+        X=raw.X.iloc[keep],
+        y=raw.y.iloc[keep],
+        name=raw.name,
+        image_shape=raw.image_shape,
+        input_shape=raw.input_shape,
+    )
+    return kept, keep
+
+
+def note_imputed(counts: list[dict[str, int]]) -> dict[str, int]:
+    """Sum the per-split imputation counts; one warning line names the columns."""
+    total: dict[str, int] = {}
+    for split in counts:
+        for name, k in split.items():
+            total[name] = total.get(name, 0) + k
+    if total:
+        listed = list_names([f"'{c}' ({k})" for c, k in total.items()])
+        warnings.warn(
+            f"imputed {plural(sum(total.values()), 'missing value')} in "
+            f"{plural(len(total), 'column')}: {listed} (fill values fitted on the training rows)",
+            CaviarWarning,
+            stacklevel=3,
+        )
+    return total
+
+
 def prepare_raw(
     raw: RawData,
     *,
@@ -109,16 +171,22 @@ def prepare_raw(
     test_fraction: float = 0.2,
     seed: int = 0,
     shape: Sequence[int] | None = None,
+    options: TableOptions | None = None,
 ) -> PreparedData:
     """Run steps 2-4 of the module pipeline on already-loaded :class:`RawData`.
 
     ``shape`` (``data.shape``) reads each row as one example of that shape; N-d inputs
     (``shape`` or an N-d array) are standardized per channel (:mod:`caviar.data.channels`).
+    ``options``: how columns are fitted (:class:`~caviar.data.options.TableOptions`).
     """
-    check_features(raw.X)
+    options = options if options is not None else TableOptions()
+    n_loaded = len(raw.y)
+    raw, _ = drop_missing_target(raw)
     input_shape = raw.input_shape
     if shape is not None:
         input_shape = check_shape(tuple(shape), raw.X.shape[1], raw.name)
+    check_features(raw.X, allow_missing=options.impute != "none" and input_shape is None)
+    check_column_kinds(raw.X, options)
     resolved = detect_task(raw.y, task)
     train_idx, val_idx, test_idx = split_indices(
         len(raw.y),
@@ -128,14 +196,17 @@ def prepare_raw(
         test_fraction=test_fraction,
         seed=seed,
     )
-    pre = Preprocessor(resolved, target=str(raw.y.name))
+    pre = Preprocessor(resolved, target=str(raw.y.name), options=options)
     classes = raw.y if resolved == "classification" else None
     pre.fit(raw.X.iloc[train_idx], raw.y.iloc[train_idx], classes=classes)
     if input_shape is not None:
         pool_channel_statistics(pre, raw.X.iloc[train_idx].to_numpy(), input_shape)
+    counts: list[dict[str, int]] = []
 
     def arrays(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return pre.transform(raw.X.iloc[idx]), pre.encode_labels(raw.y.iloc[idx])
+        X = pre.transform(raw.X.iloc[idx])
+        counts.append(pre.last_counts["imputed"])
+        return X, pre.encode_labels(raw.y.iloc[idx])
 
     X_train, y_train = arrays(train_idx)
     X_val, y_val = arrays(val_idx)
@@ -157,6 +228,8 @@ def prepare_raw(
         train_idx=train_idx,
         val_idx=val_idx,
         test_idx=test_idx,
+        imputed=note_imputed(counts),
+        dropped_rows=n_loaded - len(raw.y),
     )
 
 
@@ -171,8 +244,10 @@ def prepare_data(
     shape: Sequence[int] | None = None,
     weight: str | None = None,
     test: str | None = None,
+    options: TableOptions | None = None,
 ) -> PreparedData:
     """Load ``source`` (bundled dataset name or data file) and prepare its splits;
+    ``options`` says how columns are fitted (:class:`~caviar.data.options.TableOptions`);
     ``weight`` names a column of sample weights (:mod:`caviar.data.weights`); ``test``
     a file of the same columns that replaces the random test split, as do arrays
     ``X_test``/``y_test`` in an ``.npz`` source (:mod:`caviar.data.user_test`).
@@ -183,11 +258,14 @@ def prepare_data(
     Raises:
         CaviarError: any problem with the source, target, task or split.
     """
-    raw = load_source(source, target=target)
+    loaded = load_source(source, target=target)
+    raw, _ = drop_missing_target(loaded)
     weights = test_weights = None
     if weight is not None:
         raw, weights = pop_weight_column(raw, weight)
     raw_test = load_test(test, target) if test is not None else npz_test(source)
+    if raw_test is not None:
+        raw_test, _ = drop_missing_target(raw_test)
     if raw_test is not None and weight is not None:
         raw_test, test_weights = pop_weight_column(raw_test, weight)
     data = prepare_raw(
@@ -197,8 +275,10 @@ def prepare_data(
         test_fraction=0.0 if raw_test is not None else test_fraction,
         seed=seed,
         shape=shape,
+        options=options,
     )
     data = data if weights is None else attach_weights(data, weights)
+    data.dropped_rows = len(loaded.y) - len(raw.y)
     return data if raw_test is None else with_test(data, raw_test, test_weights)
 
 
@@ -215,6 +295,7 @@ def prepare_arrays(
     image_shape: tuple[int, int] | None = None,
     name: str = "arrays",
     shape: Sequence[int] | None = None,
+    options: TableOptions | None = None,
 ) -> PreparedData:
     """Prepare in-memory data: ``X`` a DataFrame or array, ``y`` a Series, array or list.
 
@@ -243,6 +324,7 @@ def prepare_arrays(
         test_fraction=test_fraction,
         seed=seed,
         shape=shape,
+        options=options,
     )
 
 

@@ -25,8 +25,8 @@ def _problem_message(counts: dict[str, int], what: str, note: str, advice: str) 
     return f"{len(items)} features have {what}s{note}: {listed}; {advice}"
 
 
-def check_features(X: pd.DataFrame) -> None:
-    """Reject missing (NaN/None) or infinite values in any column of ``X``.
+def check_features(X: pd.DataFrame, *, allow_missing: bool = False) -> None:
+    """Reject missing (NaN/None; unless ``allow_missing``) or infinite values in ``X``.
 
     Raises:
         CaviarError: one line naming the offending column(s) and counts, e.g.
@@ -35,12 +35,17 @@ def check_features(X: pd.DataFrame) -> None:
     # whole-frame counts (one pass per check, not one pandas call per column)
     n_na = X.isna().sum(axis=0).to_numpy()
     missing = {str(X.columns[j]): int(n_na[j]) for j in np.flatnonzero(n_na)}
-    numeric = [j for j, dtype in enumerate(X.dtypes) if not n_na[j] and is_numeric_dtype_(dtype)]
+    numeric = [
+        j
+        for j, dtype in enumerate(X.dtypes)
+        if (allow_missing or not n_na[j]) and is_numeric_dtype_(dtype)
+    ]
     infinite: dict[str, int] = {}
     if numeric:
-        n_inf = np.isinf(X.iloc[:, numeric].to_numpy(dtype=np.float64)).sum(axis=0)
+        block = X.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
+        n_inf = np.isinf(block).sum(axis=0)
         infinite = {str(X.columns[numeric[k]]): int(n_inf[k]) for k in np.flatnonzero(n_inf)}
-    if missing:
+    if missing and not allow_missing:
         raise CaviarError(
             _problem_message(missing, "missing value", " (NaN)", "fill or drop them first")
         )

@@ -38,6 +38,10 @@ def load_features(source: str, *, drop: str | None = None) -> pd.DataFrame:
             raise
         except Exception as exc:
             raise CaviarError(f"cannot read {source}: {type(exc).__name__}") from None
+        shape = tuple(int(v) for v in X.shape[1:]) or (1,)
         X = X.reshape(len(X), -1)
-        return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+        frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+        # the model checks one example's shape against its own (caviar.model.validate)
+        frame.attrs.update(example_shape=shape, source=source)
+        return frame
     raise CaviarError(f"unsupported data file extension '{ext or '(none)'}' for {source}")

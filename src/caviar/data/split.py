@@ -112,6 +112,12 @@ def split_indices(
         )
     if y is not None and len(y) != n:
         raise CaviarError(f"split of {n} rows got a target with {len(y)} values")
+    if task == "classification" and 0 < n_train < n_classes:
+        raise CaviarError(
+            f"val_fraction {val_fraction} + test_fraction {test_fraction} of {n} rows leave "
+            f"{n_train} training row{'' if n_train == 1 else 's'} for {n_classes} classes: "
+            "every class needs a training row; lower the fractions"
+        )
     strata: np.ndarray | None = None
     if task == "classification":
         if y is None:

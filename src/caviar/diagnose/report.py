@@ -71,8 +71,8 @@ def _objective_at(cfg: RunConfig, data, flat: torch.Tensor | None, rows: int | N
 
 def _baseline_and_verdict(data, train_score: float, val_score: float, metric: str) -> dict:
     """The naive baseline and the under/overfitting verdict, both on ``metric``, and
-    boosted trees beside the network (seed 004, :mod:`caviar.diagnose.trees`; they are
-    scored by accuracy or R², so they are compared only when that is the metric)."""
+    boosted trees beside the network, scored with the same metric (seed 004,
+    :mod:`caviar.diagnose.trees`)."""
     from caviar.training.scoring import perfect_score
 
     base = naive_baseline(data, metric)
@@ -82,9 +82,7 @@ def _baseline_and_verdict(data, train_score: float, val_score: float, metric: st
         ),
         "baseline": base["name"],
         "baseline_score": base["val_score"],
-        "trees": trees_report(data, val_score)
-        if metric in ("auto", "accuracy", "r2")
-        else {"skipped": f"trees are scored by accuracy / r2, not {metric}"},
+        "trees": trees_report(data, val_score, metric=metric),
     }
 
 

@@ -35,8 +35,10 @@ from caviar.data import Preprocessor
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.model import network as networks
+from caviar.model.exportable import Exportable
 from caviar.model.validate import (
     check_shapes_bounded,
+    flat_inputs,
     raw_features,
     sha256_of,
     validate_description,
@@ -50,7 +52,7 @@ from caviar.version import __version__
 FORMAT_VERSION = 1
 
 
-class TrainedModel:
+class TrainedModel(Exportable):
     """One or more members of one structure with the preprocessing they were trained with."""
 
     def __init__(
@@ -211,8 +213,14 @@ class TrainedModel:
         """Model inputs: ``X`` through the fitted preprocessing (:func:`raw_features`), or
         as given with ``preprocessed=True`` (a :class:`~caviar.data.PreparedData` split)."""
         if preprocessed or self.preprocessor is None:
-            return np.asarray(X, dtype=np.float64)
-        return raw_features(self.preprocessor, X)
+            return flat_inputs(X, self.input_shape)
+        return raw_features(self.preprocessor, X, self.input_shape)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One example's shape as the network reads it (an MLP: ``(F,)``, F its inputs)."""
+        shape = self.network.get("input_shape") or self.sizes[:1]
+        return tuple(int(v) for v in shape)
 
     def _combined(self, out: np.ndarray) -> np.ndarray:
         """Combine member outputs ``(M, n, K)``: probabilities/votes ``(n, C)`` or values."""
@@ -242,6 +250,8 @@ class TrainedModel:
             codes = self.predict_proba(X, preprocessed=preprocessed).argmax(axis=1)
             return self.preprocessor.decode_labels(codes)
         out = self.outputs(self._features(X, preprocessed)).mean(axis=0)
+        if self.preprocessor is not None:  # a standardized target back in its units
+            out = self.preprocessor.decode_labels(out)
         return out[:, 0] if out.shape[1] == 1 else out
 
     def predict_mc(
@@ -257,7 +267,10 @@ class TrainedModel:
             raise CaviarError("MC dropout needs a model trained with dropout (model.dropout > 0)")
         x = self._features(X, preprocessed)
         draws = np.stack([self._combined(self.outputs(x, mc_counter=t)) for t in range(samples)])
-        return draws.mean(axis=0), draws.std(axis=0)
+        mean, std = draws.mean(axis=0), draws.std(axis=0)
+        if self.task != "classification" and self.preprocessor is not None:
+            mean, std = self.preprocessor.decode_labels(mean), self.preprocessor.decode_spread(std)
+        return mean, std
 
     @property
     def classes(self) -> list | None:

@@ -5,7 +5,9 @@
   "model_configs": [one per member]}``: a :class:`PopulationModule`, each member's module
   rebuilt by calling the factory with its saved ``[model]`` dict. A built-in CNN's
   factory is Caviar's own (:func:`caviar.nn.cnn.build_cnn`), so it loads from the JSON
-  alone; a user's factory is imported from its path, which **runs that module's code**:
+  alone; a user's factory is imported from its path (``sys.path``, then the folder
+  recorded as ``"factory_dir"``: where its package was imported from in training), which
+  **runs that module's code**:
   load only models you trust. ``TrainedModel.load(path, module=factory)`` passes the
   factory instead (a function that cannot be imported by path, e.g. from a notebook).
 """
@@ -33,12 +35,15 @@ def describe(model, configs: list[dict[str, Any]] | None = None) -> dict[str, An
             "activation": model.activation,
             "batch_norm": bool(model.batch_norm),
         }
-    return {
+    out = {
         "kind": "module",
         "factory": getattr(model, "factory_path", None),
         "input_shape": list(model.input_shape),
         "model_configs": list(configs or []),
     }
+    if getattr(model, "factory_dir", None):
+        out["factory_dir"] = model.factory_dir
+    return out
 
 
 def joined(networks: list[dict[str, Any] | None]) -> dict[str, Any] | None:
@@ -72,13 +77,14 @@ def build(
     if kind != "module":
         raise CaviarError(f"unknown network kind '{kind}' in model.json")
     path = network.get("factory")
-    factory = factories.resolve(path) if module is None else module
+    folders = [network.get("factory_dir")]
+    factory = factories.resolve(path, folders) if module is None else module
     cfgs = network.get("model_configs") or []
     if len(cfgs) != n_members:
         raise CaviarError(f"model.json has {len(cfgs)} module configs for {n_members} members")
     members = [factories.build_member(factory, c, 0, path=str(path)) for c in cfgs]
     net = PopulationModule(members, network["input_shape"], dtype=dtype, device=device)
-    net.factory_path = path
+    net.factory_path, net.factory_dir = path, network.get("factory_dir")
     return net
 
 
@@ -101,4 +107,5 @@ def _module_copy(model: PopulationModule, n: int) -> PopulationModule:
         members, model.input_shape, dtype=model.flat.dtype, device=model.flat.device
     )
     net.factory_path = getattr(model, "factory_path", None)
+    net.factory_dir = getattr(model, "factory_dir", None)
     return net

@@ -49,8 +49,21 @@ class FeatureSpec(_Open):
     mean: float | None = None
     std: float | None = None
     categories: list[Any] | None = None
+    fill: float | None = None
+    indicator: bool = False
+    other: bool = False
+
+    @property
+    def width(self) -> int:
+        """Model inputs of this column (caviar.data.encoding: value + indicator, or
+        kept levels + other)."""
+        if self.kind == "numeric":
+            return 1 + int(self.indicator)
+        return len(self.categories or []) + int(self.other)
 
     def check(self) -> None:
+        if self.fill is not None and not math.isfinite(self.fill):
+            raise ValueError(f"feature '{self.name}': fill must be a finite number")
         if self.kind == "numeric":
             if self.mean is None or not math.isfinite(self.mean):
                 raise ValueError(f"feature '{self.name}': mean must be a finite number")
@@ -169,7 +182,7 @@ def _check_labels(d: ModelDescription) -> None:
     pre = d.preprocessing
     if pre.task != d.task:
         raise ValueError(f"preprocessing task {pre.task!r} differs from task {d.task!r}")
-    n_inputs = sum(1 if f.kind == "numeric" else len(f.categories or []) for f in pre.features)
+    n_inputs = sum(f.width for f in pre.features)
     if d.kind == "mlp" and d.sizes[0] != n_inputs:
         raise ValueError(f"sizes[0] = {d.sizes[0]} but the preprocessing gives {n_inputs} inputs")
     if d.task == "regression":
@@ -285,19 +298,60 @@ def check_shapes_bounded(d: ModelDescription, weights: Path, where: str) -> None
         )
 
 
-def raw_features(preprocessor, X) -> np.ndarray:
+def check_example_shape(
+    given: tuple[int, ...], expected: tuple[int, ...], source: str = "X"
+) -> None:
+    """Refuse inputs whose examples are not the model's: ``given`` (one example's shape in
+    the data) must hold as many values as ``expected`` (the model's ``(C, L)``,
+    ``(C, H, W)`` or ``(F,)``), and an N-d ``given`` must equal an N-d ``expected`` (flat
+    rows of the right width are fine). Another channel count, length, image size or
+    feature count would otherwise be cut or padded silently."""
+    given, expected = tuple(int(v) for v in given), tuple(int(v) for v in expected)
+    n_given, n_expected = math.prod(given), math.prod(expected)
+    if n_given == n_expected and (len(given) == 1 or len(expected) == 1 or given == expected):
+        return
+    raise CaviarError(
+        f"{source}: examples of shape {list(given)} ({n_given} values), but the model takes "
+        f"{list(expected)} ({n_expected} values): another channel count, length, image size "
+        "or feature count is refused, never cut"
+    )
+
+
+def flat_inputs(X, input_shape: tuple[int, ...]) -> np.ndarray:
+    """Already preprocessed inputs ``(n, *shape)`` as flat float64 rows ``(n, F)``, their
+    example shape checked against the model's ``input_shape``."""
+    x = np.asarray(X, dtype=np.float64)
+    if x.ndim < 2:
+        raise CaviarError(f"expected inputs of shape (rows, ...); got {x.shape}")
+    check_example_shape(x.shape[1:], input_shape)
+    return x.reshape(len(x), -1)
+
+
+def raw_features(preprocessor, X, input_shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Raw features through the fitted preprocessing: a DataFrame, or an array whose
-    columns are the training columns in their order (checked by count)."""
+    columns are the training columns in their order (checked by count). An N-d array
+    ``(n, *shape)`` (or a DataFrame read from an ``.npz`` file, whose ``attrs`` keep the
+    file's ``example_shape``) is checked against the model's ``input_shape`` first."""
     import pandas as pd
 
-    if not isinstance(X, pd.DataFrame):
-        X = np.asarray(X)
-        n = len(preprocessor.columns)
-        if X.ndim != 2 or X.shape[1] != n:
-            names = preprocessor.input_columns
-            raise CaviarError(
-                f"expected raw features of shape (rows, {n}) (the training columns "
-                f"{names[:5]}{', ...' if n > 5 else ''} in order); got {X.shape} "
-                "(already preprocessed inputs: pass preprocessed=True)"
-            )
+    n = len(preprocessor.columns)
+    # an N-d model reads its raw (numeric) columns as they are; an MLP's raw columns
+    # may expand (one-hot) before its input layer, so count the raw columns there
+    expected = tuple(input_shape) if input_shape and len(input_shape) > 1 else (n,)
+    if isinstance(X, pd.DataFrame):
+        shape = X.attrs.get("example_shape")
+        if shape is not None:  # an .npz's x0..xN: every column is an input, none is extra
+            check_example_shape(tuple(shape), expected, X.attrs.get("source", "X"))
+        return preprocessor.transform(X)
+    X = np.asarray(X)
+    if X.ndim > 2:
+        check_example_shape(X.shape[1:], expected)
+        X = X.reshape(len(X), -1)
+    if X.ndim != 2 or X.shape[1] != n:
+        names = preprocessor.input_columns
+        raise CaviarError(
+            f"expected raw features of shape (rows, {n}) (the training columns "
+            f"{names[:5]}{', ...' if n > 5 else ''} in order); got {X.shape} "
+            "(already preprocessed inputs: pass preprocessed=True)"
+        )
     return preprocessor.transform(X)

@@ -23,12 +23,16 @@ rate)`` in training, the identity in evaluation. Batch norm (seed 001): ``z~ = Î
 
 :func:`convert_layers` replaces a module's ``torch.nn.Dropout``, ``BatchNorm1d``/``2d``
 and ``LeakyReLU`` by these (keeping their rates, momenta, epsilons and affine weights);
-any other layer is used as it is.
+``CONVERTERS`` maps other ``torch.nn`` classes to functions returning their caviar
+replacement (:mod:`caviar.nn.recurrent` adds torch's recurrent layers and cells); any
+other layer is used as it is.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -41,6 +45,9 @@ from caviar.nn import random as rnd
 STREAM_MODULE_DROPOUT = 4096
 
 _local = threading.local()
+
+#: ``torch.nn`` class -> function returning the caviar layer that replaces an instance.
+CONVERTERS: dict[type, Callable[[nn.Module], nn.Module]] = {}
 
 
 @dataclass
@@ -98,11 +105,13 @@ class Dropout(nn.Module):
             return nn.functional.dropout(x, rate, self.training)
         if not ctx.dropout:
             return x
-        rate = (
-            ctx.knobs["dropout"]
-            if self.p is None
-            else torch.full_like(ctx.knobs["dropout"], self.p)
-        )
+        rates = ctx.knobs.get("layer_dropout")
+        if rates is not None:  # each member's own rate of this layer
+            rate = rates[self.caviar_index]
+        elif self.p is None:
+            rate = ctx.knobs["dropout"]
+        else:
+            rate = torch.full_like(ctx.knobs["dropout"], self.p)
         keep = rnd.bernoulli_keep(
             ctx.knobs["seed"].reshape(1),
             STREAM_MODULE_DROPOUT + self.caviar_index,
@@ -110,7 +119,9 @@ class Dropout(nn.Module):
             tuple(x.shape),
             rate.reshape(1),
         )[0]
-        return x * keep.to(x.dtype) / (1.0 - rate.to(x.dtype))
+        # one factor keep / (1 - rate) on the mask, one product with x (and with the
+        # gradient in backward), as caviar.nn.dropout.dropout_factor for the MLP
+        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - rate.to(x.dtype)))
 
     def extra_repr(self) -> str:
         return f"p={'per member' if self.p is None else self.p}"
@@ -218,6 +229,8 @@ class BatchNorm2d(_BatchNorm):
 
 def _converted(child: nn.Module) -> nn.Module | None:
     """The caviar layer replacing a ``torch.nn`` one, or None to keep it."""
+    if type(child) in CONVERTERS:
+        return CONVERTERS[type(child)](child)
     if type(child) is nn.Dropout:
         return Dropout(child.p)
     if type(child) is nn.LeakyReLU:
@@ -245,8 +258,9 @@ def _converted(child: nn.Module) -> nn.Module | None:
 
 
 def convert_layers(module: nn.Module) -> nn.Module:
-    """Replace ``torch.nn`` Dropout / BatchNorm1d / BatchNorm2d / LeakyReLU in ``module``
-    (in place) by the caviar layers above, and number the caviar layers in module order."""
+    """Replace ``torch.nn`` Dropout / BatchNorm1d / BatchNorm2d / LeakyReLU (and the classes
+    of ``CONVERTERS``) in ``module`` (in place) by their caviar layers, and number the
+    caviar layers in module order."""
     for name, child in list(module.named_children()):
         new = _converted(child)
         if new is not None:
@@ -270,3 +284,29 @@ def batch_norm_layers(module: nn.Module) -> list[_BatchNorm]:
 def dropout_layers(module: nn.Module) -> list[Dropout]:
     """The caviar dropout layers of ``module``, in module order."""
     return [m for m in module.modules() if isinstance(m, Dropout)]
+
+
+def dropout_rate_table(members: list[nn.Module]) -> torch.Tensor:
+    """``(P, D)`` float64: member ``p``'s rate of its dropout layer ``i`` (its own
+    module's, so a rate built from the member's config is that member's), NaN where the
+    layer takes the member's ``model.dropout`` (``p=None``)."""
+    return torch.tensor(
+        [[math.nan if d.p is None else d.p for d in dropout_layers(m)] for m in members],
+        dtype=torch.float64,
+    ).reshape(len(members), -1)
+
+
+def member_rates(table: torch.Tensor, rate: torch.Tensor) -> torch.Tensor:
+    """``(P, D)``: each member's rate of each dropout layer, from ``table``
+    (:func:`dropout_rate_table`) with ``rate`` ``(P,)`` (``model.dropout``) where a
+    layer has none of its own. Evaluating other rows than the population's (``P``
+    differs) needs every member to have the same rates."""
+    P = rate.shape[0]
+    if table.shape[0] != P:
+        if not bool((table == table[:1]).logical_or(table.isnan()).all()):
+            raise CaviarError(
+                f"the members' dropout rates differ: evaluate all {table.shape[0]} "
+                f"members together, not {P}"
+            )
+        table = table[:1].expand(P, -1)
+    return torch.where(table.isnan(), rate.reshape(P, 1), table)

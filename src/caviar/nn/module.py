@@ -31,6 +31,7 @@ member, e.g. augmented) and are viewed as ``(B, *input_shape)`` for the module.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -38,16 +39,19 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from caviar.errors import CaviarError
+from caviar.nn.batchable import convert_torch_layers
 from caviar.nn.dropout import DropoutPass
 from caviar.nn.factory import short_error
 from caviar.nn.layers import (
     PassContext,
     batch_norm_layers,
     convert_layers,
-    dropout_layers,
+    dropout_rate_table,
+    member_rates,
     pass_context,
 )
 from caviar.nn.mlp import _leaf
+from caviar.nn.support import check_materialized, check_supported, track_layers, vectorization_error
 
 
 def _layout(named: Sequence[tuple[str, torch.Tensor]]) -> list[tuple[str, tuple[int, ...], int]]:
@@ -96,7 +100,10 @@ class PopulationModule:
     ) -> None:
         if not members:
             raise CaviarError("a population needs at least one module")
-        mods = [convert_layers(m).to(dtype=dtype, device=device) for m in members]
+        check_materialized(members[0])
+        mods = [
+            convert_layers(convert_torch_layers(m)).to(dtype=dtype, device=device) for m in members
+        ]
         sig = _signature(mods[0])
         for m in mods[1:]:
             if _signature(m) != sig:
@@ -106,6 +113,7 @@ class PopulationModule:
                     "the model config"
                 )
         self.skeleton = mods[0]
+        check_supported(self.skeleton)
         self.input_shape = tuple(int(s) for s in input_shape)
         self.population = len(mods)
         params = list(self.skeleton.named_parameters())
@@ -133,9 +141,10 @@ class PopulationModule:
         ]
         self._bn = batch_norm_layers(self.skeleton)
         self.batch_norm = bool(self._bn)
-        drops = dropout_layers(self.skeleton)
-        self.per_member_dropout = any(d.p is None for d in drops)  # take model.dropout
-        self.fixed_dropout = any(d.p for d in drops)  # a rate of their own: train mode needed
+        rates = dropout_rate_table(mods)  # (P, D): each member's own rates, NaN: model.dropout
+        self._dropout_rates = rates.to(dtype=dtype, device=device)
+        self.per_member_dropout = bool(rates.isnan().any())  # take model.dropout
+        self.fixed_dropout = bool((rates > 0).any())  # a rate of their own: train mode needed
         qualified = {id(m): n for n, m in self.skeleton.named_modules()}
         self._bn_stats = [
             (
@@ -232,20 +241,23 @@ class PopulationModule:
         )
         zeros = torch.zeros(P, dtype=self.flat.dtype, device=self.flat.device)
         seeds = torch.zeros(P, dtype=torch.int64, device=self.flat.device)
+        tracker = track_layers(self.skeleton)
         try:
-            with torch.no_grad():
+            with torch.no_grad(), tracker, warnings.catch_warnings():
+                # a kernel vmap runs member by member (no batching rule): refused too
+                warnings.filterwarnings("error", message="There is a performance drop")
                 self(
                     x,
                     dropout=DropoutPass(seeds, 0, rate=zeros),
                     bn_update=(zeros, torch.zeros(P, dtype=torch.bool, device=zeros.device)),
                 )
-        except CaviarError:
+        except CaviarError as e:
+            cause = e.__context__  # torch's randomness error, turned into one line by __call__
+            if tracker.failed_in and cause is not None and "randomness" in str(cause):
+                raise vectorization_error(tracker.failed_in, cause) from None
             raise
         except Exception as e:  # the user's module: one line, no traceback
-            raise CaviarError(
-                f"the module cannot run as a vectorized population (torch.func.vmap): "
-                f"{short_error(e)}"
-            ) from None
+            raise vectorization_error(tracker.failed_in, e) from None
 
     # -- forward -------------------------------------------------------------------
     def __call__(
@@ -302,10 +314,12 @@ class PopulationModule:
         zeros = torch.zeros(P, dtype=f.dtype, device=f.device)
         if seeds is None:
             seeds = dropout.seeds if dropout is not None else torch.zeros(P, dtype=torch.int64)
+        rate = zeros if dropout is None or dropout.rate is None else dropout.rate.to(f)
         return {
             "seed": seeds.to(device=f.device, dtype=torch.int64).reshape(P),
-            "dropout": zeros if dropout is None or dropout.rate is None else dropout.rate.to(f),
+            "dropout": rate,
             "leaky_slope": zeros + 0.01 if slope is None else slope.to(f).reshape(P),
+            "layer_dropout": member_rates(self._dropout_rates, rate),
         }
 
     def _member_fn(self, training: bool, counter: int, dropout_on: bool):

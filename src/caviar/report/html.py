@@ -144,6 +144,19 @@ def _diagnosis(run: RunData) -> str:
                 ]
             )
         )
+    trees = run.summary.get("trees") or (run.summary.get("diagnosis") or {}).get("trees")
+    if isinstance(trees, dict) and "verdict" in trees:
+        parts.append(
+            _facts(
+                [
+                    ("boosted trees (same split)", trees.get("name")),
+                    (f"trees validation {trees.get('metric')}", trees.get("val_score")),
+                    (f"trees test {trees.get('metric')}", trees.get("test_score")),
+                    ("network against trees", trees.get("verdict")),
+                    ("why", trees.get("reason")),
+                ]
+            )
+        )
     for k, rep in enumerate(run.diagnose):
         cfg = rep.get("config") or {}
         fit = rep.get("fit") or {}

@@ -12,8 +12,10 @@ the same estimator fitted alone (population independence, docs/conventions.md):
    order and the validation split;
 3. ``_run_config(seed)``: the member's :class:`~caviar.config.RunConfig`, validated;
 4. ``_prepared(X, y, seed)``: the :class:`~caviar.data.PreparedData` the engine trains
-   on. No preprocessing: ``X`` is used as given (put a ``StandardScaler`` in a
-   ``Pipeline``, as with scikit-learn's own MLPs). With ``early_stopping=True`` a
+   on. Arrays are used as given (put a ``StandardScaler`` in a ``Pipeline``, as with
+   scikit-learn's own MLPs); a DataFrame is prepared as ``caviar train`` prepares a
+   table, fitted on the training rows (:mod:`caviar.sklearn._table`), and a regression
+   target is standardized (``standardize_target``). With ``early_stopping=True`` a
    ``validation_fraction`` of the rows (stratified for classifiers) is held out
    and each member keeps its best-validation-loss weights (seed 003 "Stopping
    criterion"); otherwise every row trains, all ``epochs`` run and the final
@@ -29,11 +31,19 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from pydantic import ValidationError
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from caviar.config import RunConfig, set_path
 from caviar.config.load import format_validation_error
@@ -50,6 +60,14 @@ from caviar.sklearn._engine import (
     optimizer_hypers,
     resolve_loss_name,
     train_population,
+)
+from caviar.sklearn._table import (
+    as_frame,
+    fit_table,
+    flatten_images,
+    table_options,
+    target_scale,
+    uses_table,
 )
 
 # estimator parameter -> config path (both estimators)
@@ -110,7 +128,60 @@ class CaviarEstimatorMixin:
     _task: str = ""
     _extra_paths: dict[str, str] = {}
 
-    # -- step 1 is in the subclasses (_validate_xy) ----------------------------------
+    # -- step 1 is in the subclasses (_validate_xy), on this common part ----------------
+    def _checked_xy(self, X: Any, y: Any, **y_checks: Any) -> tuple[Any, np.ndarray]:
+        """``(X, y)`` validated: a DataFrame for the table path (:mod:`._table`), else
+        float64 rows (images flattened, their shape kept in ``input_shape_``)."""
+        name = type(self).__name__
+        X, self.input_shape_ = flatten_images(X)
+        try:
+            table = uses_table(self.preprocess, X, name)
+        except CaviarError as e:
+            raise CaviarValueError(str(e)) from None
+        if not table:
+            return validate_data(self, X, y, dtype=np.float64, **y_checks)
+        validate_data(self, X, reset=True, skip_check_array=True)
+        if y_checks.get("multi_output"):
+            y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        else:
+            y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        return as_frame(X), y
+
+    def _rows(self, X: Any) -> Any:
+        """New inputs as the fitted network takes them: through the fitted table
+        preparation, or validated float64 rows (images flattened)."""
+        check_is_fitted(self, "config_")
+        X, _ = flatten_images(X)
+        pre = getattr(self, "preprocessor_", None)
+        if pre is None:
+            return validate_data(self, X, reset=False, dtype=np.float64)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        try:
+            return pre.transform(as_frame(X))
+        except CaviarError as e:
+            raise CaviarValueError(f"{type(self).__name__}: {e}") from None
+
+    def _class_weight(self) -> Any:
+        """``class_weight`` with the labels as the engine sees them (class codes)."""
+        cw = getattr(self, "class_weight", None)
+        if cw is None or (isinstance(cw, str) and cw == "balanced"):
+            return cw
+        if not isinstance(cw, dict):
+            raise CaviarValueError(
+                f"{type(self).__name__}: class_weight must be 'balanced', a dict or None"
+            )
+        classes = list(getattr(self, "classes_", []))
+        out = {}
+        for label, weight in cw.items():
+            if label not in classes:
+                raise CaviarValueError(
+                    f"{type(self).__name__}: class_weight has label {label!r}, not a class "
+                    f"of y ({', '.join(map(repr, classes))})"
+                )
+            out[str(classes.index(label))] = _plain(weight)
+        return out
+
     def _seed(self) -> int:
         """The integer seed of this fit (step 2)."""
         rs = self.random_state
@@ -143,6 +214,9 @@ class CaviarEstimatorMixin:
         set_path(raw, "train.patience", patience)
         set_path(raw, "train.seed", seed)
         set_path(raw, "train.shuffle_seed", seed)
+        set_path(raw, "train.metric", _plain(self.metric))
+        if self._task == "classification":
+            set_path(raw, "train.class_weight", self._class_weight())
         if self.early_stopping:
             set_path(raw, "data.val_fraction", _plain(self.validation_fraction))
         if self.module is not None:
@@ -160,61 +234,84 @@ class CaviarEstimatorMixin:
             for param, path in {**COMMON_PATHS, **self._extra_paths}.items():
                 msg = msg.replace(f"{name}: {path}:", f"{name}: {param}:")
             msg = msg.replace(f"{name}: model.hidden:", f"{name}: hidden_layer_sizes:")
+            msg = msg.replace(f"{name}: train.metric:", f"{name}: metric:")
+            msg = msg.replace(f"{name}: train.class_weight:", f"{name}: class_weight:")
             raise CaviarValueError(msg) from None
         except CaviarError as e:
             raise CaviarValueError(f"{name}: {e}") from None
         return cfg
 
+    def _split(self, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Training and validation row indices (every row trains without early stopping)."""
+        if not self.early_stopping:
+            return np.arange(len(y)), np.arange(0)
+        try:
+            train_idx, val_idx, _ = split_indices(
+                len(y),
+                y if self._task == "classification" else None,
+                task=self._task,  # type: ignore[arg-type]
+                val_fraction=float(self.validation_fraction),
+                test_fraction=0.0,
+                seed=seed,
+            )
+        except (CaviarError, TypeError) as e:
+            raise CaviarValueError(f"{type(self).__name__}: {e}") from None
+        return train_idx, val_idx
+
     def _prepared(
-        self, X: np.ndarray, y: np.ndarray, seed: int, sample_weight: np.ndarray | None = None
+        self, X: Any, y: np.ndarray, seed: int, sample_weight: np.ndarray | None = None
     ) -> PreparedData:
         """The training (and validation) split the engine trains on (step 4)."""
-        n_features = X.shape[1]
-        empty_x = np.empty((0, n_features), dtype=np.float64)
-        empty_y = y[:0]
-        if self.early_stopping:
-            try:
-                train_idx, val_idx, _ = split_indices(
-                    len(y),
-                    y if self._task == "classification" else None,
-                    task=self._task,  # type: ignore[arg-type]
-                    val_fraction=float(self.validation_fraction),
-                    test_fraction=0.0,
-                    seed=seed,
-                )
-            except (CaviarError, TypeError) as e:
-                raise CaviarValueError(f"{type(self).__name__}: {e}") from None
-            x_tr, y_tr, x_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
-        else:
-            x_tr, y_tr, x_val, y_val = X, y, empty_x, empty_y
-            train_idx, val_idx = np.arange(len(y)), np.arange(0)
+        name = type(self).__name__
+        train_idx, val_idx = self._split(y, seed)
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        classes = getattr(self, "classes_", None)
-        shape = None
-        if self.input_shape is not None:
+        pre = None
+        if isinstance(X, pd.DataFrame):  # the table path: fitted on the training rows
             try:
-                shape = check_shape(tuple(_plain(self.input_shape)), n_features, "X")
+                pre = fit_table(X, train_idx, table_options(self.table_options, name))
+                X = pre.transform(X)
+            except CaviarError as e:
+                raise CaviarValueError(f"{name}: {e}") from None
+        y = np.asarray(y)
+        scale = None
+        if self._task == "regression" and self.standardize_target:
+            scale = target_scale(y, train_idx, sw)
+            y = ((y.reshape(len(y), -1) - scale[0]) / scale[1]).reshape(y.shape)
+        n_features = X.shape[1]
+        classes = getattr(self, "classes_", None)
+        shape = self.input_shape if self.input_shape is not None else self.input_shape_
+        if shape is not None:
+            try:
+                shape = check_shape(tuple(_plain(shape)), n_features, "X")
             except (CaviarError, TypeError, ValueError) as e:
-                raise CaviarValueError(f"{type(self).__name__}: input_shape: {e}") from None
+                raise CaviarValueError(f"{name}: input_shape: {e}") from None
         return PreparedData(
             w_train=None if sw is None else sw[train_idx],
             w_val=None if sw is None else sw[val_idx],
             task=self._task,  # type: ignore[arg-type]
-            X_train=np.array(x_tr, dtype=np.float64),  # a writable copy
-            y_train=np.array(y_tr),
-            X_val=np.array(x_val, dtype=np.float64),
-            y_val=np.array(y_val),
-            X_test=empty_x,
-            y_test=empty_y,
+            X_train=np.array(X[train_idx], dtype=np.float64),  # a writable copy
+            y_train=np.array(y[train_idx]),
+            X_val=np.array(X[val_idx], dtype=np.float64),
+            y_val=np.array(y[val_idx]),
+            X_test=np.empty((0, n_features), dtype=np.float64),
+            y_test=y[:0],
             n_classes=None if classes is None else len(classes),
-            feature_names=[f"x{i}" for i in range(n_features)],
-            preprocessor=None,
+            feature_names=pre.feature_names if pre else [f"x{i}" for i in range(n_features)],
+            preprocessor=pre,
             input_shape=shape,
+            target_scale=scale,
         )
 
-    def _adopt(self, result: PopulationResult, member: int) -> CaviarEstimatorMixin:
-        """Set the fitted attributes from member ``member`` of a trained population (step 5)."""
+    def _adopt(
+        self, result: PopulationResult, member: int, data: PreparedData
+    ) -> CaviarEstimatorMixin:
+        """Set the fitted attributes from member ``member`` of a population trained on
+        ``data`` (step 5)."""
         m = result.members[member]
+        self.preprocessor_ = data.preprocessor
+        scale = data.target_scale
+        self.target_mean_ = None if scale is None else scale[0]
+        self.target_std_ = None if scale is None else scale[1]
         tensors = result.model.member_tensors(member)
         if result.model.kind == "mlp":
             n = len(tensors) // 2
@@ -246,7 +343,12 @@ class CaviarEstimatorMixin:
         (:mod:`caviar.losses.weighted`), early stopping watches the weighted validation
         loss; None weighs every row 1."""
         X, y_enc = self._validate_xy(X, y)
-        sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        # negative weights are refused as the CLI's data.weight column refuses them
+        sw = (
+            None
+            if sample_weight is None
+            else _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        )
         seed = self._seed()
         cfg = self._run_config(seed)
         data = self._prepared(X, y_enc, seed, sw)
@@ -254,13 +356,12 @@ class CaviarEstimatorMixin:
             result = train_population([cfg], data)
         except CaviarError as e:
             raise CaviarValueError(f"{type(self).__name__}: {e}") from None
-        return self._adopt(result, 0)
+        return self._adopt(result, 0, data)
 
     # -- prediction --------------------------------------------------------------------
     def _outputs(self, X: Any) -> np.ndarray:
         """Raw network outputs ``(n, K)`` in float64 for new inputs."""
-        check_is_fitted(self, "config_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = self._rows(X)
         if hasattr(self, "network_"):
             net = networks.build(self.network_, 1, dtype=torch.float64, module=self.module)
             net.load_member_tensors(

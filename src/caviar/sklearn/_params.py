@@ -60,4 +60,19 @@ PARAMS_DOC = """\
     input_shape : tuple of int or None, default=None
         One example's shape when the rows of ``X`` are flattened signals or images,
         e.g. ``(1, 8, 8)``; the module sees batches ``(B, *input_shape)``.
+    metric : str, default="auto"
+        The validation metric early stopping watches and whose best epoch is kept
+        (``train.metric``: accuracy, balanced_accuracy, f1_macro, f1_weighted,
+        precision, recall, roc_auc, log_loss / r2, rmse, mae); "auto" watches the
+        validation loss.
+    preprocess : {"auto", True, False}, default="auto"
+        "auto": a DataFrame with a text, category or bool column or a missing value
+        is prepared as ``caviar train`` prepares a table (missing values imputed with
+        indicators, numeric columns standardized, text, category and bool columns
+        one-hot; fitted on the training rows); arrays and complete numeric frames are
+        used as given. True: always prepared; False: never (bring your own
+        ``ColumnTransformer``).
+    table_options : dict, TableOptions or None, default=None
+        How a table is prepared: the ``[data]`` keys impute, fill_value,
+        missing_indicator, categorical, max_onehot, min_frequency, unknown.
 """

@@ -9,9 +9,9 @@ For each fold (``train``, ``test``):
 2. each candidate's caviar estimator goes through the steps of its own ``fit``
    (:mod:`caviar.sklearn._base`): validated arrays, seed, ``RunConfig``;
 3. candidates whose prepared data are the same (same transformed inputs, same
-   validation split) and whose configurations share their structure
-   (``structure_key`` of the engine) train as ONE population; their
-   continuous parameters become per-member knobs. A member follows the
+   validation split, same table preparation and target standardization) and whose
+   configurations share their structure (``structure_key`` of the engine) train as
+   ONE population; their continuous parameters become per-member knobs. A member follows the
    trajectory it follows alone, so each candidate ends up exactly as
    ``estimator.fit`` would leave it;
 4. each candidate is scored with scikit-learn's own scorer helper, giving the
@@ -113,7 +113,9 @@ def _group(fits: list[_Fit], transformed: dict, X_tr, y_tr, error_score) -> dict
             continue
         fit.fit_time += time.time() - start
         data_key = (seed, cfg.data.val_fraction) if fit.final.early_stopping else None
-        key = (fit.pre_key, repr(data_key), structure_key(cfg))
+        table = (repr(fit.final.preprocess), repr(fit.final.table_options))
+        scale = getattr(fit.final, "standardize_target", None)  # regressors: y as trained
+        key = (fit.pre_key, repr(data_key), table, repr(scale), structure_key(cfg))
         groups.setdefault(key, []).append((fit, X, y, seed, cfg))
     return groups
 
@@ -127,7 +129,7 @@ def _train_group(members: list, error_score, sample_weight=None) -> None:
         data = first.final._prepared(X, y, seed, sample_weight)
         result = PopulationTrainer([m[4] for m in members], data).run()
         for i, fit in enumerate(fits):
-            fit.final._adopt(result, i)
+            fit.final._adopt(result, i, data)
     except Exception:
         for fit in fits:
             _failed(fit, error_score)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from caviar.losses import get_loss
 from caviar.sklearn._base import CaviarEstimatorMixin, CaviarValueError
@@ -25,14 +25,19 @@ class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
     __doc__ = f"""Multilayer-perceptron classifier trained by caviar's population engine.
 
     Every knob of a caviar run is a constructor parameter; ``fit`` trains a
-    population of one member. ``X`` is used as given (no scaling inside: put a
-    ``StandardScaler`` before it in a ``Pipeline``).
+    population of one member. An array ``X`` is used as given (put a
+    ``StandardScaler`` before it in a ``Pipeline``); a DataFrame is prepared as
+    ``caviar train`` prepares a table (``preprocess``).
 
     Parameters
     ----------
 {PARAMS_DOC}
     label_smoothing : float, default=0.0
         Label smoothing of the cross-entropy / KL losses, in [0, 1).
+    class_weight : "balanced", dict or None, default=None
+        Per-class loss weights: ``"balanced"`` gives class ``k`` the weight
+        ``n / (n_classes * n_k)`` on the training rows; a dict ``{{label: weight}}``
+        (labels as in ``y``; absent ones 1). They multiply ``sample_weight``.
 
     Attributes
     ----------
@@ -43,6 +48,10 @@ class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
         Weight matrix ``(fan_in, fan_out)`` and bias ``(fan_out,)`` of each layer.
     config_ : caviar.config.RunConfig
         The configuration the member was trained with.
+    preprocessor_ : caviar.data.Preprocessor or None
+        The table preparation fitted on the training rows (DataFrame inputs), else None.
+    input_shape_ : tuple of int or None
+        One example's shape read from an image-shaped ``X`` ``(n, C, L)`` / ``(n, C, H, W)``.
     loss_name_, status_, n_iter_, best_epoch_, history_, best_validation_score_ :
         Resolved loss, member status (complete/early_stopped/diverged), epochs run,
         epoch of the kept weights, per-epoch history, validation accuracy (early
@@ -95,6 +104,10 @@ class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
         module=None,
         input_shape=None,
         label_smoothing=0.0,
+        metric="auto",
+        preprocess="auto",
+        table_options=None,
+        class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -136,10 +149,14 @@ class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.module = module
         self.input_shape = input_shape
         self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
+        self.metric = metric
+        self.preprocess = preprocess
+        self.table_options = table_options
 
     def _validate_xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         """Validate, set ``classes_``; return float64 ``X`` and int64 class codes."""
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = self._checked_xy(X, y)
         check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
         if len(classes) < 2:

@@ -1,7 +1,8 @@
 """``CaviarRegressor``: a scikit-learn regressor trained by the caviar engine.
 
 The network's linear outputs are the predictions (seed 000 Loss §1); ``y`` may
-have several columns (one output each). Targets are used as given (not scaled).
+have several columns (one output each). Targets are standardized on the training rows
+by default and predictions mapped back (``standardize_target``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import validate_data
 
 from caviar.sklearn._base import CaviarEstimatorMixin
 from caviar.sklearn._params import PARAMS_DOC
@@ -28,6 +28,10 @@ class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
 {PARAMS_DOC}
     huber_delta : float, default=1.0
         Delta of the Huber loss (``loss="huber"``).
+    standardize_target : bool, default=True
+        Train on ``(y - mean) / std`` of the training rows (weighted by
+        ``sample_weight``), per output; predictions are mapped back to ``y``'s units.
+        False: ``y`` is used as given.
 
     Attributes
     ----------
@@ -38,6 +42,12 @@ class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
         Weight matrix ``(fan_in, fan_out)`` and bias ``(fan_out,)`` of each layer.
     config_ : caviar.config.RunConfig
         The configuration the member was trained with.
+    target_mean_, target_std_ : ndarray of shape (n_outputs,) or None
+        The standardization of ``y`` (``standardize_target``), else None.
+    preprocessor_ : caviar.data.Preprocessor or None
+        The table preparation fitted on the training rows (DataFrame inputs), else None.
+    input_shape_ : tuple of int or None
+        One example's shape read from an image-shaped ``X`` ``(n, C, L)`` / ``(n, C, H, W)``.
     loss_name_, status_, n_iter_, best_epoch_, history_, best_validation_score_ :
         Resolved loss, member status, epochs run, epoch of the kept weights,
         per-epoch history, validation R^2 (early stopping only).
@@ -89,6 +99,10 @@ class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
         module=None,
         input_shape=None,
         huber_delta=1.0,
+        metric="auto",
+        preprocess="auto",
+        table_options=None,
+        standardize_target=True,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -130,10 +144,14 @@ class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
         self.module = module
         self.input_shape = input_shape
         self.huber_delta = huber_delta
+        self.standardize_target = standardize_target
+        self.metric = metric
+        self.preprocess = preprocess
+        self.table_options = table_options
 
     def _validate_xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         """Validate; return float64 ``X`` and float64 ``y`` (1-D or 2-D as given)."""
-        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        X, y = self._checked_xy(X, y, multi_output=True, y_numeric=True)
         y = np.asarray(y, dtype=np.float64)
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         self._y_ndim = y.ndim
@@ -147,4 +165,6 @@ class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets: ``(n_samples,)`` if ``y`` was 1-D, else ``(n_samples, n_outputs)``."""
         out = self._outputs(X)
+        if self.target_mean_ is not None:  # the standardized target back in its units
+            out = out * self.target_std_ + self.target_mean_
         return out[:, 0] if self._y_ndim == 1 else out

@@ -133,7 +133,7 @@ class PopulationSearchCV(BaseSearchCV):
         scorers, refit_metric = self._get_scorers()
         X, y, groups = indexable(X, y, groups)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         self.n_splits_ = cv.get_n_splits(X, y, groups)
         splits = list(cv.split(X, y, groups))

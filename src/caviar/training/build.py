@@ -1,9 +1,10 @@
 """Building a population's model: the MLP fast path or a generic module population.
 
 ``model.kind = "mlp"`` builds :class:`~caviar.nn.mlp.PopulationMLP` (hand-written
-backpropagation); ``"cnn"`` and ``"module"`` build
+backpropagation); ``"cnn"``, ``"rnn"`` and ``"module"`` build
 :class:`~caviar.nn.module.PopulationModule` from a factory
-(:mod:`caviar.nn.factory`; the built-in CNN is :func:`caviar.nn.cnn.build_cnn`), each
+(:mod:`caviar.nn.factory`; the built-in CNN is :func:`caviar.nn.cnn.build_cnn`, the
+recurrent model :func:`caviar.nn.sequence.build_rnn`), each
 member's module built under its own ``train.seed``. Both start the output layer at the
 baseline when ``model.output_init = "prior"`` (seed 004) — for a user's module only if
 it asks for it (``output_bias`` is in the dict its factory receives).
@@ -24,6 +25,7 @@ from caviar.nn import PopulationMLP, output_bias
 from caviar.nn import factory as factories
 from caviar.nn.module import PopulationModule
 from caviar.optim.second_order import FULL_BATCH_METHODS
+from caviar.training.memory_check import check_fits, mlp_parameters
 from caviar.training.population import PopulationKnobs, stack_knobs, structure_key
 from caviar.training.weights import split_weights
 
@@ -55,8 +57,8 @@ def factory_config(cfg: RunConfig, data, k: int, bias: np.ndarray | None) -> dic
 
 
 def factory_of(cfg: RunConfig):
-    """The factory and its path for a ``cnn`` or ``module`` configuration."""
-    path = factories.CNN_FACTORY if cfg.model.kind == "cnn" else cfg.model.factory
+    """The factory and its path for a ``cnn``, ``rnn`` or ``module`` configuration."""
+    path = factories.BUILT_IN.get(cfg.model.kind, cfg.model.factory)
     return factories.resolve(path), path
 
 
@@ -79,6 +81,12 @@ def build_model(
         return _build_module(configs, data, knobs, k, bias)
     # an MLP reads every example flat, whatever its shape
     sizes = [data.X_train.shape[1], *first.model.hidden, k]
+    batch = first.train.batch_size
+    batch = len(data.X_train) if batch == "full" else min(int(batch), len(data.X_train))
+    check_fits(
+        mlp_parameters(sizes), len(configs), dtype, first.train.device,
+        f"model.hidden {list(first.model.hidden)}", activations=batch * sum(sizes[1:]),
+    )  # fmt: skip
     model = PopulationMLP(
         sizes,
         len(configs),
@@ -102,7 +110,7 @@ def _build_module(configs, data, knobs, k: int, bias) -> PopulationModule:  # no
     model = PopulationModule(
         members, input_shape(data), dtype=DTYPES[first.train.dtype], device=first.train.device
     )
-    model.factory_path = path
+    model.factory_path, model.factory_dir = path, factories.module_root(factory)
     model.member_configs = member_configs
     if model.n_outputs != k:
         raise CaviarError(

@@ -9,7 +9,10 @@ training record NaN). From a member's record:
   a thousand times slower than the last (a deep sigmoid network; use relu, batch norm
   or another initialization);
 * **exploding**: some ``n_pl(t)`` is not finite or exceeds ``EXPLODING`` times that
-  layer's first recorded norm, or the member diverged (its loss became NaN/inf, often
+  layer's reference norm -- its first recorded norm that is positive and finite (a
+  first epoch whose gradient is exactly 0, e.g. dead relu units or a zero-initialized
+  layer, is no reference: every later positive norm would exceed 1000 x 0) -- or the
+  member diverged (its loss became NaN/inf, often
   within one epoch: the trainer froze it) -- lower the learning rate, normalize.
 
 The record costs one norm per kernel per epoch (no extra pass). It is part of every
@@ -63,16 +66,25 @@ class GradientMonitor:
                     "last layer's (seed 002 §7: try relu, batch norm or another init)"
                 )
         if seen.shape[0]:
-            first = seen[0]
+            first = reference_norms(seen)
             bad = ~torch.isfinite(seen) | (seen > EXPLODING * first)
             if bool(bad.any()):
                 t, layer = (int(v) for v in bad.nonzero()[0])
                 msgs.append(
                     f"exploding gradients: layer {layer}'s gradient norm reached "
-                    f"{float(seen[t, layer]):.3g} (first epoch {float(first[layer]):.3g}); "
-                    "lower the learning rate or normalize"
+                    f"{float(seen[t, layer]):.3g} (first nonzero epoch "
+                    f"{float(first[layer]):.3g}); lower the learning rate or normalize"
                 )
         return {"per_epoch": n.T.tolist(), "first_to_last": ratio, "warnings": msgs}
+
+
+def reference_norms(seen: torch.Tensor) -> torch.Tensor:
+    """Per layer, the first recorded norm of ``seen`` (T, L) that is positive and finite;
+    ``inf`` for a layer with none (so no growth ratio can flag it)."""
+    usable = torch.isfinite(seen) & (seen > 0)
+    first = usable.to(torch.int8).argmax(dim=0)  # first usable epoch (0 when none)
+    ref = seen.gather(0, first[None]).squeeze(0)
+    return torch.where(usable.any(dim=0), ref, torch.full_like(ref, math.inf))
 
 
 THINNED = 100

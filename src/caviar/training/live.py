@@ -23,49 +23,29 @@ The changes end up in each member's result (``MemberResult.changes``) and the ru
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any
-
-import torch
 
 from caviar.config import set_path, validate_config
+from caviar.config.live_knobs import check_settable, knob_of, path_of
 from caviar.errors import CaviarError
-from caviar.serialize import dumps
-from caviar.training.population import REGULARIZE_FIELDS
+from caviar.live_dir import append_line, claim_live_dir, live_dir_of, live_view_off
 
-SETTABLE_GROUPS = ("optimizer", "loss", "penalty", "schedule")
-OTHER = {path: ("regularize", name) for name, path in REGULARIZE_FIELDS.items()}
-OTHER["train.stop_loss"] = ("extra", "stop_loss")
-
-
-def live_dir_of(run_dir: str | Path) -> Path:
-    """``RUN_DIR.live``: where a running training writes progress and reads commands."""
-    run_dir = Path(run_dir)
-    return run_dir.with_name(run_dir.name + ".live")
+__all__ = [
+    "LiveControl", "ReplayChanges", "append_line", "apply_change", "check_settable",
+    "keep_live_files", "knob_of", "live_callbacks", "live_dir_of", "open_live_dir",
+    "settable_paths",
+]  # fmt: skip
 
 
-def knob_of(path: str) -> tuple[str, str]:
-    """``(group, name)`` of ``trainer.set_hyper`` for a config path (CaviarError if the
-    field cannot change during training)."""
-    if path in OTHER:
-        return OTHER[path]
-    section, _, name = path.partition(".")
-    if section in SETTABLE_GROUPS and name:
-        return section, name
-    raise CaviarError(
-        f"'{path}' cannot change during training (continuous optimizer, loss, penalty, "
-        "schedule, regularization fields and train.stop_loss can)"
-    )
-
-
-def append_line(path: Path, record: dict) -> None:
-    """One JSON line appended with a single write (readers never see half a line)."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (dumps(record, indent=None) + "\n").encode())
-    finally:
-        os.close(fd)
+def settable_paths(trainer) -> list[str]:
+    """The config paths of the per-member knobs this population holds (what ``caviar
+    set`` may change in it)."""
+    out = []
+    for group in ("optimizer", "loss", "penalty", "schedule", "regularize", "extra"):
+        table = getattr(trainer.knobs, group, None)
+        if isinstance(table, dict):
+            out += [path_of(group, name) for name in table]
+    return sorted(out)
 
 
 def apply_change(trainer, row: int, member: int, path: str, value: float) -> dict:
@@ -121,6 +101,8 @@ class LiveControl(_Changes):
         self.population = population
         self.folds = folds  # rows per configuration: its k folds under train.cv / search.cv
         self.offset = 0  # bytes of control.jsonl already read
+        self.off = False  # the live directory went away: no more progress or commands
+        self.knobs_sent = False
 
     def refuse_folds(self, key: str, command: dict) -> bool:
         """Under cross-validation (``folds > 1``) reject the command's changes (a line each
@@ -139,9 +121,22 @@ class LiveControl(_Changes):
         return True
 
     def __call__(self, trainer) -> None:
-        self._progress(trainer)
-        for command in self._new_commands():
-            self._apply(trainer, command)
+        if self.off:
+            return
+        try:
+            self._progress(trainer)
+            for command in self._new_commands():
+                self._apply(trainer, command)
+        except OSError as e:  # RUN_DIR.live removed, unwritable, disk full: train on
+            self.off = True
+            live_view_off(self.dir, e)
+
+    def knobs_field(self, trainer) -> dict:
+        """``{"knobs": [paths]}`` in a population's first progress line, else ``{}``."""
+        if self.knobs_sent:
+            return {}
+        self.knobs_sent = True
+        return {"knobs": settable_paths(trainer)}
 
     def _progress(self, trainer) -> None:
         h = trainer.history
@@ -154,6 +149,7 @@ class LiveControl(_Changes):
                 "members": self.members,
                 **{k: h[k][-1].tolist() for k in ("train_loss", "val_loss", "val_score", "lr")},
                 "alive": trainer.alive.tolist(),
+                **self.knobs_field(trainer),
             },
         )
 
@@ -193,38 +189,29 @@ class LiveControl(_Changes):
             )
 
 
-def check_settable(path: str, value: Any) -> float:
-    """A ``caviar set`` argument's value as a float (CaviarError otherwise)."""
-    knob_of(path)
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise CaviarError(f"set {path}: '{value}' is not a number") from None
-    if not torch.isfinite(torch.tensor(v)):
-        raise CaviarError(f"set {path}: '{value}' is not a finite number")
-    return v
-
-
 def open_live_dir(run_dir: str | Path) -> Path:
-    """Create ``RUN_DIR.live`` for a starting run (CaviarError if one is running there)."""
-    live = live_dir_of(run_dir)
-    live.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        live.mkdir()
-    except FileExistsError:
+    """Create ``RUN_DIR.live`` for a starting run, owned by this process (CaviarError if
+    a running training holds it; one left by a killed run is taken over)."""
+    live = claim_live_dir(run_dir)
+    if live is None:
         raise CaviarError(
-            f"{live} exists: another training is running there (remove it if none is)"
-        ) from None
-    (live / "progress.jsonl").touch()
+            f"{live_dir_of(run_dir)} exists: another training is running there "
+            "(remove it if none is)"
+        )
     return live
 
 
 def keep_live_files(live: Path, into: Path) -> None:
-    """Copy the progress and control logs into the finished run directory's ``live/``."""
+    """Copy the progress and control logs into the finished run directory's ``live/``
+    (what can still be read: a live directory removed mid-run leaves none)."""
     (into / "live").mkdir()
     for name in ("progress.jsonl", "control.jsonl"):
-        if (live / name).exists():
+        try:
             (into / "live" / name).write_bytes((live / name).read_bytes())
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            continue
 
 
 def live_callbacks(

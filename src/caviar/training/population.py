@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from caviar.config import PER_MEMBER_FIELDS, RunConfig, get_path
+from caviar.config.live_knobs import REGULARIZE_FIELDS
 from caviar.errors import CaviarError
 from caviar.losses import get_loss
 from caviar.nn.activations import activation_parameter
@@ -93,17 +94,6 @@ class PopulationKnobs:
 
 
 # per-member regularization knobs: name in ``knobs.regularize`` -> config path
-REGULARIZE_FIELDS = {
-    "dropout": "model.dropout",
-    "input_dropout": "model.input_dropout",
-    "bn_momentum": "model.bn_momentum",
-    "weight_noise": "noise.weight",
-    "input_noise": "noise.input",
-    "interpolate": "augment.interpolate",
-    "shift": "augment.shift",
-    "rotate": "augment.rotate",
-    "scale": "augment.scale",
-}
 
 
 def stack_knobs(

@@ -11,6 +11,7 @@ different identity with the first field that differs.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 from caviar.config import validate_config
@@ -37,6 +38,12 @@ def search_identity(plan: TunePlan) -> dict[str, Any]:
         "pbt": s.pbt.model_dump() if s.pbt is not None else None,
     }
     out.update({k: getattr(s, k) for k in IDENTITY_SETTINGS})
+    # added only when used, so studies written before these settings existed still resume
+    for key in ("sampler", "enqueue"):
+        if getattr(s, key):
+            out[key] = getattr(s, key)
+    if s.warm_start is not None:
+        out["warm_start"] = str(Path(s.warm_start).resolve())
     return json_safe(out)
 
 

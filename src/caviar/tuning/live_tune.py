@@ -31,60 +31,24 @@ searches report finished trials only, and ``caviar set`` refuses them.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import shutil
-import socket
 from pathlib import Path
 
 from caviar.errors import CaviarError
-from caviar.training.live import LiveControl, append_line, apply_change, live_dir_of
+from caviar.live_dir import OWNER, append_line, claim_live_dir, live_dir_of, owner_running
+from caviar.training.live import LiveControl, apply_change
 
-OWNER = "owner.json"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def owner_running(live: Path) -> bool | None:
-    """Whether the process named in ``live/owner.json`` runs (None: no readable owner,
-    or it runs on another host)."""
-    try:
-        owner = json.loads((live / OWNER).read_text())
-        pid, host = int(owner["pid"]), str(owner["host"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return _alive(pid) if host == socket.gethostname() else None
+__all__ = [
+    "OWNER", "ReplayTrialChanges", "TrialControl", "keep_search_logs", "live_dir_of",
+    "open_search_live_dir", "owner_running",
+]  # fmt: skip
 
 
 def open_search_live_dir(run_dir: str | Path) -> Path | None:
     """Create ``RUN_DIR.live`` for a starting search; None when a live process holds it
     (another process on the same study, or a running ``caviar train``). A directory
     whose owner has died (a killed search) is replaced."""
-    live = live_dir_of(run_dir)
-    live.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):
-        try:
-            live.mkdir()
-        except FileExistsError:
-            if owner_running(live) is not False:
-                return None
-            shutil.rmtree(live, ignore_errors=True)  # left by a search that was killed
-            continue
-        (live / OWNER).write_text(
-            json.dumps({"pid": os.getpid(), "host": socket.gethostname()}) + "\n"
-        )
-        (live / "progress.jsonl").touch()
-        return live
-    return None
+    return claim_live_dir(run_dir)
 
 
 def keep_search_logs(live: Path, run_dir: Path) -> None:
@@ -131,6 +95,7 @@ class TrialControl(LiveControl):
             **{k: _means(h[k][-1].tolist(), by_trial) for k in ("train_loss", "val_loss",
                "val_score", "lr")},
             "alive": [any(alive[r] for r in rows) for rows in by_trial.values()],
+            **self.knobs_field(trainer),
         }  # fmt: skip
         append_line(self.dir / "progress.jsonl", line)
 
@@ -167,6 +132,14 @@ class TrialControl(LiveControl):
 
     def close(self) -> None:
         """At the population's end: commands that came too late are rejected (logged)."""
+        if self.off:
+            return
+        try:
+            self._reject_late()
+        except OSError:
+            self.off = True  # the live directory went away; the search goes on
+
+    def _reject_late(self) -> None:
         for command in self._new_commands():
             trial = command.get("trial")
             if trial in self.members:

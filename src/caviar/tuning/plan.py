@@ -12,6 +12,7 @@ hyperparameters and its loss for the task).
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from caviar.tuning.settings import (
     parse_settings,
 )
 from caviar.tuning.space import SearchSpace, parse_space
+from caviar.tuning.strategies.enqueue import check_enqueued
 
 
 @dataclass
@@ -72,7 +74,27 @@ def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None
         )
     if settings.pbt is not None and not any(d.per_member for d in space.dimensions):
         raise CaviarError("search.pbt needs at least one continuous per-member dimension")
+    folder = None if isinstance(config, dict) else Path(config).parent
+    settings.enqueue = check_enqueued(space, read_enqueued(settings.enqueue, folder))
     return TunePlan(raw, settings, space, name)
+
+
+def read_enqueued(enqueue: list | str, folder: Path | None) -> list:
+    """``search.enqueue`` as a list: a string is a JSON file holding the list (relative
+    paths from the config file's folder)."""
+    if not isinstance(enqueue, str):
+        return enqueue
+    path = Path(enqueue)
+    if not path.is_absolute() and folder is not None:
+        path = folder / path
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CaviarError(f"search.enqueue: cannot read {path} ({first})") from None
+    if not isinstance(loaded, list):
+        raise CaviarError(f"search.enqueue: {path} must hold a JSON list of tables")
+    return loaded
 
 
 def check_config(cfg: RunConfig, task: str) -> None:

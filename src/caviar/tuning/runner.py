@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from caviar.api import load_data_for
+from caviar.arguments import check_path, check_prepared
 from caviar.config import validate_config
 from caviar.config.module_factory import with_factory
 from caviar.data import PreparedData
-from caviar.errors import CaviarError
 from caviar.nn.factory import register
 from caviar.training.callbacks import Callback
 from caviar.training.folds import check_fold_data
@@ -37,6 +37,7 @@ from caviar.tuning.search import Progress, SearchContext, round_rng, run_search
 from caviar.tuning.strategies import batch_size, make_strategy
 from caviar.tuning.time_budget import TimeBudget
 from caviar.tuning.tune_callbacks import TuneHooks
+from caviar.tuning.warm_start import load_prior
 
 # the search's public names where callers import them from (caviar.tune re-exports them)
 __all__ = ["TunePlan", "TuneResult", "make_plan", "tune"]
@@ -107,6 +108,8 @@ def tune(
     (:mod:`caviar.tuning.live_tune`; ``caviar tune`` uses ``RUN_DIR.live``).
     """
     start = time.perf_counter()
+    out, live_dir = check_path("out", out), check_path("live_dir", live_dir)
+    check_prepared(data)
     if module is not None:
         if out is None and isinstance(config, (str, Path)):
             out = Path("runs") / Path(config).stem
@@ -117,13 +120,8 @@ def tune(
     base_cfg = validate_config(plan.base)
     if data is None:
         data = load_data_for([base_cfg])
-    elif not isinstance(data, PreparedData):
-        raise CaviarError(
-            f"data must be prepared splits (caviar.data.prepare_data or prepare_arrays), "
-            f"got {type(data).__name__}"
-        )
     check_fold_data(base_cfg, data, "search.cv")  # enough rows of every class for k folds
-    strategy = make_strategy(s)
+    strategy = make_strategy(s, load_prior(s.warm_start, space) if s.warm_start else None)
     grid_size = strategy.size(space)
     total = s.trials if s.trials is not None else (grid_size if grid_size else None)
     if grid_size is not None and total is not None:

@@ -35,7 +35,7 @@ import numpy as np
 from caviar.config import validate_config
 from caviar.data import data_fingerprint
 from caviar.errors import CaviarError
-from caviar.run_dir import absolute_url, claim_tune_dir
+from caviar.run_dir import absolute_url, claim_tune_dir, remove_unstarted_tune
 from caviar.tuning.background import BackgroundStore
 from caviar.tuning.executor import MemberRecord, plan_populations
 from caviar.tuning.executor_protocol import Executor, PopulationJob
@@ -84,9 +84,42 @@ class SearchContext:
     hooks: TuneHooks = field(default_factory=TuneHooks)
 
 
+@dataclass
+class _Start:
+    """What a starting search created, to undo when it fails before storing a trial
+    (disk full, a study that cannot be opened): then no ``run.json`` is left behind and
+    a retry starts afresh."""
+
+    run_dir: Path | None = None  # the run directory this start is claiming
+    dir_existed: bool = True
+    owns_marker: bool = False  # this process created the run directory's run.json
+    db: Path | None = None  # the SQLite study file this start created
+    rows: int = 0  # trials handed to the study
+    writer: BackgroundStore | None = None  # the study opening in the background
+
+    def stored_nothing(self) -> bool:
+        """No trial reached the study: none was handed over, or its study never opened."""
+        return self.rows == 0 or (self.writer is not None and self.writer.store is None)
+
+    def undo(self) -> None:
+        if self.run_dir is not None and self.stored_nothing():
+            remove_unstarted_tune(
+                self.run_dir, dir_existed=self.dir_existed, db=self.db, marker=self.owns_marker
+            )
+
+
 def run_search(ctx: SearchContext) -> TuneResult:
     """The body of :func:`caviar.tuning.runner.tune` once the executor is ready (see the
     module docstring)."""
+    started = _Start()
+    try:
+        return _run_search(ctx, started)
+    except BaseException:
+        started.undo()
+        raise
+
+
+def _run_search(ctx: SearchContext, started: _Start) -> TuneResult:
     plan, data, strategy, total, batch = ctx.plan, ctx.data, ctx.strategy, ctx.total, ctx.batch
     resume, on_progress, on_epoch, start = ctx.resume, ctx.on_progress, ctx.on_epoch, ctx.start
     runner_executor = ctx.executor
@@ -109,24 +142,34 @@ def run_search(ctx: SearchContext) -> TuneResult:
     # study opens and is written in a background thread while populations train
     sync = resume or path is None or ctx.hooks.reads_study  # callbacks read the study
     if path is not None:  # the run directory is checked and claimed before the study opens
-        claim_tune_dir(run_dir, study=plan.name, resume=resume, storage=url)
+        started.run_dir, started.dir_existed = run_dir, run_dir.exists()
+        db_existed = path.exists()
+        if not claim_tune_dir(run_dir, study=plan.name, resume=resume, storage=url):
+            started.owns_marker, started.db = True, None if db_existed else path
     store: TrialStore | None = open_store() if sync else None
     if path is None:  # a server study: once it opened (an unreachable one writes nothing)
         try:
-            claim_tune_dir(run_dir, study=plan.name, resume=resume, storage=url)
+            started.run_dir, started.dir_existed = run_dir, run_dir.exists()
+            started.owns_marker = not claim_tune_dir(
+                run_dir, study=plan.name, resume=resume, storage=url
+            )
         except BaseException:
             store.close()  # type: ignore[union-attr]
             raise
     writer = None if sync else BackgroundStore(open_store, space)
+    started.writer = writer
     open_seconds = time.perf_counter() - t_open
     local: dict[int, tuple[dict, float]] = {}  # this process's trials: params, score
 
     def record(rows: list[dict[str, Any]]) -> float:
+        started.rows += len(rows)
         for r in rows:
             local[int(r["index"])] = (r["params"], r["val_score"])
         seconds = 0.0
         if store is not None:
             seconds = store.write(space, rows)
+        elif writer.store is None and writer.error is not None:  # type: ignore[union-attr]
+            raise writer.error  # type: ignore[union-attr]  # the study cannot be opened
         else:
             writer.submit(rows)  # type: ignore[union-attr]
         ctx.hooks.recorded(store, rows)

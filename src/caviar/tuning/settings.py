@@ -3,7 +3,7 @@
 .. code-block:: toml
 
     [search]
-    strategy = "random"        # grid, random, coarse_to_fine, tpe
+    strategy = "random"        # grid, random, coarse_to_fine, tpe, gp, cmaes, qmc, nsga2, nsga3
     trials = 64                # budget in configurations (and/or time_budget seconds)
     seed = 0
     metric = "roc_auc"         # what trials are ranked by (default: accuracy or R²)
@@ -19,14 +19,25 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from caviar.config.load import format_validation_error
+from caviar.config.strict import refuse_bool_numbers, seed_field
 from caviar.errors import CaviarError
+from caviar.tuning.strategies.sampler_args import check_sampler_args
+
+MAX_TRIALS = 10**7  # beyond this a budget is a typo: no study of that size fits on disk
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: object, info: ValidationInfo) -> object:
+        """``trials = true`` is no budget of 1 trial (:mod:`caviar.config.strict`)."""
+        refuse_bool_numbers(cls, info.field_name, v)
+        return v
 
 
 class HalvingSettings(_Section):
@@ -46,12 +57,35 @@ class PBTSettings(_Section):
 
 
 class SearchSettings(_Section):
-    strategy: Literal["grid", "random", "coarse_to_fine", "tpe"] = "random"
+    strategy: Literal[
+        "grid", "random", "coarse_to_fine", "tpe", "gp", "cmaes", "qmc", "nsga2", "nsga3"
+    ] = Field(
+        default="random",
+        description="how configurations are chosen: grid, random, coarse_to_fine, or an "
+        "Optuna sampler (tpe, gp, cmaes, qmc, nsga2, nsga3) asked a round at a time",
+    )
+    sampler: dict[str, Any] = Field(
+        default_factory=dict,
+        description="keyword arguments of the Optuna sampler named by strategy "
+        "(checked against its constructor; the seed is search.seed)",
+    )
+    enqueue: list[dict[str, Any]] | str = Field(
+        default_factory=list,
+        description="configurations trained first, as tables of dimension = value (or the "
+        "path of a JSON file holding that list); dimensions left out are sampled",
+    )
+    warm_start: str | None = Field(
+        default=None,
+        description="a run directory whose finished trials (same space) the adaptive "
+        "strategies see before this search's own (caviar tune --from)",
+    )
     metric: str | None = Field(default=None, description="train.metric for every trial")
     cv: int | None = Field(default=None, ge=2, description="k folds of train+val (train.cv)")
-    trials: int | None = Field(default=None, ge=1)
+    trials: int | None = Field(
+        default=None, ge=1, le=MAX_TRIALS, description="configurations to try (at most 10^7)"
+    )
     time_budget: float | None = Field(default=None, gt=0, description="seconds")
-    seed: int = 0
+    seed: int = seed_field(description="the sampler's seed")
     grid_points: int = Field(default=3, ge=1, description="values per continuous grid axis")
     batch: int | None = Field(default=None, ge=1, description="configurations per round")
     shrink: float = Field(default=0.5, gt=0, lt=1, description="coarse_to_fine: box shrink")
@@ -92,6 +126,18 @@ def apply_search_cv(raw: dict[str, Any], cv: int | None) -> None:
     train["cv"] = cv
 
 
+def check_strategy_inputs(s: SearchSettings) -> None:
+    """The sampler arguments fit the strategy; enqueue and warm starts fit it too."""
+    check_sampler_args(s.strategy, s.sampler)
+    if s.enqueue and s.strategy == "grid":
+        raise CaviarError("search.enqueue: grid enumerates its own points; use another strategy")
+    if s.warm_start is not None and s.strategy in ("grid", "random"):
+        raise CaviarError(
+            f"search.warm_start (--from): strategy '{s.strategy}' does not learn from "
+            "earlier trials; use tpe, gp, cmaes, qmc, nsga2, nsga3 or coarse_to_fine"
+        )
+
+
 def parse_settings(raw: Any, overrides: dict[str, Any] | None = None) -> SearchSettings:
     """Validate ``[search]`` (with CLI ``overrides``) and check the budgets agree."""
     if not isinstance(raw, dict):
@@ -110,6 +156,7 @@ def parse_settings(raw: Any, overrides: dict[str, Any] | None = None) -> SearchS
         raise CaviarError(
             "search: with cv the final model is refit on train+validation (refit = 'train_val')"
         )
+    check_strategy_inputs(s)
     if s.halving is not None and s.pbt is not None:
         raise CaviarError("search: halving and pbt cannot both be enabled (choose one)")
     if s.strategy != "grid" and s.trials is None and s.time_budget is None:

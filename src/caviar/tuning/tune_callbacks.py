@@ -23,6 +23,7 @@ there (``on_population_end`` and ``on_trial_complete`` run here).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -30,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from caviar.errors import CaviarError
+from caviar.live_dir import append_progress
 from caviar.training.callbacks import Callback, end_logs, epoch_hook
 from caviar.training.cross_validation import fold_rows
-from caviar.training.live import append_line
 from caviar.tuning.live_tune import TrialControl
 from caviar.tuning.trial_callbacks import stored_trials
 
@@ -43,6 +44,8 @@ def _overrides(cb: Callback, hook: str) -> bool:
 
 def check_callbacks(callbacks: Sequence[Any]) -> list:
     """The list as given, each item a :class:`Callback` or a callable (else CaviarError)."""
+    if isinstance(callbacks, (str, bytes, dict, Callback)) or not isinstance(callbacks, Sequence):
+        raise CaviarError(f"callbacks must be a list, got {type(callbacks).__name__}")
     for cb in callbacks:
         if not isinstance(cb, Callback) and not callable(cb):
             raise CaviarError(
@@ -78,9 +81,10 @@ class TuneHooks:
         self._populations: dict[tuple[int, ...], tuple[int, TrialControl | None]] = {}
         self._next = 0
         if self.live is not None:
-            self.live.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):  # append_progress warns if it is unusable
+                self.live.mkdir(parents=True, exist_ok=True)
             start = {"kind": "tune", "executor": executor, "pid": os.getpid()}
-            append_line(self.live / "progress.jsonl", {"start": start})
+            append_progress(self.live, {"start": start})
 
     @property
     def reads_study(self) -> bool:
@@ -118,7 +122,7 @@ class TuneHooks:
                     if records is not None:
                         records[i].changes = changes
         if self.live is not None:
-            append_line(self.live / "progress.jsonl", {"population_end": number})
+            append_progress(self.live, {"population_end": number})
         if records is not None and self.keras:
             logs = end_logs(number, list(indices), [r.member for r in records])
             with self.lock:
@@ -131,7 +135,7 @@ class TuneHooks:
         if self.live is not None:
             for r in rows:
                 line = {k: r.get(k) for k in ("index", "status", "val_score", "round")}
-                append_line(self.live / "progress.jsonl", {"trial": line})
+                append_progress(self.live, {"trial": line})
         if store is None or not self.reads_study:
             return
         with self.lock:
@@ -144,4 +148,4 @@ class TuneHooks:
 
     def done(self) -> None:
         if self.live is not None:
-            append_line(self.live / "progress.jsonl", {"done": True})
+            append_progress(self.live, {"done": True})

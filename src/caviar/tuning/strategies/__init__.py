@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from caviar.tuning.strategies.base import Strategy
+from caviar.tuning.space import SearchSpace
+from caviar.tuning.strategies.base import History, Strategy
 from caviar.tuning.strategies.coarse_to_fine import CoarseToFineStrategy
+from caviar.tuning.strategies.enqueue import EnqueuedStrategy
 from caviar.tuning.strategies.grid import GridStrategy
+from caviar.tuning.strategies.optuna_sampler import OptunaSamplerStrategy
 from caviar.tuning.strategies.random import RandomStrategy
+from caviar.tuning.strategies.sampler_args import SAMPLERS
 from caviar.tuning.strategies.tpe import TPEStrategy
 
 #: configurations suggested at most per round: a huge ``trials`` is a budget, and
@@ -23,22 +27,42 @@ def batch_size(settings) -> int:
     return 16
 
 
-def make_strategy(settings) -> Strategy:
-    """The strategy named by ``settings.strategy`` (a :class:`SearchSettings`)."""
+def make_strategy(settings, prior: History | None = None) -> Strategy:
+    """The strategy named by ``settings.strategy`` (a :class:`SearchSettings`), its first
+    trials taken by ``settings.enqueue``; ``prior``: finished trials of another run
+    (``search.warm_start``, :func:`caviar.tuning.warm_start.load_prior`) for the adaptive
+    strategies to learn from."""
+    strategy = _named(settings, list(prior or []))
+    if settings.enqueue:
+        return EnqueuedStrategy(strategy, settings.enqueue)
+    return strategy
+
+
+def _named(settings, prior: History) -> Strategy:
     name = settings.strategy
     if name == "grid":
         return GridStrategy(settings.grid_points)
     if name == "random":
         return RandomStrategy()
     if name == "coarse_to_fine":
-        return CoarseToFineStrategy(settings.top_fraction, settings.shrink, batch_size(settings))
-    return TPEStrategy()
+        return CoarseToFineStrategy(
+            settings.top_fraction, settings.shrink, batch_size(settings), prior=prior
+        )
+    if name == "tpe":
+        return TPEStrategy(sampler_args=settings.sampler, prior=prior)
+    return OptunaSamplerStrategy(
+        name, settings.sampler, seed=settings.seed, batch=batch_size(settings), prior=prior
+    )
 
 
 __all__ = [
+    "SAMPLERS",
     "CoarseToFineStrategy",
+    "EnqueuedStrategy",
     "GridStrategy",
+    "OptunaSamplerStrategy",
     "RandomStrategy",
+    "SearchSpace",
     "Strategy",
     "TPEStrategy",
     "batch_size",

@@ -17,19 +17,29 @@ import numpy as np
 from caviar.tuning.space import SearchSpace
 from caviar.tuning.strategies.base import History, Params, Strategy, finite_history
 
+# ``prior`` (finished trials of another run, ``caviar tune --from``) joins the ranking
+# from the first round; the shrinking counts this search's own rounds only.
+
 
 class CoarseToFineStrategy(Strategy):
     name = "coarse_to_fine"
     adaptive = True
 
-    def __init__(self, top_fraction: float = 0.25, shrink: float = 0.5, batch: int = 16) -> None:
+    def __init__(
+        self,
+        top_fraction: float = 0.25,
+        shrink: float = 0.5,
+        batch: int = 16,
+        prior: History | None = None,
+    ) -> None:
         self.top_fraction = top_fraction
         self.shrink = shrink
         self.batch = batch
+        self.prior = list(prior or [])
 
     def region(self, space: SearchSpace, history: History) -> list[tuple[float, float] | list]:
         """Per dimension: a ``(lo, hi)`` box in t, or the list of allowed choice indices."""
-        done = finite_history(history)
+        done = finite_history([*self.prior, *history])
         if not done:
             return [
                 d.bounds if not d.categorical else list(range(len(d.choices)))
