@@ -39,7 +39,11 @@ on whether other processes keep the cores busy:
      average of 15-19 (other jobs), ``benchmarks/under_load.py --policies`` measured
      ``caviar.train`` on ``examples/digits.toml`` beside one more busy process at
      64.1 s with ``ACTIVE`` against 27-39 s with the others (one run each; so noisy
-     a machine only separates ``ACTIVE`` from the rest).
+     a machine only separates ``ACTIVE`` from the rest); at a load average of 4.8-9.4,
+     quiet-ish / beside 1 / beside 3 busy processes: ``ACTIVE`` 9.5 / 20.1 / 25.0 s,
+     ``PASSIVE`` 9.5 / 15.2 / 15.0 s, 3,000,000 spins 6.1 / 8.2 / 6.3 s, ``load``
+     5.9 / 5.2 / 6.8 s. The quiet comparison against ``ACTIVE`` (target: at least 0.97
+     of its speed) is still to be measured on an idle machine.
 
    ``CAVIAR_WAIT_POLICY`` also takes ``active``, ``passive``, ``default`` (``libgomp``'s
    own) or a number (``GOMP_SPINCOUNT``). A user's own ``OMP_WAIT_POLICY``,
