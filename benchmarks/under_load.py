@@ -76,9 +76,9 @@ def child(entry: str, quick: bool) -> None:
     try:
         start = time.perf_counter()
         if entry == "tune":
-            tune(cfg, out=os.path.join(out, "run"), data=data)
+            tune(cfg, out=os.path.join(out, "run"), data=data, verbose=0)
         else:
-            train(cfg, data=data)
+            train(cfg, data=data, verbose=0)
         seconds = time.perf_counter() - start
     finally:
         shutil.rmtree(out, ignore_errors=True)
