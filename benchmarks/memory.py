@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             data=data,
             on_progress=on_progress,
             executor=ExecutorSpec(name="local", workers=args.workers),
+            verbose=0,  # no progress bar in a measurement
         )
     seconds = time.perf_counter() - start
     peak = peak_mb()

@@ -17,10 +17,12 @@ the same batches (caviar's shared order) and reports the final validation accura
   ``functional_call`` + ``vmap`` + one Adam, over the same GRU written with ``F.linear``
   (``nn.GRU`` has no batching rule).
 
-Every contestant runs with ``--threads`` torch threads (default 1); a peer's process gets
-the environment this one started with, less Caviar's ``CAVIAR_*`` and OpenMP wait
-variables. ``--repeat R`` interleaves R rounds (each starting with the next contestant) and
-keeps each one's fastest. Prints a table, then ONE JSON line with the speedups
+Every contestant runs with ``--threads`` torch threads (default 1); a peer runs through
+``benchmarks/fair.py`` (a fresh process that must not import caviar, the environment this
+one started with less Caviar's ``CAVIAR_*`` and OpenMP wait variables; ``processes`` in
+the JSON records what each loaded and saw). ``--repeat R`` interleaves R rounds (each
+starting with the next contestant) and keeps each one's fastest. Prints a table, then ONE
+JSON line with the speedups
 ``speedup_vs_loop`` and ``speedup_vs_naive_vmap`` (wall clock), each one's seconds,
 accuracies and the load average, and the same ratios of CPU time (``cpu_speedup_*``: each
 process's CPU seconds over its training; on a shared, busy machine the wall clock measures
@@ -33,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,12 +43,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from caviar.config import expand_configs
-from caviar.data import prepare_arrays
-from caviar.data.synthetic import make_signals
-from caviar.nn.factory import build_member
-from caviar.nn.sequence import build_rnn
-from caviar.training.trainer import train_population
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fair  # noqa: E402  (benchmarks/ is no package)
+
+from caviar.config import expand_configs  # noqa: E402
+from caviar.data import prepare_arrays  # noqa: E402
+from caviar.data.synthetic import make_signals  # noqa: E402
+from caviar.nn.factory import build_member  # noqa: E402
+from caviar.nn.sequence import build_rnn  # noqa: E402
+from caviar.training.trainer import train_population  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 HIDDEN = 64
@@ -59,13 +63,6 @@ MODEL = {
     "output_init": "default",
 }
 CONTESTANTS = ("caviar", "loop", "naive_vmap")
-_ENV = dict(os.environ)  # as this process started, before caviar set anything
-
-
-def peer_environment() -> dict[str, str]:
-    """This process's starting environment less Caviar's own settings."""
-    drop = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
-    return {k: v for k, v in _ENV.items() if not k.startswith("CAVIAR_") and k not in drop}
 
 
 def sample_rates(n: int, seed: int = 0) -> list[float]:
@@ -110,29 +107,19 @@ def caviar_run(data, rates, epochs, batch, _path, _threads):  # noqa: ANN001
 
 
 def peer_run(name: str):  # noqa: ANN201
+    """A peer of :mod:`population_rnn_peers` in its own process (:func:`fair.run_peer`:
+    no caviar imported, the user's environment less Caviar's variables)."""
+
     def run(_data, _rates, epochs, batch, path, threads):  # noqa: ANN001
-        cmd = [
-            sys.executable,
-            str(HERE / "population_rnn_peers.py"),
-            name,
-            "--data",
-            str(path),
-            "--epochs",
-            str(epochs),
-            "--batch",
-            str(batch),
-            "--threads",
-            str(threads),
-        ]
-        done = subprocess.run(cmd, env=peer_environment(), capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"peer {name} failed: {done.stderr.strip().splitlines()[-1]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+        args = [name, "--data", str(path), "--epochs", str(epochs), "--batch", str(batch)]
+        result = fair.run_peer("population_rnn_peers.py", args, ({"threads": threads},))
+        CHECKS[name] = result
         return result["seconds"], result["cpu_seconds"], result["final"]
 
     return run
 
 
+CHECKS: dict[str, dict] = {}
 RUNNERS = {"caviar": caviar_run, "loop": peer_run("loop"), "naive_vmap": peer_run("naive_vmap")}
 
 
@@ -236,6 +223,7 @@ def report(args, data, seconds, cpu, accuracy, loads) -> None:  # noqa: ANN001
         "cpu_speedup_vs_loop": round(least["loop"] / least["caviar"], 3),
         "cpu_speedup_vs_naive_vmap": round(least["naive_vmap"] / least["caviar"], 3),
         "val_accuracy_range": span,
+        "processes": fair.process_checks(**CHECKS),
         "max_accuracy_difference_vs_caviar": apart,
     }
     print(json.dumps(summary))

@@ -34,6 +34,9 @@ def test_population_rnn_benchmark_quick(capsys):
         assert summary["seconds"][name] == min(summary["all_seconds"][name])
         low, high = summary["val_accuracy_range"][name]
         assert 0 <= low <= high <= 1
+    for peer in ("loop", "naive_vmap"):  # own processes that never imported caviar
+        assert summary["processes"][peer]["own_process"] is True
+        assert summary["processes"][peer]["caviar_modules"] == []
     # the same members from the same weights on the same batches: the same accuracies
     for diff in summary["max_accuracy_difference_vs_caviar"].values():
         assert 0 <= diff <= 0.05

@@ -116,3 +116,34 @@ def test_regression_target_is_standardized_and_predicted_in_its_units(tmp_path, 
     )
     pred = pd.read_csv(tmp_path / "p.csv")["prediction"].to_numpy()
     assert abs(pred.mean() - df["price"].mean()) < 0.2 * df["price"].std()  # target units
+
+
+@pytest.mark.parametrize("metric", ["rmse", "mae"])
+def test_errors_of_a_standardized_target_are_in_its_units(tmp_path, metric) -> None:
+    from sklearn.metrics import mean_absolute_error, root_mean_squared_error
+
+    import caviar
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(160, 3))
+    df = pd.DataFrame(X, columns=["a", "b", "c"]).assign(price=3e3 * (X[:, 0] - X[:, 1]) + 5e4)
+    path = tmp_path / "prices.csv"
+    df.to_csv(path, index=False)
+    run = caviar.train(
+        {
+            "data": {"source": str(path), "target": "price"},
+            "train": {"epochs": 15, "metric": metric, "dtype": "float64", "patience": None},
+        }
+    )
+    assert run.data.preprocessor.target_std > 1e3
+    error = {"rmse": root_mean_squared_error, "mae": mean_absolute_error}[metric]
+    raw = df.drop(columns="price")
+    truth = df["price"].to_numpy()
+    test_idx = run.data.test_idx
+    expected = -error(truth[test_idx], run.best_model.predict(raw.iloc[test_idx]))
+    assert run.test_score == pytest.approx(expected, rel=1e-9)
+    val_idx = run.data.val_idx
+    last = float(run.best.history["val_score"][-1])  # no early stop: the final weights
+    assert last == pytest.approx(
+        -error(truth[val_idx], run.best_model.predict(raw.iloc[val_idx])), rel=1e-9
+    )

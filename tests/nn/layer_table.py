@@ -6,8 +6,7 @@ is called (``"x"``: ``layer(x)``; ``"xx"``: ``layer(x, x)``; ``"xxx"``: ``layer(
 
 * ``"runs"``: used as it is; ``"converted"``: replaced by a caviar layer;
 * ``"refused"``: a one-line CaviarError naming the layer;
-* ``"either"``: runs or is refused cleanly (the recurrent layers, converted on another
-  branch).
+* ``"either"``: runs or is refused cleanly.
 """
 
 from __future__ import annotations
@@ -87,12 +86,12 @@ ROWS = [
     ("Dropout3d", lambda: nn.Dropout3d(0.2), (1, 4, 4, 4), "x", "refused"),
     ("AlphaDropout", lambda: nn.AlphaDropout(0.2), (6,), "x", "refused"),
     ("FeatureAlphaDropout", lambda: nn.FeatureAlphaDropout(0.2), (2, 8), "x", "refused"),
-    ("RNN", lambda: nn.RNN(4, 3, batch_first=True), (5, 4), "x", "either"),
-    ("GRU", lambda: nn.GRU(4, 3, batch_first=True), (5, 4), "x", "either"),
-    ("LSTM", lambda: nn.LSTM(4, 3, batch_first=True), (5, 4), "x", "either"),
-    ("RNNCell", lambda: nn.RNNCell(4, 3), (4,), "x", "either"),
-    ("GRUCell", lambda: nn.GRUCell(4, 3), (4,), "x", "either"),
-    ("LSTMCell", lambda: nn.LSTMCell(4, 3), (4,), "x", "either"),
+    ("RNN", lambda: nn.RNN(4, 3, batch_first=True), (5, 4), "x", "converted"),
+    ("GRU", lambda: nn.GRU(4, 3, batch_first=True), (5, 4), "x", "converted"),
+    ("LSTM", lambda: nn.LSTM(4, 3, batch_first=True), (5, 4), "x", "converted"),
+    ("RNNCell", lambda: nn.RNNCell(4, 3), (4,), "x", "converted"),
+    ("GRUCell", lambda: nn.GRUCell(4, 3), (4,), "x", "converted"),
+    ("LSTMCell", lambda: nn.LSTMCell(4, 3), (4,), "x", "converted"),
     (
         "MultiheadAttention",
         lambda: nn.MultiheadAttention(4, 2, batch_first=True),

@@ -44,13 +44,13 @@ class TableCodes:
 def category_codes(spec: CategoricalColumn, col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``(codes (n,) int64, unseen (n,) bool)`` of one categorical column."""
     values = level_values(col)
-    missing = np.array([v is None for v in values], dtype=bool)
+    missing = pd.isna(pd.Series(values)).to_numpy()
     known = [v for v in spec.categories if v is not None]
-    position = {i: spec.categories.index(v) for i, v in enumerate(known)}
+    position = np.array([spec.categories.index(v) for v in known], dtype=np.int64)
     found = pd.Index(known, dtype=object).get_indexer(pd.Index(values, dtype=object))
     codes = np.full(len(values), spec.unknown_code, dtype=np.int64)
     hit = (found >= 0) & ~missing
-    codes[hit] = [position[int(i)] for i in found[hit]]
+    codes[hit] = position[found[hit]]
     if None in spec.categories:
         codes[missing] = spec.categories.index(None)
     pooled = np.zeros(len(values), dtype=bool)
@@ -122,7 +122,10 @@ def model_input(
         else:
             j = -1 - int(k)
             width = int(arrays["width"][j])
-            parts.append(np.eye(width + 1, dtype=np.float64)[codes[:, j], :width])
+            block = np.zeros((len(codes), width))  # one_hot(codes, width + 1)[:, :width]
+            rows = np.flatnonzero(codes[:, j] < width)
+            block[rows, codes[rows, j]] = 1.0
+            parts.append(block)
     if not parts:
         return np.zeros((len(numbers), 0))
     return np.concatenate(parts, axis=1)

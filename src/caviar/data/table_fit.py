@@ -134,20 +134,18 @@ def fit_numeric_column(name: str, values: np.ndarray, options: TableOptions) -> 
 
 def level_values(col: pd.Series) -> np.ndarray:
     """A categorical column's values as native objects, missing ones as ``None``."""
-    values = np.array([native_scalar(v) for v in object_values(col)], dtype=object)
-    values[pd.isna(pd.Series(values)).to_numpy()] = None
+    values = np.array(object_values(col), dtype=object)  # a copy (pandas may share it)
+    values[pd.isna(pd.Series(values, dtype=object)).to_numpy()] = None
     return values
 
 
 def fit_categorical_column(name: str, col: pd.Series, options: TableOptions) -> CategoricalColumn:
     """Kept levels, and the pooled ones, of a categorical training column."""
-    values = level_values(col)
-    present = values[values != None]  # noqa: E711 - elementwise on an object array
-    levels = distinct_sorted(present, f"feature '{name}'")
-    if len(present) < len(values):
-        levels.append(None)
-    counts = pd.Series(values).value_counts(dropna=False)
+    counts = pd.Series(level_values(col), dtype=object).value_counts(dropna=False)
     count = {native_scalar(k) if not pd.isna(k) else None: int(v) for k, v in counts.items()}
+    levels = distinct_sorted([k for k in count if k is not None], f"feature '{name}'")
+    if None in count:
+        levels.append(None)
     by_count = sorted(levels, key=lambda v: (-count.get(v, 0), label_sort_key(v)))
     frequent = [v for v in by_count if count.get(v, 0) >= options.min_frequency]
     kept = set(frequent[: int(options.max_onehot)])

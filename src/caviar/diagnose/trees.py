@@ -61,7 +61,7 @@ def _fit_and_score(data, metric: str, make) -> dict:
 
 def _scored(data, metric: str, make) -> dict:
     from caviar.diagnose.baseline import _score as auto_score
-    from caviar.training.scoring import score_name
+    from caviar.training.scoring import score_name, target_scale
     from caviar.training.scoring.model import _score
 
     X, y = np.asarray(data.X_train, dtype=np.float64), np.asarray(data.y_train)
@@ -85,7 +85,7 @@ def _scored(data, metric: str, make) -> dict:
         pred = np.stack([m.predict(x_split) for m in models], axis=1)
         if metric == "auto":  # R² pooled over the outputs, as the network's auto score
             return auto_score(data.task, y_split, pred)
-        return _score(metric, data.task, pred, y_split)
+        return _score(metric, data.task, pred, y_split, scale=target_scale(data))
 
     return {
         "name": type(models[0]).__name__,

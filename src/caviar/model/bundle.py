@@ -5,14 +5,14 @@ A model directory holds two files:
 * ``model.safetensors``: the weights, one tensor per layer
   (``layers.{i}.weight`` of shape ``(fan_in, fan_out)``, ``layers.{i}.bias``);
   safetensors, never pickle, so loading a model cannot run code;
-* ``model.json``: everything else needed to rebuild and use it: layer sizes,
-  activation, loss, task, the fitted preprocessing (means, standard deviations,
-  categories, label mapping), the full configuration and the metrics.
+* ``model.json``: everything else needed to rebuild and use it: layer sizes, activation,
+  loss, task, the fitted preprocessing (:mod:`caviar.data.preprocess`: fill values,
+  means, stds, kept categories, labels, target scale), the configuration, the metrics.
 
 A directory may hold several members (an ensemble, seed 000 Regularization §8):
-predictions then combine the members by ``combine = "mean"`` (average of the
-probabilities or values) or ``"vote"`` (majority vote of the members' classes;
-``predict_proba`` is then the fraction of votes per class). Batch-normalized
+predictions combine the members by ``combine = "mean"`` (average of the probabilities
+or values) or ``"vote"`` (the members' classes; ``predict_proba`` is then the fraction
+of votes per class). Batch-normalized
 layers store ``layers.{i}.bn.{weight,bias,running_mean,running_var}``; the
 dropout rates and member seeds are in ``model.json`` for Monte-Carlo dropout
 (:meth:`TrainedModel.predict_mc`).
@@ -39,6 +39,7 @@ from caviar.model.exportable import Exportable
 from caviar.model.validate import (
     check_shapes_bounded,
     flat_inputs,
+    prediction_device,
     raw_features,
     sha256_of,
     validate_description,
@@ -80,7 +81,7 @@ class TrainedModel(Exportable):
         without it the members are MLPs of ``sizes``/``activation``/``batch_norm``.
         ``module``: the factory to rebuild a user's module with (instead of its path)."""
         n = len(member_tensors)
-        self.device = _prediction_device(device)
+        self.device = prediction_device(device)
         if combine not in ("mean", "vote"):
             raise CaviarError(f"unknown ensemble method '{combine}' (choose from: mean, vote)")
         if combine == "vote" and task != "classification":
@@ -236,9 +237,8 @@ class TrainedModel(Exportable):
     ) -> np.ndarray:
         """Class probabilities ``(n, n_classes)``: the members' mean, or their vote shares.
 
-        ``X``: raw features, a DataFrame or an array of the training columns in order
-        (both go through the fitted preprocessing); ``preprocessed=True`` for inputs
-        that already did (``PreparedData.X_test``)."""
+        ``X``: raw features, a DataFrame or an array of the training columns in order (both
+        go through the fitted preprocessing); ``preprocessed=True``: ``PreparedData.X_test``."""
         if self.task != "classification":
             raise CaviarError("predict_proba is only defined for classification models")
         return self._combined(self.outputs(self._features(X, preprocessed)))
@@ -250,27 +250,25 @@ class TrainedModel(Exportable):
             codes = self.predict_proba(X, preprocessed=preprocessed).argmax(axis=1)
             return self.preprocessor.decode_labels(codes)
         out = self.outputs(self._features(X, preprocessed)).mean(axis=0)
-        if self.preprocessor is not None:  # a standardized target back in its units
-            out = self.preprocessor.decode_labels(out)
+        out = out if self.preprocessor is None else self.preprocessor.decode_labels(out)
         return out[:, 0] if out.shape[1] == 1 else out
 
     def predict_mc(
         self, X: pd.DataFrame | np.ndarray, samples: int, *, preprocessed: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         """Monte-Carlo dropout (seed 000 Regularization §5, ``y = integral P(D) f(X, D) dD``):
-        ``samples`` stochastic passes with dropout on; returns the mean and the standard
-        deviation over the passes of the (ensemble-combined) probabilities ``(n, C)``
-        or values ``(n, K)``."""
+        ``samples`` stochastic passes with dropout on; returns the mean and standard deviation
+        over the passes of the combined probabilities ``(n, C)`` or values ``(n, K)``."""
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise CaviarError(f"--mc-samples must be an integer >= 1, got {samples}")
         if not any(r > 0 for r in self.dropout + self.input_dropout):
             raise CaviarError("MC dropout needs a model trained with dropout (model.dropout > 0)")
         x = self._features(X, preprocessed)
         draws = np.stack([self._combined(self.outputs(x, mc_counter=t)) for t in range(samples)])
-        mean, std = draws.mean(axis=0), draws.std(axis=0)
-        if self.task != "classification" and self.preprocessor is not None:
-            mean, std = self.preprocessor.decode_labels(mean), self.preprocessor.decode_spread(std)
-        return mean, std
+        mean, std, pre = draws.mean(axis=0), draws.std(axis=0), self.preprocessor
+        if self.task == "classification" or pre is None:  # values: in the target's units
+            return mean, std
+        return pre.decode_labels(mean), pre.decode_spread(std)
 
     @property
     def classes(self) -> list | None:
@@ -384,20 +382,3 @@ def vote_fractions(codes: np.ndarray, n_classes: int) -> np.ndarray:
     for member_codes in codes:
         votes[np.arange(codes.shape[1]), member_codes] += 1
     return votes / codes.shape[0]
-
-
-def _prediction_device(name: str) -> str:
-    """``name`` when this machine has it (``cpu``, ``cuda``, ``cuda:N``), else a CaviarError."""
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError):
-        raise CaviarError(f"unknown device '{name}' (use cpu, cuda or cuda:N)") from None
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if (device.index or 0) >= count:
-            raise CaviarError(
-                f"device '{name}' requested but this machine has {count} CUDA devices"
-            )
-    elif device.type != "cpu":
-        raise CaviarError(f"unknown device '{name}' (use cpu, cuda or cuda:N)")
-    return str(device)

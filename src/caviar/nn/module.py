@@ -203,6 +203,8 @@ class PopulationModule:
         widest, total = [1], [0]
 
         def hook(_m, _i, out) -> None:  # noqa: ANN001
+            if isinstance(out, tuple) and out:  # recurrent layers: (outputs, state)
+                out = out[0]
             if isinstance(out, torch.Tensor) and out.dim() >= 1:
                 n = out[0].numel() if out.shape[0] == 2 else out.numel()
                 widest[0], total[0] = max(widest[0], n), total[0] + n

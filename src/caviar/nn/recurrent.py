@@ -38,6 +38,7 @@ from caviar.errors import CaviarError
 from caviar.nn.layers import Dropout
 from caviar.nn.recurrent_cells import (
     State,
+    gru_input_bias,
     gru_step,
     lstm_step,
     refuse_packed,
@@ -178,6 +179,7 @@ class RNNBase(nn.Module):
         """One layer and direction over the whole sequence: ``(L, B, out)`` and the final
         state."""
         w_ih, b_ih, *w = self._weights(key)
+        b_ih, w = self._fold_biases(b_ih, w)
         steps = F.linear(x, w_ih, b_ih).unbind(0)  # every step's gi in one product
         outs = []
         for gi in reversed(steps) if reverse else steps:
@@ -186,6 +188,11 @@ class RNNBase(nn.Module):
         if reverse:
             outs.reverse()
         return torch.stack(outs), state
+
+    def _fold_biases(self, b_ih: torch.Tensor | None, w: list) -> tuple:
+        """The input projection's bias and the step's weights ``[w_hh, b_hh, w_hr]``: as
+        they are (a GRU folds part of ``b_hh`` into ``b_ih``)."""
+        return b_ih, w
 
     def forward(self, input: torch.Tensor, hx: State | None = None):  # noqa: A002, ANN201
         """``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``) as torch's layer returns them:
@@ -333,6 +340,12 @@ class GRU(RNNBase):
 
     def _step(self, gi: torch.Tensor, state: State, w: tuple) -> State:
         return gru_step(gi, state, w[0], w[1])
+
+    def _fold_biases(self, b_ih: torch.Tensor | None, w: list) -> tuple:
+        """``b_hh``'s r and z blocks join ``b_ih`` (added once for every step); the step
+        keeps ``b_hn`` (:func:`~caviar.nn.recurrent_cells.gru_input_bias`)."""
+        b_ih, b_hn = gru_input_bias(b_ih, w[1])
+        return b_ih, [w[0], b_hn, w[2]]
 
 
 class LSTM(RNNBase):

@@ -50,18 +50,34 @@ def rnn_step(
 
 
 def gru_step(
-    gi: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor | None
+    gi: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hn: torch.Tensor | None
 ) -> torch.Tensor:
     """``h' = (1 − z) ⊙ n + z ⊙ h`` (module docstring), computed as ``n + z ⊙ (h − n)``.
 
-    The gate blocks are taken with ``split`` (whose backward is one ``cat``), not slices
-    (each slice's backward zero-fills a gradient of the whole width)."""
+    ``gi`` already holds ``b_ih`` and the r and z blocks of ``b_hh``
+    (:func:`gru_input_bias`: those blocks are only ever added to ``gi``), so a step adds
+    just ``b_hn``, the n block, inside ``r ⊙ (W_hn h + b_hn)``. The gate blocks are
+    taken with ``split`` (whose backward is one ``cat``), not slices (each slice's
+    backward zero-fills a gradient of the whole width)."""
     H = h.shape[-1]
     gi_rz, gi_n = gi.split([2 * H, H], -1)
-    gh_rz, gh_n = F.linear(h, w_hh, b_hh).split([2 * H, H], -1)
+    gh_rz, gh_n = F.linear(h, w_hh).split([2 * H, H], -1)
     r, z = torch.sigmoid(gi_rz + gh_rz).split(H, -1)
-    n = torch.tanh(gi_n + r * gh_n)
+    n = torch.tanh(torch.addcmul(gi_n, r, gh_n if b_hn is None else gh_n + b_hn))
     return n + z * (h - n)
+
+
+def gru_input_bias(
+    b_ih: torch.Tensor | None, b_hh: torch.Tensor | None
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """``(b_ih + [b_hr, b_hz, 0], b_hn)``: the bias of the input projection with the r and
+    z blocks of ``b_hh`` folded in, and the n block left for :func:`gru_step`."""
+    if b_hh is None:
+        return b_ih, None
+    H = b_hh.shape[-1] // 3
+    b_rz, b_hn = b_hh.split([2 * H, H], -1)
+    folded = torch.cat([b_rz, torch.zeros_like(b_hn)], -1)
+    return (folded if b_ih is None else b_ih + folded), b_hn
 
 
 def lstm_step(
@@ -222,7 +238,9 @@ class GRUCell(_CellBase):
     def forward(self, input: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:  # noqa: A002
         """The next hidden state ``(B, hidden_size)`` (``(hidden_size,)`` unbatched)."""
         x, batched = self._input(input)
-        h = gru_step(self._gi(x), self._hidden(hx, x, batched), self.weight_hh, self.bias_hh)
+        b_ih, b_hn = gru_input_bias(self.bias_ih, self.bias_hh)
+        gi = F.linear(x, self.weight_ih, b_ih)
+        h = gru_step(gi, self._hidden(hx, x, batched), self.weight_hh, b_hn)
         return h if batched else h.squeeze(0)
 
 

@@ -15,8 +15,8 @@ A population runs each member's module under ``torch.func.vmap`` with
 to use instead; :func:`vectorization_error` turns any other failure of the trial pass
 into one line that names the innermost layer that failed (not torch's internal text).
 The converted layers (``Dropout``, ``BatchNorm1d``/``2d``, ``LeakyReLU``, attention and
-Transformer layers) and the layers that run as they are are listed in
-``docs/guide/supported_layers.md``.
+Transformer layers, the recurrent layers and cells) and the layers that run as they are
+are listed in ``docs/guide/supported_layers.md``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from torch import nn
 from caviar.errors import CaviarError
 from caviar.nn.factory import short_error
 
-_RECURRENT = "use a cell written with nn.Linear gates (torch's recurrent kernels do not batch)"
 _DROPOUT = "use caviar.nn.Dropout (elementwise, each member's own stream) instead"
 
 #: torch.nn layer -> what to do instead (a layer of this exact type is refused).
@@ -43,12 +42,6 @@ REFUSED: dict[type, str] = {
     nn.SyncBatchNorm: "use nn.BatchNorm1d/2d (converted per member)",
     nn.EmbeddingBag: "use nn.Embedding and a sum or mean over the bag axis",
     nn.AdaptiveLogSoftmaxWithLoss: "use nn.Linear outputs (the population's loss applies)",
-    nn.RNN: _RECURRENT,
-    nn.GRU: _RECURRENT,
-    nn.LSTM: _RECURRENT,
-    nn.RNNCell: _RECURRENT,
-    nn.GRUCell: _RECURRENT,
-    nn.LSTMCell: _RECURRENT,
 }
 
 

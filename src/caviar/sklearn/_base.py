@@ -55,6 +55,7 @@ from caviar.model import network as networks
 from caviar.nn import PopulationMLP
 from caviar.nn.activations import activation_parameter
 from caviar.nn.factory import register
+from caviar.progress import epoch_progress
 from caviar.sklearn._engine import (
     PopulationResult,
     optimizer_hypers,
@@ -359,8 +360,12 @@ class CaviarEstimatorMixin:
         seed = self._seed()
         cfg = self._run_config(seed)
         data = self._prepared(X, y_enc, seed, sw)
+        label = [(type(self).__name__, cfg.train.epochs)]
+        verbose = bool(getattr(self, "verbose", 0))
         try:
-            result = train_population([cfg], data)
+            with epoch_progress(label, enabled=verbose) as bar:  # no hook at all when quiet
+                hook = (lambda *a: bar(0, *a)) if verbose else None
+                result = train_population([cfg], data, on_epoch=hook)
         except CaviarError as e:
             raise CaviarValueError(f"{type(self).__name__}: {e}") from None
         return self._adopt(result, 0, data)

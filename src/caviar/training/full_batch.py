@@ -37,6 +37,7 @@ from caviar.training.early_stopping import EarlyStopping
 from caviar.training.evaluate import evaluate_scores
 from caviar.training.population import penalty_lambdas, stack_knobs
 from caviar.training.result import HISTORY_KEYS, PopulationResult
+from caviar.training.scoring import target_scale
 from caviar.training.splits import to_tensors
 from caviar.training.trainer import EpochCallback
 from caviar.training.validation_cadence import subsample_validation
@@ -278,6 +279,7 @@ class FullBatchTrainer(PopulationControls):
             loss_hypers=self.knobs.loss,
             slope=self.knobs.leaky_slope,
             metric=self.metric,
+            target_scale=target_scale(self.data),
         )
 
     def _record_train(self) -> None:

@@ -60,6 +60,7 @@ from caviar.training.init_check import initial_check
 from caviar.training.population import stack_knobs
 from caviar.training.regularization import Regularization
 from caviar.training.result import HISTORY_KEYS, PopulationResult
+from caviar.training.scoring import target_scale
 from caviar.training.scoring.epoch import EpochScore
 from caviar.training.splits import Tensors, split_tensors, to_tensors
 from caviar.training.validation_cadence import ValidationCadence, subsample_validation
@@ -244,7 +245,9 @@ class PopulationTrainer(PopulationControls):
         perm = torch.randperm(self.n_train, generator=self._generator).to(self.device)
         rows = t.member_rows(reg.epoch_rows(perm, epoch))
         loss_sum = torch.zeros(self.size, dtype=self.dtype, device=self.device)
-        score = EpochScore(self.metric, spec, self.size, self.dtype, self.device)
+        score = EpochScore(
+            self.metric, spec, self.size, self.dtype, self.device, target_scale(self.data)
+        )
         self.history["lr"].append(knobs.optimizer["lr"] * self.schedule(float(epoch)))
         self.epochs_run += self.alive.long()
         self._refresh_knobs()
@@ -289,6 +292,7 @@ class PopulationTrainer(PopulationControls):
             stats=self.model.stats,
             metric=self.metric,
             weight=self.w_val,
+            target_scale=target_scale(self.data),
         )
         self._record_validation(val_loss, val_score, default)
         if self.model.batch_norm:

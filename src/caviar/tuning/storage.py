@@ -29,6 +29,7 @@ from typing import Any
 
 from caviar.errors import CaviarError
 from caviar.serialize import json_safe
+from caviar.trial import Trial
 from caviar.tuning.space import SearchSpace
 from caviar.tuning.storage_claims import OWNER, Claims
 from caviar.tuning.storage_records import (
@@ -37,6 +38,7 @@ from caviar.tuning.storage_records import (
     encode_params,
     frozen_trial,
     stored_form,
+    stored_trial,
     trial_dict,
 )
 from caviar.tuning.storage_sql import fast_sql
@@ -48,6 +50,7 @@ __all__ = [
     "encode_params",
     "import_backend",
     "sqlite_path",
+    "stored_trial",
     "trial_dict",
 ]
 
@@ -172,6 +175,10 @@ class TrialStore(Claims):
             return [trial_dict(t) for t in self.finished().values()]
         return [_copy(self._written[tid]) for tid in latest.values()]
 
+    def finished_trials(self) -> list[Trial]:
+        """:meth:`finished_records` as :class:`caviar.trial.Trial` records."""
+        return [Trial.from_record(r) for r in self.finished_records()]
+
     def finished_indices(self) -> set[int]:
         """Indices of the finished trials (one query on the fast path)."""
         if self.fast is None:
@@ -179,7 +186,7 @@ class TrialStore(Claims):
         return {index for _, index in self.fast.finished_rows()}
 
     # -- writing ---------------------------------------------------------------------
-    def write(self, space: SearchSpace, records: list[dict[str, Any]]) -> float:
+    def write(self, space: SearchSpace, records: list[Trial] | list[dict[str, Any]]) -> float:
         """Add one population's finished trials; returns the seconds it took."""
         start = time.perf_counter()
         dists = {d.path: distribution(d) for d in space.dimensions}

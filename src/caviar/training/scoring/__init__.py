@@ -99,11 +99,23 @@ def perfect_score(name: str, task: str) -> float:
     return 1.0 if metric is None or metric.greater_is_better else 0.0
 
 
+#: metrics in the target's units: a standardized target's scores are scaled back by its std
+UNIT_METRICS = ("rmse", "mae")
+
+
+def target_scale(data) -> float:
+    """The standard deviation a regression target was standardized by (``data.
+    standardize_target``, :mod:`caviar.data.preprocess`), else 1."""
+    return float(getattr(getattr(data, "preprocessor", None), "target_std", None) or 1.0)
+
+
 def score_outputs(
-    name: str, spec, outputs: torch.Tensor, target: torch.Tensor, weight=None
+    name: str, spec, outputs: torch.Tensor, target: torch.Tensor, weight=None, scale: float = 1.0
 ) -> torch.Tensor:
     """Oriented score ``(P,)`` of raw network outputs ``(P, n, K)`` trained with the loss
-    ``spec`` (its ``proba`` turns outputs into class probabilities)."""
+    ``spec`` (its ``proba`` turns outputs into class probabilities); ``scale``: the
+    target's standardization std, so RMSE and MAE are in the target's units (R² is the
+    same in both)."""
     metric = get_metric(name, spec.task)
     if metric is None and weight is not None:  # weighted accuracy or R² (per output)
         metric = METRICS["accuracy" if spec.task == _C else "r2"]
@@ -112,7 +124,8 @@ def score_outputs(
             return _codes_accuracy(predicted_class(outputs), target).to(outputs.dtype)
         return r2_score(outputs, target)
     pred = spec.predict_proba(outputs) if spec.task == _C else outputs
-    return metric.score(pred, target, weight)
+    value = metric.score(pred, target, weight)
+    return value * scale if metric.name in UNIT_METRICS and scale != 1.0 else value
 
 
 __all__ = [
@@ -124,4 +137,5 @@ __all__ = [
     "perfect_score",
     "score_name",
     "score_outputs",
+    "target_scale",
 ]

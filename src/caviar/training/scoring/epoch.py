@@ -18,8 +18,8 @@ from caviar.training.scoring import AUTO, score_outputs
 class EpochScore:
     """Per-member training score ``(P,)`` of an epoch: :meth:`add` batches, then :meth:`result`."""
 
-    def __init__(self, metric: str, spec, size: int, dtype, device) -> None:
-        self.metric, self.spec = metric, spec
+    def __init__(self, metric: str, spec, size: int, dtype, device, scale: float = 1.0) -> None:
+        self.metric, self.spec, self.scale = metric, spec, scale
         self.total = torch.zeros(size, dtype=dtype, device=device)
         self.outputs: list[torch.Tensor] = []
         self.targets: list[torch.Tensor] = []
@@ -45,7 +45,7 @@ class EpochScore:
         if self.metric != AUTO:
             weight = torch.cat(self.weights, dim=1) if self.weights else None
             out, target = torch.cat(self.outputs, dim=1), torch.cat(self.targets, dim=1)
-            return score_outputs(self.metric, self.spec, out, target, weight)
+            return score_outputs(self.metric, self.spec, out, target, weight, self.scale)
         if self.spec.task == "classification":
             return self.total / y.shape[-1]
         tiny = torch.finfo(self.total.dtype).tiny
