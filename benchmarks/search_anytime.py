@@ -156,6 +156,7 @@ def run_caviar(data, n: int, epochs: int, load_aware: bool = False) -> dict:
             data=data,
             executor=ExecutorSpec(workers=1),
             outputs=False,
+            verbose=0,
             on_epoch=on_epoch,
             on_progress=on_progress,
         )

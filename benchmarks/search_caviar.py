@@ -31,6 +31,7 @@ def run_caviar(source: str, n: int, epochs: int, data=None, workers=None, **sear
             data=data,
             executor=ExecutorSpec(workers=workers),
             outputs=False,  # the search alone, as the peers (no model/report files)
+            verbose=0,  # no progress bar (a refresh thread) in a measurement
         )
         wall = time.perf_counter() - start
     finally:
@@ -44,7 +45,7 @@ def run_caviar(source: str, n: int, epochs: int, data=None, workers=None, **sear
         "trace": r.trace,
         "epoch_trace": r.epoch_trace,
         "counts": r.counts,
-        "trials": r.trials,
+        "trials": [t.record() for t in r.trials],  # caviar.trial.Trial as plain JSON
     }
 
 

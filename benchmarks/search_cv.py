@@ -75,6 +75,7 @@ def run_caviar_cv(data, n: int, epochs: int, workers: int | None = 1) -> dict:
             data=data,
             executor=ExecutorSpec(workers=workers),
             outputs=False,
+            verbose=0,
         )
         wall = time.perf_counter() - start
     finally:

@@ -58,7 +58,7 @@ def child(entry: str, quick: bool) -> None:
     import tempfile
     import tomllib
 
-    import caviar  # noqa: F401  (first: OMP_WAIT_POLICY before torch loads)
+    import caviar  # noqa: F401  (first: its wait policy reaches torch, see caviar.openmp)
     from caviar.api import train
     from caviar.data import prepare_data
     from caviar.tuning.runner import tune
@@ -76,9 +76,9 @@ def child(entry: str, quick: bool) -> None:
     try:
         start = time.perf_counter()
         if entry == "tune":
-            tune(cfg, out=os.path.join(out, "run"), data=data)
+            tune(cfg, out=os.path.join(out, "run"), data=data, verbose=0)
         else:
-            train(cfg, data=data)
+            train(cfg, data=data, verbose=0)
         seconds = time.perf_counter() - start
     finally:
         shutil.rmtree(out, ignore_errors=True)

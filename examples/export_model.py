@@ -70,7 +70,8 @@ print("city categories:", next(c for c in meta["columns"] if c["name"] == "city"
 # %%
 # Serve with onnxruntime
 # ----------------------
-# New rows, one with a city never seen in training (encoded as code -1: no category).
+# New rows, one with a city never seen in training: Caviar warns, and its code has no
+# indicator in the graph (all zeros), as predict_proba encodes it.
 new = pd.DataFrame(
     {
         "age": [25.0, 58.0, 41.0],

@@ -26,6 +26,8 @@ from caviar.errors import CaviarError
 from caviar.live_dir import append_progress
 from caviar.model import TrainedModel
 from caviar.nn.factory import register
+from caviar.progress import epoch_progress, logger
+from caviar.results.view import ResultView
 from caviar.training.build import DTYPES
 from caviar.training.callbacks import Callback, epoch_hook, population_end
 from caviar.training.cross_validation import fold_rows, train_cross_validated
@@ -35,29 +37,53 @@ from caviar.training.full_batch import is_full_batch, train_full_batch
 from caviar.training.live import live_callbacks
 from caviar.training.population import group_by_structure
 from caviar.training.refit import refit
-from caviar.training.result import MemberResult, PopulationResult, rank_members
+from caviar.training.result import (
+    MemberResult,
+    PopulationResult,
+    member_trial,
+    rank_members,
+    varied_params,
+)
 from caviar.training.scoring import target_scale
 from caviar.training.splits import split_tensors
 from caviar.training.trainer import EpochCallback, train_population
 from caviar.training.weights import split_weights
+from caviar.trial import Trial
 
 
-@dataclass
-class TrainRun:
-    """The outcome of :func:`train`: every member, ranked, and the best model."""
+@dataclass(repr=False)
+class TrainRun(ResultView):
+    """The outcome of :func:`train`: every member, ranked, and the best model.
+
+    ``members`` are the :class:`~caviar.training.result.MemberResult` s (config, history,
+    diagnostics) and ``trials`` the same members as :class:`caviar.trial.Trial` records
+    (both ranked best first); :class:`caviar.results.ResultView` adds
+    ``trials_dataframe()``, ``best_params``, ``history``, ``study``, ``plot_*`` and
+    ``report()``.
+    """
 
     data: PreparedData
-    populations: list[PopulationResult]
-    members: list[MemberResult]  # ranked, best first; ``index`` is the config's position
-    best_model: TrainedModel
-    test_loss: float
-    test_score: float
+    populations: list[PopulationResult] = field(repr=False)
+    members: list[MemberResult] = field(repr=False)  # ranked, best first
+    best_model: TrainedModel = field(repr=False)
+    test_loss: float = float("nan")
+    test_score: float = float("nan")
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    trials: list[Trial] = field(default_factory=list)  # the members' records, ranked
+    run_dir: Path | None = None  # where ``out=`` wrote the run, if anywhere
+    outputs: dict[str, Any] = field(default_factory=dict)  # the summary written, if any
+
+    kind = "train"
 
     @property
     def best(self) -> MemberResult:
         return self.members[0]
+
+    @property
+    def best_trial(self) -> Trial:
+        """The best member's :class:`~caviar.trial.Trial`."""
+        return self.trials[0]
 
 
 def as_configs(config: RunConfig | dict | list | str | Path) -> list[RunConfig]:
@@ -149,22 +175,35 @@ def train(
     callbacks: Sequence[Callback] = (),
     live_dir: str | Path | None = None,
     changes: list[dict] | None = None,
+    verbose: int = 1,
+    out: str | Path | None = None,
+    overwrite: bool = False,
 ) -> TrainRun:
     """Train every configuration ``config`` lists; one population per structure.
 
-    ``callbacks``: :class:`caviar.training.callbacks.Callback` objects (Keras's hook
-    names ``on_epoch_end(epoch, logs)``, ``on_population_end(logs)``; ``logs.stop(...)``
-    stops members).
+    Parameters
+    ----------
+    config : RunConfig, dict (lists of values make a grid), list or TOML path.
+    data, module : prepared splits; a factory ``module(model_cfg) -> nn.Module``.
+    on_epoch : ``on_epoch(population, epoch, epochs, alive, best_val_score)`` per epoch.
+    callbacks : :class:`caviar.training.callbacks.Callback` objects (``on_epoch_end``,
+        ``on_population_end``, ``on_trial_complete`` with a :class:`caviar.trial.Trial`).
+    live_dir, changes : panda mode (:mod:`caviar.training.live`).
+    verbose : 1 draws a bar per population (:mod:`caviar.progress`), 0 nothing.
+    out, overwrite : write the run directory ``caviar train`` writes
+        (:mod:`caviar.results.outputs`); an existing one only with ``overwrite``.
 
-    ``on_epoch(population, epoch, epochs, alive, best_val_score)`` is called after
-    every epoch (progress reporting). The test split is evaluated once, for the
-    best member only (validation discipline, seeds 003 and 004). ``live_dir``: write
-    progress there and apply ``caviar set`` commands between epochs; ``changes``: replay
-    a run's recorded changes (:mod:`caviar.training.live`).
+    Returns
+    -------
+    TrainRun
+        Every member ranked best first, the best model and its test score (the test
+        split is evaluated once, for the best model only).
 
-    ``module``: a factory ``module(model_cfg) -> torch.nn.Module`` to train populations
-    of that module instead of the configured MLP (:mod:`caviar.nn.factory`; the same as
-    ``model.kind = "module"`` with ``model.factory`` its import path).
+    Examples
+    --------
+    >>> run = caviar.train({"data": {"source": "iris"},
+    ...                     "optimizer": {"lr": [1e-3, 1e-2]}}, verbose=0)  # doctest: +SKIP
+    >>> run.best_params, run.trials_dataframe()  # doctest: +SKIP
     """
     import time
 
@@ -172,42 +211,113 @@ def train(
     callbacks = check_train_callbacks(callbacks)
     changes = check_changes(changes)
     live_dir = check_path("live_dir", live_dir)
+    out = check_path("out", out)
+    if out is not None:
+        from caviar.run_dir import check_new_output
+
+        check_new_output(out, overwrite=overwrite, flag="overwrite=True")
     if module is not None:
         config = with_factory(config, register(module))
     configs, data = prepare(config, data)
-    populations, members = [], []
     groups = group_by_structure(configs)
     _check_ensemble(configs, groups)
-    for g, group in enumerate(groups):
-        cb: EpochCallback | None = None
-        if on_epoch is not None:
-
-            def cb(epoch, epochs, alive, best, g=g):  # noqa: ANN001
-                on_epoch(g, epoch, epochs, alive, best)
-
-        members_cfg = [configs[i] for i in group]
-        runner = train_full_batch if is_full_batch(members_cfg[0]) else train_population
-        cv = members_cfg[0].train.cv  # configurations x folds, then the refit
-        runner = train_cross_validated if cv is not None else runner
-        rows = fold_rows(group, cv or 1)  # a row per fold under train.cv
-        controls = live_callbacks(rows, g, live_dir, changes, folds=cv or 1)
-        hooks = [epoch_hook(callbacks, g, rows)] if callbacks else []
-        result = runner(members_cfg, data, on_epoch=cb, callbacks=[*controls, *hooks])
-        refit_cfg = configs[group[0]].refit
-        if refit_cfg.strategy != "none" and cv is None:
-            refitted = refit(result, data, refit_cfg.strategy, max_epochs=refit_cfg.max_epochs)
-            result.model = refitted.model
-            for m, r in zip(result.members, refitted.members, strict=True):
-                m.refit_epochs = r.epochs_run
-        for m, idx in zip(result.members, group, strict=True):
-            m.index, m.population = idx, len(populations)
-            m.changes = [c for cb_ in controls for c in cb_.changes_for(idx)]
-        population_end(callbacks, g, result)
-        populations.append(result)
-        members.extend(result.members)
+    labels = [
+        (f"population {i + 1}/{len(groups)} (P={len(g)})", configs[g[0]].train.epochs)
+        for i, g in enumerate(groups)
+    ]
+    with epoch_progress(labels, enabled=verbose > 0 and on_epoch is None) as bar:
+        populations, members, trials = _train_groups(
+            configs,
+            groups,
+            data,
+            on_epoch or (bar if verbose > 0 else None),
+            callbacks,
+            live_dir,
+            changes,
+        )
     if live_dir is not None:
         append_progress(Path(live_dir), {"done": True})
+    run = _ranked_run(data, populations, members, trials, time.perf_counter() - start)
+    logger.info("train done: best member %d, val %.4f", run.best.index, run.best.val_score)
+    if out is not None:  # through the code caviar train uses (caviar.results.outputs)
+        from caviar.results.outputs import write_train_outputs
+
+        cfg_path = config if isinstance(config, (str, Path)) else None
+        run.outputs = write_train_outputs(run, out, config=cfg_path, overwrite=overwrite)
+        run.run_dir = Path(out)
+    return run
+
+
+def _ranked_run(data, populations, members, trials, seconds: float) -> TrainRun:
+    """The :class:`TrainRun`: members and their records ranked, the best model tested."""
     ranked = rank_members(members)
+    best_model, test_loss, test_score = _best_model(populations, ranked, data)
+    order = {t.number: t for t in trials}
+    return TrainRun(
+        data=data,
+        populations=populations,
+        members=ranked,
+        best_model=best_model,
+        test_loss=test_loss,
+        test_score=test_score,
+        seconds=seconds,
+        trials=[order[m.index] for m in ranked],
+    )
+
+
+def _train_groups(configs, groups, data, on_epoch, callbacks, live_dir, changes):
+    """Train every population in turn; returns the populations, their members and
+    the members' :class:`~caviar.trial.Trial` records (``on_trial_complete`` each)."""
+    params = varied_params(configs)
+    populations, members, trials = [], [], []
+    for g, group in enumerate(groups):
+        result, pop_trials = _train_group(
+            configs, group, g, data, on_epoch, callbacks, live_dir, changes, params
+        )
+        population_end(callbacks, g, result, pop_trials)
+        populations.append(result)
+        members.extend(result.members)
+        trials.extend(pop_trials)
+    return populations, members, trials
+
+
+def _train_group(configs, group, g, data, on_epoch, callbacks, live_dir, changes, params):
+    """Train population ``g`` (the configurations ``group``); returns its result (members
+    numbered in the run) and their :class:`~caviar.trial.Trial` records."""
+    import time
+
+    started = time.time()
+    cb: EpochCallback | None = None
+    if on_epoch is not None:
+
+        def cb(epoch, epochs, alive, best, g=g):  # noqa: ANN001
+            on_epoch(g, epoch, epochs, alive, best)
+
+    members_cfg = [configs[i] for i in group]
+    runner = train_full_batch if is_full_batch(members_cfg[0]) else train_population
+    cv = members_cfg[0].train.cv  # configurations x folds, then the refit
+    runner = train_cross_validated if cv is not None else runner
+    rows = fold_rows(group, cv or 1)  # a row per fold under train.cv
+    controls = live_callbacks(rows, g, live_dir, changes, folds=cv or 1)
+    hooks = [epoch_hook(callbacks, g, rows)] if callbacks else []
+    result = runner(members_cfg, data, on_epoch=cb, callbacks=[*controls, *hooks])
+    refit_cfg = configs[group[0]].refit
+    if refit_cfg.strategy != "none" and cv is None:
+        refitted = refit(result, data, refit_cfg.strategy, max_epochs=refit_cfg.max_epochs)
+        result.model = refitted.model
+        for m, r in zip(result.members, refitted.members, strict=True):
+            m.refit_epochs = r.epochs_run
+    for m, idx in zip(result.members, group, strict=True):
+        m.index, m.population = idx, g
+        m.changes = [c for cb_ in controls for c in cb_.changes_for(idx)]
+    ended = time.time()
+    trials = [member_trial(m, params[m.index], started, ended) for m in result.members]
+    return result, trials
+
+
+def _best_model(populations, ranked, data) -> tuple[TrainedModel, float, float]:
+    """The best member's model (an ensemble when ``ensemble`` asks) and its test loss
+    and score (the test split used once, for this model)."""
     best = ranked[0]
     pop_i, member_i = best.population, best.position
     ens = best.config.ensemble
@@ -228,19 +338,11 @@ def train(
             "test_loss": test_loss,
             "test_score": test_score,
         }
-    else:
-        test_loss, test_score = _test_metrics(populations[pop_i], member_i, data)
-        metrics = {**best.summary(), "test_loss": test_loss, "test_score": test_score}
-        best_model = TrainedModel.from_population(populations[pop_i], [member_i], data, metrics)
-    return TrainRun(
-        data=data,
-        populations=populations,
-        members=ranked,
-        best_model=best_model,
-        test_loss=test_loss,
-        test_score=test_score,
-        seconds=time.perf_counter() - start,
-    )
+        return best_model, test_loss, test_score
+    test_loss, test_score = _test_metrics(populations[pop_i], member_i, data)
+    metrics = {**best.summary(), "test_loss": test_loss, "test_score": test_score}
+    model = TrainedModel.from_population(populations[pop_i], [member_i], data, metrics)
+    return model, test_loss, test_score
 
 
 def _check_ensemble(configs: list[RunConfig], groups: list[list[int]]) -> None:

@@ -18,12 +18,8 @@ category values to codes. ONNX needs the ``export`` extra: ``pip install
 'caviar[export]'`` (onnx, onnxscript, onnxruntime).
 """
 
-from caviar.model.export_files import (
-    encode_rows,
-    export_description,
-    export_model,
-    read_export_metadata,
-)
+from caviar.model.export_files import export_description, export_model, read_export_metadata
+from caviar.model.export_inputs import encode_rows
 from caviar.model.export_layers import ExportedModel
 from caviar.model.export_torch import to_torch
 

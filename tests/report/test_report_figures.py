@@ -104,7 +104,8 @@ def test_importance_from_every_scored_trial_with_its_spread_over_seeds(tune_run)
     assert math.isclose(sum(bar.x), 1.0, rel_tol=1e-6)  # means of normalized importances
     # the bars are the mean over the seeds, the whiskers their standard deviation
     stats, n = imp.importances(run.study)
-    assert n == scored and list(stats) == run.importance_order
+    assert n == scored and [figures.short(p) for p in stats] == list(bar.y)[::-1]
+    assert imp.importance_info(run.study).order == list(stats)  # what the contours pair
     one = [
         optuna.importance.get_param_importances(
             imp.scored_study(run.study),
@@ -116,7 +117,7 @@ def test_importance_from_every_scored_trial_with_its_spread_over_seeds(tune_run)
         values = [r[p] for r in one]
         assert math.isclose(mean, np.mean(values), abs_tol=1e-12)
         assert math.isclose(std, np.std(values), abs_tol=1e-12)
-    assert [stats[p][1] for p in run.importance_order[::-1]] == list(bar.error_x.array)
+    assert [stats[p][1] for p in list(stats)[::-1]] == list(bar.error_x.array)
     assert list(stats) == sorted(stats, key=lambda p: -stats[p][0])  # ranked by the mean
 
 
@@ -225,9 +226,11 @@ def test_optimization_history_by_trial_and_by_wall_time(tune_run):
 
 def test_contours_of_the_most_important_pairs(tune_run):
     run = load_run(tune_run)
-    figures.importance(run)
-    fig = figures.contours(run, run.importance_order)
-    top = [figures.short(p) for p in run.importance_order[:3]]
+    from caviar.report.importance import importance_info
+
+    order = importance_info(run.study).order  # passed explicitly, nothing kept on run
+    fig = figures.contours(run, order)
+    top = [figures.short(p) for p in order[:3]]
     titles = [a.text for a in fig.layout.annotations]
     assert titles == [
         f"{a} and {b}" for a, b in ((top[0], top[1]), (top[0], top[2]), (top[1], top[2]))

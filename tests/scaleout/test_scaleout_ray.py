@@ -56,7 +56,7 @@ def test_ray_into_postgres_gives_the_local_trials_and_best(tmp_path, ray_head, p
     assert local.val_score == remote.val_score
     assert math.isclose(local.test_score, remote.test_score, rel_tol=1e-9)
     # the study lives in PostgreSQL (readable by optuna-dashboard), not in a file
-    study = optuna.load_study(study_name="tune", storage=pg_db)
+    study = optuna.load_study(study_name=remote.plan.name, storage=pg_db)
     assert sorted(t.user_attrs["index"] for t in study.get_trials()) == list(range(6))
     assert not (tmp_path / "ray" / "study.db").exists()
 

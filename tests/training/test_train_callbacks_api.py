@@ -8,6 +8,7 @@ import caviar
 from caviar.config import validate_config
 from caviar.data import prepare_data
 from caviar.training.callbacks import Callback
+from caviar.trial import Trial
 
 
 def _configs(lrs=(0.001, 0.01, 0.03, 0.1)):
@@ -95,7 +96,10 @@ def test_on_trial_complete_gets_each_member_once_after_its_population():
     assert kinds == ["population"] + ["member"] * 4 + ["population", "member"]
     members = [m for k, m in rec.events if k == "member"]
     assert [m.index for m in members] == [0, 1, 2, 3, 4]
-    by_index = {m.index: m for m in run.members}
-    for m in members:  # the member's result, as the run returns it
+    assert all(type(m) is Trial for m in members)  # the one record of train and tune
+    by_index = {t.number: t for t in run.trials}
+    results = {m.index: m for m in run.members}
+    for m in members:  # the member's record, as the run returns it
         assert m is by_index[m.index]
         assert m.val_score == m.history["val_score"][m.best_epoch]  # at its best epoch
+        assert m.value == results[m.index].val_score and m.state == results[m.index].status

@@ -10,6 +10,7 @@ from tune_helpers import iris_config
 import caviar
 from caviar.errors import CaviarError
 from caviar.training.callbacks import Callback
+from caviar.trial import Trial
 from caviar.tuning.output import leaderboard
 
 EPOCHS = 5
@@ -50,7 +51,7 @@ def test_hooks_see_every_epoch_population_and_stored_trial(tmp_path):
 
     def optuna_style(study, trial):
         assert isinstance(study, optuna.Study)
-        order.append(("fn", trial.number))
+        order.append(("fn", trial.user_attrs["index"]))  # the trial index, as caviar's
 
     result = caviar.tune(
         config(), out=tmp_path / "run", callbacks=[rec, optuna_style], outputs=False
@@ -76,14 +77,17 @@ def test_hooks_see_every_epoch_population_and_stored_trial(tmp_path):
         assert end.members == members[end.population]
         np.testing.assert_array_equal(end.val_score, [trials[m]["val_score"] for m in end.members])
         assert end.status == [trials[m]["status"] for m in end.members]
-    # on_trial_complete: the stored trial, its value the leaderboard's score
-    assert sorted(t.user_attrs["index"] for t in rec.trials) == list(range(8))
+    # on_trial_complete: caviar's record of the stored trial, its value the leaderboard's
+    assert all(type(t) is Trial for t in rec.trials)  # the one record of train and tune
+    assert sorted(t.number for t in rec.trials) == list(range(8))
     board = leaderboard(result).set_index("trial")["val_score"]
     for t in rec.trials:
-        assert t.value == board[t.user_attrs["index"]] == trials[t.user_attrs["index"]]["val_score"]
+        assert t.value == board[t.number] == trials[t.number]["val_score"]
+        assert t.params == trials[t.number].params
     # one list, both kinds, in its order for each trial
-    assert order == [(kind, n) for n in sorted(t.number for t in rec.trials) for kind in
-                     ("keras", "fn")]  # fmt: skip
+    stored = [n for kind, n in order if kind == "keras"]  # the order they were stored
+    assert sorted(stored) == list(range(8))
+    assert order == [(kind, n) for n in stored for kind in ("keras", "fn")]
 
 
 def test_a_callback_stops_trials_they_end_pruned_in_the_study(tmp_path):

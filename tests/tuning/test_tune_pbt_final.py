@@ -39,7 +39,7 @@ def pbt_config(**search):
 def test_stored_params_are_the_final_hyperparameters(tmp_path):
     cfg = pbt_config(refit="train_val", ensemble_top_k=4)
     result = tune(cfg, out=tmp_path / "run")
-    study = optuna.load_study(study_name="tune", storage=result.storage_url)
+    study = optuna.load_study(study_name=result.plan.name, storage=result.storage_url)
     trials = {t.user_attrs["index"]: t for t in study.get_trials()}
     assert len(trials) == 4
     changed = 0

@@ -230,13 +230,14 @@ def test_indices_another_process_claimed_then_left_are_run_before_the_end(tmp_pa
     finishing it (killed, or its time budget skipped it): this process runs those
     indices before it finishes, so the study ends complete."""
     import caviar.tuning.storage_claims as storage
-    from caviar.tuning.runner import tune
+    from caviar.tuning.runner import make_plan, tune
     from caviar.tuning.storage import TrialStore
 
     cfg = iris_config(trials=8, batch=4, max_population=4)
     cfg["search"]["space"].pop("model.hidden")
     out = tmp_path / "run"
-    store = TrialStore(f"sqlite:///{out / 'study.db'}", "tune", create=True)
+    name = make_plan(cfg).name  # a dict config's study: its stable hash
+    store = TrialStore(f"sqlite:///{out / 'study.db'}", name, create=True)
     other = "elsewhere:4242"
     for i in range(4, 8):
         store.storage.set_study_system_attr(store.study_id, f"claim:{i}", other)

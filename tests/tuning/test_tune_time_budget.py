@@ -93,7 +93,7 @@ def test_the_budget_stops_a_long_population_and_the_search(tmp_path):
         assert 1 <= t["epochs_run"] < 5000
     assert result.counts["complete"] == 4
     assert math.isfinite(result.val_score) and math.isfinite(result.test_score)
-    study = optuna.load_study(study_name="tune", storage=result.storage_url)
+    study = optuna.load_study(study_name=result.plan.name, storage=result.storage_url)
     states = {t.state for t in study.get_trials()}
     assert states == {optuna.trial.TrialState.COMPLETE}
     assert {t.user_attrs["stopped_by"] for t in study.get_trials()} == {"time_budget"}

@@ -1,49 +1,22 @@
-"""Rich progress bars (with ETA) for populations training epoch by epoch."""
+"""The CLI's progress bars: :mod:`caviar.progress` (one implementation for the CLI and
+the Python API) drawn on the CLI's stderr console."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
 from caviar.cli.output import stderr_console
+from caviar.progress import EpochHook
+from caviar.progress import epoch_progress as _epoch_progress
 
 
 @contextmanager
 def epoch_progress(populations: list[tuple[str, int]], enabled: bool = True) -> Iterator:
-    """Yield ``on_epoch(pop, epoch, epochs, alive, best)`` that advances one bar per population."""
-    if not enabled:
-        yield None
-        return
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("alive {task.fields[alive]}"),
-        TextColumn("best val {task.fields[best]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=stderr_console,
-        transient=False,
-    )
-    with progress:
-        tasks = [
-            progress.add_task(label, total=epochs, alive="-", best="-")
-            for label, epochs in populations
-        ]
+    """Yield ``on_epoch(pop, epoch, epochs, alive, best)`` that advances one bar per
+    population (None when disabled, as before)."""
+    with _epoch_progress(populations, enabled, console=stderr_console) as hook:
+        yield hook if enabled else None
 
-        def on_epoch(pop: int, epoch: int, epochs: int, alive: int, best: float) -> None:
-            progress.update(
-                tasks[pop], completed=epoch if alive else epochs, alive=alive, best=f"{best:.4f}"
-            )
 
-        yield on_epoch
+__all__ = ["EpochHook", "epoch_progress"]

@@ -15,16 +15,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from caviar.atomic import atomic_directory
 from caviar.cli.output import stderr_console, table_console, top_rows
-from caviar.run_dir import MARKER, check_new_output, marker
+from caviar.run_dir import check_new_output
 from caviar.serialize import dumps
 
 if TYPE_CHECKING:  # the engine (torch, pandas) is imported by the command, not by --help
     import pandas as pd
     from rich.console import Console
-
-    from caviar.api import TrainRun
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,95 +41,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
-
-
-def varied_fields(run: TrainRun) -> list[str]:
-    """Dotted config fields whose values differ between members."""
-    import pandas as pd
-
-    dumps_ = [pd.json_normalize(m.config.model_dump(mode="json")).iloc[0] for m in run.members]
-    frame = pd.DataFrame(dumps_)
-    return [c for c in frame.columns if frame[c].astype(str).nunique() > 1]
-
-
-def leaderboard(run: TrainRun) -> pd.DataFrame:
-    import pandas as pd
-
-    fields = varied_fields(run)
-    rows = []
-    for rank, m in enumerate(run.members, start=1):
-        flat = pd.json_normalize(m.config.model_dump(mode="json")).iloc[0]
-        rows.append(
-            {
-                "rank": rank,
-                "member": m.index,
-                **{f: flat[f] for f in fields},
-                **{k: v for k, v in m.summary().items() if k != "member"},
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def history_frame(run: TrainRun) -> pd.DataFrame:
-    import pandas as pd
-
-    parts = []
-    for m in run.members:
-        frame = pd.DataFrame(m.history)
-        frame.insert(0, "epoch", range(1, len(frame) + 1))
-        frame.insert(0, "member", m.index)
-        parts.append(frame)
-    return pd.concat(parts, ignore_index=True).sort_values(["member", "epoch"])
-
-
-def summary(run: TrainRun, out: Path) -> dict:
-    import pandas as pd
-
-    from caviar.training.member_diagnostics import member_warnings
-    from caviar.training.scoring import score_name
-
-    counts = pd.Series([m.status for m in run.members]).value_counts().to_dict()
-    return {
-        "task": run.data.task,
-        "n_configs": len(run.members),
-        "n_populations": len(run.populations),
-        "status_counts": counts,
-        "best": {**run.best.summary(), "config": run.best.config.model_dump(mode="json")},
-        "test_loss": run.test_loss,
-        "test_score": run.test_score,
-        "score_name": score_name(run.best.config.train.metric, run.data.task),
-        "seconds": run.seconds,
-        "run_dir": str(out),
-        "model_dir": str(out / "model"),
-        "warnings": member_warnings(run.members),
-        "changes": [c for m in run.members for c in m.changes],  # caviar set, in order
-        "data": data_facts(run.data),
-        "trees": trees_beside(run),
-    }
-
-
-def data_facts(data) -> dict:
-    """What the data preparation did: values imputed per column, rows dropped for a
-    missing target, and the target's standardization (regression)."""
-    pre = data.preprocessor
-    return {
-        "imputed": dict(data.imputed or {}),
-        "dropped_rows": int(data.dropped_rows),
-        "target_mean": getattr(pre, "target_mean", None),
-        "target_std": getattr(pre, "target_std", None),
-    }
-
-
-def trees_beside(run: TrainRun) -> dict:
-    """Boosted trees on the same split, scored with the run's metric, and the verdict
-    (:mod:`caviar.diagnose.trees`); ``{"skipped": reason}`` when they cannot be fitted."""
-    from caviar.diagnose.trees import trees_report
-
-    metric = run.best.config.train.metric
-    try:
-        return trees_report(run.data, float(run.best.val_score), metric=metric)
-    except (ValueError, MemoryError) as exc:  # e.g. too few rows for the trees
-        return {"skipped": f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"}
 
 
 SHORT_FIELD = {"label_smoothing": "smooth", "weight_decay": "wd", "leaky_slope": "slope"}
@@ -182,6 +90,7 @@ def print_leaderboard(board: pd.DataFrame, top: int, score: str, console: Consol
 def run(args: argparse.Namespace) -> int:
     from caviar.api import prepare, train
     from caviar.cli.progress import epoch_progress
+    from caviar.results.outputs import train_leaderboard, write_train_outputs
     from caviar.training.live import open_live_dir
     from caviar.training.population import group_by_structure
 
@@ -198,8 +107,11 @@ def run(args: argparse.Namespace) -> int:
     live = open_live_dir(out)  # panda mode: `caviar watch` / `caviar set` (training/live.py)
     try:
         with epoch_progress(labels, enabled=not (args.quiet or args.json)) as on_epoch:
-            result = train(configs, data=data, on_epoch=on_epoch, live_dir=live)
-        info = _write_run(result, out, live, args)
+            result = train(configs, data=data, on_epoch=on_epoch, live_dir=live, verbose=0)
+        # the run directory all or nothing (an earlier one replaced only with --overwrite)
+        info = write_train_outputs(
+            result, out, config=args.config, overwrite=args.overwrite, live=live, report=False
+        )
     finally:
         shutil.rmtree(live, ignore_errors=True)
     from caviar.report import report_after_run  # after the run directory; a failure warns
@@ -212,11 +124,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     console = table_console()
     score = info["score_name"]
-    print_leaderboard(leaderboard(result), args.top, score, console)
+    print_leaderboard(train_leaderboard(result), args.top, score, console)
     console.print(
         f"best member {result.best.index}: val {score} {result.best.val_score:.4f}, "
         f"test {score} {result.test_score:.4f} (test split used once, for this model)"
     )
+    trees = info.get("trees") or {}
+    if "verdict" in trees:
+        console.print(f"trees ({trees['name']}, {trees['metric']}): {trees['verdict']} "
+                      f"({trees['reason']})")  # fmt: skip
     trees = info.get("trees") or {}
     if "verdict" in trees:
         console.print(f"trees ({trees['name']}, {trees['metric']}): {trees['verdict']} "
@@ -229,22 +145,3 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"report: {report}", soft_wrap=True)
     stderr_console.file.flush()
     return 0
-
-
-def _write_run(result: TrainRun, out: Path, live: Path, args: argparse.Namespace) -> dict:
-    """The run directory, all or nothing (an earlier one replaced only with
-    ``--overwrite``); returns the summary written."""
-    from caviar.training.live import keep_live_files
-
-    board = leaderboard(result)
-    with atomic_directory(out, replace=args.overwrite) as tmp:
-        (tmp / MARKER).write_text(marker("train", config=str(Path(args.config).resolve())))
-        result.best_model.save(tmp / "model")
-        board.to_csv(tmp / "leaderboard.csv", index=False)
-        history_frame(result).to_csv(tmp / "history.csv", index=False)
-        info = summary(result, out)
-        (tmp / "summary.json").write_text(dumps(info))
-        diagnostics = {str(m.index): m.diagnostics for m in result.members}
-        (tmp / "diagnostics.json").write_text(dumps(diagnostics))  # init + gradient monitor
-        keep_live_files(live, tmp)
-    return info

@@ -18,10 +18,10 @@ from collections import Counter
 from pathlib import Path
 
 from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from caviar.cli.output import stderr_console, table_console, top_rows
+from caviar.progress import trial_progress
 from caviar.serialize import dumps
 
 #: search.strategy's values (caviar.tuning.settings.SearchSettings; a test keeps them equal)
@@ -105,65 +105,45 @@ def run(args: argparse.Namespace) -> int:
     plan = make_plan(args.config, overrides)
     out = Path(args.out) if args.out else Path("runs") / plan.name
     show = not (args.quiet or args.json)
-    progress = Progress(
-        TextColumn("trials"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("best val {task.fields[best]}"),
-        TimeElapsedColumn(),
-        console=stderr_console,
-        disable=not show,
-    )
-    total = plan.settings.trials
-    task = progress.add_task("trials", total=total, best="-")
-    started = False
     live = None
     noted = False
 
-    def start() -> None:  # the bar appears once training starts (errors stay one line)
-        nonlocal started, noted
-        if live is None and not noted:  # panda mode is the other process's
+    def note_live() -> None:  # panda mode is the other process's: said once
+        nonlocal noted
+        if live is None and not noted:
             stderr_console.print(
                 f"note: {out}.live belongs to another running process: caviar watch/set "
                 "follow that one",
                 soft_wrap=True,
             )
             noted = True
-        if show and not started:
-            progress.start()
-            started = True
-
-    def on_progress(info: dict) -> None:
-        start()
-        progress.update(
-            task, completed=info["done"], total=info["total"], best=f"{info['best']:.4f}"
-        )
 
     live = open_search_live_dir(out)  # panda mode: caviar watch / caviar set --trial
     finished = False
     try:
-        result = tune(
-            args.config,
-            out=out,
-            storage=args.storage,
-            resume=args.resume,
-            plan=plan,
-            executor=ExecutorSpec(
-                name=args.executor,
-                address=args.address,
-                cpus_per_population=args.cpus_per_population,
-                gpus_per_population=args.gpus_per_population,
-                max_retries=args.max_retries,
-                workers=args.workers,
-            ),
-            on_progress=on_progress,
-            on_epoch=lambda *a: start(),
-            live_dir=live,
-        )
+        # the bar appears once training starts (errors before it stay one line)
+        with trial_progress(plan.settings.trials, enabled=show, console=stderr_console) as bar:
+            result = tune(
+                args.config,
+                out=out,
+                storage=args.storage,
+                resume=args.resume,
+                plan=plan,
+                executor=ExecutorSpec(
+                    name=args.executor,
+                    address=args.address,
+                    cpus_per_population=args.cpus_per_population,
+                    gpus_per_population=args.gpus_per_population,
+                    max_retries=args.max_retries,
+                    workers=args.workers,
+                ),
+                on_progress=lambda info: (note_live(), bar(info)),
+                on_epoch=lambda *a: (note_live(), bar.start()),
+                live_dir=live,
+                verbose=0,
+            )
         finished = True
     finally:
-        if started:
-            progress.stop()
         if live is not None:
             if finished:
                 keep_search_logs(live, out)
@@ -173,26 +153,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(dumps(info) + "\n")
         return 0
     console = table_console()
-    board = leaderboard(result).head(args.top)
-    board = board.drop(columns=["val_loss", "epochs_run"], errors="ignore")
-    if "stopped_by" in board and board["stopped_by"].isna().all():
-        board = board.drop(columns=["stopped_by"])  # no trial was cut by the time budget
-    board = board.drop(columns=[c for c in board.columns if str(c).startswith("fold_")])
-    short = {"val_score": "val", "train_score": "train", "best_epoch": "ep", "cv_std": "± std"}
-    cv = info.get("cv")
-    title = (
-        f"leaderboard ({cv}-fold cross-validation, mean)"
-        if cv
-        else "leaderboard (validation split)"
-    )
-    table = Table(box=box.SIMPLE_HEAD, title=title, pad_edge=False)
-    for col in board.columns:
-        name = short.get(str(col), str(col).rsplit(".", 1)[-1])
-        width = max([len(name), *(len(_fmt(v)) for v in board[col])])  # never cut a value
-        table.add_column(name, justify="right", no_wrap=True, min_width=width)
-    for _, row in board.iterrows():
-        table.add_row(*(_fmt(v) for v in row))
-    console.print(table)
+    console.print(_board_table(leaderboard(result).head(args.top), info.get("cv")))
+    _print_summary(console, result, info, out)
+    return 0
+
+
+def _print_summary(console, result, info: dict, out: Path) -> None:
+    """The lines under the leaderboard: counts, the best trial, the rebuilt members,
+    the metric choice, the baseline and diagnosis, where the model and report are."""
     score = info["score_name"]
     c = result.counts
     console.print(
@@ -201,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
         f"{c.get('diverged', 0)} diverged, {c.get('failed', 0)} failed "
         f"in {result.seconds:.1f}s (storage {result.storage_seconds:.2f}s)"
     )
+    cv = info.get("cv")
     spread = f" ± {info['cv_std']:.4f} over {cv} folds" if cv else ""
     console.print(
         f"best trial {result.best['index']}: val {score} {result.val_score:.4f}{spread}, "
@@ -229,7 +198,28 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"saved {out / 'model'}")
     if "report" in info:
         console.print(f"report: {info['report']}", soft_wrap=True)
-    return 0
+
+
+def _board_table(board, cv: int | None) -> Table:
+    """The printed leaderboard: short headers, no column cut or wrapped."""
+    board = board.drop(columns=["val_loss", "epochs_run"], errors="ignore")
+    if "stopped_by" in board and board["stopped_by"].isna().all():
+        board = board.drop(columns=["stopped_by"])  # no trial was cut by the time budget
+    board = board.drop(columns=[c for c in board.columns if str(c).startswith("fold_")])
+    short = {"val_score": "val", "train_score": "train", "best_epoch": "ep", "cv_std": "± std"}
+    title = (
+        f"leaderboard ({cv}-fold cross-validation, mean)"
+        if cv
+        else "leaderboard (validation split)"
+    )
+    table = Table(box=box.SIMPLE_HEAD, title=title, pad_edge=False)
+    for col in board.columns:
+        name = short.get(str(col), str(col).rsplit(".", 1)[-1])
+        width = max([len(name), *(len(_fmt(v)) for v in board[col])])  # never cut a value
+        table.add_column(name, justify="right", no_wrap=True, min_width=width)
+    for _, row in board.iterrows():
+        table.add_row(*(_fmt(v) for v in row))
+    return table
 
 
 def _fmt(v) -> str:

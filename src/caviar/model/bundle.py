@@ -39,6 +39,7 @@ from caviar.model.exportable import Exportable
 from caviar.model.validate import (
     check_shapes_bounded,
     flat_inputs,
+    prediction_device,
     raw_features,
     sha256_of,
     validate_description,
@@ -80,7 +81,7 @@ class TrainedModel(Exportable):
         without it the members are MLPs of ``sizes``/``activation``/``batch_norm``.
         ``module``: the factory to rebuild a user's module with (instead of its path)."""
         n = len(member_tensors)
-        self.device = _prediction_device(device)
+        self.device = prediction_device(device)
         if combine not in ("mean", "vote"):
             raise CaviarError(f"unknown ensemble method '{combine}' (choose from: mean, vote)")
         if combine == "vote" and task != "classification":
@@ -381,20 +382,3 @@ def vote_fractions(codes: np.ndarray, n_classes: int) -> np.ndarray:
     for member_codes in codes:
         votes[np.arange(codes.shape[1]), member_codes] += 1
     return votes / codes.shape[0]
-
-
-def _prediction_device(name: str) -> str:
-    """``name`` when this machine has it (``cpu``, ``cuda``, ``cuda:N``), else a CaviarError."""
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError):
-        raise CaviarError(f"unknown device '{name}' (use cpu, cuda or cuda:N)") from None
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if (device.index or 0) >= count:
-            raise CaviarError(
-                f"device '{name}' requested but this machine has {count} CUDA devices"
-            )
-    elif device.type != "cpu":
-        raise CaviarError(f"unknown device '{name}' (use cpu, cuda or cuda:N)")
-    return str(device)

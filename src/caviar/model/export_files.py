@@ -19,9 +19,8 @@ written to a temporary sibling and renamed into place; an existing file is only
 replaced with ``overwrite=True``.
 
 Categorical values are strings or labels, and ONNX takes numbers: the graph takes each
-categorical column as its category *code*; :func:`encode_rows` maps raw rows to that
-numeric input (numeric columns as they are, NaN where missing; categorical values to
-codes; a category not seen in training to a code outside the indicators).
+categorical column as its category *code*;
+:func:`~caviar.model.export_inputs.encode_rows` maps raw rows to that numeric input.
 """
 
 from __future__ import annotations
@@ -38,15 +37,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
 from caviar.atomic import umask
-from caviar.data.columns import CategoricalColumn, NumericColumn, object_values
 from caviar.errors import CaviarError
 from caviar.export_format import check_export_target, export_format
+from caviar.model.export_inputs import probe_rows
 from caviar.model.export_torch import to_torch
-from caviar.model.validate import raw_features
 from caviar.nn.factory import short_error
 from caviar.serialize import dumps
 from caviar.version import __version__
@@ -57,63 +54,6 @@ TORCHSCRIPT_EXTRA = "caviar.json"
 INSTALL_HINT = "pip install 'caviar[export]'"
 #: how far the written file may be from the torch module on the probe rows
 TOLERANCE = {torch.float32: 1e-4, torch.float64: 1e-10}
-
-
-def encode_rows(model: Any, X: pd.DataFrame | np.ndarray, *, dtype: Any = np.float32) -> np.ndarray:
-    """Raw rows -> the numeric input ``features (n, C)`` of an exported model.
-
-    Parameters
-    ----------
-    model
-        A :class:`~caviar.model.TrainedModel` (or its fitted preprocessor).
-    X
-        Raw feature rows: a DataFrame with the training columns (others are ignored) or a
-        2-D array of the training columns in order, as :meth:`TrainedModel.predict` takes.
-    dtype
-        The array's dtype: the exported model's (``float32`` by default).
-
-    Returns
-    -------
-    numpy.ndarray
-        One column per training column, in training order: a numeric column's values as
-        they are (NaN where missing; the graph imputes and standardizes them), a
-        categorical column's category codes (the position in the categories the export
-        metadata lists; a category not seen in training gets a code with no indicator,
-        -1, or the pooled ``other`` level's where the model has one).
-
-    Examples
-    --------
-    >>> session.run(None, {"features": encode_rows(model, frame)})  # doctest: +SKIP
-    """
-    pre = getattr(model, "preprocessor", model)
-    raw_features(pre, X)  # the checks and refusals of TrainedModel.predict
-    if not isinstance(X, pd.DataFrame):
-        X = pd.DataFrame(np.asarray(X), columns=pre.input_columns).infer_objects()
-    X = X.rename(columns=str)[pre.input_columns]
-    return np.stack(_column_codes(pre.columns, X), axis=1).astype(dtype)
-
-
-def _column_codes(columns: list, X: pd.DataFrame) -> list[np.ndarray]:
-    """Each input column as float64 numbers (NaN where missing) or category codes: by the
-    preprocessing's own first step (``caviar.data.encoding.table_codes``) where the
-    build has one, else numbers as they are and codes by position in the categories."""
-    try:
-        from caviar.data.encoding import table_codes
-    except ImportError:  # one-hot preprocessing without imputation or pooled levels
-        table_codes = None
-    if table_codes is not None:
-        step = table_codes(columns, X)
-        numbers, codes = iter(step.numbers.T), iter(step.codes.T.astype(np.float64))
-        return [next(numbers if isinstance(c, NumericColumn) else codes) for c in columns]
-    out = []
-    for spec in columns:
-        col = X[spec.name]
-        if isinstance(spec, NumericColumn):
-            out.append(col.to_numpy(dtype=np.float64))
-        else:
-            known = pd.Index(list(spec.categories), dtype=object)
-            out.append(known.get_indexer(pd.Index(object_values(col), dtype=object)))
-    return out
 
 
 def export_description(model: Any, format: str, dtype: torch.dtype) -> dict[str, Any]:
@@ -260,26 +200,6 @@ def onnx_packages() -> tuple[Any, Any]:
     import onnxruntime
 
     return onnx, onnxruntime
-
-
-def probe_rows(
-    preprocessor: Any, n: int, dtype: torch.dtype = torch.float32, *, seed: int = 0
-) -> torch.Tensor:
-    """``n`` rows of plausible input: numbers drawn around each column's fitted mean and
-    spread (the first row's missing, NaN, from the third row on), category codes from
-    -1 to the column's width (both: no category)."""
-    rng = np.random.default_rng(seed)
-    columns = []
-    for spec in preprocessor.columns:
-        if isinstance(spec, CategoricalColumn):
-            width = getattr(spec, "width", len(spec.categories))
-            columns.append(rng.integers(-1, width + 1, size=n).astype(np.float64))
-        else:
-            values = spec.mean + spec.std * rng.standard_normal(n)
-            if n >= 3:
-                values[0] = np.nan
-            columns.append(values)
-    return torch.as_tensor(np.stack(columns, axis=1), dtype=dtype)
 
 
 # -- the writers ------------------------------------------------------------------------

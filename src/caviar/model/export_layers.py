@@ -11,7 +11,7 @@ holds parameters and buffers only, and which ``torch.jit.script`` and
 the training data, in training order: a numeric column as its raw value, a categorical
 column as the *code* of its category (the index into the categories ``model.json``
 lists; any other value, e.g. -1, is an unknown category), see
-:func:`caviar.model.export_files.encode_rows`.
+:func:`caviar.model.export_inputs.encode_rows`.
 
 Each preprocessing step maps the whole input to a block of model features; the blocks
 are concatenated in step order, which is the order of the fitted preprocessing:

@@ -26,9 +26,12 @@ output transform`` (:mod:`caviar.model.export_layers`) from a
 
 A new network kind or a new preprocessing column kind (imputation, integer codes) is one
 more branch of :func:`member_networks` / :func:`preprocess_steps`; a new Caviar layer one
-more entry of :data:`PLAIN_LAYERS`. Caviar's recurrent layers and cells (the built-in
+more entry of :data:`PLAIN_LAYERS`: Caviar's recurrent layers and cells (the built-in
 sequence model, ``model.kind = "rnn"``) become ``torch.nn``'s of the same name
-(:func:`_plain_recurrent`).
+(:func:`_plain_recurrent`), the CNN's ``MaxPool2`` ``nn.MaxPool1d/2d(2)``. Caviar's
+batchable rewrites of torch layers (attention, Transformer layers, ``Bilinear``,
+``PReLU``: subclasses of torch's classes with the same parameters, forward passes in
+torch operations) are kept, their children made plain.
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ from caviar.model.export_layers import (
 from caviar.nn import layers as caviar_layers
 from caviar.nn.activations import SOFTPLUS_THRESHOLD
 from caviar.nn.batch_norm import EPS
+from caviar.nn.cnn import MaxPool2
+from caviar.nn.recurrent import GRU, LSTM, RNN
+from caviar.nn.recurrent_cells import GRUCell, LSTMCell, RNNCell
 
 
 def to_torch(model: Any, dtype: torch.dtype = torch.float32) -> ExportedModel:
@@ -73,7 +79,7 @@ def to_torch(model: Any, dtype: torch.dtype = torch.float32) -> ExportedModel:
     -------
     ExportedModel
         Maps raw feature rows ``(B, C)`` (categorical columns as category codes, see
-        :func:`caviar.model.export_files.encode_rows`) to probabilities ``(B,
+        :func:`caviar.model.export_inputs.encode_rows`) to probabilities ``(B,
         n_classes)`` or predictions ``(B, K)``.
     """
     if not dtype.is_floating_point:
@@ -229,11 +235,9 @@ def plain_layers(module: nn.Module, slope: float) -> nn.Module:
     ``num_batches_tracked``). A Caviar layer without a torch counterpart is refused."""
     for name, child in list(module.named_children()):
         convert = PLAIN_LAYERS.get(type(child))
-        if convert is None and type(child).__module__ in RECURRENT_MODULES:
-            convert = _plain_recurrent
         if convert is not None:
             setattr(module, name, convert(child, slope))
-        elif type(child).__module__.startswith("caviar."):
+        elif type(child).__module__.startswith("caviar.") and not _torch_subclass(child):
             raise CaviarError(
                 f"cannot export Caviar layer {type(child).__name__} ('{name}'): "
                 "no torch.nn counterpart is registered for it"
@@ -241,6 +245,16 @@ def plain_layers(module: nn.Module, slope: float) -> nn.Module:
         else:
             plain_layers(child, slope)
     return module.eval()
+
+
+def _torch_subclass(child: nn.Module) -> bool:
+    """A Caviar rewrite of a ``torch.nn`` layer (attention, Transformer layers, Bilinear,
+    PReLU: torch's class with a forward in batchable torch operations, the same
+    parameters): kept as it is, its children made plain."""
+    return any(
+        base.__module__.startswith("torch.nn") and base is not nn.Module
+        for base in type(child).__mro__[1:]
+    )
 
 
 def _plain_batch_norm(child: nn.Module, slope: float) -> nn.Module:
@@ -251,10 +265,6 @@ def _plain_batch_norm(child: nn.Module, slope: float) -> nn.Module:
         affine=child.weight is not None,
         dtype=child.running_mean.dtype,
     )
-
-
-#: the modules of Caviar's recurrent layers and cells (torch's arguments and parameter names)
-RECURRENT_MODULES = ("caviar.nn.recurrent", "caviar.nn.recurrent_cells")
 
 
 def _plain_recurrent(child: nn.Module, slope: float) -> nn.Module:
@@ -284,6 +294,8 @@ PLAIN_LAYERS: dict[type, Callable[[Any, float], nn.Module]] = {
     caviar_layers.Dropout: lambda child, slope: nn.Dropout(0.0 if child.p is None else child.p),
     caviar_layers.BatchNorm1d: _plain_batch_norm,
     caviar_layers.BatchNorm2d: _plain_batch_norm,
+    MaxPool2: lambda child, slope: (nn.MaxPool2d if child.dims == 2 else nn.MaxPool1d)(2),
+    **dict.fromkeys((RNN, GRU, LSTM, RNNCell, GRUCell, LSTMCell), _plain_recurrent),
 }
 
 

@@ -355,3 +355,22 @@ def raw_features(preprocessor, X, input_shape: tuple[int, ...] | None = None) ->
             "(already preprocessed inputs: pass preprocessed=True)"
         )
     return preprocessor.transform(X)
+
+
+def prediction_device(name: str) -> str:
+    """``name`` when this machine has it (``cpu``, ``cuda``, ``cuda:N``), else a CaviarError."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise CaviarError(f"unknown device '{name}' (use cpu, cuda or cuda:N)") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            raise CaviarError(
+                f"device '{name}' requested but this machine has {count} CUDA devices"
+            )
+    elif device.type != "cpu":
+        raise CaviarError(f"unknown device '{name}' (use cpu, cuda or cuda:N)")
+    return str(device)

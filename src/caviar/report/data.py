@@ -5,8 +5,9 @@ Three kinds of directory are recognised, in this order:
 * a ``caviar tune`` run: an Optuna study (``RUN_DIR/study.db`` when it exists, so a
   moved or copied run reports its own study; else ``summary.json``'s ``storage``
   URL, absolute; the study ``run.json`` names when the storage holds several).
-  Every finished trial with a caviar ``index`` user attribute is one row
-  (``caviar.tuning.storage_records.trial_dict``: its validation curve is its
+  Every finished trial with a caviar ``index`` user attribute is one row, read as
+  caviar's :class:`~caviar.trial.Trial` (``RunData.records``;
+  ``caviar.tuning.storage_records.stored_trial``: its validation curve is its
   intermediate values, the other curves user attributes; ``start`` and ``end`` are
   seconds since the search's first trial started). The study is opened read-only
   (no table creation, no lock file): the report never
@@ -64,7 +65,8 @@ class RunData:
     study: Any = None  # the optuna Study (tune runs)
     study_name: str | None = None
     score_name: str = "score"
-    importance_order: list[str] = field(default_factory=list)  # set by the importance figure
+    # the trials as caviar.trial.Trial records (a search's study; a TrainRun's members)
+    records: list = field(default_factory=list)
 
     @property
     def best_id(self) -> int | None:
@@ -171,18 +173,23 @@ def _display(value: Any, categorical: bool) -> Any:
 
 
 def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -> RunData:
+    study, name = open_study(url, study_name)
+    return study_run_data(run_dir, study, name, summary)
+
+
+def study_run_data(run_dir: Path, study, name: str | None, summary: dict) -> RunData:
+    """A search's :class:`RunData` from its Optuna ``study`` (module docstring)."""
     from optuna.distributions import CategoricalDistribution
 
-    study, name = open_study(url, study_name)
     try:
         space = json.loads(study.user_attrs.get("space", "{}"))
     except (TypeError, json.JSONDecodeError):
         space = study.user_attrs.get("space") or {}
     if not isinstance(space, dict):
         space = {}
-    from caviar.tuning.storage_records import trial_dict
+    from caviar.tuning.storage_records import stored_trial
 
-    rows, curves, scales = [], [], {}
+    rows, curves, scales, records = [], [], {}, []
     finished = [
         t
         for t in study.get_trials(deepcopy=False)
@@ -191,8 +198,9 @@ def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -
     starts = [t.datetime_start for t in finished if t.datetime_start is not None]
     origin = min(starts) if starts else None
     for t in finished:
-        rec = trial_dict(t)
-        tid = int(t.user_attrs["index"])
+        rec = stored_trial(t)  # caviar's one trial record (caviar.trial.Trial)
+        records.append(rec)
+        tid = rec.number
         row = {
             "id": tid,
             "number": t.number,
@@ -231,6 +239,7 @@ def _load_tune(run_dir: Path, url: str, study_name: str | None, summary: dict) -
         study=study,
         study_name=name,
         score_name=task_score,
+        records=records,
     )
 
 
@@ -277,6 +286,14 @@ def _load_train(run_dir: Path, summary: dict) -> RunData:
             raise CaviarError(f"{run_dir / 'leaderboard.csv'}: no '{col}' column")
     if "member" not in history.columns or "epoch" not in history.columns:
         raise CaviarError(f"{run_dir / 'history.csv'}: expected member and epoch columns")
+    return train_run_data(board, history, run_dir, summary)
+
+
+def train_run_data(
+    board: pd.DataFrame, history: pd.DataFrame, run_dir: Path, summary: dict
+) -> RunData:
+    """A train run's :class:`RunData` from its leaderboard and history frames (the
+    ``leaderboard.csv`` and ``history.csv`` layouts)."""
     trials = board.rename(columns={"member": "id"})
     params = [c for c in trials.columns if "." in c]
     scales = {p: "categorical" if is_seed(p) else _guess_scale(trials[p]) for p in params}

@@ -24,6 +24,7 @@ from caviar.atomic import atomic_file
 from caviar.report import figures
 from caviar.report.data import RunData
 from caviar.report.gradient_monitor import gradient_monitor_figure, run_gradients
+from caviar.report.importance import importance_info
 from caviar.report.leaderboard import fmt as _fmt
 from caviar.report.leaderboard import leaderboard_table
 from caviar.version import __version__
@@ -234,8 +235,11 @@ def build_html(run: RunData) -> str:
                     _figure(figures.params_vs_score(run), "fig-params"),
                 )
             )
+        order: list[str] = []  # the contours pair the most important parameters
         if run.kind == "tune":
-            fig, note = figures.importance(run)
+            info = importance_info(run.study)
+            order = info.order
+            fig, note = figures.importance(run, info)
             body = _figure(fig, "fig-importance") if fig is not None else ""
             sections.append(
                 _section(
@@ -243,7 +247,7 @@ def build_html(run: RunData) -> str:
                 )
             )
         if run.params:
-            contour = figures.contours(run, run.importance_order or None)
+            contour = figures.contours(run, order or None)
             if contour is not None:
                 sections.append(_section("contours", "Contours", _figure(contour, "fig-contour")))
             sections.append(

@@ -11,6 +11,8 @@ than :data:`FEW` trials vary the parameters (importance from so few is rough).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -68,23 +70,53 @@ def importances(study) -> tuple[dict[str, tuple[float, float]], int]:
     return ranked, n
 
 
-def importance(run) -> tuple[go.Figure | None, str]:
-    """The importance figure, and a note (a warning, or why there is no figure)."""
-    if run.study is None:
-        return None, "importance needs an Optuna study (caviar tune runs)"
+class ImportanceInfo(NamedTuple):
+    """What the importance figure draws: ``importances`` ``{param: (mean, std)}`` most
+    important first (empty when there is no figure), the number of scored trials and a
+    ``note`` (a warning, or why there is no figure; empty otherwise)."""
+
+    importances: dict[str, tuple[float, float]]
+    n_scored: int
+    note: str
+
+    @property
+    def order(self) -> list[str]:
+        """The parameters, most important first (what the contours pair)."""
+        return list(self.importances)
+
+
+def importance_info(study) -> ImportanceInfo:
+    """The importances of ``study``'s parameters (None study: the note says why none)."""
+    if study is None:
+        return ImportanceInfo({}, 0, "importance needs an Optuna study (caviar tune runs)")
     try:
-        imp, n = importances(run.study)
+        imp, n = importances(study)
     except Exception as e:  # noqa: BLE001 - any reason optuna gives, shown as a note
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        return None, f"hyperparameter importance could not be computed: {first}"
+        return ImportanceInfo({}, 0, f"hyperparameter importance could not be computed: {first}")
     if n < MIN_SCORED:
-        return None, (
+        return ImportanceInfo({}, n, (
             f"hyperparameter importance could not be computed: it needs at least "
             f"{MIN_SCORED} scored trials (this study has {n})"
-        )
+        ))  # fmt: skip
     if not imp:
-        return None, "hyperparameter importance could not be computed: no varied parameter"
-    run.importance_order = list(imp)
+        return ImportanceInfo(
+            {}, n, "hyperparameter importance could not be computed: no varied parameter"
+        )
+    note = ""
+    if n < FEW:
+        note = (
+            f"only {n} scored trials vary the hyperparameters (fewer than {FEW}): "
+            "read the ranking as rough; the whiskers show how much it moves with fANOVA's seed"
+        )
+    return ImportanceInfo(imp, n, note)
+
+
+def importance_figure(info: ImportanceInfo) -> go.Figure | None:
+    """Horizontal bars (mean) with whiskers (spread over seeds); None without importances."""
+    imp, n = info.importances, info.n_scored
+    if not imp:
+        return None
     names = list(imp)[::-1]
     fig = go.Figure(
         go.Bar(
@@ -106,10 +138,10 @@ def importance(run) -> tuple[go.Figure | None, str]:
         xaxis_title="importance (fraction of explained variance)",
         yaxis_title="hyperparameter",
     )
-    note = ""
-    if n < FEW:
-        note = (
-            f"only {n} scored trials vary the hyperparameters (fewer than {FEW}): "
-            "read the ranking as rough; the whiskers show how much it moves with fANOVA's seed"
-        )
-    return fig, note
+    return fig
+
+
+def importance(run, info: ImportanceInfo | None = None) -> tuple[go.Figure | None, str]:
+    """The importance figure of a run's study, and its note (``info``: already computed)."""
+    info = info if info is not None else importance_info(run.study)
+    return importance_figure(info), info.note

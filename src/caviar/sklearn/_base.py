@@ -55,6 +55,7 @@ from caviar.model import network as networks
 from caviar.nn import PopulationMLP
 from caviar.nn.activations import activation_parameter
 from caviar.nn.factory import register
+from caviar.progress import epoch_progress
 from caviar.sklearn._engine import (
     PopulationResult,
     optimizer_hypers,
@@ -152,7 +153,14 @@ class CaviarEstimatorMixin:
         """New inputs as the fitted network takes them: through the fitted table
         preparation, or validated float64 rows (images flattened)."""
         check_is_fitted(self, "config_")
-        X, _ = flatten_images(X)
+        X, shape = flatten_images(X)
+        fitted = getattr(self, "input_shape_", None)
+        if shape is not None and shape != fitted:  # images of the fitted shape only
+            raise CaviarValueError(
+                f"{type(self).__name__}: X holds examples of shape {list(shape)}; it was "
+                f"fitted on {list(fitted) if fitted else f'rows of {self.n_features_in_}'}"
+                " (another channel count, length or image size is refused, never reshaped)"
+            )
         pre = getattr(self, "preprocessor_", None)
         if pre is None:
             return validate_data(self, X, reset=False, dtype=np.float64)
@@ -352,8 +360,12 @@ class CaviarEstimatorMixin:
         seed = self._seed()
         cfg = self._run_config(seed)
         data = self._prepared(X, y_enc, seed, sw)
+        label = [(type(self).__name__, cfg.train.epochs)]
+        verbose = bool(getattr(self, "verbose", 0))
         try:
-            result = train_population([cfg], data)
+            with epoch_progress(label, enabled=verbose) as bar:  # no hook at all when quiet
+                hook = (lambda *a: bar(0, *a)) if verbose else None
+                result = train_population([cfg], data, on_epoch=hook)
         except CaviarError as e:
             raise CaviarValueError(f"{type(self).__name__}: {e}") from None
         return self._adopt(result, 0, data)

@@ -75,4 +75,7 @@ PARAMS_DOC = """\
     table_options : dict, TableOptions or None, default=None
         How a table is prepared: the ``[data]`` keys impute, fill_value,
         missing_indicator, categorical, max_onehot, min_frequency, unknown.
+    verbose : int, default=0
+        1: a progress bar while ``fit`` trains (epochs, best validation score, ETA;
+        terminal or notebook, :mod:`caviar.progress`); 0: none.
 """

@@ -103,6 +103,7 @@ class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
         device="cpu",
         module=None,
         input_shape=None,
+        verbose=0,
         label_smoothing=0.0,
         metric="auto",
         preprocess="auto",
@@ -148,6 +149,7 @@ class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.device = device
         self.module = module
         self.input_shape = input_shape
+        self.verbose = verbose
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.metric = metric

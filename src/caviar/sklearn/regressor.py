@@ -98,6 +98,7 @@ class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
         device="cpu",
         module=None,
         input_shape=None,
+        verbose=0,
         huber_delta=1.0,
         metric="auto",
         preprocess="auto",
@@ -143,6 +144,7 @@ class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
         self.device = device
         self.module = module
         self.input_shape = input_shape
+        self.verbose = verbose
         self.huber_delta = huber_delta
         self.standardize_target = standardize_target
         self.metric = metric

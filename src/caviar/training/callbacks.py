@@ -10,12 +10,13 @@ A callback subclasses :class:`Callback` and overrides what it needs:
   kept), ``logs.stop()`` stops the whole population;
 * ``on_population_end(logs)`` once a population has finished (best weights restored),
   with the same arrays at each member's best epoch and its ``status``;
-* ``on_trial_complete(trial)`` once per member after its population's end: in
-  :func:`caviar.train` the member's :class:`~caviar.training.result.MemberResult`
-  (``index``, ``config``, ``status``, scores at the best epoch, ``history``,
-  ``changes``), in configuration order; in :func:`caviar.tune` the Optuna
-  ``FrozenTrial`` once the trial is in the study (``number``, ``value`` = the
-  validation score the leaderboard ranks, ``state``, ``params``, ``user_attrs``).
+* ``on_trial_complete(trial)`` once per trial, with the one trial record of both
+  trainers, :class:`caviar.trial.Trial` (``number``, ``params``, ``value`` = the
+  validation score the leaderboard ranks, ``state``, ``best_epoch``, ``epochs_run``,
+  ``history``, ``user_attrs``, ``timings``): in :func:`caviar.train` each member after
+  its population's end, in configuration order (``number`` = its configuration's
+  index, ``params`` = the fields the run varies); in :func:`caviar.tune` each trial once
+  it is in the study (``number`` = the trial index).
 
 They run in the training loop through the trainer's own callback list (the one
 successive halving and PBT use), so a callback sees every population of a run in turn.
@@ -32,6 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from caviar.trial import Trial
 
 
 @dataclass
@@ -68,9 +71,9 @@ class Callback:
     def on_population_end(self, logs: PopulationLogs) -> None:
         """After a population finished, with each member's numbers at its best epoch."""
 
-    def on_trial_complete(self, trial) -> None:
-        """Once per member after its population ended: a ``MemberResult`` in
-        :func:`caviar.train`, the stored Optuna ``FrozenTrial`` in :func:`caviar.tune`."""
+    def on_trial_complete(self, trial: Trial) -> None:
+        """Once per trial (a member of :func:`caviar.train`, a stored trial of
+        :func:`caviar.tune`): its :class:`caviar.trial.Trial`."""
 
 
 def _last(trainer, key: str) -> np.ndarray:
@@ -110,13 +113,16 @@ def end_logs(population: int, members: list[int], results: Sequence) -> Populati
     )  # fmt: skip
 
 
-def population_end(callbacks: Sequence[Callback], population: int, result) -> None:
+def population_end(
+    callbacks: Sequence[Callback], population: int, result, trials: Sequence[Trial]
+) -> None:
     """Call every ``on_population_end`` with a finished population's results, then
-    ``on_trial_complete`` with each member (configuration order)."""
+    ``on_trial_complete`` with each member's :class:`~caviar.trial.Trial` (``trials``,
+    configuration order)."""
     ms = result.members
     logs = end_logs(population, [m.index for m in ms], ms)
     for cb in callbacks:
         cb.on_population_end(logs)
-    for m in sorted(ms, key=lambda m: m.index):
+    for t in sorted(trials, key=lambda t: t.number):
         for cb in callbacks:
-            cb.on_trial_complete(m)
+            cb.on_trial_complete(t)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from caviar.config import RunConfig
+from caviar.trial import Timings, Trial
 
 # val_default_score: accuracy or R² (the ``auto`` score), kept beside a named metric's score
 HISTORY_KEYS = ("train_loss", "train_score", "val_loss", "val_score", "val_default_score", "lr")
@@ -71,6 +72,58 @@ class MemberResult:
             **({} if self.refit_epochs is None else {"refit_epochs": self.refit_epochs}),
             **({} if not self.cv_scores else _cv_summary(self.cv_scores)),
         }
+
+
+def flat_config(config: dict, prefix: str = "") -> dict:
+    """A nested config dump as dotted keys (``{"optimizer.lr": 0.01, ...}``)."""
+    out: dict = {}
+    for k, v in config.items():
+        if isinstance(v, dict) and v:
+            out.update(flat_config(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def varied_params(configs: list[RunConfig]) -> list[dict]:
+    """Each configuration's values of the dotted fields that differ between them (the
+    ``params`` of a train run's trials and the columns of its leaderboard)."""
+    import json
+
+    flats = [flat_config(c.model_dump(mode="json")) for c in configs]
+    keys = list(dict.fromkeys(k for f in flats for k in f))
+    varied = [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in flats}) > 1]
+    return [{k: f.get(k) for k in varied} for f in flats]
+
+
+def member_trial(
+    m: MemberResult, params: dict, started: float | None = None, ended: float | None = None
+) -> Trial:
+    """A trained member as the run's :class:`~caviar.trial.Trial` (``params``: the
+    fields the run varies; ``started``/``ended``: its population's ``time.time()``)."""
+    attrs: dict = {"population": m.population, "position": m.position}
+    if m.refit_epochs is not None:
+        attrs["refit_epochs"] = m.refit_epochs
+    if m.cv_scores:
+        attrs.update(cv_scores=list(m.cv_scores), cv_std=float(np.std(m.cv_scores)))
+    if m.changes:
+        attrs["changes"] = list(m.changes)
+    if m.diagnostics.get("warnings"):
+        attrs["warnings"] = list(m.diagnostics["warnings"])
+    return Trial(
+        number=m.index,
+        params=dict(params),
+        value=float(m.val_score),
+        state=m.status,
+        best_epoch=m.best_epoch if m.best_epoch is not None and m.best_epoch >= 0 else None,
+        epochs_run=int(m.epochs_run),
+        val_loss=float(m.val_loss),
+        train_score=float(m.train_score),
+        train_loss=float(m.train_loss),
+        history={k: list(v) for k, v in m.history.items()},
+        user_attrs=attrs,
+        timings=Timings(started, ended),
+    )
 
 
 def _cv_summary(scores: list[float]) -> dict:

@@ -23,7 +23,9 @@ from caviar.diagnose.trees import trees_report
 from caviar.diagnose.verdict import verdict
 from caviar.errors import CaviarError
 from caviar.model import TrainedModel
+from caviar.results.view import ResultView
 from caviar.training.scoring import perfect_score, score_name
+from caviar.trial import Trial
 from caviar.tuning import refit as refit_mod
 from caviar.tuning.cross_validation import cv_refit_records
 from caviar.tuning.executor import MemberRecord
@@ -33,13 +35,17 @@ from caviar.tuning.rebuild import rebuild
 from caviar.tuning.storage import decode_params
 
 
-@dataclass
-class TuneResult:
-    """The outcome of a search."""
+@dataclass(repr=False)
+class TuneResult(ResultView):
+    """The outcome of a search: every finished trial (:class:`caviar.trial.Trial`,
+    ranked best first), the best one, the final model and its scores.
+    :class:`caviar.results.ResultView` adds ``trials_dataframe()``, ``best_params``,
+    ``history``, ``study``, ``plot_*`` and ``report()``; :meth:`summary` is what
+    ``summary.json`` holds."""
 
-    plan: TunePlan
-    trials: list[dict[str, Any]]  # every finished trial, ranked best first
-    best: dict[str, Any]
+    plan: TunePlan = field(repr=False)
+    trials: list[Trial] = field(repr=False)  # every finished trial, ranked best first
+    best: Trial = field(repr=False)
     model: TrainedModel
     val_score: float
     test_score: float
@@ -56,6 +62,22 @@ class TuneResult:
     rebuilt: dict[int, str] = field(default_factory=dict)  # trial -> how it was retrained
     outputs: dict[str, Any] = field(default_factory=dict)  # the summary written, if any
     metric: str = "auto"  # train.metric / search.metric: what the trials are ranked by
+    run_dir: str = ""  # the run directory (study.db, outputs)
+
+    kind = "tune"
+
+    @property
+    def best_trial(self) -> Trial:
+        """The best trial (the final model's; ``best``)."""
+        return self.best
+
+    @property
+    def best_model(self) -> TrainedModel:
+        """The final model (``model``)."""
+        return self.model
+
+    def _categorical(self) -> set[str]:
+        return {d.path for d in self.plan.space.dimensions if d.categorical}
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -92,7 +114,7 @@ class TuneResult:
 class FinalModel:
     """What :func:`final_model` found: the best trial, the final model and its scores."""
 
-    best: dict[str, Any]
+    best: Trial
     model: TrainedModel
     val_score: float
     test_score: float
@@ -103,7 +125,7 @@ class FinalModel:
 
 
 def final_model(
-    trials: list[dict[str, Any]], kept: dict[int, MemberRecord], plan: TunePlan, data
+    trials: list[Trial], kept: dict[int, MemberRecord], plan: TunePlan, data
 ) -> FinalModel:
     """The final model of a search from its ranked ``trials`` (every finished trial of
     the study) and the records ``kept`` in memory (see the module docstring)."""

@@ -12,6 +12,7 @@ hyperparameters and its loss for the task).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,17 +42,65 @@ class TunePlan:
     settings: SearchSettings
     space: SearchSpace
     name: str
+    # the name is a hash of a dict config (no file name, no ``name`` key): a --resume
+    # takes the study name its run directory recorded (caviar.tuning.runner)
+    hashed_name: bool = False
+
+
+def study_name(raw: dict[str, Any]) -> str:
+    """The study name of a config given as a dict: its ``name`` key, else ``tune-`` and
+    a stable hash of the config (the same config always names the same study)."""
+    name = raw.get("name")
+    if name is not None:
+        if not isinstance(name, str) or not name.strip():
+            raise CaviarError(f"config: name must be a non-empty string, got {name!r}")
+        return name
+    text = json.dumps(raw, sort_keys=True, default=str)
+    return "tune-" + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Set each dotted ``overrides`` key in ``raw`` (``"train.epochs"``,
+    ``"search.halving.eta"``, ``"search.space.optimizer.lr"``: a space dimension keeps its
+    dotted name); a key without a dot is a ``[search]`` setting (``"trials"``). Returns
+    the ``[search]`` settings overrides; None values are skipped (CLI flags not given)."""
+    search: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if not isinstance(key, str) or not key or key.startswith(".") or key.endswith("."):
+            raise CaviarError(f"overrides: {key!r} is not a config key (e.g. 'train.epochs')")
+        if "." not in key:
+            search[key] = value
+            continue
+        parts = key.split(".")
+        if parts[:2] == ["search", "space"] and len(parts) > 2:
+            parts = [*parts[:2], ".".join(parts[2:])]
+        node = raw
+        for p in parts[:-1]:
+            child = node.setdefault(p, {})
+            if not isinstance(child, dict):
+                raise CaviarError(f"overrides: {key!r}: '{p}' is not a section of the config")
+            node = child
+        node[parts[-1]] = copy.deepcopy(value)
+    return search
 
 
 def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None) -> TunePlan:
-    """Parse and validate a tuning config (nothing is written)."""
+    """Parse and validate a tuning config (nothing is written). ``overrides``: config
+    keys to set first (:func:`apply_overrides`). The study is named after the file
+    (its stem) or, for a dict, by :func:`study_name`."""
+    hashed = isinstance(config, dict) and config.get("name") is None
     if isinstance(config, dict):
-        raw, name = copy.deepcopy(config), "tune"
+        raw = copy.deepcopy(config)
+        name = study_name(raw)
+        raw.pop("name", None)
     else:
         raw, name = read_toml(config), Path(config).stem
     if not isinstance(raw, dict):
         raise CaviarError("config: expected a table of sections")
-    settings = parse_settings(raw.pop("search", None), overrides)
+    search_overrides = apply_overrides(raw, overrides)
+    settings = parse_settings(raw.pop("search", None), search_overrides)
     axes = find_axes(raw)
     if axes:
         raise CaviarError(
@@ -76,7 +125,7 @@ def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None
         raise CaviarError("search.pbt needs at least one continuous per-member dimension")
     folder = None if isinstance(config, dict) else Path(config).parent
     settings.enqueue = check_enqueued(space, read_enqueued(settings.enqueue, folder))
-    return TunePlan(raw, settings, space, name)
+    return TunePlan(raw, settings, space, name, hashed_name=hashed)
 
 
 def read_enqueued(enqueue: list | str, folder: Path | None) -> list:

@@ -12,6 +12,7 @@ time budgets, the refit and the ensemble size may change.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 import time
@@ -25,6 +26,8 @@ from caviar.config import validate_config
 from caviar.config.module_factory import with_factory
 from caviar.data import PreparedData
 from caviar.nn.factory import register
+from caviar.progress import logger, trial_progress
+from caviar.run_dir import read_marker
 from caviar.training.callbacks import Callback
 from caviar.training.folds import check_fold_data
 from caviar.tuning.cross_validation import CrossValidatedExecutor
@@ -34,7 +37,7 @@ from caviar.tuning.halving import SuccessiveHalving
 from caviar.tuning.pbt import PopulationBasedTraining
 from caviar.tuning.plan import TunePlan, check_config, make_plan
 from caviar.tuning.search import Progress, SearchContext, round_rng, run_search
-from caviar.tuning.strategies import batch_size, make_strategy
+from caviar.tuning.strategies import Strategy, batch_size, make_strategy
 from caviar.tuning.time_budget import TimeBudget
 from caviar.tuning.tune_callbacks import TuneHooks
 from caviar.tuning.warm_start import load_prior
@@ -81,90 +84,129 @@ def tune(
     outputs: bool = True,
     callbacks: Sequence[Callable | Callback] = (),
     live_dir: str | Path | None = None,
+    verbose: int = 1,
 ) -> TuneResult:
     """Run (or resume) a search; returns the ranked trials and the final model.
 
-    ``out`` is the run directory (default ``runs/<config name>``); the default
-    storage is ``sqlite:///<out>/study.db``. With ``outputs`` (the default, as
-    ``caviar tune``) the run directory then gets the CLI's outputs too
-    (``caviar.tuning.output.write_outputs``: model, leaderboard, summary, report;
-    ``TuneResult.outputs`` is the summary written). ``executor``
-    (``"local"``, ``"ray"`` or an :class:`ExecutorSpec`) says where populations
-    run (``caviar.tuning.dispatch``, :mod:`caviar.tuning.executor_protocol`); it connects
-    before anything is written.
-    ``data``: already prepared splits (``caviar.data.prepare_data`` /
-    ``prepare_arrays``) to search on instead of loading the config's ``data`` section
-    (a ``--resume`` must then be given the same data again). ``module``: a factory
-    ``module(model_cfg) -> nn.Module`` whose populations are searched instead of MLPs
-    (as ``model.kind = "module"`` with ``model.factory``; :mod:`caviar.nn.factory`).
-    ``callbacks``: Optuna-style ``fn(study, trial)`` called with the Optuna study and
-    each finished trial's ``FrozenTrial`` as soon as it is stored
-    (:mod:`caviar.tuning.trial_callbacks`), and/or Keras-style
-    :class:`~caviar.training.callbacks.Callback` objects (``on_epoch_end`` with the
-    trials' per-member logs, able to stop them; ``on_population_end``;
-    ``on_trial_complete`` with the stored ``FrozenTrial``;
-    :mod:`caviar.tuning.tune_callbacks`). ``live_dir``: panda mode, write progress there
-    and apply ``caviar set --trial`` commands between epochs
-    (:mod:`caviar.tuning.live_tune`; ``caviar tune`` uses ``RUN_DIR.live``).
+    Parameters
+    ----------
+    config : a TOML path or a dict with a ``[search]`` section.
+    out, outputs : the run directory (default ``runs/<study name>``; default storage
+        ``sqlite:///<out>/study.db``); with ``outputs`` also the model, leaderboard,
+        summary and report (:mod:`caviar.results.outputs`; ``TuneResult.outputs``).
+    storage, resume : the Optuna storage URL; continue its study (same search only).
+    overrides : config keys, dotted (``{"train.epochs": 5}``) or ``[search]`` settings
+        (``{"trials": 8}``; :func:`caviar.tuning.plan.apply_overrides`).
+    on_progress, on_epoch, plan : progress hooks; an already made :class:`TunePlan`.
+    executor, data, module : ``"local"``, ``"ray"`` or an :class:`ExecutorSpec`; splits;
+        a factory ``module(model_cfg) -> nn.Module``.
+    callbacks, live_dir : ``fn(study, trial)`` and/or :class:`Callback` objects
+        (:mod:`caviar.tuning.tune_callbacks`); panda mode (:mod:`.live_tune`).
+    verbose : 1 draws a bar over the trials (done / total, best, ETA) unless
+        ``on_progress`` is given, 0 nothing; the ``caviar`` logger gets the messages.
+
+    Returns
+    -------
+    TuneResult
+        The ranked trials, the final model and its scores (``trials_dataframe()``,
+        ``best_params``, ``study``, ``plot_*``, ``report()``).
+
+    Examples
+    --------
+    >>> caviar.tune("examples/tune_digits.toml", verbose=0).best_params  # doctest: +SKIP
     """
     start = time.perf_counter()
     out, live_dir = check_path("out", out), check_path("live_dir", live_dir)
     check_prepared(data)
-    if module is not None:
-        if out is None and isinstance(config, (str, Path)):
-            out = Path("runs") / Path(config).stem
+    if module is not None:  # a factory: the config names it (model.kind = "module")
+        out = Path("runs") / Path(config).stem if out is None and _is_path(config) else out
         config = with_factory(config, register(module))
     _prewarm_storage_imports()
-    plan = plan or make_plan(config, overrides)
-    s, space = plan.settings, plan.space
+    plan = _resumed_name(plan or make_plan(config, overrides), out, resume)
     base_cfg = validate_config(plan.base)
+    data = _search_data(base_cfg, data)
+    strategy, total, batch = _budget(plan, data)
+    hooks, runner_executor = _connect(base_cfg, executor, callbacks, live_dir)
+    try:
+        result = _run_with_bar(
+            verbose, plan=plan, data=data, strategy=strategy, total=total, batch=batch,
+            out=out, storage=storage, resume=resume, on_progress=on_progress,
+            on_epoch=on_epoch, start=start, executor=runner_executor,
+            callbacks=functools.partial(_callbacks, plan), hooks=hooks,
+        )  # fmt: skip
+    finally:
+        runner_executor.close()
+    hooks.done()
+    logger.info("search %s done: best val %.4f", plan.name, result.val_score)
+    if outputs:  # the CLI's outputs (caviar.results.outputs sits above tuning/)
+        from caviar.results.outputs import write_tune_outputs
+
+        result.outputs = write_tune_outputs(result, result.run_dir)
+    return result
+
+
+def _run_with_bar(verbose: int, **fields: Any) -> TuneResult:
+    """:func:`run_search` of a :class:`SearchContext` made of ``fields``, with the trial
+    bar when ``verbose`` and the caller gave no ``on_progress`` of its own (the bar
+    appears when the first population starts training)."""
+    show = verbose > 0 and fields["on_progress"] is None
+    with trial_progress(fields["total"], enabled=show) as bar:
+        plan = fields["plan"]
+        logger.info("search %s: %s trials, %s", plan.name, fields["total"], plan.settings.strategy)
+        fields["on_progress"] = fields["on_progress"] or bar
+        fields["on_epoch"] = fields["on_epoch"] or (lambda *a: bar.start())
+        return run_search(SearchContext(**fields))
+
+
+def _resumed_name(plan: TunePlan, out, resume: bool) -> TunePlan:
+    """A --resume of a dict config named by its hash continues the study its run
+    directory recorded (``run.json``): a changed configuration is then refused by the
+    identity check instead of starting another study beside it."""
+    if not (resume and plan.hashed_name and out is not None):
+        return plan
+    recorded = (read_marker(Path(out)) or {}).get("study")
+    return dataclasses.replace(plan, name=recorded) if isinstance(recorded, str) else plan
+
+
+def _is_path(config) -> bool:
+    return isinstance(config, (str, Path))
+
+
+def _connect(base_cfg, executor, callbacks, live_dir) -> tuple[TuneHooks, Any]:
+    """The search's hooks and its executor, connected before anything is written
+    (``search.cv``: configurations x folds per population)."""
+    executor_name = getattr(executor, "name", executor) or "local"
+    hooks = TuneHooks(
+        callbacks, live_dir=live_dir, executor=executor_name, folds=base_cfg.train.cv or 1
+    )
+    runner_executor = make_executor(executor)  # connects before anything is written
+    if base_cfg.train.cv is not None:
+        runner_executor = CrossValidatedExecutor(runner_executor, base_cfg.train.cv)
+    return hooks, runner_executor
+
+
+def _search_data(base_cfg, data: PreparedData | None) -> PreparedData:
+    """The splits a search runs on: the config's data section, or ``data`` as given."""
     if data is None:
         data = load_data_for([base_cfg])
     check_fold_data(base_cfg, data, "search.cv")  # enough rows of every class for k folds
+    return data
+
+
+def _budget(plan: TunePlan, data: PreparedData) -> tuple[Strategy, int | None, int]:
+    """The strategy, the trial budget (None: until the time budget) and the round size;
+    the first round's configurations are validated before anything is written."""
+    s, space = plan.settings, plan.space
     strategy = make_strategy(s, load_prior(s.warm_start, space) if s.warm_start else None)
     grid_size = strategy.size(space)
     total = s.trials if s.trials is not None else (grid_size if grid_size else None)
     if grid_size is not None and total is not None:
         total = min(total, grid_size)
     batch = batch_size(s) if grid_size is None else min(batch_size(s), total or grid_size)
-    # validate the first round of configurations before anything is written
     first = strategy.suggest(space, [], min(batch, total or batch), round_rng(s.seed, 0))
     for p in first:
         check_config(validate_config(space.apply(plan.base, p), "search"), data.task)
-
-    executor_name = getattr(executor, "name", executor) or "local"
-    folds = base_cfg.train.cv or 1
-    hooks = TuneHooks(callbacks, live_dir=live_dir, executor=executor_name, folds=folds)
-    runner_executor = make_executor(executor)  # connects before anything is written
-    if base_cfg.train.cv is not None:  # search.cv: configurations x folds per population
-        runner_executor = CrossValidatedExecutor(runner_executor, base_cfg.train.cv)
-    try:
-        result = run_search(
-            SearchContext(
-                plan=plan,
-                data=data,
-                strategy=strategy,
-                total=total,
-                batch=batch,
-                out=out,
-                storage=storage,
-                resume=resume,
-                on_progress=on_progress,
-                on_epoch=on_epoch,
-                start=start,
-                executor=runner_executor,
-                callbacks=functools.partial(_callbacks, plan),
-                hooks=hooks,
-            )
-        )
-    finally:
-        runner_executor.close()
-    hooks.done()
-    if outputs:
-        from caviar.tuning.output import write_outputs
-
-        result.outputs = write_outputs(result, Path(out) if out else Path("runs") / plan.name)
-    return result
+    return strategy, total, batch
 
 
 def _prewarm_storage_imports() -> None:

@@ -36,6 +36,7 @@ from caviar.config import validate_config
 from caviar.data import data_fingerprint
 from caviar.errors import CaviarError
 from caviar.run_dir import absolute_url, claim_tune_dir, remove_unstarted_tune
+from caviar.trial import Trial
 from caviar.tuning.background import BackgroundStore
 from caviar.tuning.executor import MemberRecord, plan_populations
 from caviar.tuning.executor_protocol import Executor, PopulationJob
@@ -161,10 +162,10 @@ def _run_search(ctx: SearchContext, started: _Start) -> TuneResult:
     open_seconds = time.perf_counter() - t_open
     local: dict[int, tuple[dict, float]] = {}  # this process's trials: params, score
 
-    def record(rows: list[dict[str, Any]]) -> float:
+    def record(rows: list[Trial]) -> float:
         started.rows += len(rows)
         for r in rows:
-            local[int(r["index"])] = (r["params"], r["val_score"])
+            local[r.number] = (dict(r.params), r.value)
         seconds = 0.0
         if store is not None:
             seconds = store.write(space, rows)
@@ -268,7 +269,7 @@ def _run_search(ctx: SearchContext, started: _Start) -> TuneResult:
             idx = job.indices
             if error is not None:  # lost for good (e.g. its worker died too often)
                 rows = [failed_record(i, round_, suggestions[i - lo], error) for i in idx]
-                ctx.hooks.population_end(idx, None, rows)
+                rows = ctx.hooks.population_end(idx, None, rows)
                 storage_seconds += record(rows)
                 n_done += len(rows)
                 if on_progress is not None:
@@ -279,16 +280,16 @@ def _run_search(ctx: SearchContext, started: _Start) -> TuneResult:
                 trial_record(i, round_, suggestions[i - lo], r, idx, pbt)
                 for i, r in zip(idx, recs, strict=True)
             ]
-            ctx.hooks.population_end(idx, recs, rows)  # panda-mode changes, on_population_end
+            rows = ctx.hooks.population_end(idx, recs, rows)  # panda mode, on_population_end
             storage_seconds += record(rows)
             for i, r, row in zip(idx, recs, rows, strict=True):
                 if r.pbt_log:  # the final model and its refit use the final values
-                    r.member.config = validate_config(space.apply(plan.base, row["params"]))
+                    r.member.config = validate_config(space.apply(plan.base, dict(row.params)))
                 kept[i] = r
                 r.row = row  # type: ignore[attr-defined]
             trim_kept(kept, keep_n)
             n_done += len(rows)
-            scores = [r["val_score"] for r in rows if math.isfinite(r["val_score"])]
+            scores = [r.value for r in rows if math.isfinite(r.value)]
             if scores and max(scores) > best_trial:
                 best_trial = max(scores)
                 trial_trace.append((time.perf_counter() - start, best_trial))
@@ -312,10 +313,10 @@ def _run_search(ctx: SearchContext, started: _Start) -> TuneResult:
         # trials claimed by another live process on the same study: wait for them
         while store.pending_elsewhere(list(range(round_ * batch))):
             time.sleep(0.5)
-        trials = store.finished_records()
+        trials = store.finished_trials()
         # gaps: indices of the trial budget another process claimed, then left unfinished
         # (killed, or it skipped them at its time budget) after this one had passed them
-        done = {int(t["index"]) for t in trials}
+        done = {t.number for t in trials}
         gaps = []
         if total is not None and progress and not past_deadline():
             gaps = [i for i in range(min(total, round_ * batch)) if i not in done]
@@ -344,6 +345,7 @@ def _run_search(ctx: SearchContext, started: _Start) -> TuneResult:
         trace=trial_trace,
         epoch_trace=trace,
         storage_url=url,
+        run_dir=str(run_dir),
         task=data.task,
         rebuilt=final.rebuilt,
         metric=validate_config(ctx.plan.base).train.metric,

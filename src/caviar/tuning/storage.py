@@ -29,6 +29,7 @@ from typing import Any
 
 from caviar.errors import CaviarError
 from caviar.serialize import json_safe
+from caviar.trial import Trial
 from caviar.tuning.space import SearchSpace
 from caviar.tuning.storage_claims import OWNER, Claims
 from caviar.tuning.storage_records import (
@@ -37,6 +38,7 @@ from caviar.tuning.storage_records import (
     encode_params,
     frozen_trial,
     stored_form,
+    stored_trial,
     trial_dict,
 )
 from caviar.tuning.storage_sql import fast_sql
@@ -48,6 +50,7 @@ __all__ = [
     "encode_params",
     "import_backend",
     "sqlite_path",
+    "stored_trial",
     "trial_dict",
 ]
 
@@ -69,6 +72,11 @@ def sqlite_path(url: str) -> Path | None:
         return Path(url.removeprefix("sqlite:///"))
     return None
 
+
+# trials whose records a store keeps in memory to return them at the end without reading
+# the study back; a longer search drops them and reads the study once at its end, so
+# what a search holds does not grow with the trials it finished
+WRITTEN_CACHE = 500
 
 class TrialStore(Claims):
     """One Optuna study holding the trials of one tuning run."""
@@ -111,6 +119,7 @@ class TrialStore(Claims):
         self.study_id = self.study._study_id
         self.fast = fast_sql(storage, self.study_id)  # None: Optuna's public API
         self._written: dict[int, dict] = {}  # trial_id -> trial_dict of what it stored
+        self._caching = True  # off past WRITTEN_CACHE trials: memory stays flat
 
     def close(self) -> None:
         """Close the study's connections. SQLite: the write-ahead log is folded back
@@ -166,6 +175,10 @@ class TrialStore(Claims):
             return [trial_dict(t) for t in self.finished().values()]
         return [_copy(self._written[tid]) for tid in latest.values()]
 
+    def finished_trials(self) -> list[Trial]:
+        """:meth:`finished_records` as :class:`caviar.trial.Trial` records."""
+        return [Trial.from_record(r) for r in self.finished_records()]
+
     def finished_indices(self) -> set[int]:
         """Indices of the finished trials (one query on the fast path)."""
         if self.fast is None:
@@ -173,15 +186,21 @@ class TrialStore(Claims):
         return {index for _, index in self.fast.finished_rows()}
 
     # -- writing ---------------------------------------------------------------------
-    def write(self, space: SearchSpace, records: list[dict[str, Any]]) -> float:
+    def write(self, space: SearchSpace, records: list[Trial] | list[dict[str, Any]]) -> float:
         """Add one population's finished trials; returns the seconds it took."""
         start = time.perf_counter()
         dists = {d.path: distribution(d) for d in space.dimensions}
         trials = [frozen_trial(r, space, dists) for r in records]
         with self.locked():
             ids = self._add_all(trials)
-        if ids is not None:
-            self._written.update({tid: stored_form(t) for tid, t in zip(ids, trials, strict=True)})
+        if ids is not None and self._caching:
+            if len(self._written) + len(ids) > WRITTEN_CACHE:  # a long search: read at the end
+                self._written.clear()
+                self._caching = False
+            else:
+                self._written.update(
+                    {tid: stored_form(t) for tid, t in zip(ids, trials, strict=True)}
+                )
         return time.perf_counter() - start
 
     def _add_all(self, trials: list) -> list[int] | None:

@@ -36,6 +36,7 @@ import time
 from typing import Any
 
 from caviar.serialize import json_safe
+from caviar.trial import Trial
 from caviar.tuning.space import Dimension, SearchSpace
 
 #: record fields that are not user attributes (params, curves, times)
@@ -78,10 +79,13 @@ def local_datetime(seconds: float | None) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(seconds if seconds else time.time())
 
 
-def frozen_trial(r: dict[str, Any], space: SearchSpace, dists: dict[str, Any]):
+def frozen_trial(r: Trial | dict[str, Any], space: SearchSpace, dists: dict[str, Any]):
     """The Optuna trial of one record (see the module docstring)."""
     import optuna
     from optuna.trial import TrialState
+
+    if isinstance(r, Trial):
+        r = r.record()
 
     state = TrialState[STATES.get(r["status"], "FAIL")]
     value = r.get("val_score")
@@ -132,7 +136,17 @@ def trial_dict(t) -> dict[str, Any]:
         history["val_score"] = [_nan_to_none(t.intermediate_values[s]) for s in steps]
     d["history"] = history
     d["params"] = dict(t.params)
+    # when it ran (caviar.trial.Timings): the trial's start and end, as the study keeps them
+    for key, when in (("started", t.datetime_start), ("ended", t.datetime_complete)):
+        if when is not None:
+            d[key] = when.timestamp()
     return d
+
+
+def stored_trial(t) -> Trial:
+    """A finished Optuna trial as caviar's :class:`~caviar.trial.Trial` (its record,
+    :func:`trial_dict`)."""
+    return Trial.from_record(trial_dict(t))
 
 
 def stored_form(trial) -> dict[str, Any]:
@@ -142,6 +156,7 @@ def stored_form(trial) -> dict[str, Any]:
     copy = type("Stored", (), {})()
     copy.user_attrs = json.loads(json.dumps(trial.user_attrs))
     copy.intermediate_values = trial.intermediate_values
+    copy.datetime_start, copy.datetime_complete = trial.datetime_start, trial.datetime_complete
     copy.params = {
         name: trial.distributions[name].to_external_repr(
             trial.distributions[name].to_internal_repr(v)

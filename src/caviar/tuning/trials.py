@@ -1,22 +1,23 @@
 """Trial records: what the study stores for each trial, and how trials are ranked.
 
-A finished member becomes :func:`trial_record` (its params, structure, scores,
-curves, PBT history and population, enough for ``caviar.tuning.rebuild`` to train
-it again); a configuration that failed validation or a population lost by its
-executor becomes :func:`failed_record`. Trials rank by validation score, ties
-by lower validation loss, then by index (:func:`rank_key`); non-finite values
-rank last. :func:`trim_kept` bounds the weights held in memory to the best
-``n`` trials per structure.
+A finished member becomes :func:`trial_record`, a :class:`caviar.trial.Trial` (its
+params, structure, scores, curves, PBT history and population, enough for
+``caviar.tuning.rebuild`` to train it again); a configuration that failed
+validation or a population lost by its executor becomes :func:`failed_record`.
+Trials rank by validation score, ties by lower validation loss, then by index
+(:func:`rank_key`); non-finite values rank last. :func:`trim_kept` bounds the
+weights held in memory to the best ``n`` trials per structure.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 from caviar.training.gradient_monitor import thinned
 from caviar.training.population import structure_key
+from caviar.trial import Trial
+from caviar.trial import rank_key as _trial_rank_key
 from caviar.tuning.cross_validation import cv_fields
 from caviar.tuning.executor import MemberRecord
 from caviar.tuning.pbt import final_params
@@ -43,7 +44,7 @@ def trial_record(
     rec: MemberRecord,
     population: list[int],
     pbt: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Trial:
     """The stored trial of a finished member (``population``: the trial indices of its
     population, in row order; ``pbt``: the PBT settings and seed of that population).
     Its ``params`` are the hyperparameters the member ended with: with PBT the sampled
@@ -58,64 +59,65 @@ def trial_record(
     gradients = {"gradients": grads} if grads else {}
     if pbt is not None:
         extra["pbt"] = pbt
-    return {
-        "index": index,
-        "round": round_,
-        "params": final_params(params, rec.pbt_log),
-        "status": m.status,
-        "seed": cfg.train.seed,
-        "structure": {
-            "sizes": rec.sizes,
-            "activation": rec.activation,
-            "loss": rec.loss_name,
-            "optimizer": cfg.optimizer.name,
-            "batch_size": cfg.train.batch_size,
-        },
-        "best_epoch": m.best_epoch,
-        "epochs_run": m.epochs_run,
-        "val_score": m.val_score,
-        "val_default_score": m.val_default_score,
-        "val_loss": m.val_loss,
-        "train_score": m.train_score,
-        "train_loss": m.train_loss,
-        "history": {
-            k: m.history[k] for k in ("train_loss", "train_score", "val_loss", "val_score")
-        },
-        "final_hypers": rec.final_hypers,
-        "pbt_history": [{**h, "from": population[h["from"]]} for h in rec.pbt_log],
-        "stopped_by": rec.stopped_by,
-        "warnings": m.diagnostics.get("warnings", []),  # init checks, gradient monitor
-        "population": list(population),
-        "started": rec.started,  # stored as the trial's start and end, not as attributes
-        "ended": rec.ended,
-        **cv_fields(m),  # search.cv: folds, per-fold scores, their std (user attributes)
-        **extra,
-        **gradients,
-    }
+    return Trial.from_record(
+        {
+            "index": index,
+            "round": round_,
+            "params": final_params(params, rec.pbt_log),
+            "status": m.status,
+            "seed": cfg.train.seed,
+            "structure": {
+                "sizes": rec.sizes,
+                "activation": rec.activation,
+                "loss": rec.loss_name,
+                "optimizer": cfg.optimizer.name,
+                "batch_size": cfg.train.batch_size,
+            },
+            "best_epoch": m.best_epoch,
+            "epochs_run": m.epochs_run,
+            "val_score": m.val_score,
+            "val_default_score": m.val_default_score,
+            "val_loss": m.val_loss,
+            "train_score": m.train_score,
+            "train_loss": m.train_loss,
+            "history": {
+                k: m.history[k] for k in ("train_loss", "train_score", "val_loss", "val_score")
+            },
+            "final_hypers": rec.final_hypers,
+            "pbt_history": [{**h, "from": population[h["from"]]} for h in rec.pbt_log],
+            "stopped_by": rec.stopped_by,
+            "warnings": m.diagnostics.get("warnings", []),  # init checks, gradient monitor
+            "population": list(population),
+            "started": rec.started,  # stored as the trial's start and end, not as attributes
+            "ended": rec.ended,
+            **cv_fields(m),  # search.cv: folds, per-fold scores, their std (user attributes)
+            **extra,
+            **gradients,
+        }
+    )
 
 
-def failed_record(index: int, round_: int, params: dict, message: str) -> dict[str, Any]:
+def failed_record(index: int, round_: int, params: dict, message: str) -> Trial:
     """The stored trial of a configuration that could not run (``message``: why)."""
-    return {
-        "index": index,
-        "round": round_,
-        "params": params,
-        "status": "failed",
-        "error": message,
-        "val_score": float("nan"),
-        "history": {},
-        "started": time.time(),
-        "ended": time.time(),
-    }
+    return Trial.from_record(
+        {
+            "index": index,
+            "round": round_,
+            "params": params,
+            "status": "failed",
+            "error": message,
+            "val_score": float("nan"),
+            "history": {},
+            "started": time.time(),
+            "ended": time.time(),
+        }
+    )
 
 
-def rank_key(t: dict[str, Any]) -> tuple[float, float, int]:
-    """Sort key, best first: higher validation score, then lower loss, then index."""
-    s = t.get("val_score")
-    loss = t.get("val_loss")
-    s = s if isinstance(s, (int, float)) and math.isfinite(s) else -math.inf
-    loss = loss if isinstance(loss, (int, float)) and math.isfinite(loss) else math.inf
-    return (-s, loss, t["index"])
+def rank_key(t: Trial | dict[str, Any]) -> tuple[float, float, int]:
+    """Sort key, best first: higher validation score, then lower loss, then index
+    (:func:`caviar.trial.rank_key`; a record dict is read as its :class:`Trial`)."""
+    return _trial_rank_key(Trial.from_record(t))
 
 
 def stored_value(t) -> float:

@@ -7,7 +7,8 @@
   the trial indices of its rows; ``logs.stop(trials)`` stops them: they end ``pruned``
   and are stored as Optuna ``PRUNED`` trials), ``on_population_end(logs)`` once a
   population finished (each trial's numbers at its best epoch) and
-  ``on_trial_complete(trial)`` with the Optuna ``FrozenTrial`` once it is in the study;
+  ``on_trial_complete(trial)`` with caviar's :class:`~caviar.trial.Trial` once it is
+  in the study (as it reads back: ``number`` the trial index, ``value`` its score);
 * plain functions ``fn(study, trial)``, Optuna's ``callbacks=`` (:mod:`.trial_callbacks`).
 
 With ``search.cv = k`` a trial trains as ``k`` rows (its folds): ``logs.members``
@@ -34,7 +35,9 @@ from caviar.errors import CaviarError
 from caviar.live_dir import append_progress
 from caviar.training.callbacks import Callback, end_logs, epoch_hook
 from caviar.training.cross_validation import fold_rows
+from caviar.trial import Trial
 from caviar.tuning.live_tune import TrialControl
+from caviar.tuning.storage_records import stored_trial
 from caviar.tuning.trial_callbacks import stored_trials
 
 
@@ -109,16 +112,18 @@ class TuneHooks:
         self._populations[tuple(indices)] = (number, control)
         return out
 
-    def population_end(self, indices: list[int], records, rows: list[dict]) -> None:
+    def population_end(self, indices: list[int], records, rows: list[Trial]) -> list[Trial]:
         """A population finished (``records``: its MemberRecords, None when it was lost):
-        its trials' changes go into their ``rows`` and records, ``on_population_end``."""
+        its trials' changes go into their records (the returned ``rows``, new
+        :class:`~caviar.trial.Trial` s where a trial changed), ``on_population_end``."""
         number, control = self._populations.pop(tuple(indices), (None, None))
+        rows = list(rows)
         if control is not None:
             control.close()
             for i, row in enumerate(rows):
-                changes = control.by_trial.get(int(row["index"]))
+                changes = control.by_trial.get(row.number)
                 if changes:
-                    row["changes"] = changes
+                    rows[i] = row.with_attrs(changes=changes)
                     if records is not None:
                         records[i].changes = changes
         if self.live is not None:
@@ -128,8 +133,9 @@ class TuneHooks:
             with self.lock:
                 for cb in self.keras:
                     cb.on_population_end(logs)
+        return rows
 
-    def recorded(self, store, rows: list[dict[str, Any]]) -> None:
+    def recorded(self, store, rows: list[Trial]) -> None:
         """Trials were written (``store``: the open study, None while a background
         thread writes it): the watch's trial lines, then the callbacks per trial."""
         if self.live is not None:
@@ -140,9 +146,10 @@ class TuneHooks:
             return
         with self.lock:
             for trial in stored_trials(store, rows):
+                record = stored_trial(trial)  # the Keras-style hook: caviar's record
                 for cb in self.callbacks:
                     if isinstance(cb, Callback):
-                        cb.on_trial_complete(trial)
+                        cb.on_trial_complete(record)
                     else:
                         cb(store.study, trial)
 

@@ -1,0 +1,84 @@
+"""Trial records as pandas frames, laid out as Optuna's ``Study.trials_dataframe()``.
+
+:func:`trials_frame`: one row per trial (train: per member), ordered by ``number``:
+``number``, ``value`` (the validation score the leaderboard ranks), ``state``, the
+other scores at the best epoch, ``best_epoch`` (1-based, as ``history.csv``),
+``epochs_run``, ``seconds`` (:class:`caviar.trial.Timings`), then one
+``params_<name>`` column per hyperparameter (list-valued choices as lists).
+:func:`history_frame`: the per-epoch curves, one row per (trial, epoch).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from caviar.training.result import display_epoch
+from caviar.trial import Trial
+
+SCORES = ("val_loss", "train_score", "train_loss")
+
+
+def decode_choice(value: Any) -> Any:
+    """A categorical value as the study stores it (JSON text) back as the value it was
+    (``"[64, 32]"`` -> ``[64, 32]``); anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def shown_params(trial: Trial, categorical: Iterable[str] = ()) -> dict[str, Any]:
+    """A trial's parameters for people: the ``categorical`` ones JSON-decoded."""
+    cats = set(categorical)
+    return {k: decode_choice(v) if k in cats else v for k, v in trial.params.items()}
+
+
+def trials_frame(trials: Iterable[Trial], categorical: Iterable[str] = ()) -> pd.DataFrame:
+    """One row per trial (module docstring); ``categorical``: the parameters stored as
+    JSON text."""
+    cats = list(categorical)
+    rows = []
+    for t in sorted(trials, key=lambda t: t.number):
+        row: dict[str, Any] = {"number": t.number, "value": t.value, "state": t.state}
+        row.update({k: getattr(t, k) for k in SCORES})
+        row["best_epoch"] = display_epoch(t.best_epoch)
+        row["epochs_run"] = t.epochs_run
+        row["seconds"] = t.timings.seconds
+        row.update({f"params_{k}": v for k, v in shown_params(t, cats).items()})
+        rows.append(row)
+    columns = ["number", "value", "state", *SCORES, "best_epoch", "epochs_run", "seconds"]
+    return pd.DataFrame(rows, columns=None if rows else columns)
+
+
+def history_frame(trials: Iterable[Trial], id_name: str = "trial") -> pd.DataFrame:
+    """Per-epoch curves: one row per (trial, epoch), a column per recorded curve
+    (``train_loss``, ``val_loss``, ``train_score``, ``val_score``, ...); epochs 1-based."""
+    parts = []
+    for t in sorted(trials, key=lambda t: t.number):
+        curves: Mapping[str, list] = t.history or {}
+        n = max((len(v or []) for v in curves.values()), default=0)
+        if not n:
+            continue
+        frame = pd.DataFrame(
+            {k: _padded(v, n) for k, v in curves.items()}, index=range(n), dtype=float
+        )
+        frame.insert(0, "epoch", range(1, n + 1))
+        frame.insert(0, id_name, t.number)
+        parts.append(frame)
+    if not parts:
+        return pd.DataFrame(columns=[id_name, "epoch"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _padded(values: list | None, n: int) -> list[float]:
+    out = [float("nan") if v is None else float(v) for v in (values or [])]
+    return out + [float("nan")] * (n - len(out))
+
+
+__all__ = ["decode_choice", "history_frame", "shown_params", "trials_frame"]
