@@ -1,11 +1,10 @@
 """AdaGrad: per-coordinate learning rates from the sum of squared gradients.
 
 AdaGrad (:ref:`bg-adagrad`): precondition the gradient with the diagonal matrix
-``B = diag(sum_j g_j g_j^T)^(1/2)`` (the
-diagonal of the accumulated outer products ``g_j g_j^T`` is meant),
-which is cheap to invert, so each coordinate's step shrinks as its squared
-gradients pile up (§10: this is why steps get smaller and smaller, which RMSProp
-fixes with a decay). With ``eps`` added for numerical safety::
+``B = diag(sum_j g_j g_j^T)^(1/2)`` (the diagonal of the accumulated outer products
+``g_j g_j^T``), which is cheap to invert, so each coordinate's step shrinks as its squared
+gradients pile up (this is why steps get smaller and smaller, which RMSProp fixes with a
+decay). With ``eps`` added for numerical safety::
 
     G     <- G + grad**2                               # elementwise
     theta <- theta * (1 - eta * weight_decay)          # decoupled decay (bg-weight-decay)
