@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
+import caviar  # noqa: F401  (first: torch must load after it, see caviar.openmp)
 
 # isort: split
 import numpy as np

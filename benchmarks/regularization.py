@@ -18,7 +18,7 @@ import json
 import statistics
 import time
 
-import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
+import caviar  # noqa: F401  (first: torch must load after it, see caviar.openmp)
 
 # isort: split
 import torch

@@ -26,7 +26,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import caviar  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads)
+import caviar  # noqa: F401  (first: torch must load after it, see caviar.openmp)
 
 # isort: split
 import torch

@@ -58,7 +58,7 @@ def child(entry: str, quick: bool) -> None:
     import tempfile
     import tomllib
 
-    import caviar  # noqa: F401  (first: OMP_WAIT_POLICY before torch loads)
+    import caviar  # noqa: F401  (first: its wait policy reaches torch, see caviar.openmp)
     from caviar.api import train
     from caviar.data import prepare_data
     from caviar.tuning.runner import tune

@@ -23,7 +23,8 @@ PROBE = (
     "import os, subprocess, sys\nimport {module}\nimport torch\nfrom caviar import openmp\n"
     f"child = subprocess.run([sys.executable, '-c', {CHILD!r}],"
     " capture_output=True, text=True).stdout.strip()\n"
-    "print(os.environ.get('OMP_WAIT_POLICY'), child, openmp.applied.get('OMP_WAIT_POLICY'))\n"
+    "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'), child,"
+    " openmp.applied.get('OMP_WAIT_POLICY'), openmp.applied.get('GOMP_SPINCOUNT'))\n"
 )
 
 
@@ -44,17 +45,27 @@ def _probe(module: str, **env) -> list[str]:
 def test_import_gives_torch_a_wait_policy_and_leaves_the_environment_alone(module):
     # issue 30: the policy reaches torch's OpenMP runtime only; neither this process's
     # environment nor a child's carries it afterwards
-    mine, child, runtime = _probe(module)
-    assert mine == "None" and child == "None"
-    assert runtime in ("ACTIVE", "PASSIVE")  # decided from the load at torch's import
-    assert _probe(module, CAVIAR_WAIT_POLICY="passive") == ["None", "None", "PASSIVE"]
+    policy, spin, child, runtime_policy, runtime_spin = _probe(module)
+    assert policy == spin == child == "None"
+    # decided from the load at torch's import: quiet, a bounded spin; busy, PASSIVE
+    quiet = ["None", str(openmp.QUIET_SPINCOUNT)]
+    assert [runtime_policy, runtime_spin] in (quiet, ["PASSIVE", "None"])
+    passive = _probe(module, CAVIAR_WAIT_POLICY="passive")
+    assert passive == ["None", "None", "None", "PASSIVE", "None"]
 
 
 def test_a_users_wait_policy_is_kept():
     # the user's own setting stays in the environment (theirs, children inherit it) and
     # Caviar sets nothing on top of it
-    assert _probe("caviar", OMP_WAIT_POLICY="ACTIVE") == ["ACTIVE", "ACTIVE", "None"]
-    assert _probe("caviar", GOMP_SPINCOUNT="1000", CAVIAR_WAIT_POLICY="active")[2] == "None"
+    assert _probe("caviar", OMP_WAIT_POLICY="ACTIVE") == [
+        "ACTIVE",
+        "None",
+        "ACTIVE",
+        "None",
+        "None",
+    ]
+    mine = _probe("caviar", GOMP_SPINCOUNT="1000", CAVIAR_WAIT_POLICY="active")
+    assert mine == ["None", "1000", "None", "None", "None"]
 
 
 def test_prefer_passive_waiting_reports_whether_it_is_in_time():
@@ -74,9 +85,10 @@ SPIN = (
 def test_torchs_runtime_sees_the_policy():
     # ACTIVE: the idle team thread spins through a sleep of the main thread (CPU time);
     # PASSIVE: it sleeps too. Proof that libgomp read the setting at torch's import.
+    # The quiet default's spin is bounded: it stops within the sleep (about 75 ms here)
     base = {k: v for k, v in os.environ.items() if k not in openmp.WAIT_VARIABLES}
     cpu = {}
-    for policy in ("active", "passive"):
+    for policy in ("active", "passive", str(openmp.QUIET_SPINCOUNT)):
         out = subprocess.run(
             [sys.executable, "-c", SPIN],
             env={**base, "CAVIAR_WAIT_POLICY": policy},
@@ -86,12 +98,14 @@ def test_torchs_runtime_sees_the_policy():
         )
         cpu[policy] = float(out.stdout.split()[-1])
     assert cpu["active"] > 0.05 and cpu["passive"] < 0.03, cpu
+    assert cpu[str(openmp.QUIET_SPINCOUNT)] < 0.3, cpu  # ACTIVE, quiet: the whole 1 s
 
 
 def test_wait_settings_decided_by_the_load(monkeypatch):
     monkeypatch.setattr(openmp, "USER_WAIT_SETTINGS", dict.fromkeys(openmp.WAIT_VARIABLES))
     monkeypatch.delenv("CAVIAR_WAIT_POLICY", raising=False)
-    assert openmp.wait_settings(free=2, cores=2) == {"OMP_WAIT_POLICY": "ACTIVE"}
+    quiet = {"GOMP_SPINCOUNT": str(openmp.QUIET_SPINCOUNT)}
+    assert openmp.wait_settings(free=2, cores=2) == quiet
     assert openmp.wait_settings("load", free=1, cores=2) == {"OMP_WAIT_POLICY": "PASSIVE"}
     assert openmp.wait_settings("load", free=0, cores=4) == {"OMP_WAIT_POLICY": "PASSIVE"}
     monkeypatch.setattr(openmp, "free_cores", lambda cores: None)  # not Linux

@@ -20,17 +20,34 @@ on whether other processes keep the cores busy:
      --policies`` measures values side by side).
 
    Caviar's default, ``CAVIAR_WAIT_POLICY=load``, decides when torch is imported, from
-   the machine's load at that moment (:func:`wait_settings`): ``ACTIVE`` when every
-   usable core is free (``/proc/loadavg``'s runnable count, the least of three reads,
-   less this process's own runnable threads), ``PASSIVE`` when another process is
-   running. Why this one: on a quiet machine it IS the fastest policy, and when the
-   machine is busy later, :func:`adjust_threads` (below) runs the team on the free cores
-   only -- a team of one thread has no barrier to spin at -- so the spin cannot steal
-   a busy core's time slice for long; a machine busy at the start gets ``PASSIVE``,
-   which is safe under any load. ``CAVIAR_WAIT_POLICY`` also takes ``active``,
-   ``passive``, ``default`` (``libgomp``'s own) or a number (``GOMP_SPINCOUNT``).
-   A user's own ``OMP_WAIT_POLICY``, ``GOMP_SPINCOUNT`` or ``KMP_BLOCKTIME`` wins:
-   Caviar then sets nothing.
+   the machine's load at that moment (:func:`wait_settings`): every usable core free
+   (``/proc/loadavg``'s runnable count, the least of three reads, less this process's
+   own runnable threads) gives ``GOMP_SPINCOUNT`` = :data:`QUIET_SPINCOUNT`
+   (3,000,000: a thread spins about 75 ms on this 2-core EPYC before it sleeps, ten
+   times ``libgomp``'s default); another process running gives ``PASSIVE``. Why:
+
+   * quiet, a team spins through every gap between the kernels of a training step
+     (microseconds) and of an epoch, as ``ACTIVE`` does, so it keeps ``ACTIVE``'s speed;
+   * ``ACTIVE`` itself never stops spinning: measured here, after
+     :func:`adjust_threads` dropped a run to one thread, the idle team thread still
+     burned CPU through a one-second sleep of the main thread (0.11 s of CPU beside a
+     load of 15; ``PASSIVE``, the default and 10,000 spins: 0.0 s). A bounded spin puts
+     that thread to sleep within a tenth of a second, so a machine that turns busy
+     after a quiet start is handed back its cores, and :func:`adjust_threads` gives
+     the fair share;
+   * a machine busy at the start gets ``PASSIVE``, which never spins. Beside a load
+     average of 15-19 (other jobs), ``benchmarks/under_load.py --policies`` measured
+     ``caviar.train`` on ``examples/digits.toml`` beside one more busy process at
+     64.1 s with ``ACTIVE`` against 27-39 s with the others (one run each; so noisy
+     a machine only separates ``ACTIVE`` from the rest); at a load average of 4.8-9.4,
+     quiet-ish / beside 1 / beside 3 busy processes: ``ACTIVE`` 9.5 / 20.1 / 25.0 s,
+     ``PASSIVE`` 9.5 / 15.2 / 15.0 s, 3,000,000 spins 6.1 / 8.2 / 6.3 s, ``load``
+     5.9 / 5.2 / 6.8 s. The quiet comparison against ``ACTIVE`` (target: at least 0.97
+     of its speed) is still to be measured on an idle machine.
+
+   ``CAVIAR_WAIT_POLICY`` also takes ``active``, ``passive``, ``default`` (``libgomp``'s
+   own) or a number (``GOMP_SPINCOUNT``). A user's own ``OMP_WAIT_POLICY``,
+   ``GOMP_SPINCOUNT`` or ``KMP_BLOCKTIME`` wins: Caviar then sets nothing.
 
    **Only Caviar's own process gets it.** :func:`install_wait_policy` (run by ``import
    caviar``) puts the chosen variables in ``os.environ`` only while torch's import runs
@@ -74,6 +91,8 @@ READS = 3
 WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 #: The user's own wait settings when caviar was imported (None: not set).
 USER_WAIT_SETTINGS: dict[str, str | None] = {k: os.environ.get(k) for k in WAIT_VARIABLES}
+#: ``GOMP_SPINCOUNT`` of the ``load`` policy on a quiet machine (see the module doc).
+QUIET_SPINCOUNT = 3_000_000
 #: What torch's OpenMP runtime saw from Caviar when it loaded (empty: nothing set).
 applied: dict[str, str] = {}
 
@@ -93,8 +112,9 @@ def wait_settings(
     """The wait variables Caviar gives its own OpenMP runtime: none where the user set
     one of :data:`WAIT_VARIABLES`; else by ``policy`` (default ``CAVIAR_WAIT_POLICY``,
     else ``"load"``): ``"active"``, ``"passive"``, ``"default"`` (none), a number
-    (``GOMP_SPINCOUNT``) or ``"load"``: ``ACTIVE`` when ``free`` (default
-    :func:`free_cores`) equals ``cores`` (default :func:`usable_cores`), else ``PASSIVE``.
+    (``GOMP_SPINCOUNT``) or ``"load"``: ``GOMP_SPINCOUNT`` = :data:`QUIET_SPINCOUNT`
+    when ``free`` (default :func:`free_cores`) equals ``cores`` (default
+    :func:`usable_cores`), else ``PASSIVE``.
 
     Examples
     --------
@@ -109,7 +129,7 @@ def wait_settings(
         free = free_cores(cores) if free is None else free
         if free is None:  # the kernel does not say (not Linux): the runtime's default
             return {}
-        policy = "active" if free >= cores else "passive"
+        policy = str(QUIET_SPINCOUNT) if free >= cores else "passive"
     if policy in ("active", "passive"):
         return {"OMP_WAIT_POLICY": policy.upper()}
     if policy.isdigit():

@@ -33,6 +33,11 @@ def test_population_cnn_benchmark_quick(capsys):
     # the same members from the same weights on the same batches: close accuracies
     for diff in summary["max_accuracy_difference_vs_caviar"].values():
         assert 0 <= diff <= 0.05
+    # issue 30: each peer in its own process, never importing caviar, at a named setting
+    for name in ("torch_sequential", "naive_vmap"):
+        check = summary["peer_processes"][name]
+        assert check["own_process"] and check["caviar_modules"] == [], name
+        assert summary["peer_settings"][name] in ({"threads": 1}, {"threads": 2})
 
 
 def test_population_cnn_benchmark_rejects_bad_flags(capsys):

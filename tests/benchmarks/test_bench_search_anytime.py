@@ -42,6 +42,8 @@ def test_search_anytime_quick(tmp_path, capsys):
         r["final_val"] for r in summary["all_runs"]["sklearn"]
     )
     html = Path(summary["plot"])
+    check = summary["peer_processes"]["sklearn"]  # issue 30: its own process, no caviar
+    assert check["own_process"] and check["caviar_modules"] == []
     assert html.parent == tmp_path and "plotly" in html.read_text()[:100000].lower()
 
 

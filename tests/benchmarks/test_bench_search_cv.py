@@ -27,6 +27,9 @@ def test_search_cv_benchmark_quick(run_quick):
     )
     for tool in ("caviar", "sklearn"):
         assert 0 < summary["cv_val"][tool] <= 1 and 0 < summary["cv_test"][tool] <= 1
+    check = summary["cv_peer_processes"]["sklearn"]  # issue 30: its own process, no caviar
+    assert check["own_process"] and check["caviar_modules"] == []
+    assert summary["cv_peer_settings"]["sklearn"] in ({"n_jobs": 1}, {"n_jobs": 2})
 
 
 def test_search_cv_rejects_bad_flags(capsys):

@@ -26,6 +26,12 @@ def test_search_benchmark_quick(capsys):
         # the oracle floor, when some configuration reached scikit-learn's best at all
         bound = summary["max_speedup_to_sklearn_best"][ds]
         assert bound is None or bound > 0
+        # issue 30: each peer in its own process, never importing caviar, at a named setting
+        for name, check in summary["peer_processes"][ds].items():
+            assert check["own_process"] and check["caviar_modules"] == [], name
+            assert not [k for k in check["environment"] if k.startswith("CAVIAR_")], name
+        assert summary["peer_settings"][ds]["sklearn"] in ({"n_jobs": 1}, {"n_jobs": 2})
+        assert summary["peer_settings"][ds]["optuna_torch"] in ({"threads": 1}, {"threads": 2})
 
 
 def test_search_benchmark_rejects_bad_flags(capsys):

@@ -11,3 +11,6 @@ def test_sklearn_search_benchmark_quick(run_quick):
     assert result["same_keys"] is True
     assert 0 < result["caviar_best_score"] <= 1 and 0 < result["sklearn_best_score"] <= 1
     assert result["max_abs_mean_score_diff"] < 1e-6
+    # its peer drives CaviarClassifier, so it imports caviar; still its own process
+    assert result["peer_settings"]["sklearn"] in ({"n_jobs": 1}, {"n_jobs": 2})
+    assert [t["setting"] for t in result["peer_tries"]["sklearn"]] == [{"n_jobs": 1}, {"n_jobs": 2}]
