@@ -57,16 +57,69 @@ def config(configs: int, epochs: int, budget_mb: float) -> dict:
     }
 
 
+def long_search(trials: int) -> dict:
+    """RSS over a search of ``trials`` tiny trials (module docstring)."""
+    from caviar.tuning.runner import tune
+
+    cfg = {
+        "data": {"source": "iris", "seed": 0},
+        "model": {"hidden": [2]},
+        "optimizer": {"name": "sgd"},
+        "train": {"epochs": 1, "batch_size": "full", "patience": None},
+        "search": {
+            "strategy": "random",
+            "trials": trials,
+            "seed": 0,
+            "max_population": 512,
+            "memory_budget_mb": 4096,
+            "space": {"optimizer.lr": {"log_uniform": [1e-4, 1e-1]}},
+        },
+    }
+    after: list[float] = []  # RSS at each progress report once 1,000 trials are done
+    first_done = 0
+
+    def on_progress(info: dict) -> None:
+        nonlocal first_done
+        if info["done"] >= min(1000, trials // 2):
+            first_done = first_done or info["done"]
+            after.append(rss_mb())
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        tune(cfg, out=os.path.join(tmp, "run"), on_progress=on_progress, outputs=False)
+    seconds = time.perf_counter() - start
+    growth = max(after) - after[0] if after else float("nan")
+    print(
+        f"long search: {trials} trials in {seconds:.0f}s; RSS {after[0]:.0f} MiB after "
+        f"{first_done} trials, growth {growth:+.1f} MiB after that (target < 50)",
+        file=sys.stderr,
+    )
+    return {
+        "trials": trials,
+        "rss_after_first_mb": round(after[0], 1),
+        "first_trials": first_done,
+        "rss_growth_mb": round(growth, 1),
+        "seconds": round(seconds, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", type=int, default=2000, help="configurations (trials)")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per configuration")
     parser.add_argument("--budget-mb", type=float, default=128.0, help="memory_budget_mb")
     parser.add_argument("--workers", type=int, default=1, help="populations side by side")
+    parser.add_argument(
+        "--long-search", type=int, default=None, help="trials of the long-search case (0: skip)"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke size: 80 configs")
     args = parser.parse_args(argv)
     if args.quick:
         args.configs = 80
+    if args.long_search is None:
+        args.long_search = 1500 if args.quick else 20000
+    if args.long_search < 0:
+        parser.error("--long-search must be >= 0")
     for name in ("configs", "epochs", "workers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1")
@@ -113,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     seconds = time.perf_counter() - start
     peak = peak_mb()
+    long = long_search(args.long_search) if args.long_search else None
     model = args.budget_mb + data_mb + baseline
     half = samples[len(samples) // 2 :]
     slope = 0.0
@@ -138,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 "peak_rss_over_budget_model": round(peak / model, 3),
                 "growth_mb_per_population": round(slope, 3),
                 "seconds": round(seconds, 1),
+                "long_search": long,
             }
         )
     )

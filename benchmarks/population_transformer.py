@@ -19,11 +19,13 @@ caviar's shared order). Contestants:
   layer, one Adam (``population_transformer_peers.py vmap``).
 
 Each peer runs in its own fresh process that does not import caviar, with the user's
-environment less Caviar's settings (``CAVIAR_*``, OpenMP wait policy); every contestant
-runs at ``--threads`` torch threads (default 1). ``--repeat R`` interleaves the
-contestants R times and keeps each one's fastest run. The last line printed is ONE JSON
-object with the speedups, seconds, load averages and accuracy ranges. ``--quick``: a tiny
-smoke run.
+environment less Caviar's settings (``benchmarks/fair.py``); every contestant runs at
+``--threads`` torch threads (default 1, the setting this comparison is about).
+``--repeat R`` interleaves the contestants R times and keeps each one's fastest run.
+The last line printed is ONE JSON object with the speedups, seconds, load averages and
+accuracy ranges; beside the wall-clock ratios, CPU-time ratios (each contestant's
+process CPU seconds at 1 thread: steadier than wall time on a loaded machine).
+``--quick``: a tiny smoke run.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +48,7 @@ from caviar.training.trainer import train_population
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import fair  # noqa: E402
 from population_transformer_peers import Classifier  # noqa: E402
 
 FEATURES, D, HEADS, FF, CLASSES = 4, 32, 4, 64, 4
@@ -73,7 +75,7 @@ def sample_lrs(n: int, seed: int = 0) -> list[float]:
     return [float(v) for v in 10 ** np.random.default_rng(seed).uniform(-3.5, -2.5, n)]
 
 
-def caviar_run(data, lrs, epochs, batch) -> tuple[float, list[float]]:
+def caviar_run(data, lrs, epochs, batch) -> tuple[float, float, list[float]]:
     path = register(transformer_classifier)
     configs = []
     for i, lr in enumerate(lrs):
@@ -85,9 +87,10 @@ def caviar_run(data, lrs, epochs, batch) -> tuple[float, list[float]]:
                 "train": {"epochs": epochs, "batch_size": batch, "patience": None, "seed": i},
             }
         )
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = train_population(configs, data)
-    return time.perf_counter() - start, [m.history["val_score"][-1] for m in result.members]
+    final = [m.history["val_score"][-1] for m in result.members]
+    return time.perf_counter() - start, time.process_time() - cpu, final
 
 
 def write_data(data, lrs, path: Path) -> None:
@@ -105,22 +108,13 @@ def write_data(data, lrs, path: Path) -> None:
     np.savez(path, **arrays)
 
 
-def peer_environment() -> dict[str, str]:
-    """This environment less Caviar's settings (what the peer's users would have)."""
-    drop = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
-    return {k: v for k, v in os.environ.items() if not k.startswith("CAVIAR_") and k not in drop}
-
-
-def peer_run(name, data_path, args) -> tuple[float, list[float]]:
-    """One peer in a fresh process; its last line is its JSON result."""
-    cmd = [sys.executable, str(HERE / "population_transformer_peers.py"), PEER_OF[name],
-           "--data", str(data_path), "--epochs", str(args.epochs), "--batch", str(args.batch),
-           "--threads", str(args.threads)]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=peer_environment())
-    if proc.returncode != 0:
-        raise RuntimeError(f"peer {name} failed: {proc.stderr.strip().splitlines()[-1:]}")
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    return out["seconds"], out["final"]
+def peer_run(name, data_path, args) -> tuple[float, float, list[float]]:
+    """One peer in a fresh process through :func:`fair.run_peer` (the user's environment
+    less Caviar's settings; refused if it imports caviar), at ``--threads`` threads."""
+    common = [PEER_OF[name], "--data", str(data_path), "--epochs", str(args.epochs),
+              "--batch", str(args.batch)]  # fmt: skip
+    out = fair.run_peer("population_transformer_peers.py", common, ({"threads": args.threads},))
+    return out["seconds"], out["cpu_seconds"], out["final"]
 
 
 def load_average() -> float | None:
@@ -159,6 +153,7 @@ def main(argv=None) -> None:  # noqa: ANN001
     data = prepare_arrays(X, y, seed=0)
     lrs = sample_lrs(args.configs)
     seconds: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
+    cpu: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
     accuracy: dict[str, list[float]] = {}
     loads = [load_average()]
     with tempfile.TemporaryDirectory() as tmp:
@@ -167,14 +162,16 @@ def main(argv=None) -> None:  # noqa: ANN001
         for r in range(args.repeat):  # each repeat starts with the next contestant
             for name in CONTESTANTS[r % 3 :] + CONTESTANTS[: r % 3]:
                 if name == "caviar":
-                    t, acc = caviar_run(data, lrs, args.epochs, args.batch)
+                    t, c, acc = caviar_run(data, lrs, args.epochs, args.batch)
                 else:
-                    t, acc = peer_run(name, data_path, args)
+                    t, c, acc = peer_run(name, data_path, args)
+                cpu[name].append(c)
                 if not seconds[name] or t < min(seconds[name]):
                     accuracy[name] = acc
                 seconds[name].append(t)
                 loads.append(load_average())
     best = {c: min(seconds[c]) for c in CONTESTANTS}
+    best_cpu = {c: min(cpu[c]) for c in CONTESTANTS}
     print(
         f"sequences {len(data.X_train)} train, shape {tuple(data.input_shape)}; encoder "
         f"d={D} heads={HEADS} ff={FF} dropout 0.1; Adam batch {args.batch}, {args.epochs} "
@@ -192,6 +189,9 @@ def main(argv=None) -> None:  # noqa: ANN001
         "all_seconds": {c: [round(t, 3) for t in seconds[c]] for c in CONTESTANTS},
         "speedup_vs_torch_sequential": round(best["torch_sequential"] / best["caviar"], 3),
         "speedup_vs_naive_vmap": round(best["naive_vmap"] / best["caviar"], 3),
+        "cpu_seconds": {c: round(best_cpu[c], 3) for c in CONTESTANTS},
+        **{f"cpu_speedup_vs_{c}": round(best_cpu[c] / best_cpu["caviar"], 3)
+           for c in CONTESTANTS[1:]},
         "val_accuracy_range": {c: [round(min(a), 4), round(max(a), 4)]
                                for c, a in accuracy.items()},
     }))  # fmt: skip

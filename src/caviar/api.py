@@ -4,8 +4,12 @@
     >>> run = caviar.train({"data": {"source": "iris"},
     ...                     "optimizer": {"name": "adam", "lr": [1e-3, 1e-2]},
     ...                     "train": {"epochs": 20}})
-    >>> run.best.val_score, run.test_score         # doctest: +SKIP
-    >>> run.best_model.predict(X)                   # doctest: +SKIP
+    >>> len(run.members), run.members[0] is run.best    # ranked, best first
+    (2, True)
+    >>> 0.0 <= run.test_score <= 1.0                     # accuracy on the test split
+    True
+    >>> run.best_model.predict(run.data.X_test[:4], preprocessed=True).shape
+    (4,)
 
 Configurations that share their structure train as one population; each member's
 history is in ``run.members[i].history``.

@@ -118,7 +118,9 @@ def wait_settings(
 
     Examples
     --------
-    >>> wait_settings("load", free=1, cores=2)  # doctest: +SKIP  (no user setting)
+    Where the user set no wait policy of their own:
+
+    >>> wait_settings("load", free=1, cores=2)  # doctest: +SKIP
     {'OMP_WAIT_POLICY': 'PASSIVE'}
     """
     if any(v is not None for v in USER_WAIT_SETTINGS.values()):

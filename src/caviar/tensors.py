@@ -6,7 +6,18 @@ import torch
 
 
 def per_member(value: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """View a ``(P,)`` hyperparameter as ``(P, 1, ..., 1)`` to broadcast against ``like``."""
+    """View a ``(P,)`` hyperparameter as ``(P, 1, ..., 1)`` to broadcast against ``like``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lr = torch.tensor([0.1, 0.01])          # one learning rate per member
+    >>> grad = torch.ones(2, 3, 4)              # (P, fan_in, fan_out)
+    >>> (lr_view := per_member(lr, grad)).shape
+    torch.Size([2, 1, 1])
+    >>> (lr_view * grad)[:, 0, 0]
+    tensor([0.1000, 0.0100])
+    """
     return value.reshape((value.shape[0],) + (1,) * (like.dim() - 1))
 
 

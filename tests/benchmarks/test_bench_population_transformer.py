@@ -25,8 +25,11 @@ def test_population_transformer_benchmark_quick(run_quick):
     assert summary["threads"] == 1 and summary["configs"] == 3
     assert summary["speedup_vs_torch_sequential"] > 0 and summary["speedup_vs_naive_vmap"] > 0
     assert len(summary["load_average"]) == 4
+    assert summary["cpu_speedup_vs_torch_sequential"] > 0
+    assert summary["cpu_speedup_vs_naive_vmap"] > 0
     for name in ("caviar", "torch_sequential", "naive_vmap"):
         assert summary["seconds"][name] == min(summary["all_seconds"][name]) > 0
+        assert summary["cpu_seconds"][name] > 0
         low, high = summary["val_accuracy_range"][name]
         assert 0 <= low <= high <= 1
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from caviar.cli import main
+from caviar.errors import CaviarError
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tuning"))
 from tune_helpers import iris_config, write_toml  # noqa: E402
@@ -169,9 +170,12 @@ def test_tune_with_a_huge_trial_budget_suggests_in_bounded_rounds(tmp_path, caps
     from caviar.tuning.settings import parse_settings
     from caviar.tuning.strategies import MAX_ROUND, batch_size
 
-    assert batch_size(parse_settings({"trials": 10**12})) == MAX_ROUND
-    assert batch_size(parse_settings({"trials": 10**12, "batch": 10**12})) == MAX_ROUND
-    c, _ = tune_cfg(tmp_path, trials=10**12, time_budget=1.0)
+    # the largest budget accepted (10^7; beyond it a budget is a typo, refused)
+    assert batch_size(parse_settings({"trials": 10**7})) == MAX_ROUND
+    assert batch_size(parse_settings({"trials": 10**7, "batch": 10**12})) == MAX_ROUND
+    with pytest.raises(CaviarError, match="search: trials: Input should be less than"):
+        parse_settings({"trials": 10**12})
+    c, _ = tune_cfg(tmp_path, trials=10**7, time_budget=1.0)
     c["search"]["space"] = {"optimizer.lr": {"log_uniform": [1e-3, 1e-1]}}
     c["search"]["max_population"] = 8
     path = write_toml(tmp_path / "big.toml", c)

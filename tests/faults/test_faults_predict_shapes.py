@@ -99,3 +99,8 @@ def test_estimators_refuse_another_feature_count():
     for bad in (np.zeros((3, 20)), np.zeros((3, 4)), np.zeros((3, 2, 4))):
         with pytest.raises(ValueError):
             est.predict(bad)
+    images = CaviarClassifier(hidden_layer_sizes=(4,), epochs=2, random_state=0)
+    images.fit(rng.normal(size=(40, 2, 4)), np.arange(40) % 2)
+    assert images.predict(np.zeros((3, 2, 4))).shape == (3,)
+    with pytest.raises(ValueError, match=r"examples of shape \[4, 2\].*never reshaped"):
+        images.predict(np.zeros((3, 4, 2)))

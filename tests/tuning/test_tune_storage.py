@@ -187,3 +187,24 @@ def test_a_study_written_with_one_record_attribute_still_reads():
         user_attrs={"index": 3, "status": "pruned", "record": record},
     )
     assert trial_dict(t) == {**record, "params": {"optimizer.lr": 0.01}}
+
+
+def test_a_long_search_stops_keeping_its_written_trials_in_memory(tmp_path, monkeypatch):
+    """Past WRITTEN_CACHE trials a store drops its in-memory copies (memory flat in any
+    search length) and reads the study back at the end: the same records."""
+    import caviar.tuning.storage as storage
+    from caviar.tuning.storage import trial_dict
+
+    monkeypatch.setattr(storage, "WRITTEN_CACHE", 6)
+    url = f"sqlite:///{tmp_path / 'long.db'}"
+    store = TrialStore(url, "s", create=True)
+    store.write(SPACE, rows())
+    assert len(store._written) == 4  # under the cap: kept
+    store.write(SPACE, [dict(r, index=r["index"] + 4) for r in rows()])
+    assert store._written == {} and not store._caching  # 8 > 6: none kept from now on
+    store.write(SPACE, [dict(r, index=r["index"] + 8) for r in rows()])
+    assert store._written == {}
+    fresh = TrialStore(url, "s", create=False)
+    expected = sorted((trial_dict(t) for t in fresh.finished().values()), key=lambda d: d["index"])
+    got = sorted(store.finished_records(), key=lambda d: d["index"])
+    assert len(got) == 12 and got == expected

@@ -28,6 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from caviar.cli import (
+        completion_cmd,
         dashboard_cmd,
         diagnose_cmd,
         export_cmd,
@@ -49,10 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.add_parser(sub)
     dashboard_cmd.add_parser(sub)
     watch_cmd.add_parser(sub)  # watch, set (panda mode)
+    completion_cmd.add_parser(sub, parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``caviar`` command line with ``argv`` (default ``sys.argv[1:]``); return
+    its exit status (0 ok, 2 a user error, 130 interrupted, 143 terminated)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -45,6 +45,7 @@ def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
 
 
 def get_path(raw: dict[str, Any], path: str, default: Any = None) -> Any:
+    """``raw['a']['b']`` for ``path = 'a.b'``, or ``default`` where a part is missing."""
     node: Any = raw
     for s in path.split("."):
         if not isinstance(node, dict) or s not in node:
@@ -54,7 +55,16 @@ def get_path(raw: dict[str, Any], path: str, default: Any = None) -> Any:
 
 
 def expand_grid(raw: dict[str, Any]) -> list[dict[str, Any]]:
-    """All configurations of the grid in ``raw`` (one if it has no axes)."""
+    """All configurations of the grid in ``raw`` (one if it has no axes).
+
+    Examples
+    --------
+    >>> grid = expand_grid({"optimizer": {"lr": [1e-3, 1e-2]}, "train": {"seed": [0, 1, 2]}})
+    >>> len(grid), grid[0]
+    (6, {'optimizer': {'lr': 0.001}, 'train': {'seed': 0}})
+    >>> len(expand_grid({"model": {"hidden": [[64], [128, 64]]}}))  # a list field: list of lists
+    2
+    """
     axes = find_axes(raw)
     if not axes:
         return [copy.deepcopy(raw)]

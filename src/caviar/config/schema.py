@@ -38,13 +38,13 @@ class _Section(BaseModel):
 
 
 class DataConfig(_Section):
-    """Where the data comes from and how it is split (seed 003 "Validation")."""
+    """Where the data comes from and how it is split (:ref:`bg-validation`)."""
 
     source: str = Field(description="bundled dataset name or a .csv/.parquet/.npz path")
     target: str | None = Field(default=None, description="target column (CSV/Parquet)")
-    task: Task = "auto"
-    val_fraction: float = Field(default=0.2, gt=0, lt=1)
-    test_fraction: float = Field(default=0.2, ge=0, lt=1)
+    task: Task = Field(default="auto", description="'auto': decided from the target")
+    val_fraction: float = Field(default=0.2, gt=0, lt=1, description="share of rows for validation")
+    test_fraction: float = Field(default=0.2, ge=0, lt=1, description="share of rows for testing")
     seed: int = seed_field(description="the train/validation/test split")
     weight: str | None = Field(default=None, description="column of sample weights")
     test: str | None = Field(default=None, description="a test file: replaces the test split")
@@ -84,7 +84,7 @@ class DataConfig(_Section):
 
 
 class ModelConfig(_Section):
-    """Network structure and initialization (seeds 002 §2, §8; 003; 004).
+    """Network structure and initialization (:ref:`bg-network-design`, :ref:`bg-initialization`).
 
     ``kind``: ``"mlp"`` (the hand-written fast path), ``"cnn"`` (:mod:`caviar.nn.cnn`:
     ``channels``/``kernel_size``/``stride``/``pool``, then the ``hidden`` dense head),
@@ -97,7 +97,9 @@ class ModelConfig(_Section):
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
 
-    kind: Literal["mlp", "cnn", "rnn", "module"] = "mlp"
+    kind: Literal["mlp", "cnn", "rnn", "module"] = Field(
+        default="mlp", description="mlp, cnn, rnn, or module (your own nn.Module)"
+    )
     factory: str | None = Field(default=None, description="kind 'module': 'package.module:fn'")
     channels: list[int] = Field(default_factory=lambda: [32, 32], description="cnn: per conv layer")
     kernel_size: int = Field(default=3, ge=1, description="cnn")
@@ -115,10 +117,10 @@ class ModelConfig(_Section):
         default="last",
         description="rnn: the head reads the final state ('last') or the outputs' time mean",
     )
-    hidden: list[int] = Field(default_factory=lambda: [64])
+    hidden: list[int] = Field(default_factory=lambda: [64], description="hidden layer widths")
     activation: Literal[
         "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"
-    ] = "relu"
+    ] = Field(default="relu", description="hidden activation")
     leaky_slope: float = Field(default=0.01, ge=0, description="per member")
     elu_alpha: float = Field(default=1.0, gt=0, description="per member: ELU alpha")
     softplus_beta: float = Field(default=1.0, gt=0, description="per member: softplus beta")
@@ -132,14 +134,14 @@ class ModelConfig(_Section):
         "he_normal",
         "lecun_uniform",
         "lecun_normal",
-    ] = "he_uniform"
+    ] = Field(default="he_uniform", description="hidden weights' initialization")
     init_scale: float = Field(default=0.05, gt=0, description="per member: sigma or bound")
     output_init: Literal["default", "prior"] = Field(
-        default="prior", description="'prior': seed 004 output weights 0, bias = baseline"
+        default="prior", description="'prior': output weights 0, bias = baseline prediction"
     )
     dropout: float = Field(default=0.0, ge=0, lt=1, description="per member: hidden units")
     input_dropout: float = Field(default=0.0, ge=0, lt=1, description="per member: inputs")
-    batch_norm: bool = Field(default=False, description="seed 001: BN before each activation")
+    batch_norm: bool = Field(default=False, description="batch norm before each hidden activation")
     bn_momentum: float = Field(default=0.1, gt=0, le=1, description="per member")
 
     @field_validator("hidden", "channels")
@@ -160,7 +162,7 @@ class ModelConfig(_Section):
 
 
 class LossConfig(_Section):
-    """Data loss (seed 000 Loss §1-6, seed 003 label smoothing)."""
+    """Data loss (:ref:`bg-regression-losses`, :ref:`bg-label-smoothing`)."""
 
     name: str = Field(default="auto", description="'auto': cross_entropy or mse by task")
     delta: float = Field(default=1.0, gt=0, description="per member: Huber delta")
@@ -168,28 +170,28 @@ class LossConfig(_Section):
 
 
 class PenaltyConfig(_Section):
-    """Weights of L1/L2 penalties on kernels, biases and activity (seed 000 §7-9)."""
+    """Weights of L1/L2 penalties on kernels, biases and activity (:ref:`bg-penalties`)."""
 
-    l1_kernel: float = Field(default=0.0, ge=0)
-    l2_kernel: float = Field(default=0.0, ge=0)
-    l1_bias: float = Field(default=0.0, ge=0)
-    l2_bias: float = Field(default=0.0, ge=0)
-    l1_activity: float = Field(default=0.0, ge=0)
-    l2_activity: float = Field(default=0.0, ge=0)
+    l1_kernel: float = Field(default=0.0, ge=0, description="per member: L1 on weights")
+    l2_kernel: float = Field(default=0.0, ge=0, description="per member: L2 on weights")
+    l1_bias: float = Field(default=0.0, ge=0, description="per member: L1 on biases")
+    l2_bias: float = Field(default=0.0, ge=0, description="per member: L2 on biases")
+    l1_activity: float = Field(default=0.0, ge=0, description="per member: L1 on layer outputs")
+    l2_activity: float = Field(default=0.0, ge=0, description="per member: L2 on layer outputs")
     max_norm: float | None = Field(
-        default=None, gt=0, description="per member: seed 003 max-norm of incoming weights"
+        default=None, gt=0, description="per member: max norm of a unit's incoming weights"
     )
 
 
 class NoiseConfig(_Section):
-    """Gaussian noise during training (seed 003 "Adding Noise improves Generalization")."""
+    """Gaussian noise during training (:ref:`bg-noise`)."""
 
     weight: float = Field(default=0.0, ge=0, description="per member: sigma of kernel noise")
     input: float = Field(default=0.0, ge=0, description="per member: sigma of input noise")
 
 
 class AugmentConfig(_Section):
-    """Per-member data augmentation of training batches (seed 000 Regularization §3, 004).
+    """Per-member data augmentation of training batches (:ref:`bg-augmentation`).
 
     Augmentation by added noise is ``noise.input``.
     """
@@ -203,19 +205,21 @@ class AugmentConfig(_Section):
 
 
 class EnsembleConfig(_Section):
-    """The saved model as an ensemble (seed 000 Regularization §8, seed 003 "Ensemble")."""
+    """The saved model as an ensemble (:ref:`bg-ensembles`)."""
 
     size: int = Field(default=1, ge=1, description="top-k members (or last k snapshots)")
-    method: Literal["mean", "vote"] = "mean"
+    method: Literal["mean", "vote"] = Field(default="mean", description="mean or majority vote")
     snapshot_every: int | None = Field(
         default=None, ge=1, description="snapshot ensemble of the best member, every N epochs"
     )
 
 
 class RefitConfig(_Section):
-    """Refit after early stopping on train+validation (seed 000 Regularization §2)."""
+    """Refit after early stopping on train+validation (:ref:`bg-early-stopping`)."""
 
-    strategy: Literal["none", "fresh", "continue"] = "none"
+    strategy: Literal["none", "fresh", "continue"] = Field(
+        default="none", description="refit on train+val: from the initial seed, or continue"
+    )
     max_epochs: int | None = Field(default=None, ge=1, description="cap for 'continue'")
 
 
@@ -228,16 +232,16 @@ class OptimizerConfig(_Section):
     set and use the fields below the blank line.
     """
 
-    name: str = "adam"
-    lr: float | None = Field(default=None, ge=0)
-    momentum: float | None = Field(default=None, ge=0, lt=1)
-    dampening: float | None = Field(default=None, ge=0, le=1)
-    beta1: float | None = Field(default=None, ge=0, lt=1)
-    beta2: float | None = Field(default=None, ge=0, lt=1)
-    rho: float | None = Field(default=None, ge=0, lt=1)
-    eps: float | None = Field(default=None, gt=0)
-    weight_decay: float | None = Field(default=None, ge=0)
-    eps_inside_sqrt: bool | None = None
+    name: str = Field(default="adam", description="optimizer (first-order or full-batch)")
+    lr: float | None = Field(default=None, ge=0, description="per member: learning rate")
+    momentum: float | None = Field(default=None, ge=0, lt=1, description="per member: momentum")
+    dampening: float | None = Field(default=None, ge=0, le=1, description="per member: dampening")
+    beta1: float | None = Field(default=None, ge=0, lt=1, description="per member: Adam beta1")
+    beta2: float | None = Field(default=None, ge=0, lt=1, description="per member: Adam beta2")
+    rho: float | None = Field(default=None, ge=0, lt=1, description="per member: RMSProp decay")
+    eps: float | None = Field(default=None, gt=0, description="per member: denominator epsilon")
+    weight_decay: float | None = Field(default=None, ge=0, description="per member: decay")
+    eps_inside_sqrt: bool | None = Field(default=None, description="RMSProp: eps in the root")
 
     tolerance: float | None = Field(
         default=None, ge=0, description="per member: stop when the loss decrease < tau"
@@ -248,7 +252,9 @@ class OptimizerConfig(_Section):
     damping: float | None = Field(
         default=None, ge=0, description="per member: Newton eigenvalue floor"
     )
-    line_search: Literal["armijo", "golden", "none"] | None = None
+    line_search: Literal["armijo", "golden", "none"] | None = Field(
+        default=None, description="full-batch: backtracking, golden section or none"
+    )
     max_line_search: int | None = Field(default=None, ge=1, description="evaluations per search")
     history_size: int | None = Field(default=None, ge=1, description="L-BFGS memory m")
 
@@ -259,43 +265,43 @@ class OptimizerConfig(_Section):
 
 
 class ScheduleConfig(_Section):
-    """Learning-rate schedule in epochs (seed 000 Optimization §6)."""
+    """Learning-rate schedule in epochs (:ref:`bg-lr-schedules`)."""
 
-    name: str = "constant"
-    k: float | None = Field(default=None, ge=0)
-    factor: float | None = Field(default=None, gt=0, le=1)
-    min_factor: float | None = Field(default=None, ge=0, le=1)
-    warmup: float = Field(default=0.0, ge=0)
-    # "plateau" (seed 002 §6, per member): cut by factor after patience validations
-    patience: int | None = Field(default=None, ge=0)
-    min_lr: float | None = Field(default=None, ge=0)
+    name: str = Field(default="constant", description="learning-rate schedule")
+    k: float | None = Field(default=None, ge=0, description="per member: decay rate or period")
+    factor: float | None = Field(default=None, gt=0, le=1, description="per member: cut factor")
+    min_factor: float | None = Field(default=None, ge=0, le=1, description="per member: floor")
+    warmup: float = Field(default=0.0, ge=0, description="per member: warm-up epochs")
+    # "plateau" (per member): cut by factor after patience validations
+    patience: int | None = Field(default=None, ge=0, description="per member: plateau patience")
+    min_lr: float | None = Field(default=None, ge=0, description="per member: plateau floor")
     threshold: float | None = Field(default=None, ge=0, description="relative improvement")
-    cooldown: int | None = Field(default=None, ge=0)
+    cooldown: int | None = Field(default=None, ge=0, description="per member: plateau rest")
 
     def params(self) -> dict[str, float]:
         return {k: v for k, v in self.model_dump().items() if k != "name" and v is not None}
 
 
 class TrainingConfig(_Section):
-    """The training loop (seed 003 "Stopping criterion", seed 000 Optimization §3)."""
+    """The training loop (:ref:`bg-early-stopping`, :ref:`bg-batch-size`)."""
 
-    epochs: int = Field(default=100, ge=1)
-    batch_size: int | Literal["full"] = 32
+    epochs: int = Field(default=100, ge=1, description="passes over the training data")
+    batch_size: int | Literal["full"] = Field(default=32, description="'full': full batch")
     patience: int | None = Field(default=10, ge=1, description="per member; None: no stop")
     min_delta: float = Field(default=0.0, ge=0, description="per member")
     seed: int = seed_field(description="per member: initial weights")
     shuffle_seed: int = seed_field(description="mini-batch order (shared)")
-    dtype: Literal["float32", "float64"] = "float32"
-    device: str = "cpu"
+    dtype: Literal["float32", "float64"] = Field(default="float32", description="parameter dtype")
+    device: str = Field(default="cpu", description="cpu, cuda or cuda:N")
     precision: Literal["fp32", "bf16", "tf32"] = Field(
         default="fp32", description="matrix products: fp32; bf16 (fp32 master); tf32 (CUDA)"
     )
     sampling: Literal["shared", "shuffle", "bootstrap"] = Field(
         default="shared", description="one order for all; per-member order; bootstrap samples"
     )
-    batch_size_growth: float = Field(default=1.0, ge=1, description="seed 003: grow batches")
+    batch_size_growth: float = Field(default=1.0, ge=1, description="batch size factor per step")
     batch_size_every: int = Field(default=1, ge=1, description="epochs between growth steps")
-    batch_size_max: int | None = Field(default=None, ge=1)
+    batch_size_max: int | None = Field(default=None, ge=1, description="growing batch size cap")
     class_weight: Literal["balanced"] | dict[str, float] | None = Field(
         default=None, description="'balanced' (n / (C n_c)) or {label: weight}"
     )
@@ -303,9 +309,9 @@ class TrainingConfig(_Section):
         "auto", "accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "precision",
         "recall", "roc_auc", "log_loss", "r2", "rmse", "mae",
     ] = Field(default="auto", description="validation metric: ranking, early stopping")  # fmt: skip
-    stop_loss: float | None = Field(default=None, description="per member: seed 003 threshold")
-    validate_every: int = Field(default=1, ge=1, description="seed 003: epochs per validation")
-    val_subsample: int | None = Field(default=None, ge=1, description="seeded validation rows")
+    stop_loss: float | None = Field(default=None, description="per member: stop at this train loss")
+    validate_every: int = Field(default=1, ge=1, description="epochs per validation")
+    val_subsample: int | None = Field(default=None, ge=1, description="validate on this many rows")
     cv: int | None = Field(default=None, ge=2, description="k-fold cross-validation (train+val)")
     fold: int | None = Field(default=None, ge=0, description="set by cv: a member's fold")
 

@@ -92,7 +92,9 @@ class Preprocessor:
     Usage: ``Preprocessor(task, target=...).fit(X_train, y_train, classes=y_all)``,
     then :meth:`transform`, :meth:`encode_labels`, :meth:`decode_labels`.
 
-    Attributes (after :meth:`fit`):
+    The attributes below are set by :meth:`fit`.
+
+    Attributes:
         task: ``"classification"`` or ``"regression"``.
         target: the target column name; it is dropped from frames given to
             :meth:`transform` if present.

@@ -25,7 +25,18 @@ def huber(
     *,
     reduction: Reduction = "mean",
 ) -> torch.Tensor:
-    """Huber loss per member (``delta`` > 0, one value or ``(P,)``) → ``(P,)``."""
+    """Huber loss per member (``delta`` > 0, one value or ``(P,)``) → ``(P,)``.
+
+    Examples
+    --------
+    Two members, one example: an error of 3 is quadratic for ``delta = 4``
+    (``0.5 * 3**2``) and linear for ``delta = 1`` (``1 * (3 - 0.5)``).
+
+    >>> import torch
+    >>> pred = torch.tensor([[[3.0]], [[3.0]]])      # (P, B, 1)
+    >>> huber(pred, torch.tensor([0.0]), torch.tensor([4.0, 1.0]))
+    tensor([4.5000, 2.5000])
+    """
     y = dense_target(pred, target, "huber")
     d = broadcast_hyper(member_hyper(delta, pred, name="delta", loss="huber", low=0.0), pred)
     r = pred - y

@@ -3,21 +3,21 @@
 ``schedule(t)`` returns a ``(P,)`` tensor of multipliers at time ``t`` in epochs
 (``t = step / steps_per_epoch``); pass it to ``optimizer.step(lr_scale=...)``.
 
-================  ==========================  ======================================
-name              formula                     parameters (per member)
-================  ==========================  ======================================
-``constant``      1                           none
-``step``          factor ** floor(t/k)        k > 0 (required), factor in (0,1] = 0.5
-``exponential``   exp(-k t)                   k >= 0 (required)
-``inverse_time``  1 / (1 + k t)               k >= 0 (required)
-``cosine``        m + (1-m) 0.5(1+cos(pi      T > 0 (required), min_factor m in [0,1]
-                  min(t,T)/T))                = 0
-``cyclic_cosine`` m + (1-m) 0.5(1+cos(pi      k > 0 (required), min_factor m = 0
-                  (t mod k)/k))               (snapshot ensembles)
-``plateau``       x factor after patience     factor = 0.1, patience = 10, min_lr = 0,
-                  epochs without progress     threshold = 1e-4, cooldown = 0 (seed 002
-                  (ReduceLROnPlateau)         §6; :mod:`caviar.schedules.plateau`)
-================  ==========================  ======================================
+=================  ==========================  ======================================
+name               formula                     parameters (per member)
+=================  ==========================  ======================================
+``constant``       1                           none
+``step``           factor ** floor(t/k)        k > 0 (required), factor in (0,1] = 0.5
+``exponential``    exp(-k t)                   k >= 0 (required)
+``inverse_time``   1 / (1 + k t)               k >= 0 (required)
+``cosine``         m + (1-m) 0.5(1+cos(pi      T > 0 (required), min_factor m in [0,1]
+                   min(t,T)/T))                = 0
+``cyclic_cosine``  m + (1-m) 0.5(1+cos(pi      k > 0 (required), min_factor m = 0
+                   (t mod k)/k))               (snapshot ensembles)
+``plateau``        x factor after patience     factor = 0.1, patience = 10, min_lr = 0,
+                   epochs without progress     threshold = 1e-4, cooldown = 0 (seed 002
+                   (ReduceLROnPlateau)         §6; :mod:`caviar.schedules.plateau`)
+=================  ==========================  ======================================
 
 Every schedule accepts ``warmup`` (epochs >= 0, per member; with
 ``steps_per_epoch``): a linear ramp ``min(1, (t + 1/steps_per_epoch)/warmup)``

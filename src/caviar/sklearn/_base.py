@@ -153,7 +153,14 @@ class CaviarEstimatorMixin:
         """New inputs as the fitted network takes them: through the fitted table
         preparation, or validated float64 rows (images flattened)."""
         check_is_fitted(self, "config_")
-        X, _ = flatten_images(X)
+        X, shape = flatten_images(X)
+        fitted = getattr(self, "input_shape_", None)
+        if shape is not None and shape != fitted:  # images of the fitted shape only
+            raise CaviarValueError(
+                f"{type(self).__name__}: X holds examples of shape {list(shape)}; it was "
+                f"fitted on {list(fitted) if fitted else f'rows of {self.n_features_in_}'}"
+                " (another channel count, length or image size is refused, never reshaped)"
+            )
         pre = getattr(self, "preprocessor_", None)
         if pre is None:
             return validate_data(self, X, reset=False, dtype=np.float64)

@@ -102,8 +102,9 @@ def tune(
         a factory ``module(model_cfg) -> nn.Module``.
     callbacks, live_dir : ``fn(study, trial)`` and/or :class:`Callback` objects
         (:mod:`caviar.tuning.tune_callbacks`); panda mode (:mod:`.live_tune`).
-    verbose : 1 draws a bar over the trials (done / total, best, ETA) unless
-        ``on_progress`` is given, 0 nothing; the ``caviar`` logger gets the messages.
+    verbose : int
+        1 draws a bar over the trials (done / total, best, ETA) unless ``on_progress``
+        is given, 0 nothing; the ``caviar`` logger gets the messages.
 
     Returns
     -------

@@ -43,20 +43,23 @@ class _Section(BaseModel):
 class HalvingSettings(_Section):
     """Successive halving: at rungs r, r*eta, r*eta^2, ... epochs keep the best 1/eta."""
 
-    min_epochs: int = Field(default=2, ge=1)
-    eta: float = Field(default=3.0, gt=1)
+    min_epochs: int = Field(default=2, ge=1, description="first rung r (then r*eta, ...)")
+    eta: float = Field(default=3.0, gt=1, description="keep the best 1/eta per rung")
 
 
 class PBTSettings(_Section):
     """Population-based training: every ``interval`` epochs the worst ``fraction`` copy
     the best ``fraction`` and perturb their continuous hyperparameters."""
 
-    interval: int = Field(default=4, ge=1)
-    fraction: float = Field(default=0.25, gt=0, le=0.5)
+    interval: int = Field(default=4, ge=1, description="epochs between PBT steps")
+    fraction: float = Field(default=0.25, gt=0, le=0.5, description="share that copies the best")
     perturb: float = Field(default=0.2, gt=0, lt=1, description="factor 1 +- perturb in t")
 
 
 class SearchSettings(_Section):
+    """The ``[search]`` table of ``caviar tune``: the strategy and its budget, successive
+    halving or PBT, the refit and the final model (:ref:`bg-search-strategies`)."""
+
     strategy: Literal[
         "grid", "random", "coarse_to_fine", "tpe", "gp", "cmaes", "qmc", "nsga2", "nsga3"
     ] = Field(
@@ -92,11 +95,13 @@ class SearchSettings(_Section):
     top_fraction: float = Field(default=0.25, gt=0, le=1, description="coarse_to_fine")
     halving: HalvingSettings | None = None
     pbt: PBTSettings | None = None
-    refit: Literal["none", "train_val"] = "none"
-    ensemble_top_k: int = Field(default=1, ge=1)
-    memory_budget_mb: float = Field(default=1024.0, gt=0)
-    max_population: int = Field(default=512, ge=1)
-    space: dict[str, Any] = Field(default_factory=dict)
+    refit: Literal["none", "train_val"] = Field(
+        default="none", description="train_val: refit the best on train+val"
+    )
+    ensemble_top_k: int = Field(default=1, ge=1, description="average the k best trials")
+    memory_budget_mb: float = Field(default=1024.0, gt=0, description="memory for populations")
+    max_population: int = Field(default=512, ge=1, description="most members per population")
+    space: dict[str, Any] = Field(default_factory=dict, description="config key -> dimension spec")
 
 
 def apply_search_metric(raw: dict[str, Any], metric: str | None) -> None:

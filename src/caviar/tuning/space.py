@@ -176,7 +176,17 @@ class SearchSpace:
 
 
 def parse_dimension(path: str, spec: Any) -> Dimension:
-    """One ``[search.space]`` entry -> :class:`Dimension`, with one-line errors."""
+    """One ``[search.space]`` entry -> :class:`Dimension`, with one-line errors.
+
+    Examples
+    --------
+    >>> d = parse_dimension("optimizer.lr", {"log_uniform": [1e-4, 1e-1]})
+    >>> d.bounds, d.from_t(-2.0)           # sampled as t ~ U[-4, -1], lr = 10^t
+    ((-4.0, -1.0), 0.01)
+    >>> parse_dimension("optimizer.lr", {"log_uniform": [0.1, 1e-4]})
+    Traceback (most recent call last):
+    caviar.errors.CaviarError: search.space 'optimizer.lr': low 0.1 > high 0.0001
+    """
     where = f"search.space '{path}'"
     if not isinstance(spec, dict) or len(spec) != 1:
         raise CaviarError(f"{where}: expected one of {{{', '.join(KINDS)}}} = [...], got {spec!r}")

@@ -73,6 +73,11 @@ def sqlite_path(url: str) -> Path | None:
     return None
 
 
+# trials whose records a store keeps in memory to return them at the end without reading
+# the study back; a longer search drops them and reads the study once at its end, so
+# what a search holds does not grow with the trials it finished
+WRITTEN_CACHE = 500
+
 class TrialStore(Claims):
     """One Optuna study holding the trials of one tuning run."""
 
@@ -114,6 +119,7 @@ class TrialStore(Claims):
         self.study_id = self.study._study_id
         self.fast = fast_sql(storage, self.study_id)  # None: Optuna's public API
         self._written: dict[int, dict] = {}  # trial_id -> trial_dict of what it stored
+        self._caching = True  # off past WRITTEN_CACHE trials: memory stays flat
 
     def close(self) -> None:
         """Close the study's connections. SQLite: the write-ahead log is folded back
@@ -187,8 +193,14 @@ class TrialStore(Claims):
         trials = [frozen_trial(r, space, dists) for r in records]
         with self.locked():
             ids = self._add_all(trials)
-        if ids is not None:
-            self._written.update({tid: stored_form(t) for tid, t in zip(ids, trials, strict=True)})
+        if ids is not None and self._caching:
+            if len(self._written) + len(ids) > WRITTEN_CACHE:  # a long search: read at the end
+                self._written.clear()
+                self._caching = False
+            else:
+                self._written.update(
+                    {tid: stored_form(t) for tid, t in zip(ids, trials, strict=True)}
+                )
         return time.perf_counter() - start
 
     def _add_all(self, trials: list) -> list[int] | None:

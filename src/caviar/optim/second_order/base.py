@@ -39,7 +39,7 @@ class StepResult:
 
 
 class FullBatchMethod:
-    """Base class: subclasses define :meth:`direction` and optionally :meth:`update`."""
+    """Base class: subclasses define ``direction`` and optionally ``update``."""
 
     name = "base"
     default_line_search = "armijo"

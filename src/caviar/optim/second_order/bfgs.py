@@ -23,6 +23,9 @@ from caviar.optim.second_order.objective import Objective, batched_dot
 
 
 class BFGS(FullBatchMethod):
+    """Batched BFGS: a dense inverse-Hessian estimate per member, updated from each step
+    and gradient change, with a line search along its direction."""
+
     name = "bfgs"
     curvature_c2 = 0.9
 

@@ -23,6 +23,9 @@ from caviar.optim.second_order.objective import Objective, batched_dot
 
 
 class LBFGS(FullBatchMethod):
+    """Batched L-BFGS: the BFGS direction from the last ``history_size`` steps and
+    gradient changes of each member (two-loop recursion), no dense matrix."""
+
     name = "lbfgs"
     curvature_c2 = 0.9
 

@@ -22,6 +22,9 @@ from caviar.optim.second_order.objective import Objective
 
 
 class Newton(FullBatchMethod):
+    """Batched damped Newton: each member steps along ``-(H + mu I)^-1 g`` with its own
+    exact Hessian ``H`` (eigenvalues floored at ``damping``)."""
+
     name = "newton"
 
     def __init__(self, x0: torch.Tensor, *, damping: torch.Tensor | float = 1e-6, **kw) -> None:

@@ -104,8 +104,8 @@ UNIT_METRICS = ("rmse", "mae")
 
 
 def target_scale(data) -> float:
-    """The standard deviation a regression target was standardized by (``data.
-    standardize_target``, :mod:`caviar.data.preprocess`), else 1."""
+    """The standard deviation a regression target was standardized by, else 1
+    (``data.standardize_target``, :mod:`caviar.data.preprocess`)."""
     return float(getattr(getattr(data, "preprocessor", None), "target_std", None) or 1.0)
 
 

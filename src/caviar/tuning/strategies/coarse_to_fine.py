@@ -22,6 +22,9 @@ from caviar.tuning.strategies.base import History, Params, Strategy, finite_hist
 
 
 class CoarseToFineStrategy(Strategy):
+    """Sample the whole space, then each round inside the box of the best trials so far,
+    shrinking it in the transformed coordinates."""
+
     name = "coarse_to_fine"
     adaptive = True
 

@@ -15,6 +15,9 @@ from caviar.tuning.strategies.base import History, Params, Strategy
 
 
 class GridStrategy(Strategy):
+    """Every combination of the dimensions once (``points`` values per continuous axis,
+    evenly spaced in its transformed coordinate)."""
+
     name = "grid"
 
     def __init__(self, points: int = 3) -> None:

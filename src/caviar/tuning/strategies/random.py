@@ -10,6 +10,8 @@ from caviar.tuning.strategies.base import History, Params, Strategy
 
 
 class RandomStrategy(Strategy):
+    """Each dimension sampled uniformly in its transformed coordinate."""
+
     name = "random"
 
     def suggest(

@@ -27,6 +27,8 @@ from caviar.tuning.strategies.sampler_args import make_sampler
 
 
 class TPEStrategy(Strategy):
+    """Optuna's TPE sampler, asked for a round of configurations at a time."""
+
     name = "tpe"
     adaptive = True
 
