@@ -25,6 +25,7 @@ each a function reading and changing one :class:`SearchState`
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -84,14 +85,14 @@ def open_search(ctx: SearchContext, started: SearchStart) -> SearchState:
     def open_store() -> TrialStore:
         return open_study(url, plan, identity, ctx.resume)
 
-    claim = {"study": plan.name, "resume": ctx.resume, "url": url}
+    claim = functools.partial(started.claim, run_dir, study=plan.name, resume=ctx.resume, url=url)
     sync = ctx.resume or path is None or ctx.hooks.reads_study  # callbacks read the study
     if path is not None:  # the run directory is checked and claimed before the study opens
-        started.claim(run_dir, **claim, db=path)
+        claim(db=path)
     store: TrialStore | None = open_store() if sync else None
     if path is None:  # a server study: once it opened (an unreachable one writes nothing)
         try:
-            started.claim(run_dir, **claim, db=None)
+            claim(db=None)
         except BaseException:
             store.close()  # type: ignore[union-attr]
             raise

@@ -154,7 +154,7 @@ class SearchState:
         elif self.writer.store is None and self.writer.error is not None:  # type: ignore[union-attr]
             raise self.writer.error  # type: ignore[union-attr]  # the study cannot be opened
         else:
-            self.writer.submit(rows)  # type: ignore[union-attr]
+            self.writer.submit(rows)  # type: ignore[union-attr, arg-type]  # Trial reads as a record
         self.ctx.hooks.recorded(self.store, rows)
         self.n_done += len(rows)
 
