@@ -257,51 +257,8 @@ def raw_from_arrays(
         CaviarError: wrong shapes, mismatched lengths, no rows, no features,
             duplicate feature names, or an image shape that does not fit.
     """
-    input_shape: tuple[int, ...] | None = None
-    if isinstance(X, pd.DataFrame):
-        frame = X.reset_index(drop=True)
-        frame.columns = [str(c) for c in frame.columns]
-    else:
-        arr = np.asarray(X)
-        if arr.ndim == 1:
-            arr = arr.reshape(-1, 1)
-        elif arr.ndim in (3, 4):  # (n, H, W) / (n, C, L) or (n, C, H, W): kept flat
-            input_shape = tuple(int(s) for s in arr.shape[1:])
-            if image_shape is None and arr.ndim == 3:
-                image_shape = (int(arr.shape[1]), int(arr.shape[2]))
-            elif image_shape is None and arr.shape[1] == 1:
-                image_shape = (int(arr.shape[2]), int(arr.shape[3]))
-            arr = arr.reshape(arr.shape[0], -1)
-        elif arr.ndim != 2:
-            raise CaviarError(
-                f"X in {name} must have shape (rows, features), (rows, channels, length) or "
-                f"(rows, channels, height, width); got {arr.shape}"
-            )
-        if feature_names is None:
-            names = [f"x{i}" for i in range(arr.shape[1])]
-        else:
-            names = [str(n) for n in feature_names]
-            if len(names) != arr.shape[1]:
-                raise CaviarError(
-                    f"{len(names)} feature names given for {arr.shape[1]} feature columns in {name}"
-                )
-        frame = pd.DataFrame(arr, columns=names)
-
-    if isinstance(y, pd.DataFrame):
-        if y.shape[1] != 1:
-            raise CaviarError(f"y in {name} must be one column; got {y.shape[1]} columns")
-        y = y.iloc[:, 0]
-    if isinstance(y, pd.Series):
-        series = y.reset_index(drop=True)
-    else:
-        y_arr = np.asarray(y)
-        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
-            y_arr = y_arr[:, 0]
-        if y_arr.ndim != 1:
-            raise CaviarError(f"y in {name} must have shape (rows,); got {y_arr.shape}")
-        series = pd.Series(y_arr)
-    series.name = str(target_name or series.name or "y")
-
+    frame, image_shape, input_shape = _feature_frame(X, name, feature_names, image_shape)
+    series = _target_series(y, name, target_name)
     if len(frame) != len(series):
         raise CaviarError(f"X has {len(frame)} rows but y has {len(series)} in {name}")
     if len(frame) == 0:
@@ -318,3 +275,63 @@ def raw_from_arrays(
                 f"image shape {image_shape} does not fit the {frame.shape[1]} features of {name}"
             )
     return RawData(X=frame, y=series, name=name, image_shape=image_shape, input_shape=input_shape)
+
+
+def _feature_frame(
+    X: Any,
+    name: str,
+    feature_names: Sequence[str] | None,
+    image_shape: tuple[int, int] | None,
+) -> tuple[pd.DataFrame, tuple[int, int] | None, tuple[int, ...] | None]:
+    """``X`` of :func:`raw_from_arrays` as a DataFrame of string-named columns, with the
+    image shape (``image_shape``, or that of ``(n, H, W)`` / ``(n, 1, H, W)`` arrays) and
+    the per-row shape of 3-d and 4-d arrays (flattened)."""
+    input_shape: tuple[int, ...] | None = None
+    if isinstance(X, pd.DataFrame):
+        frame = X.reset_index(drop=True)
+        frame.columns = [str(c) for c in frame.columns]
+        return frame, image_shape, input_shape
+    arr = np.asarray(X)
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    elif arr.ndim in (3, 4):  # (n, H, W) / (n, C, L) or (n, C, H, W): kept flat
+        input_shape = tuple(int(s) for s in arr.shape[1:])
+        if image_shape is None and arr.ndim == 3:
+            image_shape = (int(arr.shape[1]), int(arr.shape[2]))
+        elif image_shape is None and arr.shape[1] == 1:
+            image_shape = (int(arr.shape[2]), int(arr.shape[3]))
+        arr = arr.reshape(arr.shape[0], -1)
+    elif arr.ndim != 2:
+        raise CaviarError(
+            f"X in {name} must have shape (rows, features), (rows, channels, length) or "
+            f"(rows, channels, height, width); got {arr.shape}"
+        )
+    if feature_names is None:
+        names = [f"x{i}" for i in range(arr.shape[1])]
+    else:
+        names = [str(n) for n in feature_names]
+        if len(names) != arr.shape[1]:
+            raise CaviarError(
+                f"{len(names)} feature names given for {arr.shape[1]} feature columns in {name}"
+            )
+    return pd.DataFrame(arr, columns=names), image_shape, input_shape
+
+
+def _target_series(y: Any, name: str, target_name: str | None) -> pd.Series:
+    """``y`` of :func:`raw_from_arrays` as a Series named ``target_name``, else its own
+    name, else ``"y"``."""
+    if isinstance(y, pd.DataFrame):
+        if y.shape[1] != 1:
+            raise CaviarError(f"y in {name} must be one column; got {y.shape[1]} columns")
+        y = y.iloc[:, 0]
+    if isinstance(y, pd.Series):
+        series = y.reset_index(drop=True)
+    else:
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = y_arr[:, 0]
+        if y_arr.ndim != 1:
+            raise CaviarError(f"y in {name} must have shape (rows,); got {y_arr.shape}")
+        series = pd.Series(y_arr)
+    series.name = str(target_name or series.name or "y")
+    return series

@@ -14,11 +14,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from caviar.config import RunConfig, expand_configs, read_toml
+from caviar.config import RunConfig, expand_configs, read_toml, validate_config
 from caviar.config.grid import find_axes
 from caviar.errors import CaviarError
 from caviar.training.folds import check_fold_config
@@ -36,7 +36,9 @@ from caviar.tuning.strategies.enqueue import check_enqueued
 
 @dataclass
 class TunePlan:
-    """Everything validated before a search starts."""
+    """Everything validated before a search starts: the base configuration (``base``, the
+    config without its ``[search]`` section, as a dict and validated as ``config``), the
+    search settings and space, the study name."""
 
     base: dict[str, Any]
     settings: SearchSettings
@@ -45,6 +47,15 @@ class TunePlan:
     # the name is a hash of a dict config (no file name, no ``name`` key): a --resume
     # takes the study name its run directory recorded (caviar.tuning.runner)
     hashed_name: bool = False
+    # ``base`` validated: :func:`make_plan` keeps the RunConfig it checked (a plan made
+    # otherwise validates ``base`` on the first :meth:`base_config`)
+    config: RunConfig | None = field(default=None, repr=False, compare=False)
+
+    def base_config(self) -> RunConfig:
+        """The base configuration as a validated :class:`RunConfig` (validated once)."""
+        if self.config is None:
+            self.config = validate_config(self.base)
+        return self.config
 
 
 def study_name(raw: dict[str, Any]) -> str:
@@ -125,7 +136,7 @@ def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None
         raise CaviarError("search.pbt needs at least one continuous per-member dimension")
     folder = None if isinstance(config, dict) else Path(config).parent
     settings.enqueue = check_enqueued(space, read_enqueued(settings.enqueue, folder))
-    return TunePlan(raw, settings, space, name, hashed_name=hashed)
+    return TunePlan(raw, settings, space, name, hashed_name=hashed, config=base_cfg)
 
 
 def read_enqueued(enqueue: list | str, folder: Path | None) -> list:

@@ -80,6 +80,22 @@ def armijo(
     return LineSearchResult(step=t, value=torch.where(ok, value, fx), ok=ok, evals=evals)
 
 
+@dataclass
+class _Line:
+    """``f`` along ``x + t d`` for every member at once (NaN/inf read as +inf: too far),
+    counting the evaluations."""
+
+    f: Objective
+    x: torch.Tensor
+    d: torch.Tensor
+    evals: int = 0
+
+    def __call__(self, t: torch.Tensor) -> torch.Tensor:
+        v = evaluate(self.f, self.x + t[:, None] * self.d)
+        self.evals += 1
+        return torch.where(torch.isfinite(v), v, torch.full_like(v, math.inf))
+
+
 def golden_section(
     f: Objective,
     x: torch.Tensor,
@@ -100,55 +116,85 @@ def golden_section(
     live = active & (slope < 0)
     # fixed per-phase budgets: a member's search never depends on another member's
     budget = max(1, max_evals // 3)
-
-    def at(t: torch.Tensor) -> torch.Tensor:
-        return evaluate(f, x + t[:, None] * d)
-
-    def clean(v: torch.Tensor) -> torch.Tensor:  # NaN/inf count as +inf (too far)
-        return torch.where(torch.isfinite(v), v, torch.full_like(v, math.inf))
-
+    line = _Line(f, x, d)
     a = torch.zeros(P, dtype=x.dtype, device=x.device)
-    fa = fx.clone()
     b = torch.as_tensor(t0, dtype=x.dtype, device=x.device).expand(P).clone()
-    fb = clean(at(b))
+    a, b, c, fb, live = _bracket(line, a, fx.clone(), b, live, budget)
+    b, fb = _refine(line, a, b, c, fb, live & ((c - a) > rel_tol * b.abs()), rel_tol, budget)
+    ok = live & _armijo_ok(fb, fx, b, slope, c1)
+    result = LineSearchResult(
+        step=torch.where(ok, b, torch.zeros_like(b)),
+        value=torch.where(ok, fb, fx),
+        ok=ok,
+        evals=line.evals,
+    )
+    retry = active & (slope < 0) & ~ok
+    if bool(retry.any()):  # the refined step is not an Armijo step: backtrack from it
+        start = torch.where(b > 0, b, torch.as_tensor(t0, dtype=x.dtype, device=x.device))
+        back = armijo(f, x, fx, g, d, start, c1=c1, active=retry)
+        result = LineSearchResult(
+            step=torch.where(retry, back.step, result.step),
+            value=torch.where(retry, back.value, result.value),
+            ok=result.ok | back.ok,
+            evals=line.evals + back.evals,
+        )
+    return result
+
+
+def _bracket(
+    line: _Line, a: torch.Tensor, fa: torch.Tensor, b: torch.Tensor, live: torch.Tensor, budget: int
+) -> tuple[torch.Tensor, ...]:
+    """Phase 1, a bracket ``a < b < c`` with ``f(b) < f(a)``: shrink ``b`` while
+    ``f(b) >= f(a)``, then grow ``c`` until ``f(c) >= f(b)`` (each at most ``budget``
+    evaluations). Returns ``a, b, c, f(b)`` and the members still searching (those that
+    found a decrease); a member still growing at the budget keeps ``c = b``."""
+    fb = line(b)
     c = torch.full_like(b, math.inf)
     fc = torch.full_like(b, math.inf)
-    evals = 1
-    # 1. bracket: shrink b while f(b) >= f(a); then grow c until f(c) >= f(b)
     shrinking = live & (fb >= fa)
     for _ in range(budget):
         if not bool(shrinking.any()):
             break
         c, fc = torch.where(shrinking, b, c), torch.where(shrinking, fb, fc)
         b = torch.where(shrinking, b * INV_GOLDEN_SQ, b)
-        fb = torch.where(shrinking, clean(at(b)), fb)
-        evals += 1
+        fb = torch.where(shrinking, line(b), fb)
         shrinking &= fb >= fa
-    live &= fb < fa
+    live = live & (fb < fa)
     growing = live & torch.isinf(c)
     for _ in range(budget):
         if not bool(growing.any()):
             break
         trial = b + (b - a) / GOLDEN
-        ft = clean(at(trial))
-        evals += 1
+        ft = line(trial)
         stop = growing & (ft >= fb)
         c, fc = torch.where(stop, trial, c), torch.where(stop, ft, fc)
         move = growing & ~stop
         a, fa = torch.where(move, b, a), torch.where(move, fb, fa)
         b, fb = torch.where(move, trial, b), torch.where(move, ft, fb)
         growing &= ~stop
-    # members still growing at the budget keep b (a decrease was found)
-    c = torch.where(torch.isinf(c), b, c)
-    # 2. golden-section refinement of the bracket
-    refining = live & ((c - a) > rel_tol * b.abs())
+    return a, b, torch.where(torch.isinf(c), b, c), fb, live
+
+
+def _refine(
+    line: _Line,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    c: torch.Tensor,
+    fb: torch.Tensor,
+    refining: torch.Tensor,
+    rel_tol: float,
+    budget: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Phase 2, golden-section refinement of the ``refining`` members' brackets: try
+    the point at the golden fraction inside the larger of ``[a, b]`` and ``[b, c]``,
+    keep the sub-bracket around the lowest value, until ``c - a <= rel_tol |b|`` (at
+    most ``budget`` evaluations). Returns the middle ``b`` and ``f(b)``."""
     for _ in range(budget):
         if not bool(refining.any()):
             break
         right = (c - b) > (b - a)
         trial = torch.where(right, b + INV_GOLDEN_SQ * (c - b), b - INV_GOLDEN_SQ * (b - a))
-        ft = clean(at(trial))
-        evals += 1
+        ft = line(trial)
         better = refining & (ft < fb)
         worse = refining & ~better
         # better: trial becomes the middle; the old middle becomes an end
@@ -159,24 +205,7 @@ def golden_section(
         a = torch.where(worse & ~right, trial, a)
         b, fb = torch.where(better, trial, b), torch.where(better, ft, fb)
         refining &= (c - a) > rel_tol * b.abs()
-    ok = live & _armijo_ok(fb, fx, b, slope, c1)
-    result = LineSearchResult(
-        step=torch.where(ok, b, torch.zeros_like(b)),
-        value=torch.where(ok, fb, fx),
-        ok=ok,
-        evals=evals,
-    )
-    retry = active & (slope < 0) & ~ok
-    if bool(retry.any()):  # the refined step is not an Armijo step: backtrack from it
-        start = torch.where(b > 0, b, torch.as_tensor(t0, dtype=x.dtype, device=x.device))
-        back = armijo(f, x, fx, g, d, start, c1=c1, active=retry)
-        result = LineSearchResult(
-            step=torch.where(retry, back.step, result.step),
-            value=torch.where(retry, back.value, result.value),
-            ok=result.ok | back.ok,
-            evals=evals + back.evals,
-        )
-    return result
+    return b, fb
 
 
 def line_search(kind: str, *args, **kwargs) -> LineSearchResult:
