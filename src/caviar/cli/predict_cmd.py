@@ -1,6 +1,6 @@
 """``caviar predict MODEL_DIR DATA -o preds.csv``: predictions in the original labels.
 
-With ``--mc-samples T`` (Monte-Carlo dropout, seed 000 Regularization §5) the
+With ``--mc-samples T`` (Monte-Carlo dropout, see the background page) the
 prediction is the mean of ``T`` passes with dropout on, and a standard deviation
 column is written next to every probability (``std_<label>``) or value (``std``).
 """

@@ -1,5 +1,5 @@
 """``caviar watch RUN_DIR`` and ``caviar set RUN_DIR --member M path=value`` (panda mode,
-seed 001 "Babysitting one model"; :mod:`caviar.training.live`). On a running ``caviar
+:mod:`caviar.training.live`). On a running ``caviar
 tune`` they follow its populations and take ``--trial N`` (:mod:`caviar.cli.watch_tune`).
 
 ``watch`` follows a running ``caviar train`` (its ``RUN_DIR.live/progress.jsonl``; a

@@ -1,9 +1,9 @@
 """Expanding a config with lists of values into the configurations it lists.
 
-A field given a list of values where the schema expects one value becomes a grid
-axis; the configurations are the Cartesian product of all axes (seed 001 "2
-parameters grid, 3 parameters cube"). ``model.hidden`` expects a list, so its grid
-is a list of lists: ``hidden = [[64], [128, 64]]``.
+A field given a list of values where the schema expects one value becomes a grid axis; the
+configurations are the Cartesian product of all axes (:ref:`bg-search-strategies`).
+``model.hidden`` expects a list, so its grid is a list of lists: ``hidden = [[64], [128,
+64]]``.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ Typical use::
 
 Modules: :mod:`~caviar.data.sources` (loading), :mod:`~caviar.data.task` (task
 detection), :mod:`~caviar.data.split` (seeded stratified split),
-:mod:`~caviar.data.preprocess` (impute / standardize / one-hot / labels, seeds 003 and
-004; its two steps in :mod:`~caviar.data.encoding`),
+:mod:`~caviar.data.preprocess` (impute / standardize / one-hot / labels,
+:ref:`bg-normalization`; its two steps in :mod:`~caviar.data.encoding`),
 :mod:`~caviar.data.dataset` (the pipeline and :class:`PreparedData`).
 """
 

@@ -5,7 +5,7 @@ splitting, fingerprints, storage and the preprocessing's JSON are those of a tab
 records one example's ``input_shape``; models view a batch as ``(B, *input_shape)``
 (:class:`caviar.nn.module.PopulationModule`).
 
-Standardization of such inputs is **per channel** (seed 003 "Data Normalization",
+Standardization of such inputs is **per channel** (:ref:`bg-normalization`,
 ``x <- (x − μ_c) / σ_c``), fitted on the training rows: ``μ_c`` and ``σ_c`` pool every
 position of channel ``c`` (the first axis of ``input_shape``), as image and signal
 pipelines do, instead of one statistic per pixel (a constant border pixel would

@@ -1,6 +1,6 @@
 """The input columns a preprocessor fits: numeric (imputed, standardized) and
 categorical (one-hot of kept levels), the dtype rule between them and the label
-helpers (seeds 003, 004; see :mod:`caviar.data.preprocess` for the encoding)."""
+helpers (see :mod:`caviar.data.preprocess` for the encoding)."""
 
 from __future__ import annotations
 

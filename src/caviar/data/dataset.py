@@ -11,8 +11,8 @@ for in-memory data):
 3. split row indices into train / validation / test, stratified for
    classification (:func:`caviar.data.split.split_indices`);
 4. fit a :class:`~caviar.data.preprocess.Preprocessor` on the **training rows
-   only** (means/stds and categories; seed 003 "Data Normalization": x <- (x - mu)
-   / sigma; seed 004: one-hot for categorical inputs) and apply it to all splits.
+   only** (means/stds and categories; :ref:`bg-normalization`: x <- (x - mu)
+   / sigma; one-hot for categorical inputs) and apply it to all splits.
    The label *set* comes from the full target, so every split's labels are
    encodable and ``n_classes`` does not depend on the seed (knowing which classes
    exist is not a statistic of the features, so nothing leaks). Fill values, missing

@@ -1,7 +1,7 @@
 """k-fold cross-validation splits of train+validation, with equal held-out folds.
 
-``search.cv = k`` / ``train.cv = k`` (seed 000 Regularization §2 reuses the validation
-data; k-fold cross-validation spends all of train+validation on validation in turn):
+``search.cv = k`` / ``train.cv = k`` (:ref:`bg-cross-validation`; refitting reuses the
+validation data; k-fold cross-validation spends all of train+validation on validation in turn):
 the ``N`` rows of train+validation (:func:`caviar.data.train_val`, training rows
 first) are cut into ``k`` held-out folds, stratified by class for classification
 (scikit-learn's ``StratifiedKFold(k, shuffle=True, random_state=seed)``; ``KFold`` for

@@ -22,10 +22,9 @@ then codes and numbers -> model input with tensor operations only
 :func:`~caviar.data.encoding.fitted_arrays`: fill NaN, 0/1 indicator, standardize,
 one-hot of codes).
 
-Following seed 003 ("Data Normalization", ``x <- (x - mu) / sigma``) and seed 004
-("real-valued variables are normalized by subtracting the mean, and dividing by the
-standard deviation"; "a categorical input variable X with domain {v_1, ..., v_k} is
-represented as k input indicator variables"):
+Real-valued variables are standardized (:ref:`bg-normalization`, ``x <- (x - mu) / sigma``)
+and a categorical variable with domain ``{v_1, ..., v_k}`` becomes ``k`` indicator
+variables:
 
 * **numeric** columns: missing values filled by ``impute`` (median by default), then
   ``x <- (x - mu) / sigma`` with ``mu``, ``sigma`` (population std) of the filled

@@ -3,7 +3,7 @@
 The result is a :class:`RawData`: features ``X`` as a :class:`pandas.DataFrame`
 with their original dtypes, the target ``y`` as a :class:`pandas.Series` with its
 original values, and a name. Nothing is normalized or encoded here; that is the
-job of :mod:`caviar.data.preprocess` (seed 003 "Data Normalization", seed 004),
+job of :mod:`caviar.data.preprocess` (:ref:`bg-normalization`),
 which must be fitted on the training split only.
 
 Sources:

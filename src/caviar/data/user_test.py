@@ -4,8 +4,8 @@ Benchmarks come with their own test split: ``data.test = "test.csv"`` (the same
 columns as the source; ``.parquet``/``.npz`` likewise) is mapped by the preprocessor
 fitted on the training rows and scores the final model once; the source is then
 split into training and validation rows only. An ``.npz`` source that holds arrays
-``X_test``/``y_test`` beside ``X``/``y`` uses them the same way (seed 003
-"Validation": the test set stays untouched until the end).
+``X_test``/``y_test`` beside ``X``/``y`` uses them the same way (:ref:`bg-validation`:
+the test set stays untouched until the end).
 """
 
 from __future__ import annotations

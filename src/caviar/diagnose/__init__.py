@@ -1,5 +1,5 @@
 """Diagnostics: gradient check, conditioning, gradient norms, lr range test, and the
-naive baseline and verdict of a trained model (seed 004 "Pragmatics")."""
+naive baseline and verdict of a trained model (:ref:`bg-baselines`)."""
 
 from caviar.diagnose.conditioning import (
     adagrad_diagonal,

@@ -1,4 +1,4 @@
-"""The gradient check on the training path (seed 000 Optimization §1, seed 002 §3-4).
+"""The gradient check on the training path (:ref:`bg-gradient-check`).
 
 :func:`caviar.diagnose.gradient_check.gradient_check` compares autograd with central
 differences; the trainer, though, takes its gradients from the backpropagation written

@@ -1,4 +1,4 @@
-"""The naive baseline every model must beat (seed 004 "Pragmatics": first check
+"""The naive baseline every model must beat (:ref:`bg-baselines`: first check
 that the model beats the trivial predictor).
 
 Classification: always predict the majority class of the training split; the

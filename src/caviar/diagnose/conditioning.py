@@ -1,8 +1,8 @@
-"""Conditioning of the loss at a point (seed 000 Optimization §8-9).
+"""Conditioning of the loss at a point (:ref:`bg-condition-number`).
 
 * Exact, for small models (``N <= MAX_DENSE_PARAMS``): the condition number of the
-  per-member Hessian from its singular values, ``Cn = SV_max / SV_min`` (seed 000
-  §8; equals ``numpy.linalg.cond(H)``).
+  per-member Hessian from its singular values, ``Cn = SV_max / SV_min``
+  (:ref:`bg-condition-number`; equals ``numpy.linalg.cond(H)``).
 * Estimated, for larger ones: the extreme eigenvalues from ``k`` steps of Lanczos
   on Hessian-vector products (full reorthogonalization). Each Ritz value ``theta``
   comes with the residual bound ``|lambda - theta| <= |beta_k s_k|`` (``s_k`` the
@@ -10,7 +10,7 @@
   Hessian is positive definite ``Cn = lambda_max / lambda_min``; otherwise the
   smallest ``|lambda|`` is interior to the spectrum and Lanczos does not bound it, so
   no condition number is claimed.
-* AdaGrad's diagonal matrix (seed 000 §9), ``B = diag(sum_j g_j g_j^T)^(1/2)``
+* AdaGrad's diagonal matrix (:ref:`bg-adagrad`), ``B = diag(sum_j g_j g_j^T)^(1/2)``
   accumulated over training steps: the cheap, diagonal-only picture of how
   differently the loss reacts to each parameter; ``max B / min B`` side by side.
 """
@@ -86,7 +86,10 @@ def lanczos_extremes(
 
 
 def adagrad_diagonal(grad_sq_sum: torch.Tensor) -> dict[str, float]:
-    """Seed 000 §9's ``B`` from the summed squared gradients ``(N,)`` of one member."""
+    """AdaGrad's ``B`` from the summed squared gradients ``(N,)`` of one member.
+
+    See :ref:`bg-adagrad`.
+    """
     b = grad_sq_sum.clamp_min(0).sqrt()
     positive = b[b > 0]
     if positive.numel() == 0:

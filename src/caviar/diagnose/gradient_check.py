@@ -1,6 +1,6 @@
-"""Gradient check: autograd against central finite differences (seed 000 Optimization §1).
+"""Gradient check: autograd against central finite differences (:ref:`bg-gradient-check`).
 
-Seed 000 §1: numerical differentiation is too slow to train with, but it verifies
+Numerical differentiation is too slow to train with, but it verifies
 back-propagation on a simplified network. For every parameter tensor (each layer's
 weight and bias) and each checked entry ``j``, in float64:
 

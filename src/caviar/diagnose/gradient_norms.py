@@ -1,4 +1,4 @@
-"""Per-layer gradient norms over training (seed 002 §7, vanishing gradients).
+"""Per-layer gradient norms over training (:ref:`bg-vanishing-gradients`).
 
 Back-propagation multiplies the gradient by ``g'(z)`` at every hidden layer; the
 sigmoid's derivative is at most 1/4, so in a deep sigmoid network the first layers'
@@ -6,7 +6,7 @@ gradients shrink geometrically while relu's (derivative 1 where active) do not.
 We train the configuration with its own optimizer and record, after every
 backward pass, ``||dL/dW_l||_2`` of each layer's weight, averaged per epoch. The
 summary is ``first_to_last_ratio = mean_t ||dL/dW_1|| / mean_t ||dL/dW_L||``. The
-squared gradients are also summed for AdaGrad's diagonal ``B`` (seed 000 §9).
+squared gradients are also summed for AdaGrad's diagonal ``B`` (:ref:`bg-adagrad`).
 """
 
 from __future__ import annotations

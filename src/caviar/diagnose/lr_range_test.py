@@ -1,6 +1,6 @@
-"""Learning-rate range test (seed 003 "How to find the best learning rate?").
+"""Learning-rate range test (how to find the best learning rate).
 
-Seed 003 asks how to find the learning rate without touching the test set. The
+The aim is to find the learning rate without touching the test set (:ref:`bg-validation`). The
 range test (L. Smith, "Cyclical learning rates", 2017) trains from the initial
 weights while the rate grows exponentially,
 

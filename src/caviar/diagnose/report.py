@@ -1,8 +1,9 @@
 """``caviar diagnose``: one report per configuration.
 
-Sections: gradient check (seed 000 Optimization §1), Hessian conditioning with
-AdaGrad's diagonal side by side (§8-9), per-layer gradient norms over training
-(seed 002 §7), learning-rate range test (seed 003), naive baseline and the
+Sections: gradient check (:ref:`bg-gradient-check`), Hessian conditioning with
+AdaGrad's diagonal side by side (:ref:`bg-condition-number`, :ref:`bg-adagrad`), per-layer
+gradient norms over training (:ref:`bg-vanishing-gradients`), learning-rate range test,
+naive baseline and the
 under/overfitting verdict. :func:`diagnose` returns a JSON-ready dict;
 :func:`render_text` prints it as tables; :func:`write_plots` draws the curves
 (matplotlib, Agg backend).
@@ -32,7 +33,7 @@ from caviar.training.population import penalty_lambdas, stack_knobs
 from caviar.training.splits import split_tensors
 from caviar.training.trainer import PopulationTrainer
 
-CHECK_ROWS = 32  # seed 000 §1: the gradient check runs on a simplified problem
+CHECK_ROWS = 32  # bg-gradient-check: the gradient check runs on a simplified problem
 
 
 def _float64(cfg: RunConfig, flat: torch.Tensor | None) -> RunConfig:
@@ -71,7 +72,7 @@ def _objective_at(cfg: RunConfig, data, flat: torch.Tensor | None, rows: int | N
 
 def _baseline_and_verdict(data, train_score: float, val_score: float, metric: str) -> dict:
     """The naive baseline and the under/overfitting verdict, both on ``metric``, and
-    boosted trees beside the network, scored with the same metric (seed 004,
+    boosted trees beside the network, scored with the same metric (:ref:`bg-baselines`,
     :mod:`caviar.diagnose.trees`)."""
     from caviar.training.scoring import perfect_score
 
@@ -88,7 +89,7 @@ def _baseline_and_verdict(data, train_score: float, val_score: float, metric: st
 
 def diagnose(cfg: RunConfig, data, *, epochs: int = 20, lr_steps: int = 100) -> dict:
     """Every diagnostic for one configuration (a JSON-ready dict)."""
-    # 0. the initial loss against log k and symmetric initialization (seed 000 §2, 003)
+    # 0. the initial loss against log k and symmetric initialization (bg-initialization)
     init = initial_check(PopulationTrainer([cfg], data)) if not is_full_batch(cfg) else None
     # 1. gradient check at the initial weights, float64, on a few rows
     model, f = _objective_at(cfg, data, None, CHECK_ROWS)

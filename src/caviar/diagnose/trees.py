@@ -1,5 +1,5 @@
-"""Gradient-boosted trees (and a linear model) beside the network (seed 004: "the
-algorithm is a hyperparameter" -- try another model class before tuning this one for
+"""Gradient-boosted trees (and a linear model) beside the network (:ref:`bg-baselines`: the
+algorithm is a hyperparameter -- try another model class before tuning this one for
 long).
 
 scikit-learn's ``HistGradientBoostingClassifier`` / ``HistGradientBoostingRegressor``

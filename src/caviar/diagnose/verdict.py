@@ -1,5 +1,5 @@
-"""A verdict on a trained model from its train and validation scores (seed 004
-"Pragmatics"; seed 000 Regularization: bias vs variance).
+"""A verdict on a trained model from its train and validation scores (:ref:`bg-baselines`:
+bias vs variance).
 
 With ``train`` and ``val`` the best member's scores (accuracy or R^2, higher is
 better) and ``base`` the naive baseline's validation score, in this order:

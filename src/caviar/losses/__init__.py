@@ -1,8 +1,10 @@
 """Loss functions for a population: every loss maps ``(P, B, K)`` predictions to ``(P,)``.
 
-Pure functions, one per file, each citing its seed (seed 000 Loss §1-5, seed 003 for label
-smoothing); :mod:`caviar.losses.reduction` is the one shared reduction (mean over the batch
-and the output axis). :data:`LOSSES` / :func:`get_loss` is the registry by name.
+Pure functions, one per file, each stating its formula (background:
+:ref:`bg-regression-losses`, :ref:`bg-cross-entropy`, :ref:`bg-kl-divergence`,
+:ref:`bg-hinge`, :ref:`bg-label-smoothing`); :mod:`caviar.losses.reduction` is the one
+shared reduction (mean over the batch and the output axis). :data:`LOSSES` /
+:func:`get_loss` is the registry by name.
 """
 
 from caviar.losses.binary_cross_entropy import binary_cross_entropy

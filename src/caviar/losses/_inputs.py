@@ -7,7 +7,7 @@ Not an algorithm: the checks and broadcasts every loss file needs, kept in one p
   all members, ``(B,)`` meaning ``K = 1``, or per member ``(P, B, K)`` / ``(P, B)`` (K = 1).
 * Class codes are an integer tensor ``(B,)`` (shared) or ``(P, B)`` with values in ``[0, K)``.
 * A per-member hyperparameter is a python number (one value for every member) or a
-  ``(P,)`` tensor (docs/conventions.md); a python number is validated in python and kept a
+  ``(P,)`` tensor (docs/dev/conventions.md); a python number is validated in python and kept a
   python number, so it costs no tensor and no device synchronisation.
 """
 
@@ -139,11 +139,11 @@ def broadcast_hyper(value: Hyper, like: torch.Tensor) -> Hyper:
 
 
 def smoothing_weights(eps: Hyper, n_classes: int) -> tuple[Hyper, Hyper]:
-    """Label smoothing of seed 003 as ``p' = a·p + b`` with ``b = ε/(K−1)``, ``a = 1 − ε − b``.
+    """Label smoothing as ``p' = a·p + b`` with ``b = ε/(K−1)``, ``a = 1 − ε − b``.
 
     For a one-hot ``p`` this gives ``1 − ε`` for the true class and ``ε/(K−1)`` for each
-    other class (seed 003 "Adding Noise improves Generalization", output noise; the seed
-    prints ``ε/(1−K)``, a sign slip: the smoothed values must be non-negative).
+    other class (:ref:`bg-label-smoothing`, noise on the outputs; the form ``ε/(1−K)``
+    seen in some notes is a sign slip: the smoothed values must be non-negative).
     """
     b = eps / (n_classes - 1)
     a = 1.0 - eps - b

@@ -1,4 +1,4 @@
-"""Binary cross-entropy on logits (independent sigmoids), seed 000 Loss §2.
+"""Binary cross-entropy on logits (independent sigmoids) (:ref:`bg-cross-entropy`).
 
 Each of the K outputs is an independent Bernoulli with ``σ(x) = 1/(1 + e^{−x})``:
 
@@ -13,7 +13,7 @@ also at ``x = 0``). Two uses:
 
 The per-example loss is the mean over the K outputs (as Keras ``binary_crossentropy`` and
 ``torch.nn.functional.binary_cross_entropy_with_logits``), then the mean over the batch
-(the seed sums over examples; the mean keeps the learning rate independent of the batch
+(the textbook form sums over examples; the mean keeps the learning rate independent of the batch
 size).
 """
 

@@ -1,9 +1,10 @@
-"""Softmax cross-entropy on logits with label smoothing, seed 000 Loss §2-3 and seed 003.
+"""Softmax cross-entropy on logits with label smoothing (:ref:`bg-cross-entropy`,
+:ref:`bg-label-smoothing`).
 
     q = softmax(ŷ),    ℓ_i = − Σ_j p'_j log q_j
 
 with ``log q`` computed by ``log_softmax`` (stable for huge logits). The target ``p`` is a
-class code (one-hot) or a probability vector; label smoothing ε (seed 003, output noise)
+class code (one-hot) or a probability vector; label smoothing ε (noise on the outputs)
 maps ``{0, 1} → {ε/(K−1), 1 − ε}``: the true class gets ``1 − ε``, each of the other
 ``K − 1`` classes ``ε/(K−1)``. For a probability vector the same affine map is applied,
 ``p' = a·p + b`` with ``b = ε/(K−1)``, ``a = 1 − ε − b``; so, for class codes,
@@ -16,7 +17,7 @@ Relation to torch: ``torch.nn.functional.cross_entropy(..., label_smoothing=ε_t
 the true class ``1 − ε_t + ε_t/K`` and the others ``ε_t/K``. The two coincide under
 ``ε_t = ε·K/(K−1)`` (only for ``ε ≤ (K−1)/K``, where ``ε_t ≤ 1``).
 
-The seeds write sums over the examples; the engine averages over the batch so the
+Textbooks write sums over the examples; the engine averages over the batch so the
 learning rate does not scale with the batch size.
 """
 
@@ -99,7 +100,7 @@ def cross_entropy_and_gradient(
     """The batch-mean loss ``(P,)`` and its gradient ``∂L_p/∂ŷ_p`` ``(P, B, K)`` in closed form.
 
     For class codes the gradient of the softmax cross-entropy with respect to the logits
-    is (seed 000 Loss §3; seed 002 backpropagation starts from it)::
+    is (:ref:`bg-cross-entropy`; backpropagation starts from it)::
 
         ∂ℓ_i/∂ŷ_ij = q_ij − p'_ij,    so    ∂L/∂ŷ_ij = (q_ij − p'_ij) / B
 

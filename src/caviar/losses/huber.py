@@ -1,11 +1,11 @@
-"""Huber loss with a per-member threshold δ, seed 000 Loss §1.
+"""Huber loss with a per-member threshold δ (:ref:`bg-regression-losses`).
 
     r = ŷ − y,    ℓ_δ(r) = ½ r²            if |r| ≤ δ
                           δ (|r| − ½ δ)    otherwise
 
 δ > 0 is a per-member hyperparameter (python float or ``(P,)`` tensor; default 1.0 in the
-registry). The loss is continuous with a continuous first derivative at |r| = δ. The seed
-writes the sum over the n examples; the engine averages over the batch (and over the K
+registry). The loss is continuous with a continuous first derivative at |r| = δ. The textbook
+form is the sum over the n examples; the engine averages over the batch (and over the K
 outputs) so the learning rate does not scale with the batch size. For member ``m`` it
 equals ``torch.nn.functional.huber_loss(pred[m], target, delta=δ_m)``.
 """

@@ -1,15 +1,15 @@
-"""Kullback-Leibler divergence of the softmax from the target, seed 000 Loss §4.
+"""Kullback-Leibler divergence of the softmax from the target (:ref:`bg-kl-divergence`).
 
     KL(p' ‖ q) = Σ_j p'_j log p'_j − Σ_j p'_j log q_j ,    q = softmax(ŷ)
 
-with ``0 log 0 = 0`` (``torch.special.xlogy``) and ``log q`` from ``log_softmax``. The seed
-prints the first term with a minus sign, a slip: as written it would be entropy plus
-cross-entropy, not a divergence (it agrees with the above only for one-hot targets, where
-``Σ p log p = 0``). ``p'`` is the target distribution, optionally label smoothed exactly as
-in :func:`caviar.losses.cross_entropy.cross_entropy` (seed 003: true class ``1 − ε``, others
-``ε/(K−1)``). It differs from the cross-entropy by the entropy of ``p'``, a constant in the
-logits: the two have the same gradient, and they are equal for one-hot targets without
-smoothing (seed 000 §4).
+with ``0 log 0 = 0`` (``torch.special.xlogy``) and ``log q`` from ``log_softmax``. Writing
+the first term with a minus sign is a common slip: that would be entropy plus cross-entropy,
+not a divergence (it agrees with the above only for one-hot targets, where ``Σ p log p =
+0``). ``p'`` is the target distribution, optionally label smoothed exactly as in
+:func:`caviar.losses.cross_entropy.cross_entropy` (:ref:`bg-label-smoothing`: true class ``1
+− ε``, others ``ε/(K−1)``). It differs from the cross-entropy by the entropy of ``p'``, a
+constant in the logits: the two have the same gradient, and they are equal for one-hot
+targets without smoothing (:ref:`bg-kl-divergence`).
 
 For member ``m`` it equals ``torch.nn.functional.kl_div(log_softmax(ŷ_m), p'_m,
 reduction="batchmean")``: the mean over the examples (the engine averages over the batch so

@@ -1,8 +1,8 @@
-"""L1 loss (mean absolute error), seed 000 Loss §1.
+"""L1 loss (mean absolute error) (:ref:`bg-regression-losses`).
 
     ℓ_i = |ŷ_i − y_i|,        L_m = (1/(B·K)) Σ_i Σ_k |ŷ_{m,i,k} − y_{i,k}|
 
-The seed writes the sum over the n examples; the engine averages over the batch (and
+The textbook form is the sum over the n examples; the engine averages over the batch (and
 over the K outputs) so the learning rate does not scale with the batch size. Equals
 ``torch.nn.functional.l1_loss(pred[m], target)`` for each member ``m``. The gradient at
 a zero residual is 0 (the subgradient torch uses).

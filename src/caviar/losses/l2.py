@@ -1,8 +1,8 @@
-"""L2 loss (mean squared error), seed 000 Loss §1.
+"""L2 loss (mean squared error) (:ref:`bg-regression-losses`).
 
     ℓ_i = (ŷ_i − y_i)²,        L_m = (1/(B·K)) Σ_i Σ_k (ŷ_{m,i,k} − y_{i,k})²
 
-No factor 1/2 (as in the seed). The seed writes the sum over the n examples; the engine
+No factor 1/2. The textbook form is the sum over the n examples; the engine
 averages over the batch (and over the K outputs) so the learning rate does not scale
 with the batch size. Equals ``torch.nn.functional.mse_loss(pred[m], target)`` per member.
 """

@@ -1,11 +1,11 @@
-"""Log-cosh loss, seed 000 Loss §1.
+"""Log-cosh loss (:ref:`bg-regression-losses`).
 
     ℓ(r) = log cosh(r),   r = ŷ − y
 
 computed without overflow as ``log cosh r = |r| + log1p(e^{−2|r|}) − log 2`` (cosh
 overflows for |r| ≳ 710 in float64, ≳ 89 in float32). Its derivative is ``tanh r``: close
-to ``½ r²`` for small residuals and to ``|r| − log 2`` for large ones. The seed writes the
-sum over the n examples; the engine averages over the batch (and over the K outputs) so
+to ``½ r²`` for small residuals and to ``|r| − log 2`` for large ones. The textbook form is
+the sum over the n examples; the engine averages over the batch (and over the K outputs) so
 the learning rate does not scale with the batch size.
 """
 

@@ -1,11 +1,11 @@
-"""Multiclass hinge loss (Weston-Watkins / Crammer-Singer margin form), seed 000 Loss §5.
+"""Multiclass hinge loss (Weston-Watkins / Crammer-Singer margin form) (:ref:`bg-hinge`).
 
     ℓ_i = Σ_{j ≠ t} max(0, ŷ_j − ŷ_t + 1)
 
 for raw scores ``ŷ`` (no softmax) and true class ``t``: each wrong class whose score comes
-within a margin of 1 of the true score adds its violation (worked example: seed 000 §6
-gives 1.0, 0.6 and 0.0). The seed sums over the examples; the engine averages over the
-batch so the learning rate does not scale with the batch size.
+within a margin of 1 of the true score adds its violation (for example, three examples can
+give 1.0, 0.6 and 0.0). The textbook form sums over the examples; the engine averages over
+the batch so the learning rate does not scale with the batch size.
 
 ``torch.nn.functional.multi_margin_loss`` (p=1, margin=1) is the same sum divided by K.
 """

@@ -8,13 +8,13 @@ then e.g. the output axis of a regression or of independent sigmoids). This help
 2. reduces the batch axis:
 
    * ``"mean"`` (default): ``L_m = (1/B) Σ_i ℓ_{m,i}`` → ``(P,)``;
-   * ``"sum"``: ``Σ_i ℓ_{m,i}`` → ``(P,)`` (the seeds' sum over examples, seed 000 Loss
-     §1; handy to accumulate a loss over many batches and divide once);
+   * ``"sum"``: ``Σ_i ℓ_{m,i}`` → ``(P,)`` (the textbook sum over examples,
+     :ref:`bg-regression-losses`; handy to accumulate a loss over many batches and divide once);
    * ``"none"``: the per-example losses ``(P, B)``.
 
-The seeds (seed 000 Loss §1-5) write losses as sums over the examples; the engine
+Textbooks write losses as sums over the examples; the engine
 uses the mean so that the learning rate does not scale with the batch size
-(docs/conventions.md).
+(docs/dev/conventions.md).
 """
 
 from __future__ import annotations

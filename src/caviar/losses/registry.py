@@ -1,12 +1,12 @@
 """The loss registry: name → :class:`LossSpec` (function, task, per-member hypers, outputs).
 
-Not an algorithm itself: it records, for each loss of seed 000 Loss §1-5, what the rest of
-the engine needs to use it — whether it is a regression or a classification loss, the
-names and defaults of its per-member hyperparameters, how many network outputs a
-classification task with ``n`` classes needs, and how to turn the network's outputs into
-class probabilities ``(P, B, n_classes)``:
+Not an algorithm itself: it records, for each loss (:ref:`bg-regression-losses` to
+:ref:`bg-hinge`), what the rest of the engine needs to use it — whether it is a regression
+or a classification loss, the names and defaults of its per-member hyperparameters, how many
+network outputs a classification task with ``n`` classes needs, and how to turn the
+network's outputs into class probabilities ``(P, B, n_classes)``:
 
-* cross-entropy, KL divergence: ``softmax`` (the model the loss fits, seed 000 §3);
+* cross-entropy, KL divergence: ``softmax`` (the model the loss fits, :ref:`bg-cross-entropy`);
 * hinge, squared hinge: ``softmax`` of the scores as well. The hinge losses fit margins,
   not probabilities, so these are only a monotone normalisation of the scores (the arg-max
   and ranking are right; the values are not calibrated);

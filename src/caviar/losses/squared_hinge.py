@@ -1,9 +1,9 @@
-"""Squared multiclass hinge loss, seed 000 Loss §5.
+"""Squared multiclass hinge loss (:ref:`bg-hinge`).
 
     ℓ_i = ½ Σ_{j ≠ t} max(0, ŷ_j − ŷ_t + 1)²
 
-with the seed's factor ½, so the gradient w.r.t. a violating score is the violation itself.
-Smoother than the hinge (continuous first derivative). The seed sums over the examples;
+with a factor ½, so the gradient w.r.t. a violating score is the violation itself.
+Smoother than the hinge (continuous first derivative). The textbook form sums over the examples;
 the engine averages over the batch so the learning rate does not scale with the batch size.
 
 ``torch.nn.functional.multi_margin_loss(p=2, margin=1)`` is ``Σ_{j≠t} max(0, ·)² / K``, i.e.

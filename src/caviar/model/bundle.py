@@ -9,7 +9,7 @@ A model directory holds two files:
   loss, task, the fitted preprocessing (:mod:`caviar.data.preprocess`: fill values,
   means, stds, kept categories, labels, target scale), the configuration, the metrics.
 
-A directory may hold several members (an ensemble, seed 000 Regularization §8):
+A directory may hold several members (an ensemble, :ref:`bg-ensembles`):
 predictions combine the members by ``combine = "mean"`` (average of the probabilities
 or values) or ``"vote"`` (the members' classes; ``predict_proba`` is then the fraction
 of votes per class). Batch-normalized
@@ -256,7 +256,7 @@ class TrainedModel(Exportable):
     def predict_mc(
         self, X: pd.DataFrame | np.ndarray, samples: int, *, preprocessed: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Monte-Carlo dropout (seed 000 Regularization §5, ``y = integral P(D) f(X, D) dD``):
+        """Monte-Carlo dropout (:ref:`bg-mc-dropout`, ``y = integral P(D) f(X, D) dD``):
         ``samples`` stochastic passes with dropout on; returns the mean and standard deviation
         over the passes of the combined probabilities ``(n, C)`` or values ``(n, K)``."""
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:

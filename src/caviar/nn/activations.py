@@ -1,11 +1,11 @@
-"""Hidden-layer activations (seed 002 §8, seed 003 "leaky ReLU") and those users of
+"""Hidden-layer activations (:ref:`bg-activations`) and those users of
 today's libraries expect beside them (torch.nn.functional's definitions).
 
 * sigmoid  g(z) = 1 / (1 + e^{-z})
 * tanh     g(z) = (e^z - e^{-z}) / (e^z + e^{-z})
 * relu     g(z) = max(0, z)
 * leaky_relu g(z) = z for z >= 0, alpha * z otherwise; alpha is a per-member
-  knob of shape ``(P,)`` (seed 003 draws it as "y = alpha x" for x < 0).
+  knob of shape ``(P,)`` (``y = alpha x`` for x < 0).
 * elu      g(z) = z for z > 0, alpha (e^z - 1) otherwise; per-member alpha
 * gelu     g(z) = z Φ(z), Φ the standard normal CDF (the exact form, not tanh's)
 * silu     g(z) = z σ(z) (also called swish)

@@ -1,6 +1,6 @@
 """Backpropagation written out for a population MLP (no autograd graph through the layers).
 
-Seed 002 §3-4 and seed 003 ("Backpropagation") derive the gradients of an MLP layer by
+Backpropagation gives the gradients of an MLP layer by
 layer; this module computes exactly those equations for all ``P`` members at once, with
 batched matrix products, and writes them straight into the model's ``flat.grad``. It is
 the training path of every population without batch normalization (batch norm keeps the
@@ -26,7 +26,7 @@ with ``g'`` from the activation's output where it determines it (ReLU ``[a > 0]`
 ``1 − e^{−β a}`` = ``σ(βz)``, and 1 where ``βz`` passed the linear threshold), from the
 sign of ``z`` for the leaky ReLU (``1`` for ``z ≥ 0``, else the member's slope) and from
 ``z`` itself for GELU (``Φ(z) + z φ(z)``) and SiLU (``σ(z) (1 + z (1 − σ(z)))``).
-The penalty terms are those of :func:`caviar.penalties.penalties` (seed 000 Loss §7-9).
+The penalty terms are those of :func:`caviar.penalties.penalties` (:ref:`bg-penalties`).
 
 Why by hand: autograd through per-layer leaf views spends about a third of a training
 step outside the matrix products (gradient accumulation copies, penalty graphs, saved

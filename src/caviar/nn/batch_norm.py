@@ -1,6 +1,6 @@
-"""Batch normalization with per-member scale, shift and running statistics (seed 001).
+"""Batch normalization with per-member scale, shift and running statistics.
 
-Seed 001 "Implementing Batch Norm": for a hidden layer's pre-activations
+Batch normalization (:ref:`bg-batch-norm`): for a hidden layer's pre-activations
 ``z`` (one member, a mini-batch of ``m`` examples), per unit
 
     mu      = (1/m) sum_i z_i
@@ -11,7 +11,7 @@ Seed 001 "Implementing Batch Norm": for a hidden layer's pre-activations
 placed between the linear map and the activation ("Fitting Batch Norm into
 network": ``z -> z~ -> a = g(z~)``); the layer's bias ``b`` is dropped because
 the mean subtraction cancels it ("is redundant"). ``gamma = 1, beta = 0`` at the
-start (seed 000 Regularization §7) and both are trained like the weights: they
+start and both are trained like the weights: they
 live in the member's row of ``flat``.
 
 "Batch Norm at Test Time": the statistics used at evaluation are moving

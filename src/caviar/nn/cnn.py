@@ -18,7 +18,7 @@ activation (``leaky_relu`` with each member's own slope), batch norm (each membe
 dropout (each member's ``model.dropout``) are the MLP's knobs. Kernels are initialized by
 ``model.init`` with the fan-in and fan-out of a convolution (``in·k`` and ``out·k``, as
 ``torch.nn.init`` counts them); ``model.output_init = "prior"`` starts the output layer at
-weights 0 and the baseline bias (seed 004), as for the MLP.
+weights 0 and the baseline bias (:ref:`bg-output-init`), as for the MLP.
 """
 
 from __future__ import annotations

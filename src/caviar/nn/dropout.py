@@ -1,17 +1,16 @@
-"""Inverted dropout with a per-member rate (seeds 000 Regularization §4, 002 §4, 004).
+"""Inverted dropout with a per-member rate (:ref:`bg-dropout`).
 
-``rate`` is the proportion of units zeroed (seed 004: "Dropout is controlled by
-a parameter *rate*, which specifies the proportion of values that are zeroed";
-seed 000 §4 calls ``p`` the keep probability: ``p = 1 - rate``). In training,
+``rate`` is the proportion of units zeroed (as in Keras; some texts
+call ``p = 1 - rate``, the keep probability, the parameter). In training,
 for member ``p`` with uniforms ``u`` from its own stream (:mod:`caviar.nn.random`):
 
     m = [u >= rate_p]          (kept with probability 1 - rate_p)
     h <- h * m / (1 - rate_p)  (inverted scaling keeps E[h] unchanged)
 
-so evaluation uses the network unchanged (seed 004: "During evaluation, dropout
-is not used"; the 1/(1-rate) scaling is applied during training instead of at
-prediction time). A fresh mask is drawn for every mini-batch (seed 000 §4: "the
-deletion of nodes does not add up through batches"). A member with ``rate = 0``
+so evaluation uses the network unchanged (dropout is off during
+evaluation; the 1/(1-rate) scaling is applied during training instead of at
+prediction time). A fresh mask is drawn for every mini-batch (the
+dropped units of one batch do not carry over to the next). A member with ``rate = 0``
 keeps every unit and is multiplied by exactly 1. Masks use 16-bit uniforms
 (two per hashed word, :func:`caviar.nn.random.uniform`), so the keep
 probability is ``1 - rate`` rounded up to a multiple of 2^-16.

@@ -6,14 +6,14 @@ is trained in (the population-independence invariant).
 
 For a weight matrix of shape ``(fan_in, fan_out)``:
 
-* ``zeros``                       W = 0 (seed 004: every unit then learns the same thing)
+* ``zeros``                       W = 0 (every unit then learns the same thing)
 * ``normal``                      W ~ N(0, s^2), s = ``init_scale``
 * ``uniform``                     W ~ U(-s, s), s = ``init_scale``
 * ``glorot_uniform`` / ``glorot_normal``  Var W = 2 / (fan_in + fan_out) (Glorot & Bengio)
 * ``he_uniform`` / ``he_normal``  Var W = 2 / fan_in (He et al., for ReLU)
 * ``lecun_uniform`` / ``lecun_normal``    Var W = 1 / fan_in
 
-Seed 003 ("Weight Initialization"): identical weights update identically, and
+Initialization (:ref:`bg-initialization`): identical weights update identically, and
 large fan-in with large weights overshoots, hence variance scaled by fan-in.
 Biases start at zero.
 """

@@ -15,8 +15,8 @@ own ``torch.nn`` layers there, and these layers provide them:
   variance during the forward pass and the population updates the running ones after
   it, outside ``vmap``, for alive members only.
 
-Inverted dropout (seed 000 Regularization §4, seed 004): ``h <- h ⊙ [u >= rate] / (1 -
-rate)`` in training, the identity in evaluation. Batch norm (seed 001): ``z~ = γ (z −
+Inverted dropout (:ref:`bg-dropout`): ``h <- h ⊙ [u >= rate] / (1 -
+rate)`` in training, the identity in evaluation. Batch norm (:ref:`bg-batch-norm`): ``z~ = γ (z −
 μ_B) / sqrt(σ²_B + ε) + β`` over the batch and spatial axes in training, with
 ``running <- (1 − m) running + m stat`` (unbiased variance) — the formulas of
 ``torch.nn.BatchNorm1d``/``2d``, so a member equals the torch module trained alone.
@@ -129,7 +129,7 @@ class Dropout(nn.Module):
 
 class LeakyReLU(nn.Module):
     """``z`` for ``z >= 0``, ``α z`` otherwise; ``negative_slope=None``: the member's
-    ``model.leaky_slope`` (seed 003 "leaky ReLU")."""
+    ``model.leaky_slope`` (:ref:`bg-activations`)."""
 
     def __init__(self, negative_slope: float | None = None) -> None:
         super().__init__()

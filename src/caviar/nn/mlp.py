@@ -244,9 +244,9 @@ class PopulationMLP:
     ) -> None:
         """Draw every member's weights from its own seed (see ``caviar.nn.init``).
 
-        With ``output_bias`` given, the output layer follows seed 004's output
-        initialization: weights zero and bias ``output_bias``. Batch-norm layers
-        start at ``gamma = 1``, ``beta = 0`` (seed 000 Regularization §7) with
+        With ``output_bias`` given, the output layer follows the baseline output
+        initialization (:ref:`bg-output-init`): weights zero and bias ``output_bias``.
+        Batch-norm layers start at ``gamma = 1``, ``beta = 0`` (:ref:`bg-batch-norm`) with
         running mean 0 and running variance 1.
         """
         check_initializer(init)
@@ -299,7 +299,7 @@ class PopulationMLP:
         ``dropout`` applies per-member dropout (:class:`DropoutPass`);
         ``bn_update = (momentum, alive)`` makes batch norm use the batch
         statistics and update the running ones of ``stats`` in place; without
-        it batch norm uses the running statistics (test time, seed 001).
+        it batch norm uses the running statistics (test time, :ref:`bg-batch-norm`).
         """
         n = self.population if flat is None else flat.shape[0]
         if dropout is not None:

@@ -1,8 +1,8 @@
 """A population of any ``torch.nn.Module``: P members in one vectorized program.
 
-The generic counterpart of :class:`caviar.nn.mlp.PopulationMLP` (seed 001, the caviar
-approach, for any network). ``P`` modules of one structure (the same parameter names and
-shapes), each built from its member's seed, are laid out as
+The generic counterpart of :class:`caviar.nn.mlp.PopulationMLP` (the caviar approach,
+:ref:`bg-caviar-approach`, for any network). ``P`` modules of one structure (the same
+parameter names and shapes), each built from its member's seed, are laid out as
 
 * ``flat (P, N)``: every parameter of member ``p`` in row ``p`` (``flat.grad`` alike), so
   every optimizer, schedule, PBT copy, compaction and snapshot works on it unchanged;
@@ -22,7 +22,7 @@ by them, :func:`~caviar.nn.layers.convert_layers`); ``vmap`` runs with
 ``randomness="error"``, so a module drawing from torch's global generator is refused
 (its members could not be reproduced alone).
 
-Penalties (seed 000 Loss §7-9): kernels are the parameters of two or more dimensions,
+Penalties (:ref:`bg-penalties`): kernels are the parameters of two or more dimensions,
 biases the one-dimensional parameters named ``*bias``; the activity penalty acts on the
 module's output. Inputs arrive as flat features ``(B, F)`` (shared) or ``(P, B, F)`` (per
 member, e.g. augmented) and are viewed as ``(B, *input_shape)`` for the module.

@@ -1,8 +1,7 @@
-"""Gaussian noise in weights and inputs, per-member sigma (seed 003 "Adding Noise improves
-Generalization").
+"""Gaussian noise in weights and inputs, per-member sigma (:ref:`bg-noise`).
 
-Seed 003 "Noise in weights": ``w <- w + eps_w`` with ``eps_w ~ N(0, sigma^2 I)``,
-"equivalent to adding a regularization term to the loss function". For every
+Noise in weights: ``w <- w + eps_w`` with ``eps_w ~ N(0, sigma^2 I)``,
+which acts like a regularization term added to the loss. For every
 training step, member ``p``'s kernels (not biases, not batch-norm scale/shift)
 are perturbed with its own ``sigma_p`` and its own random stream; the forward
 and backward passes run at ``w + eps`` and the optimizer then updates the clean

@@ -1,4 +1,4 @@
-"""Output-layer initialization from the training targets (seed 004, "Initialization").
+"""Output-layer initialization from the training targets (:ref:`bg-output-init`).
 
 "For the output units, non-bias weights can be set to zero and the bias weights to
 the mean for regression or inverse-sigmoid of the empirical probability for

@@ -21,7 +21,7 @@ name                   class                       hypers (defaults)
 =====================  ==========================  =====================================
 
 ``weight_decay`` is decoupled on every optimizer (``theta <- theta*(1 - eta*wd)``
-before the step, seed 002 §9 "Decay"), so ``adam`` with ``weight_decay > 0`` is
+before the step, :ref:`bg-weight-decay`), so ``adam`` with ``weight_decay > 0`` is
 ``torch.optim.AdamW``.
 """
 

@@ -1,14 +1,13 @@
 """AdaGrad: per-coordinate learning rates from the sum of squared gradients.
 
-Seed 000 Optimization §9-10: precondition the gradient with the diagonal matrix
-``B = diag(sum_j g_j g_j^T)^(1/2)`` (the seed's formula indexes the first factor
-by ``i``; the diagonal of the accumulated outer products ``g_j g_j^T`` is meant),
-which is cheap to invert, so each coordinate's step shrinks as its squared
-gradients pile up (§10: this is why steps get smaller and smaller, which RMSProp
-fixes with a decay). With ``eps`` added for numerical safety::
+AdaGrad (:ref:`bg-adagrad`): precondition the gradient with the diagonal matrix
+``B = diag(sum_j g_j g_j^T)^(1/2)`` (the diagonal of the accumulated outer products
+``g_j g_j^T``), which is cheap to invert, so each coordinate's step shrinks as its squared
+gradients pile up (this is why steps get smaller and smaller, which RMSProp fixes with a
+decay). With ``eps`` added for numerical safety::
 
     G     <- G + grad**2                               # elementwise
-    theta <- theta * (1 - eta * weight_decay)          # decoupled decay, seed 002 §9
+    theta <- theta * (1 - eta * weight_decay)          # decoupled decay (bg-weight-decay)
     theta <- theta - eta * grad / (sqrt(G) + eps)
 
 With ``weight_decay = 0`` this is ``torch.optim.Adagrad(lr=eta, eps=eps)`` with
@@ -55,7 +54,7 @@ def adagrad_step(
 
 
 class Adagrad(PopulationOptimizer):
-    """AdaGrad (seed 000 §9-10). Hypers: ``lr``, ``eps``, ``weight_decay``."""
+    """AdaGrad (:ref:`bg-adagrad`). Hypers: ``lr``, ``eps``, ``weight_decay``."""
 
     name = "adagrad"
     hyper_defaults: ClassVar[dict[str, float]] = {

@@ -1,17 +1,17 @@
 """Adam ("adaptive moments") with bias correction, and AdamW (decoupled decay).
 
-Seed 004 ("Adam" pseudo-code; seed 000 Optimization §11: "Adam combines RMSProp
-with momentum" and needs a bias correction because the moments start at 0).
+Adam (:ref:`bg-adam`: RMSProp combined
+with momentum, which needs a bias correction because the moments start at 0).
 For member ``i`` with ``eta = lr_i * lr_scale_i`` and its own step counter
 ``t`` (which starts at 0 and only advances on the member's own updates)::
 
     t     <- t + 1
     s     <- beta1 * s + (1 - beta1) * grad            # first moment ("momentum")
     r     <- beta2 * r + (1 - beta2) * grad**2         # second moment
-    theta <- theta * (1 - eta * weight_decay)          # decoupled decay, seed 002 §9
+    theta <- theta * (1 - eta * weight_decay)          # decoupled decay (bg-weight-decay)
     theta <- theta - eta * (s / (1 - beta1**t)) / (sqrt(r / (1 - beta2**t)) + eps)
 
-``eps`` is outside the square root, as in seed 004 and ``torch.optim.Adam``.
+``eps`` is outside the square root, as in ``torch.optim.Adam``.
 With ``weight_decay = 0`` this is ``torch.optim.Adam(lr, betas, eps)``; with
 ``weight_decay > 0`` it is exactly ``torch.optim.AdamW(lr, betas, eps,
 weight_decay)`` (decay multiplies the weights by ``1 - eta*wd`` before the
@@ -77,7 +77,7 @@ def adam_step(
 
 
 class Adam(PopulationOptimizer):
-    """Adam with bias correction (seed 004); with ``weight_decay > 0`` it is AdamW.
+    """Adam with bias correction (:ref:`bg-adam`); with ``weight_decay > 0`` it is AdamW.
 
     Hypers: ``lr``, ``beta1``, ``beta2``, ``eps``, ``weight_decay``.
     """

@@ -2,7 +2,7 @@
 
 Every optimizer in :mod:`caviar.optim` updates parameter tensors that carry a
 leading member axis ``P`` (in practice one flat ``(P, N)`` leaf tensor, see
-``docs/conventions.md``). Each continuous hyperparameter is a ``(P,)`` tensor, so
+``docs/dev/conventions.md``). Each continuous hyperparameter is a ``(P,)`` tensor, so
 member ``i`` trains with ``hypers[name][i]``. The maths of an algorithm lives in a
 pure step function in its own module (like ``torch.optim.adam.adam``); the class
 here holds the hyperparameters and state and handles the parts common to all
@@ -14,7 +14,7 @@ algorithms:
   parameters and optimizer state (including step counters) do not change, and
   NaN or inf gradients of a frozen member cannot reach anything (masking is done
   by copying rows back, never by multiplying with the mask).
-* Decoupled weight decay (seed 002 §9 "Decay": each step the weights are
+* Decoupled weight decay (:ref:`bg-weight-decay`: each step the weights are
   multiplied by a constant less than one), available on every optimizer as the
   ``weight_decay`` hyper: ``theta <- theta * (1 - eta * weight_decay)``, applied
   before the gradient step. This is exactly the convention of
@@ -64,7 +64,7 @@ __all__ = [
 def decoupled_weight_decay_(
     param: torch.Tensor, lr: torch.Tensor, weight_decay: torch.Tensor | None
 ) -> None:
-    """In place ``param <- param * (1 - lr * weight_decay)`` per member (seed 002 §9 "Decay").
+    """In place ``param <- param * (1 - lr * weight_decay)`` per member (:ref:`bg-weight-decay`).
 
     ``lr`` and ``weight_decay`` are ``(P,)``; ``weight_decay=None`` means no decay.
     """

@@ -1,6 +1,6 @@
 """Adam(W) through PyTorch's fused kernel, one call per member.
 
-The update is the one of :mod:`caviar.optim.adam` (seed 004 "Adam" pseudo-code)::
+The update is the one of :mod:`caviar.optim.adam` (:ref:`bg-adam`)::
 
     t <- t + 1;  s <- β₁ s + (1 − β₁) g;  r <- β₂ r + (1 − β₂) g²
     θ <- θ (1 − η λ_w)                                  (decoupled decay, AdamW)

@@ -1,17 +1,17 @@
-"""Heavy-ball momentum, in the two conventions the seeds use.
+"""Heavy-ball momentum, in its two usual conventions (:ref:`bg-momentum`).
 
-**Momentum** (seed 000 Optimization §4; PyTorch's ``torch.optim.SGD(momentum=...)``
+**Momentum** (PyTorch's ``torch.optim.SGD(momentum=...)``
 convention). The buffer ``V`` accumulates raw gradients and the learning rate
 multiplies it when it is applied::
 
     V     <- rho * V + (1 - dampening) * grad
-    theta <- theta * (1 - eta * weight_decay)        # decoupled decay, seed 002 §9
+    theta <- theta * (1 - eta * weight_decay)        # decoupled decay (bg-weight-decay)
     theta <- theta - eta * V
 
-(The seed prints ``theta <- theta + eta V``; with ``V`` accumulating ``+grad``
-the step must be ``-eta V`` to descend, as in its §2 and in PyTorch.) ``rho = 0``
+(With ``V`` accumulating ``+grad`` the step must be ``-eta V`` to descend, as in
+gradient descent and in PyTorch; ``theta <- theta + eta V`` would ascend.) ``rho = 0``
 is plain SGD. The optional ``dampening`` gives the exponential-moving-average
-form of seeds 002/003, ``v <- beta v + (1 - beta) grad``: take
+form ``v <- beta v + (1 - beta) grad``: take
 ``momentum = dampening = beta``.
 
 ``V`` starts at zero and the formula is applied from the first step. PyTorch
@@ -23,11 +23,11 @@ only on the first step's dampening factor otherwise (pre-setting PyTorch's
 step by ``1 - dampening``. ``momentum`` must be in ``[0, 1)``, ``dampening`` in
 ``[0, 1]``.
 
-**VelocityMomentum** (seed 004, "Momentum"; the Keras / Sutskever et al. 2013
+**VelocityMomentum** (the Keras / Sutskever et al. 2013
 convention). The velocity ``v`` already contains the learning rate::
 
     v     <- alpha * v - eta * grad
-    theta <- theta * (1 - eta * weight_decay)        # decoupled decay, seed 002 §9
+    theta <- theta * (1 - eta * weight_decay)        # decoupled decay (bg-weight-decay)
     theta <- theta + v
 
 **How they relate.** If ``eta`` is constant, ``v = -eta * V`` holds at every
@@ -68,7 +68,7 @@ def momentum_step(
     dampening: torch.Tensor | None = None,
     weight_decay: torch.Tensor | None = None,
 ) -> None:
-    """One heavy-ball update (seed 000 §4 / PyTorch convention) in place.
+    """One heavy-ball update (PyTorch convention, :ref:`bg-momentum`) in place.
 
     ``V <- momentum*V + (1-dampening)*grad; theta <- theta*(1-lr*wd) - lr*V``.
     All hypers are ``(P,)``; ``dampening=None`` / ``weight_decay=None`` mean 0.
@@ -93,7 +93,7 @@ def velocity_momentum_step(
     momentum: torch.Tensor,
     weight_decay: torch.Tensor | None = None,
 ) -> None:
-    """One velocity-form update (seed 004 convention) in place.
+    """One velocity-form update (Keras convention, :ref:`bg-momentum`) in place.
 
     ``v <- momentum*v - lr*grad; theta <- theta*(1-lr*wd) + v``. Hypers ``(P,)``.
     """
@@ -104,7 +104,7 @@ def velocity_momentum_step(
 
 
 class Momentum(PopulationOptimizer):
-    """Heavy-ball momentum, ``V <- rho V + (1-d) g; theta <- theta - eta V`` (seed 000 §4).
+    """Heavy-ball momentum, ``V <- rho V + (1-d) g; theta <- theta - eta V`` (:ref:`bg-momentum`).
 
     PyTorch's ``SGD(momentum=rho, dampening=d)`` convention; see the module
     docstring. Hypers: ``lr``, ``momentum``, ``dampening``, ``weight_decay``.
@@ -129,10 +129,10 @@ class Momentum(PopulationOptimizer):
 
 
 class VelocityMomentum(PopulationOptimizer):
-    """Velocity-form momentum, ``v <- alpha v - eta g; theta <- theta + v`` (seed 004).
+    """Velocity-form momentum, ``v <- alpha v - eta g; theta <- theta + v`` (:ref:`bg-momentum`).
 
     Keras / Sutskever convention; see the module docstring for how it relates to
-    :class:`Momentum`. Hypers: ``lr``, ``momentum`` (the seed's ``alpha``),
+    :class:`Momentum`. Hypers: ``lr``, ``momentum`` (the ``alpha`` above),
     ``weight_decay``.
     """
 

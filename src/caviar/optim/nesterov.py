@@ -1,14 +1,14 @@
 """Nesterov accelerated gradient (NAG), one learning rate and momentum per member.
 
-Seed 000 Optimization §5 writes NAG with the velocity ``V`` of §4 and the
-"acceleration" ``V_new - V_old``::
+Nesterov momentum (:ref:`bg-nesterov`) written with the velocity ``V`` of
+:ref:`bg-momentum` and the "acceleration" ``V_new - V_old``::
 
     V_new <- rho * V_old + grad
-    theta <- theta * (1 - eta * weight_decay)              # decoupled decay, seed 002 §9
+    theta <- theta * (1 - eta * weight_decay)              # decoupled decay (bg-weight-decay)
     theta <- theta - eta * [V_new + rho * (V_new - V_old)]
 
-(the seed prints ``theta + V_new + rho(...)`` without ``eta`` and with ``+``;
-like §4 the step has to be ``-eta`` times the direction to descend).
+(a form printed as ``theta + V_new + rho(...)`` without ``eta`` and with ``+`` is
+a slip: as for momentum the step has to be ``-eta`` times the direction to descend).
 
 **This is PyTorch's ``SGD(nesterov=True)``**, which steps along
 ``grad + rho * V_new``. Substituting ``rho * V_old = V_new - grad``::
@@ -56,7 +56,7 @@ def nesterov_step(
 
 
 class Nesterov(PopulationOptimizer):
-    """Nesterov accelerated gradient (seed 000 §5 == ``torch.optim.SGD(nesterov=True)``).
+    """Nesterov accelerated gradient (:ref:`bg-nesterov`, ``torch.optim.SGD(nesterov=True)``).
 
     Hypers: ``lr``, ``momentum``, ``weight_decay``.
     """

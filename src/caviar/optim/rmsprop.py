@@ -1,19 +1,18 @@
 """RMSProp: divide the step by a running root-mean-square of recent gradients.
 
-Seed 004 ("RMS-Prop" pseudo-code; also seed 000 Optimization §10 and seed 002
-§9), with ``r`` the rolling average of the squared gradient::
+RMSProp (:ref:`bg-rmsprop`), with ``r`` the rolling average of the squared gradient::
 
     r     <- rho * r + (1 - rho) * grad**2
-    theta <- theta * (1 - eta * weight_decay)          # decoupled decay, seed 002 §9
-    theta <- theta - eta * grad / sqrt(r + eps)        # eps_inside_sqrt=True (seed 004)
+    theta <- theta * (1 - eta * weight_decay)          # decoupled decay (bg-weight-decay)
+    theta <- theta - eta * grad / sqrt(r + eps)        # eps_inside_sqrt=True (default)
     theta <- theta - eta * grad / (sqrt(r) + eps)      # eps_inside_sqrt=False (PyTorch)
 
-Seed 004 puts ``eps`` (about 1e-7) *inside* the square root; that is the
-default here. ``eps_inside_sqrt=False`` gives ``torch.optim.RMSprop``
+Putting ``eps`` (about 1e-7) *inside* the square root is the default
+here. ``eps_inside_sqrt=False`` gives ``torch.optim.RMSprop``
 (``alpha`` there is ``rho`` here; its ``momentum`` and ``centered`` options are
 not provided). The two differ noticeably only while ``r`` is comparable to
 ``eps`` (inside: about ``eps**0.5``; outside: ``eps``), i.e. for tiny gradients.
-The gradient is the mean over the batch (seed 004 divides the summed ``d`` by
+The gradient is the mean over the batch (the summed gradient divided by
 ``batch_size``); in Caviar the loss is already a batch mean.
 """
 
@@ -65,11 +64,11 @@ def rmsprop_step(
 
 
 class RMSprop(PopulationOptimizer):
-    """RMSProp (seed 004). Hypers: ``lr``, ``rho``, ``eps``, ``weight_decay``.
+    """RMSProp (:ref:`bg-rmsprop`). Hypers: ``lr``, ``rho``, ``eps``, ``weight_decay``.
 
     Args:
         params: tensors with a leading member axis.
-        eps_inside_sqrt: ``True`` (default, seed 004) divides by ``sqrt(r + eps)``;
+        eps_inside_sqrt: ``True`` (default) divides by ``sqrt(r + eps)``;
             ``False`` divides by ``sqrt(r) + eps`` like ``torch.optim.RMSprop``.
         **hypers: per-member hyperparameters.
     """

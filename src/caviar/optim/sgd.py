@@ -1,9 +1,9 @@
 """Plain (stochastic) gradient descent, one learning rate per member.
 
-Update rule (seed 000 Optimization §2, and seed 004 "Gradient Descent"), for
+Update rule (:ref:`bg-gradient-descent`), for
 member ``i`` with learning rate ``eta_i = lr_i * lr_scale_i``::
 
-    theta <- theta * (1 - eta_i * weight_decay_i)     # decoupled decay, seed 002 §9
+    theta <- theta * (1 - eta_i * weight_decay_i)     # decoupled decay (bg-weight-decay)
     theta <- theta - eta_i * grad
 
 With ``weight_decay = 0`` this is ``torch.optim.SGD(lr=eta)``. Because there is
@@ -41,7 +41,7 @@ def sgd_step(
 
 
 class SGD(PopulationOptimizer):
-    """Population SGD (seed 000 Optimization §2). Hypers: ``lr``, ``weight_decay``."""
+    """Population SGD (:ref:`bg-gradient-descent`). Hypers: ``lr``, ``weight_decay``."""
 
     name = "sgd"
     hyper_defaults: ClassVar[dict[str, float]] = {"lr": 1e-2, "weight_decay": 0.0}

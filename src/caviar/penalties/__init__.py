@@ -1,4 +1,4 @@
-"""Regularization penalties for a population (seed 000 Loss §7-9), one value per member.
+"""Regularization penalties for a population (:ref:`bg-penalties`), one value per member.
 
 :func:`penalties` adds the Keras-style kernel, bias and activity L1/L2 terms;
 :mod:`caviar.penalties.norms` (parameters) and :mod:`caviar.penalties.activity` (layer

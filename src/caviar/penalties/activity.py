@@ -1,4 +1,4 @@
-"""L1 and L2 activity penalties on layer outputs (activity regularizer), seed 000 Loss §9.
+"""L1 and L2 activity penalties on layer outputs (activity regularizer) (:ref:`bg-penalties`).
 
 For a layer output ``a`` of shape ``(P, B, F)`` (member, example, unit):
 
@@ -7,7 +7,7 @@ For a layer output ``a`` of shape ``(P, B, F)`` (member, example, unit):
 i.e. λ times the per-example sum over the units, averaged over the batch. This is the
 Keras convention (``activity_regularizer``: the regularizer's sum over the batch is divided
 by the batch size), which keeps the penalty's scale independent of the batch size, like
-the losses. Summed over the layers given; no factor ½ on the L2 term (seed 000 §7).
+the losses. Summed over the layers given; no factor ½ on the L2 term (:ref:`bg-penalties`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Max-norm weight constraint (seed 003 "Constrain weights"), per member.
+"""Max-norm weight constraint (:ref:`bg-max-norm`), per member.
 
 After every optimizer step, each unit's incoming weight vector ``w`` (a column of a
 dense kernel, a filter of a convolution) is projected back into the ball of radius

@@ -1,11 +1,11 @@
-"""L1 and L2 penalties on parameters (kernel / bias regularizers), seed 000 Loss §7-9.
+"""L1 and L2 penalties on parameters (kernel / bias regularizers) (:ref:`bg-penalties`).
 
     Loss = Data Loss + λ R(θ),    L1: R(θ) = Σ_{i,j} |θ_{i,j}|,    L2: R(θ) = Σ_{i,j} θ_{i,j}²
 
 summed over every tensor given (all layers' kernels W, or all biases b) and computed per
-member: tensors are ``(P, ...)`` and the result is ``(P,)``. As in the seed (and Keras
-``regularizers.L1`` / ``L2``) there is no factor ½ on the L2 term: its gradient is
-``2λθ`` (seed 000 §8 describes the decay up to that constant); the L1 gradient is
+member: tensors are ``(P, ...)`` and the result is ``(P,)``. As in Keras
+(``regularizers.L1`` / ``L2``) there is no factor ½ on the L2 term: its gradient is
+``2λθ`` (:ref:`bg-penalties` describes the decay up to that constant); the L1 gradient is
 ``λ sign(θ)`` (0 at θ = 0).
 """
 

@@ -1,10 +1,10 @@
-"""All regularization terms of a population in one call, seed 000 Loss §7-9.
+"""All regularization terms of a population in one call (:ref:`bg-penalties`).
 
     R = λ₁ᵏ Σ_W |W| + λ₂ᵏ Σ_W W² + λ₁ᵇ Σ_b |b| + λ₂ᵇ Σ_b b²
         + λ₁ᵃ (1/B) Σ_a Σ_{i,u} |a_{i,u}| + λ₂ᵃ (1/B) Σ_a Σ_{i,u} a_{i,u}²
 
-per member (shape ``(P,)``): the Keras kernel, bias and activity regularizers (seed 000 §9)
-with the L1 and L2 penalties of §7 (no factor ½). See :mod:`caviar.penalties.norms` and
+per member (shape ``(P,)``): the Keras kernel, bias and activity regularizers
+with the L1 and L2 penalties (no factor ½). See :mod:`caviar.penalties.norms` and
 :mod:`caviar.penalties.activity`. Each λ is a python number or a ``(P,)`` tensor; all six
 are validated (λ ≥ 0) with one device synchronisation, and a term whose λ is zero for
 every member is not computed.

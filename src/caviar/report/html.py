@@ -262,7 +262,7 @@ def build_html(run: RunData) -> str:
             sections.append(_section("rounds", "Coarse-to-fine rounds", _figure(r, "fig-rounds")))
         who = "trial" if run.kind == "tune" else "member"
         grads = gradient_monitor_figure(run_gradients(run), who=who)
-        if grads is not None:  # seeds 000/002: vanishing and exploding gradients per member
+        if grads is not None:  # per-member gradient norms (bg-vanishing-gradients)
             sections.append(_section("gradients", "Gradient monitor", _figure(grads, "fig-grads")))
     sections.append(_section("diagnosis", "Diagnosis", _diagnosis(run)))
     nav = "".join(f'<a href="#{sid}">{html.escape(t)}</a>' for sid, t, _ in sections)

@@ -4,7 +4,7 @@ Conventions: the best trial (rank 1 with a finite validation score) is drawn thi
 and red; complete trials thin blue; early-stopped ones (patience ran out) thin
 green; pruned ones grey dashed; diverged and failed ones orange dotted.
 Log-scaled search dimensions (``log_uniform``, ``int_log_uniform``) get a log axis;
-``one_minus_log_uniform`` ones (momentum-like, seed 001) are drawn as ``1 - x`` on a
+``one_minus_log_uniform`` ones (momentum-like, :ref:`bg-search-scales`) are drawn as ``1 - x`` on a
 log axis, the space the search samples in. A log axis is labelled in values at
 1-2-5 steps (or powers of ten over many decades), never with bare minor digits.
 """

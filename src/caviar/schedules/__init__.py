@@ -15,8 +15,8 @@ name               formula                     parameters (per member)
 ``cyclic_cosine``  m + (1-m) 0.5(1+cos(pi      k > 0 (required), min_factor m = 0
                    (t mod k)/k))               (snapshot ensembles)
 ``plateau``        x factor after patience     factor = 0.1, patience = 10, min_lr = 0,
-                   epochs without progress     threshold = 1e-4, cooldown = 0 (seed 002
-                   (ReduceLROnPlateau)         §6; :mod:`caviar.schedules.plateau`)
+                   epochs without progress     threshold = 1e-4, cooldown = 0 (see
+                   (ReduceLROnPlateau)         :mod:`caviar.schedules.plateau`)
 =================  ==========================  ======================================
 
 Every schedule accepts ``warmup`` (epochs >= 0, per member; with

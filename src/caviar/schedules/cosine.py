@@ -1,8 +1,8 @@
 """Cosine decay over ``T`` epochs, with an optional floor.
 
-Not in the seeds' list (seed 000 §6 gives step, exponential and fractional
-decay); it is the usual "anneal to (almost) zero by the end" schedule
-(Loshchilov & Hutter's SGDR without restarts)::
+Beside step, exponential and fractional decay (:ref:`bg-lr-schedules`), it is the usual
+"anneal to (almost) zero by the end" schedule (Loshchilov & Hutter's SGDR without
+restarts)::
 
     c(t)          = 0.5 * (1 + cos(pi * min(t, T) / T))
     multiplier(t) = min_factor + (1 - min_factor) * c(t)

@@ -1,7 +1,7 @@
 """Cyclic cosine schedule (cosine annealing with warm restarts every ``k`` epochs).
 
-For snapshot ensembles (seed 000 Regularization §8: "save snapshots of the model
-during training and consider the snapshots as independent"): the rate anneals
+For snapshot ensembles (:ref:`bg-ensembles`: snapshots of the model
+taken during training, combined as independent models): the rate anneals
 to ``min_factor`` at the end of every cycle of ``k`` epochs, then restarts at 1,
 so a snapshot taken at each cycle's end (``ensemble.snapshot_every = k``) sits in
 a different minimum (Loshchilov & Hutter's SGDR with a fixed period; Huang et

@@ -1,9 +1,10 @@
 """Exponential decay: ``multiplier(t) = exp(-k * t)``.
 
-Seed 000 Optimization §6.2 prints ``eta = eta_0 * e^(-k/t)``. That is a typo
+Exponential decay (:ref:`bg-lr-schedules`). The form ``eta = eta_0 * e^(-k/t)``
+sometimes printed is a typo
 for ``e^(-k t)``: ``e^(-k/t)`` is undefined at ``t = 0`` (the first step) and,
 for ``t > 0``, *increases* with ``t`` towards ``eta_0`` (``-k/t`` rises to 0),
-so it would be a warm-up, not a decay. The list the seed follows (step decay,
+so it would be a warm-up, not a decay. The usual list (step decay,
 exponential decay, ``1/t`` decay, as in the CS231n notes on annealing the
 learning rate) defines exponential decay as ``eta_0 * e^(-k t)``, which is what
 we implement, with ``t`` in epochs.
@@ -21,7 +22,7 @@ from caviar.schedules.base import NON_NEGATIVE, Rule, Schedule
 
 
 class ExponentialDecay(Schedule):
-    """``exp(-k t)`` (seed 000 §6.2, typo corrected)."""
+    """``exp(-k t)`` (:ref:`bg-lr-schedules`)."""
 
     name = "exponential"
     param_defaults: ClassVar[dict[str, float | None]] = {"k": None}

@@ -1,6 +1,6 @@
 """Inverse-time ("fractional") decay: ``multiplier(t) = 1 / (1 + k t)``.
 
-Seed 000 Optimization §6.3 ("Fractionnal decay: eta = eta_0 / (1 + k.t)"),
+Inverse-time (fractional) decay, ``eta = eta_0 / (1 + k t)`` (:ref:`bg-lr-schedules`),
 with ``t`` in epochs.
 
 Parameter (per member): ``k >= 0`` (required; ``k = 0`` is a constant rate).
@@ -16,7 +16,7 @@ from caviar.schedules.base import NON_NEGATIVE, Rule, Schedule
 
 
 class InverseTimeDecay(Schedule):
-    """``1 / (1 + k t)`` (seed 000 §6.3)."""
+    """``1 / (1 + k t)`` (:ref:`bg-lr-schedules`)."""
 
     name = "inverse_time"
     param_defaults: ClassVar[dict[str, float | None]] = {"k": None}

@@ -1,7 +1,7 @@
 """Reduce-on-plateau: cut a member's learning rate when its own validation loss stalls.
 
-Seed 002 §6: "Once we begin to see marginal improvements, we decrease the learning
-rate so that we can better reach the global minimum." The rule of
+Once the improvements become marginal, a smaller learning rate gets closer to the
+minimum (:ref:`bg-lr-schedules`). The rule of
 ``torch.optim.lr_scheduler.ReduceLROnPlateau`` (mode ``min``, relative threshold),
 per member ``p``, after every validated epoch with loss ``v``:
 

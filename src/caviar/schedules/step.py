@@ -1,7 +1,7 @@
 """Step decay: multiply the learning rate by ``factor`` every ``k`` epochs.
 
-Seed 000 Optimization §6.1 ("Step decay: every k iterations eta <- eta/2"), with
-a general factor (default 0.5, the seed's halving)::
+Step decay (:ref:`bg-lr-schedules`): every ``k`` epochs the rate is multiplied by
+a factor (default 0.5, halving)::
 
     multiplier(t) = factor ** floor(t / k)
 
@@ -22,7 +22,7 @@ from caviar.schedules.base import HALF_OPEN_UNIT, POSITIVE, Rule, Schedule
 
 
 class StepDecay(Schedule):
-    """``factor ** floor(t / k)`` (seed 000 §6.1)."""
+    """``factor ** floor(t / k)`` (:ref:`bg-lr-schedules`)."""
 
     name = "step"
     param_defaults: ClassVar[dict[str, float | None]] = {"k": None, "factor": 0.5}

@@ -3,7 +3,7 @@
 
 A fit is split in steps that :class:`~caviar.sklearn.PopulationSearchCV` reuses so
 that a member trained inside a population goes through exactly the code path of
-the same estimator fitted alone (population independence, docs/conventions.md):
+the same estimator fitted alone (population independence, docs/dev/conventions.md):
 
 1. ``_validate_xy(X, y)``: scikit-learn input validation, sets ``n_features_in_``
    (and ``classes_``), returns float64 ``X`` and encoded ``y``;
@@ -16,10 +16,9 @@ the same estimator fitted alone (population independence, docs/conventions.md):
    scikit-learn's own MLPs); a DataFrame is prepared as ``caviar train`` prepares a
    table, fitted on the training rows (:mod:`caviar.sklearn._table`), and a regression
    target is standardized (``standardize_target``). With ``early_stopping=True`` a
-   ``validation_fraction`` of the rows (stratified for classifiers) is held out
-   and each member keeps its best-validation-loss weights (seed 003 "Stopping
-   criterion"); otherwise every row trains, all ``epochs`` run and the final
-   weights are kept;
+   ``validation_fraction`` of the rows (stratified for classifiers) is held out and each
+   member keeps its best-validation-loss weights (:ref:`bg-early-stopping`); otherwise every
+   row trains, all ``epochs`` run and the final weights are kept;
 5. ``_adopt(result, member)``: copy one member's weights and history into
    attributes ending in ``_``.
 """

@@ -14,7 +14,8 @@ PARAMS_DOC = """\
         Sigma or bound of the ``normal``/``uniform`` initializers.
     output_init : {"prior", "default"}, default="prior"
         "prior": output weights 0 and biases set so the untrained network predicts
-        the class frequencies / target mean (seed 004).
+        the class frequencies / target mean (see the background page, *The output
+        layer starts at the baseline*).
     loss : str, default="auto"
         "auto" is cross_entropy (classifier) or mse (regressor); also
         binary_cross_entropy, kl_divergence, hinge, squared_hinge / mae, huber,
@@ -35,7 +36,7 @@ PARAMS_DOC = """\
     warmup : float, default=0.0
         Linear warm-up length in epochs.
     l1_kernel, l2_kernel, l1_bias, l2_bias, l1_activity, l2_activity : float
-        Penalty weights (seed 000 Regularization), default 0.
+        Penalty weights (see the background page, *L1 and L2 penalties*), default 0.
     batch_size : int or "full", default=32
         Mini-batch size (capped at the number of training rows).
     epochs : int, default=100

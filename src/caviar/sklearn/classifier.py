@@ -1,7 +1,7 @@
 """``CaviarClassifier``: a scikit-learn classifier trained by the caviar engine.
 
-Probabilities come from the loss's output model (softmax for cross-entropy, seed
-000 Loss §3; sigmoid for binary cross-entropy); ``predict`` returns
+Probabilities come from the loss's output model (softmax for cross-entropy,
+:ref:`bg-cross-entropy`; sigmoid for binary cross-entropy); ``predict`` returns
 ``classes_[argmax_k p_k]``. Labels are encoded as indices into the sorted
 ``classes_`` (``np.unique``) and mapped back on prediction.
 """

@@ -1,6 +1,6 @@
 """``CaviarRegressor``: a scikit-learn regressor trained by the caviar engine.
 
-The network's linear outputs are the predictions (seed 000 Loss §1); ``y`` may
+The network's linear outputs are the predictions (:ref:`bg-regression-losses`); ``y`` may
 have several columns (one output each). Targets are standardized on the training rows
 by default and predictions mapped back (``standardize_target``).
 """

@@ -1,15 +1,15 @@
 """Which training rows each mini-batch holds: batch-size schedule and per-member sampling.
 
-Batch-size schedule (seed 003 "Stochastic Gradient Descent": "Start with small
-batch size and increase it with epochs"): in epoch ``e``
+Batch-size schedule (:ref:`bg-batch-size`: start with a small
+batch and grow it with the epochs): in epoch ``e``
 
     B(e) = min(n, B_max, round(B_0 * growth ** floor(e / every)))
 
 (``growth = 1``: the constant ``B_0``). With batch normalization a last batch of
 a single example (whose variance is 0) is merged into the previous batch.
 
-Sampling (the data a member sees; seed 000 Regularization §8: "To have multiple
-models we can change data"):
+Sampling (the data a member sees; different data make different
+models, :ref:`bg-ensembles`):
 
 * ``shared``: one shuffled order for the whole population (``train.shuffle_seed``);
   batches are row indices ``(B,)`` and inputs ``(B, F)``.
@@ -17,7 +17,7 @@ models we can change data"):
   ensembles); indices ``(P, B)`` and inputs ``(P, B, F)``.
 * ``bootstrap``: each member trains on its own bootstrap sample (``n`` rows drawn
   with replacement from its seed, once), visited in the shared order (bagging,
-  seed 003 "Ensemble models or Bagging").
+  :ref:`bg-ensembles`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ backpropagation); ``"cnn"``, ``"rnn"`` and ``"module"`` build
 (:mod:`caviar.nn.factory`; the built-in CNN is :func:`caviar.nn.cnn.build_cnn`, the
 recurrent model :func:`caviar.nn.sequence.build_rnn`), each
 member's module built under its own ``train.seed``. Both start the output layer at the
-baseline when ``model.output_init = "prior"`` (seed 004) — for a user's module only if
+baseline when ``model.output_init = "prior"`` (:ref:`bg-output-init`) — for a user's module only if
 it asks for it (``output_bias`` is in the dict its factory receives).
 """
 

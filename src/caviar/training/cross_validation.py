@@ -10,8 +10,8 @@ turns the ``k`` members of each configuration back into one result:
   scores at the best epoch of their mean curve; ``cv_scores`` keeps each fold's;
 * the curves are the fold means, epoch by epoch;
 * ``best_epoch`` is the (rounded) mean of the folds' best epochs: the final model is
-  retrained on all of train+validation for ``best_epoch + 1`` epochs (seed 000
-  Regularization §2 (a)), which :func:`train_cross_validated` does for ``caviar train``
+  retrained on all of train+validation for ``best_epoch + 1`` epochs
+  (:ref:`bg-early-stopping`), which :func:`train_cross_validated` does for ``caviar train``
   (``caviar tune``: :mod:`caviar.tuning.cross_validation`).
 """
 

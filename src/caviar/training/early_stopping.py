@@ -1,6 +1,6 @@
 """Per-member early stopping that keeps each member's best weights.
 
-Seed 003 "Stopping criterion": stop when the validation error stops improving,
+Early stopping (:ref:`bg-early-stopping`): stop when the validation error stops improving,
 monitoring N epochs. For every member p, after each epoch t:
 
     improved_p = L_val,p(t) < best_p - min_delta_p

@@ -1,6 +1,5 @@
-"""Ensembles as one saved model (seed 000 Regularization §8, seed 003 "Ensemble models or
-Bagging": "Final output is the average of many models; not all models make the
-same errors on the test set").
+"""Ensembles as one saved model (:ref:`bg-ensembles`: the final output is
+the average of many models, which do not all make the same errors on the test set).
 
 Kinds (all produce one :class:`~caviar.model.TrainedModel` directory):
 

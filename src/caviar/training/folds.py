@@ -14,12 +14,12 @@ configuration are consecutive rows of its population (fold 0 first): a *group*.
   ``X_fold_p[perm]`` exactly as it would trained alone on its fold;
 * validation: inputs ``(P, m, F)``, targets and weights per member (``train.val_subsample``
   cuts each held-out fold as it cuts a validation split);
-* the output layer's prior bias (``model.output_init = "prior"``, seed 004) of each MLP
+* the output layer's prior bias (``model.output_init = "prior"``, :ref:`bg-output-init`) of each MLP
   member from its own fold's training targets; class weights (``"balanced"``) count the
   classes of all of train+validation (within one row per class of each fold's).
 
-Inside the population a configuration's folds act together (seed 000 Regularization
-§2 (a), as ``lgb.cv``/``xgb.cv`` stop on the mean curve): early stopping watches the
+Inside the population a configuration's folds act together (:ref:`bg-early-stopping`,
+as ``lgb.cv``/``xgb.cv`` stop on the mean curve): early stopping watches the
 fold mean of the validation loss or score (:func:`fold_mean`; the best epoch is the
 best epoch of that mean curve, shared by the folds), and when one fold stops
 (diverged, stopped, pruned) its group stops too (:func:`stop_groups`).
@@ -88,7 +88,10 @@ def fold_population(trainer, data) -> None:
 
 @torch.no_grad()
 def _fold_priors(trainer, y: np.ndarray, rows: np.ndarray, w: np.ndarray | None) -> None:
-    """Each MLP member's output bias from its own fold's training targets (seed 004)."""
+    """Each MLP member's output bias from its own fold's training targets.
+
+    See :ref:`bg-output-init`.
+    """
     first = trainer.configs[0]
     model = trainer.model
     if first.model.output_init != "prior" or not hasattr(model, "slices"):

@@ -8,10 +8,10 @@ is its full-batch training loss plus penalties,
     f_p(theta_p) = loss(model(X_train, flat=theta)_p, y_train) + R_p(theta_p),
 
 evaluated for all members at once (``caviar.optim.second_order``). After every
-iteration the members are validated and early-stopped exactly as in the
-first-order trainer. A member also stops, with status ``converged``, by seed 000
-Optimization §2's rule -- its loss decrease fell below ``tolerance`` (tau) -- or
-when ``max |grad| <= gtol`` or its line search found no Armijo step. Histories:
+iteration the members are validated and early-stopped exactly as in the first-order trainer.
+A member also stops, with status ``converged``, by the gradient-descent stopping rule
+(:ref:`bg-gradient-descent`) -- its loss decrease fell below ``tolerance`` (tau) -- or when
+``max |grad| <= gtol`` or its line search found no Armijo step. Histories:
 ``lr`` holds the accepted step size of each iteration. ``train.batch_size`` is
 not used; the schedule must be ``constant`` (the methods choose their own steps).
 """

@@ -1,5 +1,5 @@
-"""Exploding and vanishing gradients, per member, during training (seed 002 §7
-"Vanishing Gradient Problem"; seed 000: gradients that blow up).
+"""Exploding and vanishing gradients, per member, during training
+(:ref:`bg-vanishing-gradients`).
 
 After the last mini-batch of every epoch the monitor records, for each member ``p`` and
 layer ``l``, ``n_pl(t) = ||dJ_p/dW_l||_2`` (the kernel's gradient; members no longer
@@ -63,7 +63,7 @@ class GradientMonitor:
             if ratio < VANISHING:
                 msgs.append(
                     f"vanishing gradients: the first layer's gradient is {ratio:.1e} of the "
-                    "last layer's (seed 002 §7: try relu, batch norm or another init)"
+                    "last layer's (try relu, batch norm or another init)"
                 )
         if seen.shape[0]:
             first = reference_norms(seen)

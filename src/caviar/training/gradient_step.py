@@ -1,6 +1,6 @@
 """One mini-batch's losses and gradients for the whole population.
 
-For member ``p`` the training objective of a mini-batch is (seed 000 Loss §7-9)::
+For member ``p`` the training objective of a mini-batch is (:ref:`bg-penalties`)::
 
     J_p = data_loss_p + penalty_p
 

@@ -1,17 +1,17 @@
-"""Sanity checks at initialization (seed 000 Loss §2; seeds 003/004 "Initialization").
+"""Sanity checks at initialization (:ref:`bg-initialization`).
 
 Before the first step, for every member ``p`` (on at most ``ROWS`` training rows):
 
-* **Initial loss.** ``L0_p``, the data loss of the untrained network, against the loss
-  of its *constant* initial prediction ``L_ref_p`` -- every output equal to its output
-  bias, what small weights give. With the default output init the bias is 0 and, for
-  cross-entropy, ``L_ref = log k`` (seed 000: "for a random class assignment ... log k");
-  with seed 004's prior init it is the loss of predicting the class frequencies (the
-  entropy of the prior) or the mean. A gap ``|L0 - L_ref| > GAP * L_ref`` is flagged:
-  far above, the initial outputs are too large (scale the initialization down); far
-  below, the task may leak its target.
-* **Symmetric initialization.** Seed 003: "same weights will update in the same way and
-  will remain same". A hidden layer whose units all start with identical incoming
+* **Initial loss.** ``L0_p``, the data loss of the untrained network, against the loss of
+  its *constant* initial prediction ``L_ref_p`` -- every output equal to its output bias,
+  what small weights give. With the default output init the bias is 0 and, for
+  cross-entropy, ``L_ref = log k`` (the loss of a random class assignment); with the prior
+  output init (:ref:`bg-output-init`) it is the loss of predicting the class frequencies
+  (the entropy of the prior) or the mean. A gap ``|L0 - L_ref| > GAP * L_ref`` is flagged:
+  far above, the initial outputs are too large (scale the initialization down); far below,
+  the task may leak its target.
+* **Symmetric initialization.** Units with the same weights update in the same way and
+  stay the same. A hidden layer whose units all start with identical incoming
   weights and biases (``model.init = "zeros"``) is flagged (and warned about): every
   unit gets the same gradient, so the layer stays a single unit repeated.
 """

@@ -1,5 +1,5 @@
-"""Panda mode (seed 001 "Babysitting one model"): watch a running training and change a
-member's knobs between epochs, keeping the run reproducible.
+"""Panda mode (babysitting one model, :ref:`bg-caviar-approach`): watch a running training
+and change a member's knobs between epochs, keeping the run reproducible.
 
 A ``caviar train`` run with a live directory (``RUN_DIR.live/``, beside the run
 directory that appears, complete, at the end) writes there:

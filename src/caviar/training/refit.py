@@ -1,17 +1,17 @@
-"""Refit after early stopping on training + validation data, seed 000 Regularization §2.
+"""Refit after early stopping on training + validation data (:ref:`bg-early-stopping`).
 
-Early stopping spends the validation set on choosing when to stop; the seed's
-two strategies then reuse it for training:
+Early stopping spends the validation set on choosing when to stop; two
+strategies then reuse it for training:
 
-* ``fresh``: "find with the validation set the optimal number of iterations
-  i*. Train the model with new initialized parameters, with both the training
-  and validation set but only with i* iterations." Member ``p`` is re-initialized
+* ``fresh``: find the best number of iterations ``i*`` on the validation set, then
+  train a newly initialized model on the training and validation sets for only ``i*``
+  iterations. Member ``p`` is re-initialized
   from its seed and trained on train+validation for ``i*_p = best_epoch_p + 1``
   epochs (counted in epochs, the unit of early stopping here), with the same
   learning-rate schedule as before; then it stops (status ``complete``).
-* ``continue``: "find with the validation set the optimal loss eps. Then train
-  the model with the previous parameters, with both the training and validation
-  sets, until the loss is better than eps." ``eps_p`` is member ``p``'s training
+* ``continue``: find the best loss ``eps`` on the validation set, then train the
+  model on from its parameters with the training and validation sets until its loss
+  is better than ``eps``. ``eps_p`` is member ``p``'s training
   loss at its best validation epoch; training resumes from its restored best
   weights (and batch-norm statistics; the optimizer state starts afresh) and
   member ``p`` stops after the first epoch whose mean training loss is

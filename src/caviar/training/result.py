@@ -33,7 +33,7 @@ class MemberResult:
     Armijo step).
     Scores are higher-is-better (accuracy or R^2), measured at ``best_epoch``, the
     0-based index into ``history`` (-1 if no epoch was ever best); the number of
-    epochs that reached the best weights, seed 000's i*, is ``best_epoch + 1``.
+    epochs that reached the best weights, ``i*`` in :ref:`bg-early-stopping`, is ``best_epoch + 1``.
     :meth:`summary` (what users see) reports epochs 1-based, like ``history.csv``
     (:func:`display_epoch`).
     """

@@ -1,6 +1,6 @@
-"""Stopping on a training-error threshold (seed 003 "Stopping criterion"), per member.
+"""Stopping on a training-error threshold (:ref:`bg-early-stopping`), per member.
 
-"When training error stops decreasing (threshold)": with ``train.stop_loss = e_p`` a
+Stop when the training error falls to a threshold: with ``train.stop_loss = e_p`` a
 member stops (status ``early_stopped``) after the first epoch whose mean training loss
 is ``<= e_p``:
 

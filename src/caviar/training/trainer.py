@@ -1,6 +1,6 @@
 """The population trainer: one vectorized training loop for ``P`` members.
 
-Every epoch (seed 000 Optimization §2-3, seed 003 "Stochastic Gradient Descent"):
+Every epoch (stochastic gradient descent, :ref:`bg-gradient-descent`):
 
 1. shuffle the training examples (one order shared by the population, from
    ``train.shuffle_seed``) and cut them into mini-batches of ``batch_size``
@@ -156,8 +156,8 @@ class PopulationTrainer(PopulationControls):
         self._generator = torch.Generator().manual_seed(int(first.train.shuffle_seed))
         self.loss_with_gradient = self._closed_form_loss()
         self._refresh_knobs()
-        self.init_check = initial_check(self)  # seed 000 §2, seed 003: training/init_check.py
-        self.grad_monitor = GradientMonitor(self.model)  # seed 002 §7
+        self.init_check = initial_check(self)  # bg-initialization; training/init_check.py
+        self.grad_monitor = GradientMonitor(self.model)  # bg-vanishing-gradients
 
     def _closed_form_loss(self):
         """The loss's closed-form gradient (``LossSpec.with_gradient``) when the training

@@ -1,4 +1,4 @@
-"""Validation cadence and subsample (seed 003 "Validation"): validate every ``k`` epochs
+"""Validation cadence and subsample (:ref:`bg-validation`): validate every ``k`` epochs
 on ``n`` seeded validation rows.
 
 ``train.validate_every = k``: the validation pass runs after epochs ``k-1, 2k-1, ...`` and

@@ -16,8 +16,8 @@ executor and folds the ``k`` records of each configuration back into one
   ``cv_scores`` keeps each fold's and the report shows their standard deviation;
 * the curves (Optuna's intermediate values) are the fold means per epoch;
 * ``best_epoch`` is the (rounded) mean best epoch of the folds: the final model is
-  refit on all of train+validation for ``best_epoch + 1`` epochs (seed 000
-  Regularization §2 (a); :func:`cv_refit_records`). The test split is touched only
+  refit on all of train+validation for ``best_epoch + 1`` epochs
+  (:ref:`bg-early-stopping`; :func:`cv_refit_records`). The test split is touched only
   by that final model.
 """
 

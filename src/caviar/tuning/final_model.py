@@ -162,7 +162,7 @@ def final_model(
     base = naive_baseline(data, metric)
     perfect = perfect_score(metric, data.task)
     diag = verdict(float(best["train_score"]), val_score, base["val_score"], perfect=perfect)
-    diag["trees"] = trees_report(data, val_score, metric=metric)  # seed 004: try another class
+    diag["trees"] = trees_report(data, val_score, metric=metric)  # bg-baselines: try another class
     counts = {k: 0 for k in ("complete", "early_stopped", "pruned", "diverged", "failed")}
     for t in trials:
         counts[t["status"]] = counts.get(t["status"], 0) + 1

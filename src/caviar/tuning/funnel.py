@@ -1,5 +1,5 @@
-"""Funnel architectures as a search-space helper (seed 002 §2: hidden layers that
-"narrow down" toward the output).
+"""Funnel architectures as a search-space helper (:ref:`bg-network-design`:
+hidden layers that narrow down toward the output).
 
     "model.hidden" = { funnel = { first = [64, 512], layers = [1, 4], shrink = [0.25, 1.0] } }
 

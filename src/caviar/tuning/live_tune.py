@@ -1,4 +1,4 @@
-"""Panda mode for ``caviar tune`` (seed 001 "Babysitting one model"): watch the
+"""Panda mode for ``caviar tune`` (babysitting one model, :ref:`bg-caviar-approach`): watch the
 populations of a running search and change a running trial's knobs between epochs.
 
 A ``caviar tune -o RUN_DIR`` writes, while it runs, ``RUN_DIR.live/`` (as ``caviar

@@ -4,8 +4,8 @@ With ``metric = "roc_auc"`` (say) the search ranks trials by their validation RO
 every trial also records its best accuracy (R² for regression) over the epochs it ran
 (``val_default_score``: what a search ranking by accuracy saw of it, when patience and
 halving did not cut it differently). The summary names the trial the default score would have
-ranked first, so a user sees when the metric choice changed the winner (seed 004
-"Pragmatics": the metric is a decision, not a detail).
+ranked first, so a user sees when the metric choice changed the winner (the
+metric is a decision, not a detail).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ optimizer state and early-stopping record (``trainer.copy_members``), its
 per-epoch curves so far (:func:`copy_history`: its record describes its lineage,
 so its best epoch and scores match the weights it ends with) and its
 continuous hyperparameters, then *explores*: every searched per-member
-hyperparameter is perturbed in its transformed coordinate (seed 001: log scale
+hyperparameter is perturbed in its transformed coordinate (:ref:`bg-search-scales`: log scale
 for rates, ``log10(1 - beta)`` for momenta) by ``t <- t + log10(1 +- perturb)``
 for log dimensions, ``t <- t * (1 +- perturb)`` otherwise, clipped to the
 space's bounds, and written with ``trainer.set_hyper``. No checkpoint files.

@@ -1,4 +1,4 @@
-"""The final model of a search (seed 000 Regularization §2; seeds 003, 004).
+"""The final model of a search (:ref:`bg-validation`, :ref:`bg-early-stopping`).
 
 Selection uses the validation split only. The final model is then
 
@@ -6,7 +6,7 @@ Selection uses the validation split only. The final model is then
   weights), or
 * ``refit = "train_val"``: the best configuration(s) retrained from scratch on
   train + validation for their best epoch count (``best_epoch + 1`` epochs,
-  strategy (a) of seed 000 Regularization §2: the epoch count picked on the
+  the first strategy of :ref:`bg-early-stopping`: the epoch count picked on the
   validation split, then all the data used).
 
 A trial changed while it ran by ``caviar set`` (panda mode) gets its changes again

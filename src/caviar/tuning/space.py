@@ -1,6 +1,6 @@
 """The search space: one dimension per config field, sampled in its transformed space.
 
-Seed 001 "Scale to pick hyperparameters": a learning rate is drawn as
+Sampling on the right scale (:ref:`bg-search-scales`): a learning rate is drawn as
 ``r ~ U[a, b]``, ``alpha = 10^r``; a momentum-like ``beta`` as ``r ~ U[a, b]``,
 ``beta = 1 - 10^r``. Each dimension therefore has a *transformed* coordinate
 ``t`` in which it is sampled uniformly (and in which coarse-to-fine shrinks and
@@ -235,7 +235,7 @@ def parse_space(table: Any, base: dict[str, Any]) -> SearchSpace:
         raise CaviarError("search.space: expected a table of 'field.path' = { kind = [...] }")
     dims, funnels = [], []
     for path, spec in table.items():
-        if is_funnel(spec):  # seed 002 §2: three dimensions (tune/funnel.py)
+        if is_funnel(spec):  # bg-network-design: three dimensions (tuning/funnel.py)
             parts = funnel_specs(path, spec)
             dims.extend(parse_dimension(p, s) for p, s in parts.items())
             funnels += [(path, widths) for widths in extreme_funnels(parts)]

@@ -1,6 +1,7 @@
 """Full-batch and second-order optimization, batched over population members.
 
-Methods (one per file): gradient descent with seed 000's stopping rule, Armijo and
+Methods (one per file): gradient descent with a loss-decrease stopping rule
+(:ref:`bg-gradient-descent`), Armijo and
 golden-section line searches, damped Newton, BFGS and L-BFGS. Each works on a
 member's flat parameter vector: an objective ``f(flat (P, N)) -> (P,)``.
 :func:`make_method` builds one by name; :func:`minimize` runs it to convergence.

@@ -3,14 +3,14 @@
 One iteration of every method, for ``P`` members at once:
 
     d      = direction(x, g)                 (method-specific, per member)
-    t      = line search along d from t0     (seed 000 §12; or the fixed rate)
+    t      = line search along d from t0     (bg-line-search; or the fixed rate)
     x_new  = x + t d,  g_new = grad f(x_new)
-    update(s = x_new - x, y = g_new - g)     (quasi-Newton memory, seed 000 §13)
+    update(s = x_new - x, y = g_new - g)     (quasi-Newton memory, bg-quasi-newton)
 
 Members outside ``active`` (converged, stopped, diverged) get ``t = 0`` and keep
 their state, so a member's trajectory never depends on the others.
 
-Stopping rule of :func:`minimize` per member (seed 000 Optimization §2):
+Stopping rule of :func:`minimize` per member (:ref:`bg-gradient-descent`):
 stop when the loss decrease ``L(i) - L(i+1) < tau`` or ``max |grad| <= gtol``. A
 decrease of exactly zero (or an increase) also stops with ``tau = 0``: the method
 cannot move the loss any more (:func:`decrease_stalled`).
@@ -155,9 +155,9 @@ class MinimizeResult:
 
 
 def decrease_stalled(decrease: torch.Tensor, tol: torch.Tensor | float) -> torch.Tensor:
-    """Seed 000 Optimization §2's rule ``L(i) - L(i+1) < tau``, where a decrease ``<= 0``
-    also stops (with ``tau = 0`` the strict rule would never stop on a loss that no
-    longer changes, e.g. steps of 4e-9 at a saddle of Rosenbrock)."""
+    """The stopping rule ``L(i) - L(i+1) < tau`` (:ref:`bg-gradient-descent`), where a
+    decrease ``<= 0`` also stops (with ``tau = 0`` the strict rule would never stop on a
+    loss that no longer changes, e.g. steps of 4e-9 at a saddle of Rosenbrock)."""
     return (decrease < tol) | (decrease <= 0)
 
 

@@ -1,4 +1,4 @@
-"""BFGS with a dense per-member inverse-Hessian approximation (seed 000 Optimization §13).
+"""BFGS with a dense per-member inverse-Hessian approximation (:ref:`bg-quasi-newton`).
 
 Quasi-Newton: the direction ``d = -H_inv g`` uses an approximation of the inverse
 Hessian updated from each step ``s = x_new - x`` and gradient change

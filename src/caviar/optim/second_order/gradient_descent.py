@@ -1,10 +1,10 @@
-"""Full-batch gradient descent (seed 000 Optimization §2).
+"""Full-batch gradient descent (:ref:`bg-gradient-descent`).
 
     theta(i+1) = theta(i) - eta grad L(theta(i))
 
 with a fixed rate ``eta`` (``line_search = "none"``) or ``eta`` found by a line
-search along ``-grad`` (seed 000 §12: Armijo backtracking or golden-section
-bracketing, starting from ``eta``). Stopping rule (seed 000 §2): stop when the
+search along ``-grad`` (:ref:`bg-line-search`: Armijo backtracking or golden-section
+bracketing, starting from ``eta``). Stopping rule (:ref:`bg-gradient-descent`): stop when the
 loss decrease ``L(i) - L(i+1)`` is below the tolerance ``tau`` (see
 :func:`caviar.optim.second_order.base.minimize` and the full-batch trainer).
 """

@@ -4,8 +4,8 @@ Members are independent, so the Hessian of ``F(x) = sum_p f_p(x_p)`` with respec
 to the whole ``(P, N)`` tensor is block diagonal. One Hessian-vector product with
 the direction ``e_j`` in every member at once therefore returns column ``j`` of
 every member's Hessian: ``N`` products (forward-over-reverse, ``jvp`` of ``grad``,
-vmapped over ``j``) give the ``(P, N, N)`` stack of member Hessians (seed 000
-Optimization §7) without ever forming the ``(P N) x (P N)`` matrix.
+vmapped over ``j``) give the ``(P, N, N)`` stack of member Hessians
+(:ref:`bg-newton`) without ever forming the ``(P N) x (P N)`` matrix.
 
 Dense per-member matrices cost ``P N^2`` numbers; :data:`MAX_DENSE_PARAMS` bounds
 ``N`` for Newton, BFGS and exact conditioning (above it use L-BFGS or Lanczos).

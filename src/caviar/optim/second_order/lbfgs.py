@@ -1,5 +1,5 @@
 """L-BFGS: BFGS with the last ``m`` pairs instead of a dense matrix (Nocedal & Wright
-Alg. 7.4, the two-loop recursion; seed 000 Optimization §13's quasi-Newton idea in
+Alg. 7.4, the two-loop recursion; the quasi-Newton idea of :ref:`bg-quasi-newton` in
 ``O(m N)`` memory per member).
 
     q = g

@@ -1,6 +1,6 @@
-"""Batched line searches along per-member directions (seed 000 Optimization §12).
+"""Batched line searches along per-member directions (:ref:`bg-line-search`).
 
-Seed 000 §12 picks the step ``eta* = argmin_eta f(x + eta d)`` along a direction
+A line search picks the step ``eta* = argmin_eta f(x + eta d)`` along a direction
 ``d`` instead of fixing it. Two searches, each run for ``P`` members at once (every
 member has its own step, bracket and stopping state):
 
@@ -12,10 +12,9 @@ member has its own step, bracket and stopping state):
 * :func:`golden_section` -- bracketing then golden-section refinement: find a
   bracket ``a < b < c`` with ``f(b) < f(a)`` and ``f(b) <= f(c)`` (shrinking or
   growing the trial step by the golden ratio), then repeatedly try a point inside
-  the larger of ``[a, b]`` and ``[b, c]`` and keep the sub-bracket around the
-  lowest value (seed 000: "update the brackets to be smaller and smaller until it
-  is small enough"). The refined step is only accepted if it satisfies the Armijo
-  condition; otherwise backtracking from it takes over.
+  the larger of ``[a, b]`` and ``[b, c]`` and keep the sub-bracket around the lowest value
+  (the bracket shrinks until it is small enough). The refined step is only accepted if it
+  satisfies the Armijo condition; otherwise backtracking from it takes over.
 
 A member whose search fails (no descent direction, or no acceptable step within the
 evaluation budget) gets step 0 and ``ok = False``: it does not move.

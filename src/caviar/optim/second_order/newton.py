@@ -1,4 +1,4 @@
-"""Damped Newton's method with exact per-member Hessians (seed 000 Optimization §7).
+"""Damped Newton's method with exact per-member Hessians (:ref:`bg-newton`).
 
 The Hessian acts as a per-parameter learning rate: the step solves
 

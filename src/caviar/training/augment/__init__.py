@@ -1,4 +1,4 @@
-"""Per-member augmentation of training mini-batches (seeds 000 Regularization §3, 004).
+"""Per-member augmentation of training mini-batches (:ref:`bg-augmentation`).
 
 :class:`Augmenter` applies, in order and only when some member's strength is
 positive: interpolation toward a same-class example (:mod:`.interpolate`),

@@ -1,6 +1,6 @@
-"""Small random shifts and rotations of image-shaped inputs (seed 004: "Data augmentation
-can be a way to get more data, e.g., adding noise, scaling, translating or rotating
-images"; seed 000 Regularization §3).
+"""Small random shifts and rotations of image-shaped inputs (:ref:`bg-augmentation`:
+more data from the data at hand, by adding noise, scaling, translating or rotating
+images).
 
 For member ``p`` and every example, with ``u ~ U(-1, 1)`` from the member's stream:
 

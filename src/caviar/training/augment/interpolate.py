@@ -1,5 +1,5 @@
-"""Interpolation between examples of the same class (seed 000 Regularization §3: "generating
-new data from the original dataset (by adding noise, interpolation, rotation, ...)").
+"""Interpolation between examples of the same class (:ref:`bg-augmentation`:
+new data generated from the original data set by noise, interpolation, rotation...).
 
 For member ``p`` and a training example ``x`` of class ``c``, a partner ``x'`` is
 drawn uniformly among the training examples of class ``c`` and

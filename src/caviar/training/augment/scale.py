@@ -1,5 +1,4 @@
-"""Random scaling (zoom) of image-shaped inputs (seed 004: "adding noise, scaling,
-translating or rotating images").
+"""Random scaling (zoom) of image-shaped inputs (:ref:`bg-augmentation`).
 
 Member ``p`` draws for every example ``u ~ U(-1, 1)`` from its own stream and zooms the
 image about its centre by

@@ -1,5 +1,5 @@
-"""Random shifts of signal-shaped inputs ``(C, L)`` along their time axis (seed 004:
-"translating ... images", the 1-D counterpart; seed 000 Regularization §3).
+"""Random shifts of signal-shaped inputs ``(C, L)`` along their time axis (:ref:`bg-augmentation`:
+the 1-D counterpart of translating images).
 
 For member ``p`` and every example, with ``u ~ U(-1, 1)`` from the member's stream,
 ``d = u * shift_p`` samples: every channel of the example (in its original units: the

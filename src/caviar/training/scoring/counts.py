@@ -11,7 +11,7 @@ weights ``w_i`` (1 when absent), with ``TP_c = Σ_i w_i [y_i = c][ŷ_i = c]``,
 * precision = ``TP_1 / D_1``, recall = ``TP_1 / T_1`` (binary, positive class 1); an
   empty denominator gives 0 (``zero_division`` left at its default)
 
-Seed 004 "Pragmatics": choose the metric the users of the model care about; accuracy
+Choose the metric the users of the model care about; accuracy
 misleads on imbalanced classes, where recall, F1 and balanced accuracy do not.
 """
 

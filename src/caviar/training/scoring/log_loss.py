@@ -2,7 +2,7 @@
 
     log_loss = − Σ_i w_i log clip(p_i,y_i, ε, 1 − ε) / Σ_i w_i
 
-with ``ε`` the machine epsilon of the dtype, as sklearn clips (seed 000 Loss §3: the
+with ``ε`` the machine epsilon of the dtype, as sklearn clips (:ref:`bg-cross-entropy`: the
 cross-entropy of the model's probabilities; here of the saved model's probabilities,
 whatever loss trained it).
 """

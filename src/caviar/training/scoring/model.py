@@ -1,7 +1,7 @@
 """A named metric for a saved model and for the naive baseline, on numpy splits.
 
 The final model (a member or an ensemble, :class:`~caviar.model.TrainedModel`) is scored
-from its combined class probabilities or values, the baseline (seed 004 "Pragmatics")
+from its combined class probabilities or values, the baseline (:ref:`bg-baselines`)
 from constant predictions: the training split's class frequencies (its arg-max is the
 majority class; ROC AUC 0.5; the log loss of the prior) or the training mean.
 """

@@ -1,5 +1,5 @@
-"""Coarse-to-fine search (seed 001 "Coarse to fine sampling: coarse sample of all
-combinations, then sample densely within a region with better combinations").
+"""Coarse-to-fine search (:ref:`bg-search-strategies`: a coarse sample of all
+combinations, then a dense sample within the region of the better ones).
 
 Round 0 samples the whole space at random. Each later round takes the best
 ``top_fraction`` of the finished trials, and for every numeric dimension the box

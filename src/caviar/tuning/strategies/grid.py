@@ -1,4 +1,4 @@
-"""Grid search (seed 001 "2 parameters grid, 3 parameters cube"): the Cartesian
+"""Grid search (:ref:`bg-search-strategies`): the Cartesian
 product of ``points`` values per continuous dimension (evenly spaced in the
 transformed coordinate, so log-spaced for ``log_uniform``), every integer of a
 small integer range, and every choice. Each combination is suggested once, in

@@ -1,4 +1,4 @@
-"""Random search (seed 001 "Try random values: don't use a grid"): every dimension
+"""Random search (:ref:`bg-search-strategies`): every dimension
 drawn independently and uniformly in its transformed coordinate."""
 
 from __future__ import annotations
