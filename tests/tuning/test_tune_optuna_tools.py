@@ -221,3 +221,26 @@ def test_caviar_dashboard_refuses_what_is_no_tune_run(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["dashboard", str(tmp_path / "empty"), "--print-url"]) == 2
     assert "holds no study" in capsys.readouterr().err
+
+
+def test_caviar_dashboard_serves_with_sigterm_at_its_default(quickstart, monkeypatch):
+    """While the server runs, SIGTERM has its default action (the process ends at once,
+    whatever threads the server started); the CLI's handler is back afterwards."""
+    pytest.importorskip("optuna_dashboard", reason="optuna-dashboard (dev extra) not installed")
+    import signal
+
+    import optuna_dashboard
+
+    from caviar.cli.main import main
+
+    seen = []
+
+    def fake_server(*args, **kwargs):
+        seen.append(signal.getsignal(signal.SIGTERM))
+
+    monkeypatch.setattr(optuna_dashboard, "run_server", fake_server)
+    out, _, _ = quickstart
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["dashboard", str(out), "--port", "8765"]) == 0
+    assert seen == [signal.SIG_DFL]
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from caviar.errors import CaviarError
@@ -61,5 +64,22 @@ def run(args: argparse.Namespace) -> int:
             "optuna-dashboard is not installed (pip install optuna-dashboard, or the dev extra)"
         ) from None
     print(f"optuna-dashboard on http://{args.host}:{args.port}/ serving {url} (Ctrl-C stops)")
-    run_server(url, host=args.host, port=args.port)
+    with default_sigterm():
+        run_server(url, host=args.host, port=args.port)
     return 0
+
+
+@contextmanager
+def default_sigterm() -> Iterator[None]:
+    """SIGTERM ends the read-only server at once: the CLI's own handler raises in the main
+    thread, after which the process would still wait at exit for any non-daemon thread the
+    server started (seen: a dashboard that outlived its SIGTERM for minutes)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:  # not the main thread: nothing to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
