@@ -143,14 +143,33 @@ def test_sigterm_stops_like_ctrl_c_and_writes_nothing(tmp_path, capsys):
     """SIGTERM (kill PID, a scheduler) arriving mid-training: exit 143 after one line."""
     import threading
 
+    from caviar.cli.signals import cli_signals_and_warnings
+
     path = cfg(tmp_path, source="digits", epochs=100000, train="patience = 100000")
     out = tmp_path / "run"
-    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGTERM))
-    timer.start()
+    with cli_signals_and_warnings():  # the CLI's handler, to recognise it from the thread
+        handler = signal.getsignal(signal.SIGTERM)
+    done = threading.Event()
+
+    def terminate_once_the_handler_is_in():
+        """Signal only while the CLI's handler is installed: a SIGTERM before or after it
+        would end this process (a pytest-xdist worker), not the command."""
+        deadline = time.monotonic() + 600
+        while not done.is_set() and time.monotonic() < deadline:
+            if signal.getsignal(signal.SIGTERM) is handler:
+                time.sleep(1.0)  # let training get under way
+                if not done.is_set() and signal.getsignal(signal.SIGTERM) is handler:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                return
+            time.sleep(0.01)
+
+    sender = threading.Thread(target=terminate_once_the_handler_is_in, daemon=True)
+    sender.start()
     try:
         code = main(["train", str(path), "-o", str(out), "-q"])
     finally:
-        timer.cancel()
+        done.set()
+        sender.join()
     assert code == 143
     assert capsys.readouterr().err.strip().splitlines()[-1] == "terminated"
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
