@@ -149,6 +149,7 @@ def test_the_check_sees_a_lazy_import_up_and_allows_one_down(tmp_path):
             "caviar.report": "from typing import TYPE_CHECKING\n"
             "if TYPE_CHECKING:\n    from caviar.api import TrainRun\n",
             "caviar.tuning.runner": "from caviar.results.outputs import w\n",
+            "caviar.api": "",
         },
         tmp_path,
     )
