@@ -25,6 +25,7 @@ from typing import Any
 EXTRA_MODULES: dict[str, list[str] | None] = {
     "caviar.api": None,
     "caviar.errors": None,
+    "caviar.export": None,
     "caviar.training.callbacks": ["Callback", "PopulationLogs"],
 }
 
