@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_layout import SRC, _graph_of, import_graph, source_files
+from test_layout import SRC, _graph_of, import_graph, source_files
 
 # bottom first; a module is in the layer of its longest matching prefix
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
