@@ -56,7 +56,7 @@ def run_data(source: Source) -> RunData:
         summary = source.outputs or source.summary()
         return study_run_data(run_dir, study_of(source), source.plan.name, summary)
     if kind == "train":
-        from caviar.results.outputs import train_history, train_leaderboard
+        from caviar.results.frames import train_history, train_leaderboard
         from caviar.results.study import study_of_trials
         from caviar.training.scoring import score_name
 

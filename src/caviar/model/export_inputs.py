@@ -29,7 +29,8 @@ def encode_rows(model: Any, X: pd.DataFrame | np.ndarray, *, dtype: Any = np.flo
         A :class:`~caviar.model.TrainedModel` (or its fitted preprocessor).
     X
         Raw feature rows: a DataFrame with the training columns (others are ignored) or a
-        2-D array of the training columns in order, as :meth:`TrainedModel.predict` takes.
+        2-D array of the training columns in order, as
+        :meth:`~caviar.model.TrainedModel.predict` takes.
     dtype
         The array's dtype: the exported model's (``float32`` by default).
 

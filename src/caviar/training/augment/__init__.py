@@ -20,6 +20,8 @@ from caviar.training.augment.image import ImageWarp
 from caviar.training.augment.interpolate import ClassPartners, interpolate
 from caviar.training.augment.signal import SignalShift
 
+__all__ = ["Augmenter"]
+
 
 class Augmenter:
     """Augments a training batch for every member (see the module docstring)."""
