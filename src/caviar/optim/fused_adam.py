@@ -108,9 +108,11 @@ def same_hypers(
     Members that share every hyperparameter (a seed ensemble, the folds of one
     configuration, a grid's repeated values) go through one kernel call with a list of
     their rows: the kernel updates each row of the list on its own, with its own step
-    counter, exactly as one call per member would.
+    counter, exactly as one call per member would. Values are compared bit for bit
+    (``float.hex``: ``-0.0`` and ``0.0`` are not grouped).
     """
-    groups: dict[tuple[float, ...], list[int]] = {}
+    groups: dict[tuple[str, ...], tuple[tuple[float, ...], list[int]]] = {}
     for i in members:
-        groups.setdefault(hypers[i], []).append(i)
-    return list(groups.items())
+        key = tuple(v.hex() for v in hypers[i])
+        groups.setdefault(key, (hypers[i], []))[1].append(i)
+    return list(groups.values())
