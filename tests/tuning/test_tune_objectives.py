@@ -73,6 +73,14 @@ def test_bad_objective_settings_are_one_line_errors(extra, message):
     assert message in str(e.value) and "\n" not in str(e.value)
 
 
+def test_an_objective_metric_of_another_task_is_refused_before_anything_is_written(tmp_path):
+    cfg = copy.deepcopy(DIGITS)
+    cfg["search"]["objectives"] = ["accuracy", "rmse"]
+    with pytest.raises(CaviarError, match="search.objectives: metric 'rmse' is for regression"):
+        tune(cfg, out=tmp_path / "run", verbose=0)
+    assert not (tmp_path / "run").exists()
+
+
 def test_directions_default_to_each_objectives_meaning_and_may_be_explicit():
     assert [default_direction(n) for n in ("accuracy", "roc_auc", "r2")] == ["maximize"] * 3
     for name in ("log_loss", "rmse", "mae", "loss", "n_params", "flops", "predict_ms"):

@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from caviar.errors import CaviarError
-from caviar.training.scoring import METRICS
+from caviar.training.scoring import METRICS, get_metric
 
 #: objectives that are not validation metrics, all minimized
 COSTS = ("loss", "n_params", "flops", "predict_ms")
@@ -83,6 +83,16 @@ def check_objectives(s: Any) -> None:
         )
     _check_directions(s.objectives, s.directions)
     _check_combinations(s)
+
+
+def check_objectives_task(s: Any, task: str) -> None:
+    """Every metric among ``s.objectives`` fits ``task`` (one-line error otherwise)."""
+    for name in s.objectives or []:
+        if name in METRICS:
+            try:
+                get_metric(name, task)
+            except CaviarError as e:
+                raise CaviarError(f"search.objectives: {e}") from None
 
 
 def _check_names(objectives: list[str]) -> None:
@@ -148,6 +158,7 @@ __all__ = [
     "DIRECTIONS",
     "MULTI_STRATEGIES",
     "check_objectives",
+    "check_objectives_task",
     "default_direction",
     "directions_of",
     "is_multi",
