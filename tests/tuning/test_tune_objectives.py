@@ -11,7 +11,9 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from sklearn.metrics import log_loss as sklearn_log_loss
 from tests.tuning.test_tune_samplers import NUMERIC, space_of
+from tests.tuning.tune_helpers import iris_config
 
 from caviar.api import load_data_for
 from caviar.errors import CaviarError
@@ -175,7 +177,8 @@ DIGITS = {
         "trials": 12,
         "batch": 6,
         "seed": 0,
-        "objectives": ["accuracy", "n_params", "flops", "predict_ms"],
+        "objectives": ["accuracy", "n_params"],
+        "halving": {"min_epochs": 2, "eta": 3},  # acts on the first objective
         "space": {
             "model.hidden": {"choice": [[1], [2], [4], [8], [16], [32]]},
             "optimizer.lr": {"log_uniform": [3e-3, 3e-2]},
@@ -193,28 +196,55 @@ def searched(tmp_path_factory):
 def test_a_two_objective_search_saves_a_study_plot_pareto_front_draws(searched):
     result, out = searched
     study = optuna.load_study(study_name=result.plan.name, storage=f"sqlite:///{out / 'study.db'}")
-    assert [d.name for d in study.directions] == ["MAXIMIZE"] + ["MINIMIZE"] * 3
-    assert study.metric_names == ["accuracy", "n_params", "flops", "predict_ms"]
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    assert study.metric_names == ["accuracy", "n_params"]
     front = {t.user_attrs["index"] for t in study.best_trials}
     assert front == {t.number for t in result.best_trials} and len(front) >= 3
-    fig = optuna.visualization.plot_pareto_front(study, targets=lambda t: t.values[:2])
-    drawn = sum(len(tr.x) for tr in fig.data if tr.x is not None)
-    assert drawn == len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
-    # accuracy against n_params alone still has a non-trivial front of >= 3 points
-    acc_size = [t.values[:2] for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))]
-    assert sum(r == 1 for r in front_ranks(acc_size, ["maximize", "minimize"])) >= 3
+    fig = optuna.visualization.plot_pareto_front(study)
+    complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert sum(len(tr.x) for tr in fig.data if tr.x is not None) == len(complete)
+    best = next(tr for tr in fig.data if tr.name == "Best Trial")
+    assert len(best.x) == len(front) >= 3  # a non-trivial front, drawn
+    for t in result.trials:  # the values stored are the trial's objectives, in order
+        if t.number in front:
+            (stored,) = [s for s in study.best_trials if s.user_attrs["index"] == t.number]
+            assert stored.values == [t["objectives"]["accuracy"], t["objectives"]["n_params"]]
 
 
-def test_objectives_are_measured_on_the_member_alone(searched):
+def test_halving_acts_on_the_first_objective_and_pruned_trials_are_on_no_front(searched):
+    result, _ = searched
+    pruned = [t for t in result.trials if t.state == "pruned"]
+    assert pruned and all(t["front"] == 0 for t in pruned)
+    for t in pruned:  # pruned at the rung by a member of its population more accurate then
+        rivals = [r for r in result.trials if r["population"] == t["population"] and r is not t]
+        at_rung = [max(v for v in r.history["val_score"][:2] if v is not None) for r in rivals]
+        assert max(at_rung) >= max(v for v in t.history["val_score"][:2] if v is not None)
+
+
+def test_the_costs_are_measured_on_the_member_alone(searched):
     result, _ = searched
     for t in result.trials:
-        if not t.scored:
-            continue
+        if t.scored:
+            hidden = json.loads(t.params["model.hidden"])[0]
+            assert t["objectives"]["accuracy"] == t.value  # the first one: the val score
+            assert t["objectives"]["n_params"] == 64 * hidden + hidden + hidden * 10 + 10
+
+
+def test_flops_predict_ms_and_other_metrics_as_objectives(tmp_path):
+    cfg = iris_config(
+        strategy="random", trials=4,
+        objectives=["accuracy", "log_loss", "loss", "flops", "predict_ms"],
+    )  # fmt: skip
+    result = tune(cfg, out=tmp_path / "run", verbose=0, outputs=False)
+    data = load_data_for([result.plan.base_config()])
+    for t in result.trials:
         obj, hidden = t["objectives"], json.loads(t.params["model.hidden"])[0]
-        assert obj["accuracy"] == t.value  # the first objective is the validation score
-        assert obj["n_params"] == 64 * hidden + hidden + hidden * 10 + 10
-        assert obj["flops"] == 2 * (64 * hidden + hidden * 10)  # 2 per multiply-add
-        assert 0 < obj["predict_ms"] < 1e3
+        assert obj["flops"] == 2 * (4 * hidden + hidden * 3)  # 2 per multiply-add
+        assert 0 < obj["predict_ms"] < 1e3 and obj["loss"] == t.val_loss
+        model = result.model_of(t, data)  # log loss of the member alone, in its units
+        proba = model.predict_proba(data.X_val, preprocessed=True)
+        reference = sklearn_log_loss(data.y_val, proba, labels=list(range(proba.shape[1])))
+        assert obj["log_loss"] == pytest.approx(reference, rel=1e-9) and obj["log_loss"] > 0
 
 
 def test_final_model_front_members_and_result_views(searched):
