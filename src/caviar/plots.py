@@ -152,7 +152,7 @@ def plot_halving(source: Source) -> go.Figure:
 def plot_pareto_front(source: Source) -> go.Figure:
     """A search with several objectives (``search.objectives``): the first objective
     against each other one, the Pareto front highlighted and the final model starred
-    (info: :func:`caviar.report.pareto.pareto_info`)."""
+    (info: ``caviar.report.pareto.pareto_info``)."""
     return _or_empty(figures.pareto_front(run_data(source)), "the search has one objective")
 
 

@@ -2,7 +2,7 @@
 
 :func:`trials_frame`: one row per trial (train: per member), ordered by ``number``:
 ``number``, ``value`` (the validation score the leaderboard ranks), ``state`` (with
-several objectives ``values_<objective>`` and ``front``, :mod:`caviar.tuning.pareto`), the
+several objectives ``values_<objective>`` and ``front``, ``caviar.tuning.pareto``), the
 other scores at the best epoch, ``best_epoch`` (1-based, as ``history.csv``),
 ``epochs_run``, ``seconds`` (:class:`caviar.trial.Timings`), then one
 ``params_<name>`` column per hyperparameter (list-valued choices as lists).

@@ -72,7 +72,7 @@ class TuneResult(ResultView):
 
     def pareto_front(self) -> list[Trial]:
         """The trials on the Pareto front of ``objectives`` (none dominates another;
-        :mod:`caviar.tuning.pareto`), best first objective first; with one objective the
+        ``caviar.tuning.pareto``), best first objective first; with one objective the
         best trial. Each trial's ``objectives`` attribute holds its values; its model is
         :meth:`model_of`."""
         if not self.objectives:
@@ -87,7 +87,7 @@ class TuneResult(ResultView):
     def model_of(self, trial: Trial | int, data=None) -> TrainedModel:
         """The model of ``trial`` (a trial or its number), e.g. another member of the
         Pareto front: the final model's weights for the chosen trial, else trained again
-        from its stored record (:mod:`caviar.tuning.rebuild`, exactly the trial).
+        from its stored record (``caviar.tuning.rebuild``, exactly the trial).
         ``data``: the search's splits (default: loaded from the config's data section)."""
         from caviar.tuning.trial_models import trial_model
 
