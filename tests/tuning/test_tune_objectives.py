@@ -203,7 +203,7 @@ def test_a_two_objective_search_saves_a_study_plot_pareto_front_draws(searched):
     fig = optuna.visualization.plot_pareto_front(study)
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert sum(len(tr.x) for tr in fig.data if tr.x is not None) == len(complete)
-    best = next(tr for tr in fig.data if tr.name == "Best Trial")
+    best = next(tr for tr in fig.data if "Best Trial" in (tr.hovertemplate or ""))
     assert len(best.x) == len(front) >= 3  # a non-trivial front, drawn
     for t in result.trials:  # the values stored are the trial's objectives, in order
         if t.number in front:

@@ -73,8 +73,9 @@ class RunData:
         """The final model's trial: the first scored row (several objectives: the trial
         ``search.select`` chose, ``best_index`` in the summary)."""
         chosen = self.summary.get("best_index")
-        if "front" in self.trials.columns and chosen in set(self.trials["id"]):
-            return int(chosen)
+        if "front" in self.trials.columns and isinstance(chosen, int):
+            if chosen in set(self.trials["id"]):
+                return chosen
         ok = self.trials[np.isfinite(self.trials["val_score"].astype(float))]
         return None if ok.empty else int(ok.iloc[0]["id"])
 

@@ -119,7 +119,8 @@ def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None
             "searched fields in [search.space]"
         )
     # several objectives: the first is the metric every trial is scored (and halved) by
-    apply_search_metric(raw, settings.metric or (settings.objectives or [None])[0])
+    first = settings.objectives[0] if settings.objectives else None
+    apply_search_metric(raw, settings.metric or first)
     apply_search_cv(raw, settings.cv)
     base_cfg = expand_configs(raw)[0]
     space = parse_space(settings.space, raw)

@@ -90,7 +90,7 @@ def quiet_study(sampler: Any, directions: list[str] | None = None):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if directions:
-        return optuna.create_study(directions=directions, sampler=sampler)
+        return optuna.create_study(directions=list(directions), sampler=sampler)  # type: ignore[arg-type]
     return optuna.create_study(direction="maximize", sampler=sampler)
 
 
