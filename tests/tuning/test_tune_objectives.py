@@ -106,9 +106,7 @@ def test_front_ranks_agree_with_optuna_best_trials_and_non_dominated_sorting():
     assert set(np.flatnonzero(ranks == 1)) == {t.number for t in study.best_trials}
     o = values * np.array([1, -1, -1])
     for i in range(len(o)):  # front k: dominated by a front k-1 trial, none of front >= k
-        dominators = [
-            j for j in range(len(o)) if (o[j] >= o[i]).all() and (o[j] > o[i]).any()
-        ]
+        dominators = [j for j in range(len(o)) if (o[j] >= o[i]).all() and (o[j] > o[i]).any()]
         assert all(ranks[j] < ranks[i] for j in dominators)
         if ranks[i] > 1:
             assert any(ranks[j] == ranks[i] - 1 for j in dominators)
@@ -162,7 +160,9 @@ def test_multi_objective_strategies_learn_from_value_tuples():
         for r in range(3):
             rng = np.random.default_rng([0, r])
             ps = strategy.suggest(space, list(history), 4, rng)
-            history += [(p, (-abs(np.log10(p["optimizer.lr"]) + 3), p["optimizer.beta1"])) for p in ps]  # noqa: E501
+            history += [
+                (p, (-abs(np.log10(p["optimizer.lr"]) + 3), p["optimizer.beta1"])) for p in ps
+            ]  # noqa: E501
         again = make_strategy(s).suggest(space, history[:8], 4, np.random.default_rng([0, 2]))
         assert again == [p for p, _ in history[8:]]  # reproducible from the seed
 
@@ -291,3 +291,20 @@ def test_report_leaderboard_and_pareto_figure(searched):
     assert len(fig.data) >= 2 * (len(info.names) - 1)  # dominated + front per panel
     assert "Pareto front" in (out / "report.html").read_text()
     assert result.plot_pareto_front().data
+
+
+def test_caviar_tune_prints_the_front_and_refuses_a_bad_objective_with_exit_2(tmp_path, capsys):
+    from tests.tuning.tune_helpers import write_toml
+
+    from caviar.cli import main
+
+    good = write_toml(
+        tmp_path / "good.toml", iris_config(trials=4, objectives=["accuracy", "n_params"])
+    )
+    assert main(["tune", str(good), "-o", str(tmp_path / "run")]) == 0
+    assert "Pareto front of accuracy, n_params:" in capsys.readouterr().out
+    bad = write_toml(tmp_path / "bad.toml", iris_config(trials=4, objectives=["accuracy", "size"]))
+    assert main(["tune", str(bad), "-o", str(tmp_path / "bad_run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown objective 'size'" in err and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "bad_run").exists()
