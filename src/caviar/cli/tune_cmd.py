@@ -175,6 +175,13 @@ def _print_summary(console, result, info: dict, out: Path) -> None:
         f"best trial {result.best['index']}: val {score} {result.val_score:.4f}{spread}, "
         f"test {score} {result.test_score:.4f} (test split used once, for the final model)"
     )
+    front = info.get("pareto_front")
+    if front:  # several objectives: the front's size and how the final model was chosen
+        console.print(
+            f"Pareto front of {', '.join(info['objectives'])}: {len(front)} trials "
+            f"({', '.join(str(p['trial']) for p in front)}); final model by "
+            f"select = {info['select']!r}"
+        )
     if result.rebuilt:  # chosen trials whose weights were not in this process
         kinds = Counter(result.rebuilt.values())
         how = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))

@@ -1,7 +1,8 @@
 """Trial records as pandas frames, laid out as Optuna's ``Study.trials_dataframe()``.
 
 :func:`trials_frame`: one row per trial (train: per member), ordered by ``number``:
-``number``, ``value`` (the validation score the leaderboard ranks), ``state``, the
+``number``, ``value`` (the validation score the leaderboard ranks), ``state`` (with
+several objectives ``values_<objective>`` and ``front``, ``caviar.tuning.pareto``), the
 other scores at the best epoch, ``best_epoch`` (1-based, as ``history.csv``),
 ``epochs_run``, ``seconds`` (:class:`caviar.trial.Timings`), then one
 ``params_<name>`` column per hyperparameter (list-valued choices as lists).
@@ -49,6 +50,10 @@ def trials_frame(trials: Iterable[Trial], categorical: Iterable[str] = ()) -> pd
     rows = []
     for t in sorted(trials, key=lambda t: t.number):
         row: dict[str, Any] = {"number": t.number, "value": t.value, "state": t.state}
+        # several objectives (search.objectives): values_<name> as Optuna names them
+        row.update({f"values_{k}": v for k, v in (t.get("objectives") or {}).items()})
+        if "front" in t:
+            row["front"] = t.get("front")
         row.update({k: getattr(t, k) for k in SCORES})
         row["best_epoch"] = display_epoch(t.best_epoch)
         row["epochs_run"] = t.epochs_run

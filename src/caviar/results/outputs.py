@@ -6,7 +6,8 @@ works with ``caviar predict``), ``leaderboard.csv``, ``history.csv`` (every memb
 every epoch), ``summary.json`` and ``diagnostics.json`` (per member: initialization
 checks and per-layer gradient norms), written all or nothing, then ``report.html``.
 A search's run directory (beside ``study.db``) gets ``model/``, ``leaderboard.csv``
-(every trial ranked by validation score; with ``search.cv`` the score is the fold mean,
+(every trial ranked by validation score, with several objectives the Pareto front first
+and a column per objective; with ``search.cv`` the score is the fold mean,
 beside ``cv_std`` and each fold's score ``fold_1..fold_k``), ``summary.json`` and
 ``report.html`` (:mod:`caviar.report`), each all or nothing. A report that fails is a
 warning: the other outputs are already written.
@@ -40,6 +41,9 @@ def leaderboard(result) -> pd.DataFrame:
         row = {"rank": rank, "trial": t.number}
         row.update({k: decode_choice(v) if k in cats else v for k, v in t.params.items()})
         row.update(status=t.state, val_score=t.value)
+        if "front" in t:  # several objectives: the Pareto front ranks first
+            row["front"] = t.get("front")
+            row.update(t.get("objectives") or {})
         if "cv_scores" in t.user_attrs:  # search.cv: the folds' spread
             row["cv_std"] = t.user_attrs.get("cv_std")
         row.update(val_loss=t.val_loss, train_score=t.train_score)

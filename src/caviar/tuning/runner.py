@@ -34,6 +34,7 @@ from caviar.tuning.cross_validation import CrossValidatedExecutor
 from caviar.tuning.dispatch import ExecutorSpec, make_executor
 from caviar.tuning.final_model import TuneResult
 from caviar.tuning.halving import SuccessiveHalving
+from caviar.tuning.objectives import check_objectives_task
 from caviar.tuning.pbt import PopulationBasedTraining
 from caviar.tuning.plan import TunePlan, check_config, make_plan
 from caviar.tuning.search import Progress, SearchContext, round_rng, run_search
@@ -204,6 +205,7 @@ def _budget(plan: TunePlan, data: PreparedData) -> tuple[Strategy, int | None, i
     if grid_size is not None and total is not None:
         total = min(total, grid_size)
     batch = batch_size(s) if grid_size is None else min(batch_size(s), total or grid_size)
+    check_objectives_task(s, data.task)  # search.objectives: metrics of this task
     first = strategy.suggest(space, [], min(batch, total or batch), round_rng(s.seed, 0))
     for p in first:
         check_config(validate_config(space.apply(plan.base, p), "search"), data.task)

@@ -12,13 +12,12 @@ vouches for.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from caviar.errors import CaviarError
 from caviar.run_dir import study_storage_url
 from caviar.tuning.space import SearchSpace
-from caviar.tuning.storage_records import decode_params
+from caviar.tuning.storage_records import decode_params, study_score
 from caviar.tuning.strategies.base import History
 
 
@@ -48,10 +47,7 @@ def load_prior(run: str | Path, space: SearchSpace) -> History:
         for t in study.get_trials(deepcopy=False)
         if t.state.is_finished() and "index" in t.user_attrs
     }
-    return [
-        (decode_params(space, t.params), float(t.value) if t.value is not None else math.nan)
-        for _, t in sorted(trials.items())
-    ]
+    return [(decode_params(space, t.params), study_score(t)) for _, t in sorted(trials.items())]
 
 
 def _open(url: str, where: str):
