@@ -48,7 +48,12 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # what the report reads of a search: its space and the stored trial records
     (
         "search space and stored trials",
-        ("caviar.tuning.space", "caviar.tuning.funnel", "caviar.tuning.storage_records"),
+        (
+            "caviar.tuning.space",
+            "caviar.tuning.funnel",
+            "caviar.tuning.storage_records",
+            "caviar.tuning.pareto",
+        ),
     ),
     ("report", ("caviar.report",)),
     # the result objects (TrainRun and TuneResult derive from ResultView) and their figures

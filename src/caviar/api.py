@@ -25,7 +25,8 @@ from typing import Any
 from caviar.arguments import check_changes, check_path, check_prepared, check_train_callbacks
 from caviar.config import RunConfig, expand_configs, load_configs
 from caviar.config.module_factory import with_factory
-from caviar.data import PreparedData, TableOptions, prepare_data
+from caviar.data import PreparedData
+from caviar.data.config_data import load_data_for
 from caviar.errors import CaviarError
 from caviar.live_dir import append_progress
 from caviar.model import TrainedModel
@@ -104,25 +105,6 @@ def as_configs(config: RunConfig | dict | list | str | Path) -> list[RunConfig]:
             out.extend(as_configs(c))
         return out
     raise CaviarError(f"cannot use a {type(config).__name__} as a configuration")
-
-
-def load_data_for(configs: list[RunConfig]) -> PreparedData:
-    """Prepare the one data set that all ``configs`` name."""
-    data_cfg = configs[0].data
-    if any(c.data != data_cfg for c in configs[1:]):
-        raise CaviarError("all configurations of one run must use the same [data] section")
-    return prepare_data(
-        data_cfg.source,
-        target=data_cfg.target,
-        task=data_cfg.task,
-        val_fraction=data_cfg.val_fraction,
-        test_fraction=data_cfg.test_fraction,
-        seed=data_cfg.seed,
-        shape=data_cfg.shape,
-        weight=data_cfg.weight,
-        test=data_cfg.test,
-        options=TableOptions.from_config(data_cfg),
-    )
 
 
 def check_configs(configs: list[RunConfig], data: PreparedData) -> None:

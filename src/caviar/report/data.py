@@ -256,8 +256,7 @@ def _with_objectives(trials: pd.DataFrame, study, records: list) -> pd.DataFrame
     (1 = the Pareto front, 0: on none; :mod:`caviar.tuning.pareto`), rows in
     ``records`` order."""
     from caviar.report.pareto import PREFIX, study_objectives
-    from caviar.tuning.objective_values import stored_objectives
-    from caviar.tuning.pareto import trial_fronts
+    from caviar.tuning.pareto import stored_objectives, trial_fronts
 
     names, directions = study_objectives(study)
     if not names:

@@ -31,6 +31,7 @@ from caviar.training.scoring import METRICS, get_metric
 from caviar.training.scoring.model import score_model
 from caviar.training.weights import split_weights
 from caviar.trial import Trial
+from caviar.tuning.pareto import stored_objectives
 
 #: timed predictions of the validation split per trial (the fastest one counts)
 REPEATS = 3
@@ -107,16 +108,6 @@ def predict_ms(model, x: np.ndarray) -> float:
         model.outputs(x)
         best = min(best, time.perf_counter() - t0)
     return 1000.0 * best / len(x)
-
-
-def stored_objectives(t: Trial, names: list[str]) -> list[float]:
-    """A trial's objective values in ``names`` order (NaN where it has none)."""
-    values = t.get("objectives") or {}
-    return [_float(values.get(n)) for n in names]
-
-
-def _float(v: Any) -> float:
-    return float(v) if isinstance(v, (int, float)) else math.nan
 
 
 __all__ = [

@@ -24,13 +24,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from caviar.trial import Trial, rank_key
-from caviar.tuning.objective_values import stored_objectives
 
 SELECT_RULES = ("first_objective", "knee")
+
+
+def stored_objectives(t: Trial, names: list[str]) -> list[float]:
+    """A trial's objective values in ``names`` order (NaN where it has none)."""
+    values = t.get("objectives") or {}
+    return [_float(values.get(n)) for n in names]
+
+
+def _float(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) else math.nan
 
 
 def oriented(values: Sequence[Sequence[float]], directions: Sequence[str]) -> np.ndarray:
@@ -138,5 +148,6 @@ __all__ = [
     "rank_by_front",
     "select_index",
     "select_trial",
+    "stored_objectives",
     "trial_fronts",
 ]

@@ -19,7 +19,7 @@ def trial_model(result: Any, trial: Trial | int, data=None) -> TrainedModel:
     """The one-member model of ``trial`` (a :class:`~caviar.trial.Trial` of ``result``,
     a ``TuneResult``, or its number); ``data``: the search's splits (default: the
     config's data section, loaded again)."""
-    from caviar.api import load_data_for
+    from caviar.data.config_data import load_data_for
     from caviar.tuning.rebuild import rebuild
     from caviar.tuning.refit import model_from_records
 
