@@ -22,7 +22,8 @@ from typing import Any
 EXTRA_MODULES = {
     "caviar.api": None,  # its __all__
     "caviar.errors": ["CaviarError", "CaviarWarning"],
-    "caviar.training.callbacks": ["Callback", "PopulationLogs"],
+    "caviar.training.callbacks": ["Callback", "KerasAdapter", "PopulationLogs"],
+    "caviar.training.hooks": None,  # its __all__: the one hook protocol of both trainers
 }
 
 API_DIR = Path(__file__).resolve().parents[1] / "api"
