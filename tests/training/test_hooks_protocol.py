@@ -48,6 +48,14 @@ class Events(Hook):
     def on_train_begin(self, state):
         self._note("on_train_begin", state)
 
+    def on_batches_end(self, state):
+        assert len(state.trainer.history["val_loss"]) == state.epoch  # before validation
+        self._note("on_batches_end", state)
+
+    def on_validation_end(self, state):
+        assert len(state.trainer.history["val_loss"]) == state.epoch + 1
+        self._note("on_validation_end", state)
+
     def on_epoch_end(self, state):
         assert state.trainer is not None and 0 <= state.epoch < state.epochs == EPOCHS
         self._note("on_epoch_end", state)
@@ -91,9 +99,13 @@ def test_one_hook_object_drives_train_and_tune_with_the_same_types(tmp_path):
         assert names[0] == "on_train_begin" and names[-1] == "on_train_end"
         assert names.count("on_train_begin") == names.count("on_train_end") == 1
         assert names.count("on_epoch_end") == EPOCHS  # one population of two members
+        assert names.count("on_batches_end") == names.count("on_validation_end") == EPOCHS
+        during = [n for n in names if n in ("on_batches_end", "on_validation_end",
+                                            "on_epoch_end")]  # fmt: skip
+        assert during == ["on_batches_end", "on_validation_end", "on_epoch_end"] * EPOCHS
         assert names.count("on_population_end") == 1
         assert {c[1] for c in calls} == {kind}
-        epoch_members = {tuple(c[3]) for c in calls if c[0] == "on_epoch_end"}
+        epoch_members = {tuple(c[3]) for c in calls if c[0] in during}
         assert epoch_members == {(0, 1)}  # configuration (train) / trial (tune) indices
         trials = [c[4] for c in calls if c[0] == "on_trial_complete"]
         assert sorted(t.number for t in trials) == [0, 1]

@@ -160,11 +160,16 @@ def as_hooks(callbacks: Sequence[Hook | Callable[[Any], None]]) -> list[Hook]:
     return [cb if isinstance(cb, Hook) else TrainerFunction(cb) for cb in callbacks]
 
 
+#: the hooks a trainer calls during an epoch (the others are called outside a trainer)
+EPOCH_HOOKS = ("on_batches_end", "on_validation_end", "on_epoch_end")
+
+
 class PopulationHooks(Hook):
     """Default hook of a population of :func:`caviar.train` / :func:`caviar.tune`: calls
-    the user's ``hooks`` with the state of the run (``population``; ``members``: the
-    configuration or trial of each row still in the population, as compaction leaves
-    them), holding ``lock`` (populations trained side by side call them one at a time)."""
+    the user's ``hooks`` (their :data:`EPOCH_HOOKS`) with the state of the run
+    (``population``; ``members``: the configuration or trial of each row still in the
+    population, as compaction leaves them), holding ``lock`` (populations trained side
+    by side call them one at a time)."""
 
     def __init__(
         self,
@@ -174,15 +179,26 @@ class PopulationHooks(Hook):
         kind: str = "train",
         lock: threading.Lock | None = None,
     ) -> None:
-        self.hooks = [h for h in hooks if h.listens("on_epoch_end")]
+        self.hooks = {name: [h for h in hooks if h.listens(name)] for name in EPOCH_HOOKS}
         self.population, self.members, self.kind, self.lock = population, members, kind, lock
 
-    def on_epoch_end(self, state: HookState) -> None:
+    def _forward(self, name: str, state: HookState) -> None:
+        if not self.hooks[name]:
+            return
         trainer = state.trainer
         rows = getattr(trainer, "member_ids", range(trainer.size))
         bound = HookState(self.kind, trainer, self.population, [self.members[r] for r in rows])
         with self.lock or nullcontext():
-            notify(self.hooks, "on_epoch_end", bound)
+            notify(self.hooks[name], name, bound)
+
+    def on_batches_end(self, state: HookState) -> None:
+        self._forward("on_batches_end", state)
+
+    def on_validation_end(self, state: HookState) -> None:
+        self._forward("on_validation_end", state)
+
+    def on_epoch_end(self, state: HookState) -> None:
+        self._forward("on_epoch_end", state)
 
 
 def population_hooks(
@@ -193,13 +209,14 @@ def population_hooks(
     lock: threading.Lock | None = None,
 ) -> list[Hook]:
     """``[PopulationHooks(...)]`` for a population's trainer, ``[]`` when no hook has
-    anything to do at an epoch's end (no per-epoch state is then built)."""
-    if not any(h.listens("on_epoch_end") for h in hooks):
+    anything to do during an epoch (no per-epoch state is then built)."""
+    if not any(h.listens(name) for h in hooks for name in EPOCH_HOOKS):
         return []
     return [PopulationHooks(hooks, population, members, kind, lock)]
 
 
 __all__ = [
+    "EPOCH_HOOKS",
     "HOOK_NAMES",
     "TrainerCallback",
     "Hook",

@@ -23,8 +23,8 @@ names each fold's trial (``[0, 0, 0, 1, 1, 1, ...]``) and stopping a trial stops
 folds. For each stored trial the callbacks are called in the list's order. Populations that
 train side by side (threads) call the hooks one at a time (one lock). ``on_train_begin``
 and ``on_train_end`` frame the search. With the Ray executor the epochs run in other
-processes: an ``on_epoch_end`` callback is refused there (``on_population_end`` and
-``on_trial_complete`` run here).
+processes: an ``on_epoch_end`` callback (or any hook called during an epoch) is refused
+there (``on_population_end`` and ``on_trial_complete`` run here).
 
 :class:`TuneHooks` also holds panda mode's per-population controls
 (:mod:`caviar.tuning.live_tune`) and writes the trial lines ``caviar watch`` follows.
@@ -43,7 +43,14 @@ from caviar.errors import CaviarError
 from caviar.live_dir import append_progress
 from caviar.training.callbacks import Callback, KerasAdapter
 from caviar.training.cross_validation import fold_rows
-from caviar.training.hooks import Hook, HookState, notify, notify_trial, population_hooks
+from caviar.training.hooks import (
+    EPOCH_HOOKS,
+    Hook,
+    HookState,
+    notify,
+    notify_trial,
+    population_hooks,
+)
 from caviar.trial import Trial
 from caviar.tuning.live_tune import TrialControl
 from caviar.tuning.storage_records import stored_trial
@@ -89,10 +96,11 @@ class TuneHooks:
         self.folds = folds  # search.cv = k: k rows (folds) per trial, configuration-major
         self.hooks = [as_hook(cb) for cb in self.callbacks]
         self.remote = executor != "local"
-        if self.remote and any(h.listens("on_epoch_end") for h in self.hooks):
+        if self.remote and any(h.listens(n) for h in self.hooks for n in EPOCH_HOOKS):
             raise CaviarError(
                 f"on_epoch_end callbacks need the local executor (the {executor} executor "
-                "trains populations in other processes)"
+                "trains populations in other processes; so do on_batches_end and "
+                "on_validation_end)"
             )
         self.live = Path(live_dir) if live_dir is not None else None
         self.lock = threading.Lock()
