@@ -26,7 +26,8 @@ EXTRA_MODULES: dict[str, list[str] | None] = {
     "caviar.api": None,
     "caviar.errors": None,
     "caviar.export": None,
-    "caviar.training.callbacks": ["Callback", "PopulationLogs"],
+    "caviar.training.callbacks": ["Callback", "KerasAdapter", "PopulationLogs"],
+    "caviar.training.hooks": None,  # the one hook protocol of both trainers
 }
 
 API_DIR = Path(__file__).resolve().parents[1] / "api"

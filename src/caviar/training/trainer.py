@@ -51,17 +51,20 @@ from caviar.training.build import DTYPES, build_model, check_population, n_outpu
 from caviar.training.collect import collect_results
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
-from caviar.training.epoch_end import after_validation
+from caviar.training.epoch_end import EndOfEpochRules
+from caviar.training.epoch_report import EpochReport
 from caviar.training.evaluate import evaluate_scores
 from caviar.training.folds import fold_population
 from caviar.training.gradient_monitor import GradientMonitor
 from caviar.training.gradient_step import active_lambdas, loss_and_gradient
+from caviar.training.hooks import Hook, as_hooks
 from caviar.training.init_check import initial_check
 from caviar.training.population import stack_knobs
 from caviar.training.regularization import Regularization
 from caviar.training.result import HISTORY_KEYS, PopulationResult
 from caviar.training.scoring import target_scale
 from caviar.training.scoring.epoch import EpochScore
+from caviar.training.snapshots import Snapshots
 from caviar.training.splits import Tensors, split_tensors, to_tensors
 from caviar.training.validation_cadence import ValidationCadence, subsample_validation
 from caviar.training.weights import split_weights
@@ -85,8 +88,11 @@ EpochCallback = Callable[[int, int, int, float], None]
 class PopulationTrainer(PopulationControls):
     """Trains ``configs`` (one shared structure) as one population on ``data``.
 
-    Callbacks ``callback(trainer)`` run after every epoch's validation and early
-    stopping; they may stop members (:meth:`prune`), copy members onto others
+    Its hooks (:mod:`caviar.training.hooks`) are, in order: the gradient monitor
+    (``on_batches_end``), the end-of-epoch rules (``on_validation_end``), snapshots,
+    ``callbacks`` and the progress report ``on_epoch`` (``on_epoch_end``). ``callbacks``
+    are hooks or functions ``callback(trainer)``, run after every epoch's validation and
+    early stopping; they may stop members (:meth:`prune`), copy members onto others
     (:meth:`copy_members`, for population-based training) or change per-member
     hyperparameters (:meth:`set_hyper`). Successive halving and PBT are built on
     these three operations, without checkpoint files.
@@ -97,7 +103,7 @@ class PopulationTrainer(PopulationControls):
         configs: list[RunConfig],
         data,
         *,
-        callbacks: Sequence[Callable[[PopulationTrainer], None]] = (),
+        callbacks: Sequence[Hook | Callable[[PopulationTrainer], None]] = (),
         on_epoch: EpochCallback | None = None,
         restore_best: bool = True,
     ) -> None:
@@ -158,6 +164,13 @@ class PopulationTrainer(PopulationControls):
         self._refresh_knobs()
         self.init_check = initial_check(self)  # bg-initialization; training/init_check.py
         self.grad_monitor = GradientMonitor(self.model)  # bg-vanishing-gradients
+        self.hooks: list[Hook] = [  # skorch-style default hooks around the callbacks
+            self.grad_monitor,
+            EndOfEpochRules(),
+            Snapshots(),
+            *as_hooks(self.callbacks),
+            EpochReport(),
+        ]
 
     def _closed_form_loss(self):
         """The loss's closed-form gradient (``LossSpec.with_gradient``) when the training
@@ -194,18 +207,19 @@ class PopulationTrainer(PopulationControls):
     def run(self) -> PopulationResult:
         """Train until every member stopped or the epochs ran out; restore best weights."""
         for epoch in range(self.epochs):
-            self.epoch = epoch
-            self.train_epoch()
-            self.validate()
-            self._take_snapshot()
-            for callback in self.callbacks:
-                callback(self)
-            self._report()
+            self.run_epoch(epoch)
             if not bool(self.alive.any()):
                 break
         if self.has_val and self.restore_best:
             self.restore_best_epochs()
         return self._collect()
+
+    def run_epoch(self, epoch: int) -> None:
+        """Epoch ``epoch``: train, validate, then every hook's ``on_epoch_end``."""
+        self.epoch = epoch
+        self.train_epoch()
+        self.validate()
+        self.notify("on_epoch_end")
 
     @torch.no_grad()
     def restore_best_epochs(self) -> None:
@@ -228,15 +242,9 @@ class PopulationTrainer(PopulationControls):
         )
         return batch_bounds(self.n_train, size, no_single=self.model.batch_norm)
 
-    def _take_snapshot(self) -> None:
-        every = self.snapshot_every
-        if every is not None and (self.epoch + 1) % every == 0:
-            self.snapshots.append(
-                (self.epoch, self.model.flat.detach().clone(), self.model.stats.clone())
-            )
-
     def train_epoch(self) -> None:
-        """One pass over the shuffled training set in mini-batches."""
+        """One pass over the shuffled training set in mini-batches, then the hooks'
+        ``on_batches_end``."""
         adjust_threads(self.device)  # no more threads than free cores (caviar.openmp)
         t, knobs, spec, reg = self.tensors, self.knobs, self.spec, self.regularization
         epoch = self.epoch
@@ -268,19 +276,20 @@ class PopulationTrainer(PopulationControls):
                 score.add(out, yb, wb)
         total = self.n_train if self.w_train is None else t.row_weights(self.w_train).sum(-1)
         self.history["train_loss"].append(loss_sum / total)
-        self.grad_monitor.record(self.alive)
         self.history["train_score"].append(score.result(t.fit_targets()))
+        self.notify("on_batches_end")  # the gradient monitor reads the last batch's gradient
 
     def validate(self) -> None:
         """Per-member validation loss and score in one pass, then early stopping (on the
-        epochs ``train.validate_every`` selects), then :func:`after_validation`."""
+        epochs ``train.validate_every`` selects), then the hooks' ``on_validation_end``
+        (the end-of-epoch rules, :mod:`caviar.training.epoch_end`)."""
         due = self.cadence.due(self.epoch)
         if not self.has_val or not due:
             nan = torch.full((self.size,), float("nan"), dtype=self.dtype, device=self.device)
             self.history["val_loss"].append(nan)
             self.history["val_score"].append(nan.clone())
             self.history["val_default_score"].append(nan.clone())
-            after_validation(self, due)
+            self.notify("on_validation_end")
             return
         val_loss, val_score, default = evaluate_scores(
             self.model,
@@ -298,7 +307,7 @@ class PopulationTrainer(PopulationControls):
         if self.model.batch_norm:
             improved = (self.stopper.best_epoch == self.epoch)[:, None]
             self.best_stats.copy_(torch.where(improved, self.model.stats, self.best_stats))
-        after_validation(self, due)
+        self.notify("on_validation_end")
 
     # -- operations for callbacks (successive halving, PBT) ---------------------------
     def finish(self, mask: torch.Tensor) -> None:
@@ -349,7 +358,7 @@ def train_population(
     data,
     *,
     on_epoch: EpochCallback | None = None,
-    callbacks: Sequence[Callable[[PopulationTrainer], None]] = (),
+    callbacks: Sequence[Hook | Callable[[PopulationTrainer], None]] = (),
 ) -> PopulationResult:
     """Train ``configs`` (one shared structure) as one population on ``data``."""
     return PopulationTrainer(configs, data, on_epoch=on_epoch, callbacks=callbacks).run()

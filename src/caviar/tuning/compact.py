@@ -38,6 +38,7 @@ def compact(old: PopulationTrainer, keep: list[int]) -> PopulationTrainer:
     new.model.stats.copy_(old.model.stats.index_select(0, idx))
     new.best_stats.copy_(old.best_stats.index_select(0, idx))
     new.global_step = old.global_step
+    new.snapshot_every = old.snapshot_every
     for name, v in old.schedule.params.items():
         new.schedule.params[name].copy_(v.index_select(0, idx))
     new.knobs.leaky_slope.copy_(old.knobs.leaky_slope.index_select(0, idx))

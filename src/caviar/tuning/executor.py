@@ -141,17 +141,13 @@ def run_population(
     started = time.time()
     epoch_ends: list[float] = []
     trainer = PopulationTrainer(configs, data, callbacks=list(callbacks), on_epoch=on_epoch)
+    trainer.snapshot_every = None  # a search keeps no snapshot ensembles (its records do)
     trainer.member_ids = list(range(len(configs)))  # type: ignore[attr-defined]
     trainer.pbt_log = {}  # type: ignore[attr-defined]
     trainer.stopped_by = {}  # type: ignore[attr-defined]
     done: dict[int, MemberRecord] = {}
     for epoch in range(trainer.epochs):
-        trainer.epoch = epoch
-        trainer.train_epoch()
-        trainer.validate()
-        for cb in trainer.callbacks:
-            cb(trainer)
-        trainer._report()
+        trainer.run_epoch(epoch)  # train, validate, the hooks (caviar.training.hooks)
         epoch_ends.append(time.time())
         if not bool(trainer.alive.any()):
             break

@@ -40,6 +40,7 @@ from typing import Any
 import torch
 
 from caviar.config import RunConfig, validate_config
+from caviar.training.hooks import TrainerCallback
 from caviar.training.population import group_by_structure
 from caviar.tuning.executor import MemberRecord, run_population
 from caviar.tuning.live_tune import ReplayTrialChanges
@@ -48,7 +49,7 @@ from caviar.tuning.space import SearchSpace
 from caviar.tuning.storage import decode_params
 
 
-class StopAfter:
+class StopAfter(TrainerCallback):
     """Callback: finish member ``m`` (a ``trainer.member_ids`` entry) once it has run
     ``epochs[m]`` epochs; members not in ``epochs`` are left alone."""
 

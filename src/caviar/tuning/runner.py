@@ -30,6 +30,7 @@ from caviar.progress import logger, trial_progress
 from caviar.run_dir import read_marker
 from caviar.training.callbacks import Callback
 from caviar.training.folds import check_fold_data
+from caviar.training.hooks import Hook
 from caviar.tuning.cross_validation import CrossValidatedExecutor
 from caviar.tuning.dispatch import ExecutorSpec, make_executor
 from caviar.tuning.final_model import TuneResult
@@ -83,7 +84,7 @@ def tune(
     data: PreparedData | None = None,
     module: Callable | None = None,
     outputs: bool = True,
-    callbacks: Sequence[Callable | Callback] = (),
+    callbacks: Sequence[Hook | Callback | Callable] = (),
     live_dir: str | Path | None = None,
     verbose: int = 1,
 ) -> TuneResult:
@@ -101,8 +102,10 @@ def tune(
     on_progress, on_epoch, plan : progress hooks; an already made :class:`TunePlan`.
     executor, data, module : ``"local"``, ``"ray"`` or an :class:`ExecutorSpec`; splits;
         a factory ``module(model_cfg) -> nn.Module``.
-    callbacks, live_dir : ``fn(study, trial)`` and/or :class:`Callback` objects
-        (:mod:`caviar.tuning.tune_callbacks`); panda mode (:mod:`.live_tune`).
+    callbacks, live_dir : :class:`~caviar.training.hooks.Hook` s (the protocol
+        :func:`caviar.train` calls too), Keras-style :class:`Callback` s and/or Optuna-style
+        ``fn(study, trial)`` (:mod:`caviar.tuning.tune_callbacks`); panda mode
+        (:mod:`.live_tune`).
     verbose : int
         1 draws a bar over the trials (done / total, best, ETA) unless ``on_progress``
         is given, 0 nothing; the ``caviar`` logger gets the messages.
@@ -129,6 +132,7 @@ def tune(
     data = _search_data(base_cfg, data)
     strategy, total, batch = _budget(plan, data)
     hooks, runner_executor = _connect(base_cfg, executor, callbacks, live_dir)
+    hooks.begin()  # on_train_begin
     try:
         result = _run_with_bar(
             verbose, plan=plan, data=data, strategy=strategy, total=total, batch=batch,
