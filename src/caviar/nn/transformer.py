@@ -21,6 +21,8 @@ three attention/residual dropouts and feed-forward dropout become caviar layers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -39,6 +41,19 @@ def _per_member(layer: nn.Module, rate: float | None) -> None:
         attn = getattr(layer, name, None)
         if attn is not None:
             MultiheadAttention.convert(attn).attention_dropout = Dropout(rate)
+
+
+def _residual(
+    x: torch.Tensor,
+    block: Callable[[torch.Tensor], torch.Tensor],
+    norm: nn.Module,
+    norm_first: bool,
+) -> torch.Tensor:
+    """One residual sub-layer: ``x + block(norm(x))`` (norm_first), else
+    ``norm(x + block(x))`` (post-norm)."""
+    if norm_first:
+        return x + block(norm(x))
+    return norm(x + block(x))
 
 
 class TransformerEncoderLayer(nn.TransformerEncoderLayer):
@@ -79,12 +94,12 @@ class TransformerEncoderLayer(nn.TransformerEncoderLayer):
         is_causal: bool = False,
     ) -> torch.Tensor:
         """The encoder layer of the module docstring (torch's non-fused path)."""
-        x = src
-        if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self._ff_block(self.norm2(x))
-        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff_block(x))
+
+        def attend(x: torch.Tensor) -> torch.Tensor:
+            return self._sa_block(x, src_mask, src_key_padding_mask, is_causal)
+
+        x = _residual(src, attend, self.norm1, self.norm_first)
+        return _residual(x, self._ff_block, self.norm2, self.norm_first)
 
 
 class TransformerDecoderLayer(nn.TransformerDecoderLayer):
