@@ -56,7 +56,24 @@ def _residual(
     return norm(x + block(x))
 
 
-class TransformerEncoderLayer(nn.TransformerEncoderLayer):
+class _PerMemberDropouts(nn.Module):
+    """The constructor both layers share: torch's layer at rate ``dropout or 0``, then
+    every dropout a :class:`caviar.nn.Dropout` at ``dropout`` (None: per member). First
+    base of a class whose next base is torch's layer."""
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float | None = 0.1,
+        **kw,
+    ) -> None:  # noqa: ANN003, E501
+        super().__init__(d_model, nhead, dim_feedforward, dropout or 0.0, **kw)
+        _per_member(self, dropout)
+
+
+class TransformerEncoderLayer(_PerMemberDropouts, nn.TransformerEncoderLayer):
     """``torch.nn.TransformerEncoderLayer`` on its reference path (formula above).
 
     Parameters
@@ -75,17 +92,6 @@ class TransformerEncoderLayer(nn.TransformerEncoderLayer):
     (3, 5, 8)
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float | None = 0.1,
-        **kw,
-    ) -> None:  # noqa: ANN003, E501
-        super().__init__(d_model, nhead, dim_feedforward, dropout or 0.0, **kw)
-        _per_member(self, dropout)
-
     def forward(
         self,
         src: torch.Tensor,
@@ -102,7 +108,7 @@ class TransformerEncoderLayer(nn.TransformerEncoderLayer):
         return _residual(x, self._ff_block, self.norm2, self.norm_first)
 
 
-class TransformerDecoderLayer(nn.TransformerDecoderLayer):
+class TransformerDecoderLayer(_PerMemberDropouts, nn.TransformerDecoderLayer):
     """``torch.nn.TransformerDecoderLayer`` whose dropouts are caviar layers.
 
     Parameters
@@ -120,17 +126,6 @@ class TransformerDecoderLayer(nn.TransformerDecoderLayer):
     >>> tuple(layer(torch.zeros(3, 4, 8), torch.zeros(3, 5, 8)).shape)
     (3, 4, 8)
     """
-
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float | None = 0.1,
-        **kw,
-    ) -> None:  # noqa: ANN003, E501
-        super().__init__(d_model, nhead, dim_feedforward, dropout or 0.0, **kw)
-        _per_member(self, dropout)
 
 
 class TransformerEncoder(nn.TransformerEncoder):
