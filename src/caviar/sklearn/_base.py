@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -127,6 +128,21 @@ class CaviarEstimatorMixin:
 
     _task: str = ""
     _extra_paths: dict[str, str] = {}
+    # what the estimator provides (annotations for the type checker: nothing set here):
+    # the parameters this mixin reads, its input width and its own step 1
+    hidden_layer_sizes: Any
+    early_stopping: bool
+    patience: int
+    metric: str
+    validation_fraction: float
+    module: Any
+    input_shape: Any
+    preprocess: Any
+    table_options: Any
+    standardize_target: bool
+    random_state: Any
+    n_features_in_: int
+    _validate_xy: Callable[[Any, Any], tuple[Any, np.ndarray]]
 
     # -- step 1 is in the subclasses (_validate_xy), on this common part ----------------
     def _checked_xy(self, X: Any, y: Any, **y_checks: Any) -> tuple[Any, np.ndarray]:
@@ -319,14 +335,15 @@ class CaviarEstimatorMixin:
         scale = data.target_scale
         self.target_mean_ = None if scale is None else scale[0]
         self.target_std_ = None if scale is None else scale[1]
-        tensors = result.model.member_tensors(member)
-        if result.model.kind == "mlp":
+        model: Any = result.model  # the population model (MLP or module)
+        tensors = model.member_tensors(member)
+        if model.kind == "mlp":
             n = len(tensors) // 2
             self.coefs_ = [tensors[f"layers.{i}.weight"].double().numpy() for i in range(n)]
             self.intercepts_ = [tensors[f"layers.{i}.bias"].double().numpy() for i in range(n)]
         else:  # a module population: its tensors by name, and how to rebuild it
             self.module_tensors_ = {k: v.double().numpy() for k, v in tensors.items()}
-            self.network_ = networks.describe(result.model, [result.model.member_configs[member]])
+            self.network_ = networks.describe(model, [model.member_configs[member]])
         self.config_ = m.config
         self.loss_name_ = result.loss_name
         self.status_ = m.status

@@ -33,7 +33,7 @@ import datetime
 import json
 import math
 import time
-from typing import Any
+from typing import Any, cast
 
 from caviar.serialize import json_safe
 from caviar.trial import Trial
@@ -96,7 +96,7 @@ def frozen_trial(r: Trial | dict[str, Any], space: SearchSpace, dists: dict[str,
     curve = history.get("val_score") or []
     trial = optuna.trial.create_trial(
         state=state,
-        value=float(value) if ok else None,
+        value=float(cast(float, value)) if ok else None,
         params=encode_params(space, r["params"]),
         distributions=dists,
         user_attrs=user_attrs(r),
