@@ -1,6 +1,6 @@
-"""The training loops the population benchmarks' PyTorch peers share (this file never
-imports caviar: the peer scripts that use it run in their own processes through
-``benchmarks/fair.py``).
+"""The training loops the population benchmarks' PyTorch peers share. This file never
+loads caviar: the peer scripts that use it run in their own processes through
+``benchmarks/fair.py``.
 
 * :func:`batches`: caviar's shared batch order, one ``torch.randperm`` per epoch from
   ``torch.Generator().manual_seed(0)``;
