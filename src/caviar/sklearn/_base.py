@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -62,6 +61,7 @@ from caviar.sklearn._engine import (
     resolve_loss_name,
     train_population,
 )
+from caviar.sklearn._params import EstimatorParams
 from caviar.sklearn._table import (
     as_frame,
     fit_table,
@@ -122,27 +122,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class CaviarEstimatorMixin:
+class CaviarEstimatorMixin(EstimatorParams):
     """Fitting and forward pass shared by :class:`CaviarClassifier` and
     :class:`CaviarRegressor`; subclasses define ``_task`` and ``_extra_paths``."""
 
     _task: str = ""
     _extra_paths: dict[str, str] = {}
-    # what the estimator provides (annotations for the type checker: nothing set here):
-    # the parameters this mixin reads, its input width and its own step 1
-    hidden_layer_sizes: Any
-    early_stopping: bool
-    patience: int
-    metric: str
-    validation_fraction: float
-    module: Any
-    input_shape: Any
-    preprocess: Any
-    table_options: Any
-    standardize_target: bool
-    random_state: Any
-    n_features_in_: int
-    _validate_xy: Callable[[Any, Any], tuple[Any, np.ndarray]]
 
     # -- step 1 is in the subclasses (_validate_xy), on this common part ----------------
     def _checked_xy(self, X: Any, y: Any, **y_checks: Any) -> tuple[Any, np.ndarray]:
