@@ -63,9 +63,10 @@ def _column_codes(columns: list, X: pd.DataFrame) -> list[np.ndarray]:
     try:
         from caviar.data.encoding import table_codes
     except ImportError:  # one-hot preprocessing without imputation or pooled levels
-        table_codes = None
-    if table_codes is not None:
+        step = None
+    else:
         step = table_codes(columns, X)
+    if step is not None:
         numbers, codes = iter(step.numbers.T), iter(step.codes.T.astype(np.float64))
         return [next(numbers if isinstance(c, NumericColumn) else codes) for c in columns]
     out = []

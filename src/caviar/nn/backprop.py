@@ -120,6 +120,7 @@ def _derivative_(
         p = DEFAULT_PARAMETER[name] if slope is None else per_member(slope, grad)
         if name == "elu":
             return grad.mul_(torch.where(a > 0, 1.0, a + p))
+        assert pre is not None  # softplus's mask, from _pre
         return grad.mul_(torch.where(pre, 1.0, -torch.expm1(-p * a)))
     assert sign is not None
     alpha = per_member(slope, grad).to(grad.dtype) if slope is not None else 0.01

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from caviar.errors import CaviarError
-from caviar.run_dir import read_marker, study_storage_url
+from caviar.run_dir import read_marker, read_only_storage, study_storage_url
 from caviar.training.result import display_epoch
 
 METRICS = ("train_loss", "val_loss", "train_score", "val_score")
@@ -140,19 +140,9 @@ def open_study(url: str, study_name: str | None = None):
     """Load the study read-only (tables are never created; sqlite files must exist)."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         raise CaviarError(f"cannot open study: {url.removeprefix('sqlite:///')} does not exist")
-    try:
-        # as optuna-dashboard opens it: no table creation, no schema check (which loads
-        # every Alembic revision script); a study it cannot read is a one-line error
-        storage = optuna.storages.RDBStorage(
-            url, skip_table_creation=True, skip_compatibility_check=True
-        )
-        names = [s.study_name for s in storage.get_all_studies()]
-    except Exception as e:  # noqa: BLE001 - any driver/schema failure, one line
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CaviarError(f"cannot open study {url}: {first}") from None
+    storage, names = read_only_storage(url, f"cannot open study {url}")
     if study_name is None:
         if len(names) != 1:
             listed = ", ".join(names) if names else "none"

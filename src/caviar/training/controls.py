@@ -11,7 +11,8 @@ state, early-stopping record and status). A trainer provides ``_copy_state``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -22,6 +23,20 @@ from caviar.training.scoring import AUTO
 
 class PopulationControls:
     """Mixin: callback operations over the members of a population."""
+
+    # what the trainer provides (annotations for the type checker: nothing defined here)
+    history: dict[str, list[torch.Tensor]]  # per-epoch (P,) records by name
+    alive: torch.Tensor  # (P,) masks
+    pruned: torch.Tensor
+    diverged: torch.Tensor
+    stopped: torch.Tensor
+    device: torch.device | str
+    model: Any  # the population model (flat weights)
+    stopper: Any  # per-member early stopping
+    metric: str
+    epoch: int
+    epochs: int
+    on_epoch: Callable[[int, int, int, float], None] | None
 
     @property
     def val_loss(self) -> torch.Tensor:

@@ -108,6 +108,11 @@ class FullBatchTrainer(PopulationControls):
     ``grad_hook(trainer, grad)`` (optional) sees each iteration's ``(P, N)`` gradient.
     """
 
+    # the current point, objective and gradient, ``(P, N)``, ``(P,)``, ``(P, N)`` (_refresh)
+    x: torch.Tensor
+    fx: torch.Tensor
+    g: torch.Tensor
+
     def __init__(
         self,
         configs: list[RunConfig],

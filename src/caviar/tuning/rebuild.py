@@ -85,7 +85,7 @@ def _changes(members: list[dict[str, Any]]) -> ReplayTrialChanges:
 
 
 def _replayable(t: dict[str, Any], by_index: dict[int, dict[str, Any]]) -> bool:
-    pop = t.get("population")
+    pop = t.get("population") or []
     return bool(t.get("pbt")) and bool(pop) and all(int(i) in by_index for i in pop)
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from caviar.api import load_data_for
 from caviar.arguments import check_path, check_prepared
@@ -174,7 +174,7 @@ def _resumed_name(plan: TunePlan, out, resume: bool) -> TunePlan:
     return dataclasses.replace(plan, name=recorded) if isinstance(recorded, str) else plan
 
 
-def _is_path(config) -> bool:
+def _is_path(config: object) -> TypeGuard[str | Path]:
     return isinstance(config, (str, Path))
 
 

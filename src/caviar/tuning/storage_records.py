@@ -36,7 +36,7 @@ import datetime
 import json
 import math
 import time
-from typing import Any
+from typing import Any, cast
 
 from caviar.serialize import json_safe
 from caviar.trial import Trial
