@@ -21,8 +21,16 @@ def test_step_profile_quick(run_quick):
         assert p["share"]["products"] > 0 and p["share"]["optimizer"] > 0
     assert s["products_share_fp32"] == s["per_precision"]["fp32"]["share"]["products"]
     assert s["gemm_peak_gflops"] > 0 and s["step_gflop"] > 0
-    # the products alone run at least as fast as the whole step
-    assert s["gemm_only_fraction_of_peak"] >= s["fp32_fraction_of_gemm_peak"] > 0
+    # each fraction is the step's product FLOPs over its own time, over the peak (the two
+    # times come from different measurements -- the profiled step and the timed steps --
+    # so their order is not asserted: under load either can be the slower)
+    fp32 = s["per_precision"]["fp32"]
+    for key, ms in (
+        ("gemm_only_fraction_of_peak", fp32["products_ms"]),
+        ("fp32_fraction_of_gemm_peak", fp32["step_ms"]),
+    ):
+        expected = s["step_gflop"] / (ms / 1e3) / s["gemm_peak_gflops"]
+        assert s[key] > 0 and math.isclose(s[key], expected, rel_tol=5e-3, abs_tol=1e-3), key
     assert s["bf16_speedup_bound"] > 0 and s["speedup_bf16_vs_fp32_step"] > 0
 
 

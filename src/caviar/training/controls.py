@@ -37,6 +37,8 @@ class PopulationControls:
     epoch: int
     epochs: int
     on_epoch: Callable[[int, int, int, float], None] | None
+    size: int  # members
+    hooks: list[Any]  # the hooks notify() calls, defaults first
 
     @property
     def val_loss(self) -> torch.Tensor:

@@ -36,7 +36,7 @@ import datetime
 import json
 import math
 import time
-from typing import Any, cast
+from typing import Any, TypeGuard
 
 from caviar.serialize import json_safe
 from caviar.trial import Trial
@@ -124,12 +124,13 @@ def _values(r: dict[str, Any], objectives: list[str] | None) -> list[float] | No
     if objectives:
         table = r.get("objectives") or {}
         got = [table.get(n) for n in objectives]
-        return [float(v) for v in got] if all(_number(v) for v in got) else None
+        numbers = [float(v) for v in got if _number(v)]
+        return numbers if len(numbers) == len(got) else None
     value = r.get("val_score")
     return [float(value)] if _number(value) else None
 
 
-def _number(v: Any) -> bool:
+def _number(v: Any) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
