@@ -99,18 +99,22 @@ def _pool_balance(data):
     return len(y) / (len(counts) * counts[y].astype(float))
 
 
-def test_folds_hold_out_equal_parts_once_stratified():
+def test_folds_hold_out_every_row_once_stratified():
     y = np.repeat([0, 1, 2], [50, 31, 22])
     train, val = cv_splits(y, K, "classification", 0)
-    assert val.shape == (K, len(y) // K) and train.shape == (K, len(y) - len(y) // K)
-    flat = val.ravel()
+    n, m = len(y), len(y) // K
+    # fold sizes as scikit-learn's: the first N mod k folds one row larger
+    sizes = [m + 1] * (n % K) + [m] * (K - n % K)
+    assert [len(v) for v in val] == sizes and [len(t) for t in train] == [n - s for s in sizes]
+    flat = np.concatenate(val)
     assert len(np.unique(flat)) == flat.size  # every row held out at most once
-    assert len(y) - flat.size == len(y) % K  # the remainder trains in every fold
+    assert flat.size == n  # and none left out: every row is validated exactly once
     for t, v in zip(train, val, strict=True):
         assert not set(t) & set(v) and len(set(t) | set(v)) == len(y)
         assert abs(np.mean(y[v] == 2) - 22 / len(y)) < 0.06  # stratified
     again, _ = cv_splits(y, K, "classification", 0)
-    np.testing.assert_array_equal(train, again)  # seeded
+    for a, b in zip(train, again, strict=True):
+        np.testing.assert_array_equal(a, b)  # seeded
 
 
 def test_bad_fold_counts_are_one_line_errors():
