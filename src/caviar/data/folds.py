@@ -13,13 +13,16 @@ scikit-learn, the first ``N mod k`` folds hold ``m + 1 = N // k + 1`` rows and t
 others ``m``, so a fold trains on ``N - m - 1`` or ``N - m`` rows. The ``k`` folds of a
 configuration still train as ``k`` members of one population, each following exactly
 the trajectory it follows trained alone on its fold (members of unequal training
-sizes visit exactly their own mini-batches: :mod:`caviar.training.fold_sizes`).
+sizes visit exactly their own mini-batches: :mod:`caviar.training.fold_sizes`). Each
+fold's inputs are preprocessed with statistics fitted on its own training rows
+(:mod:`caviar.data.fold_preprocess`), so its held-out rows never reach them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from caviar.data.fold_preprocess import fold_inputs
 from caviar.errors import CaviarError
 
 
@@ -67,17 +70,21 @@ def cv_splits(
 def fold_data(data, k: int, fold: int, seed: int):
     """Fold ``fold`` of ``data`` as its own :class:`~caviar.data.PreparedData`: the fold's
     training rows as the training split, its held-out rows as the validation split (the
-    test split as it is). What one fold member of a population trains on."""
+    test split as it is), the inputs preprocessed with statistics fitted on the fold's
+    training rows (:func:`~caviar.data.fold_preprocess.fold_inputs`). What one fold
+    member of a population trains on."""
     import dataclasses
 
-    x, y = data.train_val()
+    y = data.train_val()[1]
     w = None
     if data.w_train is not None:
         w = np.concatenate([data.w_train, data.w_val])
     train, val = cv_splits(y, k, data.task, seed)
     tr, va = train[fold], val[fold]
+    x = fold_inputs(data, tr)
     return dataclasses.replace(
         data,
+        raw_train_val=None,
         X_train=x[tr],
         y_train=y[tr],
         X_val=x[va],

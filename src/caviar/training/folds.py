@@ -12,6 +12,9 @@ configuration are consecutive rows of its population (fold 0 first): a *group*.
   member's ``n = N - m`` training rows and the epoch's shared visiting order ``perm``
   of ``[0, n)`` becomes ``rows[p, perm]``, so member ``p`` sees batch ``s`` of
   ``X_fold_p[perm]`` exactly as it would trained alone on its fold;
+* inputs: with a preprocessor, each fold's train+validation preprocessed with the
+  statistics of its own training rows (:mod:`caviar.data.fold_preprocess`), ``(S, N, F)``
+  for the ``S`` folds of the population, read per member through ``tensors.slot``;
 * validation: inputs ``(P, m, F)``, targets and weights per member (``train.val_subsample``
   cuts each held-out fold as it cuts a validation split);
 * folds of unequal sizes (``N mod k != 0``: the first ``N mod k`` held-out folds have one
@@ -36,6 +39,7 @@ import dataclasses
 import numpy as np
 import torch
 
+from caviar.data.fold_preprocess import fold_inputs
 from caviar.data.folds import check_cv, cv_splits
 from caviar.data.weights import train_val_weights
 from caviar.errors import CaviarError
@@ -74,21 +78,39 @@ def fold_population(trainer, data) -> None:
     if k is None or any(f is None or not 0 <= f < k for f in folds):
         raise CaviarError("train.fold needs train.cv and a fold in [0, train.cv) on every member")
     x, y = data.train_val()
-    train_rows, val_rows = cv_splits(y, k, data.task, first.data.seed)
+    every_fold, val_rows = cv_splits(y, k, data.task, first.data.seed)
     t = first.train
     val_rows = [_subsample(v, t.val_subsample, t.shuffle_seed) for v in val_rows]
-    train_rows, val_rows = [train_rows[f] for f in folds], [val_rows[f] for f in folds]
+    train_rows, val_rows = [every_fold[f] for f in folds], [val_rows[f] for f in folds]
     dtype, device = trainer.dtype, trainer.device
     pool = dataclasses.replace(data, X_train=x, y_train=y, w_train=train_val_weights(data))
     x_all, y_all = split_tensors(data.task, x, y, dtype, device)
     rows, vrows = _padded(train_rows, device), _padded(val_rows, device)
-    trainer.tensors = Tensors(x_all, y_all, x_all[vrows], y_all[vrows], rows=rows)
+    inputs, slot = _fold_inputs(trainer, data, every_fold, folds)
+    x_val = x_all[vrows] if slot is None else inputs[slot[:, None], vrows]
+    trainer.tensors = Tensors(x_all, y_all, x_val, y_all[vrows], rows, inputs, slot)
     w = split_weights(first.train.class_weight, pool, "train", dtype, device)
     trainer.w_train = w
     trainer.w_val = None if w is None else w[vrows]
     trainer.fold_group = fold_groups(folds).to(device)
     trainer.fold_sizes = FoldSizes.of(trainer, train_rows, val_rows)
     _fold_priors(trainer, y, train_rows, None if w is None else w.cpu().numpy())
+
+
+def _fold_inputs(trainer, data, every_fold: list[np.ndarray], folds: list[int]):
+    """``(inputs (S, N, F), slot (P,))``: train+validation as each fold used by a member
+    sees it, preprocessed with its own training rows' statistics
+    (:func:`caviar.data.fold_preprocess.fold_inputs`), and each member's fold's index in
+    ``inputs``; ``(None, None)`` for arrays used as given (no preprocessor to refit)."""
+    if data.preprocessor is None or data.raw_train_val is None:
+        return None, None
+    used = sorted(set(folds))
+    y = data.train_val()[1]
+    dtype, device = trainer.dtype, trainer.device
+    tables = [fold_inputs(data, every_fold[f]) for f in used]
+    inputs = torch.stack([split_tensors(data.task, x, y, dtype, device)[0] for x in tables])
+    slot = torch.as_tensor([used.index(f) for f in folds], device=trainer.device)
+    return inputs, slot
 
 
 def _subsample(rows: np.ndarray, n: int | None, seed: int) -> np.ndarray:

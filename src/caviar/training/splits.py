@@ -20,6 +20,10 @@ class Tensors:
     x_val: torch.Tensor
     y_val: torch.Tensor
     rows: torch.Tensor | None = None
+    # folds with their own preprocessing: the N rows as each fold sees them (S, N, F)
+    # and each member's fold slot (P,); batches then read ``inputs`` (:meth:`batch_inputs`)
+    inputs: torch.Tensor | None = None
+    slot: torch.Tensor | None = None
 
     @property
     def n_rows(self) -> int:
@@ -36,6 +40,13 @@ class Tensors:
         if order.dim() == 1:
             return rows[:, order]
         return torch.gather(rows, 1, order)
+
+    def batch_inputs(self, idx: torch.Tensor) -> torch.Tensor:
+        """The inputs of training rows ``idx`` (``(B,)`` or ``(P, B)``): ``x_train[idx]``,
+        or with per-fold ``inputs`` each member's row from its fold's inputs ``(P, B, F)``."""
+        if self.inputs is None or self.slot is None:
+            return self.x_train[idx]
+        return self.inputs[self.slot[:, None], idx]
 
     def fit_targets(self, n: int | None = None) -> torch.Tensor:
         """Each member's training targets: ``y_train``, or ``(P, n, ...)`` with ``rows``."""

@@ -286,7 +286,7 @@ class PopulationTrainer(PopulationControls):
         optimizer step (learning-rate multiplier ``scale``) and the max-norm projection for
         the alive members; returns the data loss ``(P,)``, outputs, targets and weights."""
         t, reg = self.tensors, self.regularization
-        xb, yb = t.x_train[idx], t.y_train[idx]
+        xb, yb = t.batch_inputs(idx), t.y_train[idx]
         wb = None if self.w_train is None else self.w_train[idx]
         data_loss, out = loss_and_gradient(self, xb, yb, wb)
         if reg.active:
