@@ -23,8 +23,9 @@ population (:class:`FoldSizes`):
 * ``t`` is per member and ``trainer.global_step`` is a ``(P,)`` count of each member's
   own steps (the key of its random streams, :mod:`caviar.nn.random`);
 * the training loss and score are summed per group over its own batches
-  (``loss = sum of batch loss x batch rows / n_g``), and validation runs once per
-  held-out size ``m`` on the first ``m`` rows of each member's padded held-out inputs.
+  (``loss = sum of batch loss x batch rows / n_g``); validation runs one forward pass
+  over the padded held-out inputs and scores, for each held-out size ``m``, the first
+  ``m`` outputs of the members holding out ``m`` rows.
 
 A population whose folds all have one size (``N`` divisible by ``k``, or one fold) never
 comes here: it trains on the trainer's shared batches.
@@ -37,6 +38,8 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
+
+from caviar.training.evaluate import predict_outputs
 
 
 class FoldSizes:
@@ -134,10 +137,13 @@ class FoldSizes:
 
     def evaluate(self, trainer) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Validation loss, score and default score ``(P,)``, each member on its own
-        ``m`` held-out rows (one pass per held-out size)."""
-        t, w = trainer.tensors, trainer.w_val
+        ``m`` held-out rows (one forward pass, scored once per held-out size)."""
+        t, w, model = trainer.tensors, trainer.w_val, trainer.model
+        out = predict_outputs(model, t.x_val, slope=trainer.knobs.leaky_slope, stats=model.stats)
         passes = [
-            trainer.evaluate(t.x_val[:, :m], t.y_val[:, :m], None if w is None else w[:, :m])
+            trainer.evaluate(
+                t.x_val[:, :m], t.y_val[:, :m], None if w is None else w[:, :m], out[:, :m]
+            )
             for m, _ in self.held_out
         ]
         masks = [mask for _, mask in self.held_out]

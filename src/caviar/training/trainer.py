@@ -249,13 +249,11 @@ class PopulationTrainer(PopulationControls):
         self.history["lr"].append(self.knobs.optimizer["lr"] * self.schedule(float(epoch)))
         self.epochs_run += self.alive.long()
         self._refresh_knobs()
-        if self.fold_sizes is not None:
-            train_loss, train_score = self.fold_sizes.train_epoch(self)
-        else:
-            train_loss, train_score = self._train_batches()
-        self.history["train_loss"].append(train_loss)
+        sizes = self.fold_sizes  # folds of unequal sizes: each on its own batches
+        loss, score = self._train_batches() if sizes is None else sizes.train_epoch(self)
+        self.history["train_loss"].append(loss)
         self.grad_monitor.record(self.alive)
-        self.history["train_score"].append(train_score)
+        self.history["train_score"].append(score)
 
     def _train_batches(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The epoch's mini-batches in the shared order: its training loss and score ``(P,)``."""
@@ -307,22 +305,21 @@ class PopulationTrainer(PopulationControls):
             self.history["val_default_score"].append(nan.clone())
             after_validation(self, due)
             return
-        if self.fold_sizes is not None:  # held-out folds of unequal sizes
-            val_loss, val_score, default = self.fold_sizes.evaluate(self)
+        t, sizes = self.tensors, self.fold_sizes  # held-out folds of unequal sizes: per size
+        if sizes is None:
+            self._record_validation(*self.evaluate(t.x_val, t.y_val, self.w_val))
         else:
-            val_loss, val_score, default = self.evaluate(
-                self.tensors.x_val, self.tensors.y_val, self.w_val
-            )
-        self._record_validation(val_loss, val_score, default)
+            self._record_validation(*sizes.evaluate(self))
         if self.model.batch_norm:
             improved = (self.stopper.best_epoch == self.epoch)[:, None]
             self.best_stats.copy_(torch.where(improved, self.model.stats, self.best_stats))
         after_validation(self, due)
 
     def evaluate(
-        self, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None
+        self, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None, outputs=None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Validation loss, score and default score ``(P,)`` of the members on ``x, y``."""
+        """Validation loss, score and default score ``(P,)`` of the members on ``x, y``
+        (``outputs``: their outputs for ``x`` when already computed)."""
         return evaluate_scores(
             self.model,
             x,
@@ -334,6 +331,7 @@ class PopulationTrainer(PopulationControls):
             metric=self.metric,
             weight=weight,
             target_scale=target_scale(self.data),
+            outputs=outputs,
         )
 
     # -- operations for callbacks (successive halving, PBT) ---------------------------
