@@ -120,3 +120,20 @@ def test_fold_members_with_their_own_preprocessing_equal_their_folds_alone():
                 want = torch.stack(alone.history[key])[:, 0]
                 torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12, msg=key)
             torch.testing.assert_close(pop.model.flat[p], alone.model.flat[0])
+
+
+def test_shaped_inputs_pool_each_folds_channel_statistics_over_its_training_rows():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 2, 8)) * np.array([1.0, 5.0])[None, :, None] + 3.0
+    y = (X[:, 0].mean(axis=1) > 3).astype(int)
+    data = prepare_arrays(X, y, seed=0, task="classification")
+    assert data.input_shape == (2, 8)
+    raw = data.raw_train_val.to_numpy().reshape(-1, 2, 8)
+    train_rows, _ = cv_splits(data.train_val()[1], K, "classification", SEED)
+    for rows in train_rows:
+        pre = fold_preprocessor(data, rows)
+        for c in range(2):
+            channel = raw[rows, c, :].reshape(-1)
+            for column in pre.columns[c * 8 : (c + 1) * 8]:
+                assert column.mean == pytest.approx(channel.mean(), rel=1e-12)
+                assert column.std == pytest.approx(channel.std(), rel=1e-12)
