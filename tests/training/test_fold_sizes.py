@@ -144,7 +144,7 @@ def test_cross_validated_scores_match_sklearn_metrics_on_each_held_out_fold(task
     """Every row of train+validation is scored exactly once, by the fold holding it out,
     and the folds' scores are scikit-learn's metrics of those rows' predictions."""
     data = _data(task)
-    x, y = data.train_val()
+    y = data.train_val()[1]
     _, val_rows = cv_splits(y, K, task, SEED)
     held = np.concatenate(val_rows)
     np.testing.assert_array_equal(np.sort(held), np.arange(len(y)))  # exactly once
@@ -152,7 +152,8 @@ def test_cross_validated_scores_match_sklearn_metrics_on_each_held_out_fold(task
     (folded,) = fold_members(result.members, K)
     scores = []
     for f, rows in enumerate(val_rows):
-        xf = torch.as_tensor(x[rows], dtype=torch.float64)
+        held_out = fold_data(data, K, f, SEED).X_val  # as fold f sees them (its own scaling)
+        xf = torch.as_tensor(held_out, dtype=torch.float64)
         out = predict_outputs(result.model, xf, slope=result.knobs.leaky_slope)[f].numpy()
         member = result.members[f]
         if task == "classification":
