@@ -13,6 +13,7 @@ import pytest
 import torch
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
+from tests.training.fold_helpers import run_epochs
 
 from caviar.config import validate_config
 from caviar.data import prepare_arrays
@@ -100,20 +101,12 @@ def test_a_value_only_in_held_out_rows_never_reaches_that_folds_statistics():
 def test_fold_members_with_their_own_preprocessing_equal_their_folds_alone():
     data = _data()
     configs = [_cfg(0.01), _cfg(0.05)]
-    pop = PopulationTrainer(expand_folds(configs, K), data)
-    for epoch in range(pop.epochs):
-        pop.epoch = epoch
-        pop.train_epoch()
-        pop.validate()
+    pop = run_epochs(PopulationTrainer(expand_folds(configs, K), data))
     inputs = pop.tensors.inputs
     assert inputs is not None and not torch.equal(inputs[0], inputs[1])  # refitted per fold
     for c, cfg in enumerate(configs):
         for f in range(K):
-            alone = PopulationTrainer([cfg], fold_data(data, K, f, SEED))
-            for epoch in range(alone.epochs):
-                alone.epoch = epoch
-                alone.train_epoch()
-                alone.validate()
+            alone = run_epochs(PopulationTrainer([cfg], fold_data(data, K, f, SEED)))
             p = c * K + f
             for key in ("train_loss", "train_score", "val_loss", "val_score"):
                 got = torch.stack(pop.history[key])[:, p]

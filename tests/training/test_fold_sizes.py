@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 from sklearn import metrics
+from tests.training.fold_helpers import fold_test_data, pool_balance, run_epochs
 
 from caviar.config import validate_config
-from caviar.data import prepare_arrays
 from caviar.data.folds import cv_splits, fold_data
 from caviar.training.cross_validation import expand_folds, fold_members
 from caviar.training.evaluate import predict_outputs
@@ -23,14 +23,7 @@ from caviar.training.trainer import PopulationTrainer
 K, SEED = 5, 3
 
 
-def _data(task="classification", n=203, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 5))
-    if task == "classification":
-        y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int) + (X[:, 2] > 1).astype(int)
-    else:
-        y = X[:, 0] - 2 * X[:, 1] + 0.1 * rng.normal(size=n)
-    return prepare_arrays(X, y, seed=seed, task=task)
+_data = fold_test_data
 
 
 def _cfg(lr, sections):
@@ -46,31 +39,17 @@ def _cfg(lr, sections):
     return validate_config(config)
 
 
-def _run(trainer):
-    for epoch in range(trainer.epochs):
-        trainer.epoch = epoch
-        trainer.train_epoch()
-        trainer.validate()
-    return trainer
-
-
-def _pool_balance(data):
-    y = data.train_val()[1]
-    counts = np.bincount(y)
-    return len(y) / (len(counts) * counts[y].astype(float))
-
-
 def _alone(cfg, data, f):
     """Fold ``f`` of ``data`` trained alone (balanced weights counted over train+val, as
     the folds of a population count them)."""
     alone_data = fold_data(data, K, f, SEED)
     if cfg.train.class_weight == "balanced":
         train_rows, val_rows = cv_splits(data.train_val()[1], K, data.task, SEED)
-        alone_data.w_train = _pool_balance(data)[train_rows[f]]
-        alone_data.w_val = _pool_balance(data)[val_rows[f]]
+        alone_data.w_train = pool_balance(data)[train_rows[f]]
+        alone_data.w_val = pool_balance(data)[val_rows[f]]
         cfg = cfg.model_copy(deep=True)
         cfg.train.class_weight = None
-    return _run(PopulationTrainer([cfg], alone_data))
+    return run_epochs(PopulationTrainer([cfg], alone_data))
 
 
 CASES = {
@@ -113,7 +92,7 @@ def test_each_fold_of_unequal_size_equals_its_fold_trained_alone(case):
     train_rows, _ = cv_splits(data.train_val()[1], K, task, SEED)
     assert sorted({len(r) for r in train_rows}) == [129, 130]  # the premise: unequal folds
     configs = [_cfg(0.01, sections), _cfg(0.05, sections)]
-    pop = _run(PopulationTrainer(expand_folds(configs, K), data))
+    pop = run_epochs(PopulationTrainer(expand_folds(configs, K), data))
     assert pop.fold_sizes is not None and pop.fold_sizes.sizes == [129, 130]
     if case.startswith("batches_differ"):
         assert len(pop.epoch_bounds(0, 129)) == 3 and len(pop.epoch_bounds(0, 130)) == 4
@@ -198,7 +177,7 @@ def test_compacted_folds_go_on_as_in_the_full_population(keep):
     data = _data()
     sections = {"train": {"batch_size": 43, "sampling": "shuffle"}, "model": {"dropout": 0.2}}
     configs = expand_folds([_cfg(0.01, sections), _cfg(0.05, sections)], K)
-    full = _run(PopulationTrainer(configs, data))
+    full = run_epochs(PopulationTrainer(configs, data))
     part = PopulationTrainer(configs, data)
     part.member_ids = list(range(len(configs)))
     for epoch in range(2):
