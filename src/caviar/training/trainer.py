@@ -275,7 +275,7 @@ class PopulationTrainer(PopulationControls):
         return loss_sum / total, score.result(t.fit_targets())
 
     def epoch_score(self) -> EpochScore:
-        """An empty training score of one epoch (:meth:`EpochScore.add` the batches)."""
+        """An empty training score of one epoch (its ``add`` takes the batches)."""
         scale = target_scale(self.data)
         return EpochScore(self.metric, self.spec, self.size, self.dtype, self.device, scale)
 
