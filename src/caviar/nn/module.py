@@ -301,9 +301,9 @@ class PopulationModule:
         x = x.reshape(*x.shape[:-1], *self.input_shape)
         per_member_x = x.dim() == len(self.input_shape) + 2
         knobs = self._knobs(P, f, dropout, slope, seeds)
-        fn = self._member_fn(
-            training, 0 if dropout is None else dropout.counter, dropout is not None
-        )
+        # one shared int: per-member counters come from folds, which are MLPs only
+        counter = 0 if dropout is None else int(dropout.counter)
+        fn = self._member_fn(training, counter, dropout is not None)
         self.skeleton.train(training or dropout is not None)
         params = self.params(flat)
         try:

@@ -78,7 +78,7 @@ class Augmenter:
     def active(self) -> bool:
         return self.use_noise or self.use_interp or self.use_warp
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor, counter: int) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, counter: rnd.Counter) -> torch.Tensor:
         k, seeds = self.knobs, self.seeds
         if self.use_interp:
             x = interpolate(x, y, self.x_train, self.partners, k["interpolate"], seeds, counter)
