@@ -16,20 +16,19 @@ Every epoch (stochastic gradient descent, :ref:`bg-gradient-descent`):
 Cross-validation folds of unequal sizes (``train.cv``, ``search.cv``) train each member
 on exactly its own batches (:mod:`caviar.training.fold_sizes`).
 
-Data with an empty validation split (0 rows) trains without validation: every
-member runs all its epochs, validation histories are NaN, nothing stops early
-and each member keeps its final weights (its ``best_epoch`` is its last epoch).
+Data with an empty validation split (0 rows) trains without validation: every member runs all
+its epochs, validation histories are NaN, nothing stops early and each member keeps its final
+weights (its ``best_epoch`` is its last epoch).
 
-With any regularizer on (dropout, batch norm, weight/input noise, augmentation,
-per-member sampling; :mod:`caviar.training.regularization`) step 2 runs the
-training-mode forward pass with per-member random streams; otherwise it is the
-plain path, unchanged. The batch size may grow with the epochs
-(:mod:`caviar.training.batches`); the schedule's ``t = epoch + step / steps`` uses the
-current epoch's number of steps (a warm-up counts epoch 0's steps).
+With any regularizer on (dropout, batch norm, weight/input noise, augmentation, per-member
+sampling; :mod:`caviar.training.regularization`) step 2 runs the training-mode forward pass with
+per-member random streams; otherwise it is the plain path, unchanged. The batch size may grow
+with the epochs (:mod:`caviar.training.batches`); the schedule's ``t = epoch + step / steps``
+uses the current epoch's number of steps (a warm-up counts epoch 0's steps).
 
-A member whose training loss becomes NaN/inf is marked diverged and frozen (its
-parameters and optimizer state stop changing) while the others go on. At the
-end each member is restored to its best-validation weights.
+A member whose training loss becomes NaN/inf is marked diverged and frozen (its parameters and
+optimizer state stop changing) while the others go on. At the end each member is restored to its
+best-validation weights.
 """
 
 from __future__ import annotations
@@ -239,14 +238,8 @@ class PopulationTrainer(PopulationControls):
         t = self.configs[0].train
         n = self.n_train if n is None else n
         base = n if t.batch_size == "full" else min(int(t.batch_size), n)
-        size = batch_size_at(
-            epoch,
-            base,
-            n,
-            growth=t.batch_size_growth,
-            every=t.batch_size_every,
-            cap=t.batch_size_max,
-        )
+        grow = {"growth": t.batch_size_growth, "every": t.batch_size_every}
+        size = batch_size_at(epoch, base, n, cap=t.batch_size_max, **grow)
         return batch_bounds(n, size, no_single=self.model.batch_norm)
 
     def train_epoch(self) -> None:
