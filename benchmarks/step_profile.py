@@ -105,7 +105,7 @@ def profile_one(n: int, precision: str, epochs: int, data, table: int = 0) -> di
     trainer = make_trainer(n, precision, data)
     trainer.epoch = 0
     run_epochs(trainer, 1)  # warm-up: first calls, allocator
-    steps = len(trainer._bounds(0)) * epochs
+    steps = len(trainer.epoch_bounds(0)) * epochs
     start = time.perf_counter()
     run_epochs(trainer, epochs)
     wall = time.perf_counter() - start
