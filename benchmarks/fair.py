@@ -22,6 +22,10 @@ same rules:
 * **Same data.** Data travels to the peer in its keyword arguments (pickled numpy arrays,
   :func:`portable` strips Caviar's classes) or is regenerated from the same seed.
 
+Every benchmark's command line shares two helpers from here too: :func:`load_average`
+(the machine's load beside each result) and :func:`check_at_least` (a flag below its least
+value is a one-line usage error, exit 2).
+
 A peer is either a script (``"name.py"``: run as ``__main__`` with ``args`` and the
 setting as flags, ``{"n_jobs": 2}`` -> ``--n-jobs 2``; its last JSON line printed is its
 result) or a function (``"name.py:function"``: called with ``kwargs`` and the setting as
@@ -41,6 +45,7 @@ Examples
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pickle
@@ -119,6 +124,15 @@ def load_average() -> list:
         return [float(fields[0]), int(fields[3].split("/")[0])]
     except (OSError, IndexError, ValueError):
         return [None, None]
+
+
+def check_at_least(parser: argparse.ArgumentParser, args, lows: dict[str, int]) -> None:
+    """A usage error (exit 2, ``--name must be at least LOW, got VALUE``) for the first
+    integer flag of ``lows`` (``{"dest": least value}``) below its least value."""
+    for name, low in lows.items():
+        value = getattr(args, name)
+        if value < low:
+            parser.error(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
 
 
 def setting_flags(setting: dict) -> list[str]:

@@ -22,9 +22,11 @@ Each peer runs in its own fresh process that does not import caviar, with the us
 environment less Caviar's settings (``benchmarks/fair.py``); every contestant runs at
 ``--threads`` torch threads (default 1, the setting this comparison is about).
 ``--repeat R`` interleaves the contestants R times and keeps each one's fastest run.
-The last line printed is ONE JSON object with the speedups, seconds, load averages and
-accuracy ranges; beside the wall-clock ratios, CPU-time ratios (each contestant's
-process CPU seconds at 1 thread: steadier than wall time on a loaded machine).
+The last line printed is ONE JSON object with the speedups, seconds, the machine's load
+(``load_average``: ``[1-minute load average, runnable tasks]`` at the start and after
+each run, :func:`fair.load_average`) and accuracy ranges; beside the wall-clock ratios,
+CPU-time ratios (each contestant's process CPU seconds at 1 thread: steadier than wall
+time on a loaded machine).
 ``--quick``: a tiny smoke run.
 """
 
@@ -32,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -117,13 +118,6 @@ def peer_run(name, data_path, args) -> tuple[float, float, list[float]]:
     return out["seconds"], out["cpu_seconds"], out["final"]
 
 
-def load_average() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
-
-
 def parse_args(argv=None) -> argparse.Namespace:  # noqa: ANN001
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny smoke run")
@@ -135,12 +129,8 @@ def parse_args(argv=None) -> argparse.Namespace:  # noqa: ANN001
     p.add_argument("--threads", type=int, default=1, help="torch threads for every one")
     p.add_argument("--repeat", type=int, default=1, help="interleaved runs; fastest kept")
     args = p.parse_args(argv)
-    for flag, value, low in (("--configs", args.configs, 1), ("--epochs", args.epochs, 1),
-                             ("--batch", args.batch, 1), ("--examples", args.examples, 40),
-                             ("--length", args.length, 2), ("--threads", args.threads, 1),
-                             ("--repeat", args.repeat, 1)):  # fmt: skip
-        if value < low:
-            p.error(f"{flag} must be at least {low}, got {value}")
+    fair.check_at_least(p, args, {"configs": 1, "epochs": 1, "batch": 1, "examples": 40,
+                                  "length": 2, "threads": 1, "repeat": 1})  # fmt: skip
     if args.quick:
         args.configs, args.epochs, args.examples = 3, 1, 200
     return args
@@ -155,7 +145,7 @@ def main(argv=None) -> None:  # noqa: ANN001
     seconds: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
     cpu: dict[str, list[float]] = {c: [] for c in CONTESTANTS}
     accuracy: dict[str, list[float]] = {}
-    loads = [load_average()]
+    loads = [fair.load_average()]
     with tempfile.TemporaryDirectory() as tmp:
         data_path = Path(tmp) / "data.npz"
         write_data(data, lrs, data_path)
@@ -169,7 +159,7 @@ def main(argv=None) -> None:  # noqa: ANN001
                 if not seconds[name] or t < min(seconds[name]):
                     accuracy[name] = acc
                 seconds[name].append(t)
-                loads.append(load_average())
+                loads.append(fair.load_average())
     best = {c: min(seconds[c]) for c in CONTESTANTS}
     best_cpu = {c: min(cpu[c]) for c in CONTESTANTS}
     print(

@@ -12,18 +12,16 @@ in ``lr``, so ``θ_old + η_p (θ_adam(lr=1) − θ_old)`` is Adam at ``η_p``).
 ``y_train``, ``X_val``, ``y_val``), ``shape`` (positions, features), the model sizes, the
 configurations' ``lr`` and each member's initial weights (``init{p}.{parameter}``, the
 ones Caviar's member ``p`` starts from). Last line: one JSON object (``seconds``,
-``cpu_seconds`` of this process, ``final`` validation accuracies).
+``cpu_seconds`` of this process, ``final`` validation accuracies). The training loops and
+the command line are :mod:`peer_loops`'s, shared with the other population peers.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
-import time
 
-import numpy as np
 import torch
+from peer_loops import peer_main, timed, train_each, train_stacked
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
@@ -52,14 +50,6 @@ def build(data, p: int) -> Classifier:
     return net
 
 
-def batches(n: int, batch: int, epochs: int):
-    """Per epoch, the mini-batches' row indices: caviar's shared shuffled order."""
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen)
-        yield [perm[s : s + batch] for s in range(0, n, batch)]
-
-
 def tensors(data):
     shape = (-1, *[int(s) for s in data["shape"]])
     x = torch.as_tensor(data["X_train"], dtype=torch.float32).view(shape)
@@ -69,31 +59,22 @@ def tensors(data):
 
 def run_torch(data, epochs: int, batch: int) -> dict:
     """One plain PyTorch loop per configuration, one after another."""
-    start, cpu = time.perf_counter(), time.process_time()
-    x, y, xv, yv = tensors(data)
-    final = []
-    for p, lr in enumerate(data["lr"]):
-        net = build(data, p)
-        opt = torch.optim.Adam(net.parameters(), lr=float(lr))
-        for epoch in batches(len(y), batch, epochs):
-            for idx in epoch:
-                loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        net.eval()
-        with torch.no_grad():
-            final.append(float((net(xv).argmax(1) == yv).float().mean()))
-    return {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
-            "final": final}  # fmt: skip
+
+    def train() -> list[float]:
+        x, y, xv, yv = tensors(data)
+        return train_each(lambda p: build(data, p), data["lr"], (x, y), (xv, yv), epochs, batch)
+
+    return timed(train)
 
 
 def run_vmap(data, epochs: int, batch: int) -> dict:
     """The torch.func ensembling tutorial's population, one Adam for all members."""
-    start, cpu = time.perf_counter(), time.process_time()
+    return timed(lambda: _vmap_population(data, epochs, batch))
+
+
+def _vmap_population(data, epochs: int, batch: int) -> list[float]:
     x, y, xv, yv = tensors(data)
-    P = len(data["lr"])
-    nets = [build(data, p) for p in range(P)]
+    nets = [build(data, p) for p in range(len(data["lr"]))]
     params, buffers = stack_module_state(nets)
     base = copy.deepcopy(nets[0]).to("meta")
 
@@ -101,29 +82,16 @@ def run_vmap(data, epochs: int, batch: int) -> dict:
         return functional_call(base, (p, b), (xb,))
 
     train = vmap(member, in_dims=(0, 0, None), randomness="different")
-    lr = torch.as_tensor(data["lr"], dtype=torch.float32)
-    leaves = list(params.values())
-    rates = [lr.view(P, *[1] * (t.dim() - 1)) for t in leaves]
-    opt = torch.optim.Adam(leaves, lr=1.0)
-    for epoch in batches(len(y), batch, epochs):
-        for idx in epoch:
-            out = train(params, buffers, x[idx])  # (P, B, K)
-            loss = nn.functional.cross_entropy(
-                out.transpose(1, 2), y[idx].expand(P, -1), reduction="none"
-            )
-            opt.zero_grad()
-            loss.mean(1).sum().backward()
-            old = [t.detach().clone() for t in leaves]
-            opt.step()
-            with torch.no_grad():  # θ_old + η_p (θ_adam − θ_old): Adam at each member's lr
-                for t, o, r in zip(leaves, old, rates, strict=True):
-                    t.sub_(o).mul_(r).add_(o)
+
+    def forward(xb: torch.Tensor) -> torch.Tensor:
+        return train(params, buffers, xb)
+
+    train_stacked(forward, list(params.values()), data["lr"], (x, y), epochs, batch)
     base.eval()
     with torch.no_grad():
         out = vmap(member, in_dims=(0, 0, None))(params, buffers, xv)
         acc = (out.argmax(2) == yv).float().mean(1)
-    return {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
-            "final": [float(a) for a in acc]}  # fmt: skip
+    return [float(a) for a in acc]
 
 
 PEERS = {"torch": run_torch, "vmap": run_vmap}
@@ -143,19 +111,7 @@ def warm_up() -> None:
 
 
 def main(argv=None) -> None:  # noqa: ANN001
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("peer", choices=sorted(PEERS))
-    p.add_argument("--data", required=True)
-    p.add_argument("--epochs", type=int, required=True)
-    p.add_argument("--batch", type=int, required=True)
-    p.add_argument("--threads", type=int, default=1)
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    with np.load(args.data) as f:
-        data = {k: f[k] for k in f.files}
-    warm_up()
-    result = PEERS[args.peer](data, args.epochs, args.batch)
-    print(json.dumps({"peer": args.peer, "threads": args.threads, **result}))
+    peer_main(__doc__.splitlines()[0], PEERS, argv, warm_up)
 
 
 if __name__ == "__main__":

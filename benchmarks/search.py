@@ -103,14 +103,6 @@ def first_time_reaching(trace: list[tuple[float, float]], target: float) -> floa
     return None
 
 
-def check_at_least(parser: argparse.ArgumentParser, args, lows: dict[str, int]) -> None:
-    """A usage error (exit 2) for an integer flag below its least value."""
-    for name, low in lows.items():
-        value = getattr(args, name)
-        if value < low:
-            parser.error(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
-
-
 def fastest(runs: list[dict], key: str = "seconds") -> dict:
     """The run with the smallest ``key`` (None counts as slowest), its ``key`` values listed."""
     best = min(runs, key=lambda r: math.inf if r[key] is None else r[key])
@@ -294,8 +286,8 @@ def main(argv: list[str] | None = None) -> dict:
         "on digits) and merge its keys (speedup_cv_vs_sklearn, ...) into the last line",
     )
     args = p.parse_args(argv)
-    check_at_least(p, args, {"repeat": 1, "halving_factor": 1, "workers": 0, "configs": 1,
-                             "epochs": 1})  # fmt: skip
+    fair.check_at_least(p, args, {"repeat": 1, "halving_factor": 1, "workers": 0,
+                                  "configs": 1, "epochs": 1})  # fmt: skip
     n, epochs = (6, 2) if args.quick else (args.configs, args.epochs)
     sources = ("digits",) if args.quick else ("digits", "breast_cancer")
     results = [

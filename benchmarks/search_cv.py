@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     p.add_argument("--repeat", type=int, default=1, help="runs of each (fastest kept)")
     args = p.parse_args(argv)
-    _search_module().check_at_least(p, args, {"repeat": 1, "workers": 0, "configs": 1, "epochs": 1})
+    fair.check_at_least(p, args, {"repeat": 1, "workers": 0, "configs": 1, "epochs": 1})
     n, epochs = (6, 2) if args.quick else (args.configs, args.epochs)
     summary = {
         "benchmark": "search_cv",

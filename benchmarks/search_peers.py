@@ -59,20 +59,12 @@ def warm_sklearn_workers(X: np.ndarray, y: np.ndarray, n_jobs: int = 2) -> None:
         ).fit(X, y)
 
 
-def validation_search(
-    data, configs: list[dict], epochs: int, alpha_scale: float = 1.0, n_jobs: int = 2
-):
-    """``RandomizedSearchCV(MLPClassifier, n_jobs)`` over exactly ``configs`` (every
-    parameter a one-value list, so it samples them without replacement), scored on the
-    validation split (``PredefinedSplit``) in accuracy and :func:`finished_at`, its worker
-    pool started; ``alpha = alpha_scale * l2_kernel``. Returns ``(est, search, X, y)``."""
-    from sklearn.model_selection import PredefinedSplit, RandomizedSearchCV
+def mlp_grid(configs: list[dict], epochs: int, alpha_scale: float = 1.0) -> tuple:
+    """``MLPClassifier`` (Adam, batch :data:`BATCH`, exactly ``epochs`` epochs: no early
+    stopping, no tolerance) and the grid of exactly ``configs``, every parameter a
+    one-value list; ``alpha = alpha_scale * l2_kernel``. Returns ``(estimator, grid)``."""
     from sklearn.neural_network import MLPClassifier
 
-    X = np.concatenate([data.X_train, data.X_val])
-    y = np.concatenate([data.y_train, data.y_val])
-    fold = np.r_[np.full(len(data.X_train), -1), np.zeros(len(data.X_val), dtype=int)]
-    warm_sklearn_workers(X, y, n_jobs)
     grid = [
         {
             "hidden_layer_sizes": [tuple(c["model.hidden"])],
@@ -91,6 +83,23 @@ def validation_search(
         tol=0.0,
         random_state=0,
     )
+    return est, grid
+
+
+def validation_search(
+    data, configs: list[dict], epochs: int, alpha_scale: float = 1.0, n_jobs: int = 2
+):
+    """``RandomizedSearchCV(MLPClassifier, n_jobs)`` over exactly ``configs`` (every
+    parameter a one-value list, so it samples them without replacement), scored on the
+    validation split (``PredefinedSplit``) in accuracy and :func:`finished_at`, its worker
+    pool started; ``alpha = alpha_scale * l2_kernel``. Returns ``(est, search, X, y)``."""
+    from sklearn.model_selection import PredefinedSplit, RandomizedSearchCV
+
+    X = np.concatenate([data.X_train, data.X_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    fold = np.r_[np.full(len(data.X_train), -1), np.zeros(len(data.X_val), dtype=int)]
+    warm_sklearn_workers(X, y, n_jobs)
+    est, grid = mlp_grid(configs, epochs, alpha_scale)
     search = RandomizedSearchCV(
         est,
         grid,
@@ -208,27 +217,9 @@ def run_sklearn_cv(
     the refit of the best candidate is inside the clock."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import RandomizedSearchCV
-    from sklearn.neural_network import MLPClassifier
 
     warm_sklearn_workers(X, y, n_jobs)
-    grid = [
-        {
-            "hidden_layer_sizes": [tuple(c["model.hidden"])],
-            "learning_rate_init": [c["optimizer.lr"]],
-            "beta_1": [c["optimizer.beta1"]],
-            "alpha": [c["penalty.l2_kernel"]],
-        }
-        for c in configs
-    ]
-    est = MLPClassifier(
-        solver="adam",
-        batch_size=BATCH,
-        max_iter=epochs,
-        early_stopping=False,
-        n_iter_no_change=epochs + 1,
-        tol=0.0,
-        random_state=0,
-    )
+    est, grid = mlp_grid(configs, epochs)
     cv_search = RandomizedSearchCV(
         est, grid, n_iter=len(configs), cv=folds, n_jobs=n_jobs, refit=True, random_state=0
     )

@@ -14,7 +14,9 @@ the products' time, so ``gemm_only_fraction_of_peak`` (the step's matrix-product
 over the products' own time, over the ``torch.bmm`` peak that ``population.py``
 measures) bounds ``population.py``'s ``fraction_of_gemm_peak``, and ``bf16_speedup_bound``
 (the fp32 step over the bf16 products' time) bounds ``speedup_bf16_vs_fp32``.
-``--quick`` profiles a tiny population (smoke test). The last line is one JSON object.
+``--table N`` also prints torch.profiler's table of the top ``N`` operators of each
+precision (self CPU time, by input shapes). ``--quick`` profiles a tiny population
+(smoke test). The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -94,8 +96,10 @@ def run_epochs(trainer, epochs: int) -> None:
         trainer.epoch += 1
 
 
-def profile_one(n: int, precision: str, epochs: int, data) -> dict:
-    """Wall seconds per step and each group's share of the profiled self CPU time."""
+def profile_one(n: int, precision: str, epochs: int, data, table: int = 0) -> dict:
+    """Wall seconds per step and each group's share of the profiled self CPU time;
+    ``table > 0`` also prints torch.profiler's table of that many operators (by self CPU
+    time, one row per operator and input shapes)."""
     from torch.profiler import ProfilerActivity, profile
 
     trainer = make_trainer(n, precision, data)
@@ -106,8 +110,12 @@ def profile_one(n: int, precision: str, epochs: int, data) -> dict:
     run_epochs(trainer, epochs)
     wall = time.perf_counter() - start
     for _ in range(2):  # the first profile of a process also times the profiler's start
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with profile(activities=[ProfilerActivity.CPU], record_shapes=table > 0) as prof:
             run_epochs(trainer, epochs)
+    if table > 0:
+        averages = prof.key_averages(group_by_input_shape=True)
+        print(f"{precision}: {steps} steps", flush=True)
+        print(averages.table(sort_by="self_cpu_time_total", row_limit=table), flush=True)
     groups: dict[str, float] = defaultdict(float)
     for ev in prof.key_averages():
         groups[GROUPS.get(ev.key, "other")] += ev.self_cpu_time_total / 1e6
@@ -126,16 +134,17 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--quick", action="store_true", help="a tiny population (smoke test)")
     p.add_argument("--configs", type=int, default=64)
     p.add_argument("--epochs", type=int, default=3, help="epochs timed and profiled")
+    p.add_argument("--table", type=int, default=0, help="also print the profiler's top N operators")
     args = p.parse_args(argv)
-    if args.configs < 1 or args.epochs < 1:
-        p.error("--configs and --epochs must be at least 1")
+    if args.configs < 1 or args.epochs < 1 or args.table < 0:
+        p.error("--configs and --epochs must be at least 1, --table at least 0")
     from caviar.data import prepare_data
 
     n, epochs = (4, 1) if args.quick else (args.configs, args.epochs)
     data = prepare_data("digits", seed=0)
     sizes = [data.X_train.shape[1], *population.HIDDEN, int(data.n_classes)]
     batch = 128
-    out = {name: profile_one(n, name, epochs, data) for name in ("fp32", "bf16")}
+    out = {name: profile_one(n, name, epochs, data, args.table) for name in ("fp32", "bf16")}
     # the matrix-product FLOPs of one full training step (forward, weight and input grads)
     step_flops = population.training_flops(n, batch, 0, batch, 1, sizes)
     peak = population.gemm_peak(n, batch, sizes)

@@ -1,13 +1,15 @@
 """The API reference pages, one per public module, written from the modules' ``__all__``.
 
-A *public module* is :mod:`caviar` itself, every package of ``caviar`` whose
-``__init__`` defines ``__all__`` (and whose name has no part starting with ``_``), and
-the few plain modules listed in :data:`EXTRA_MODULES`. Each gets
+A *public module* is :mod:`caviar` itself, every package of ``caviar`` whose name has
+no part starting with ``_`` (each declares ``__all__``: a test checks it), the plain
+modules a public ``__all__`` names (:mod:`caviar.plots`), and the few plain modules
+listed in :data:`EXTRA_MODULES`. Each gets
 ``docs/api/<module>.rst``: the module's docstring, then an ``autosummary`` table of
 every name of its ``__all__`` with a page each (``docs/api/generated/``). The pages are
 written when the configuration is read (before the sources are listed), so a name added to an
 ``__all__`` is documented without editing the docs; ``tests/docs/test_api_reference.py``
-checks that every such name has a docstring.
+checks that every such name has a docstring and that each page lists exactly its
+module's ``__all__``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ import pkgutil
 from pathlib import Path
 from typing import Any
 
-# plain modules (not packages) that are part of the public API
-EXTRA_MODULES = {
-    "caviar.api": None,  # its __all__
-    "caviar.errors": ["CaviarError", "CaviarWarning"],
-    "caviar.training.callbacks": ["Callback", "PopulationLogs"],
+# plain modules (not packages) that are part of the public API: None documents the
+# module's ``__all__``; a list names the public names of a module without one
+EXTRA_MODULES: dict[str, list[str] | None] = {
+    "caviar.api": None,
+    "caviar.errors": None,
+    "caviar.export": None,
+    "caviar.training.callbacks": ["Callback", "KerasAdapter", "PopulationLogs"],
+    "caviar.training.hooks": None,  # the one hook protocol of both trainers
 }
 
 API_DIR = Path(__file__).resolve().parents[1] / "api"
@@ -47,8 +52,7 @@ def public_modules() -> dict[str, list[str]]:
                 public = getattr(obj, "__all__", None)
                 out[obj.__name__] = list(public) if public else []
     for name, names in EXTRA_MODULES.items():
-        mod = importlib.import_module(name)
-        out[name] = list(names if names is not None else mod.__all__)
+        out[name] = list(names if names is not None else importlib.import_module(name).__all__)
     return dict(sorted(out.items()))
 
 
@@ -129,6 +133,9 @@ def write_pages(app: Any = None, config: Any = None) -> None:
     for module, names in modules.items():
         _write_if_changed(API_DIR / f"{module}.rst", module_page(module, names, canonical))
     _write_if_changed(API_DIR / "modules.rst.inc", index_page(modules))
+    for stale in API_DIR.glob("caviar*.rst"):  # a module no longer public: no page left
+        if stale.stem not in modules:
+            stale.unlink()
 
 
 def _write_if_changed(path: Path, text: str) -> None:

@@ -65,7 +65,7 @@ def install() -> None:
         alias = types.ModuleType(
             OLD, "Deprecated alias of caviar.tuning (caviar.tune is a function)."
         )
-        alias.__getattr__ = _alias_getattr  # type: ignore[attr-defined]  # PEP 562
+        alias.__getattr__ = _alias_getattr  # type: ignore[attr-defined,method-assign]  # PEP 562
         alias.__path__ = []  # a package, so `import caviar.tune.X` asks the finders
         sys.modules[OLD] = alias
     if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):

@@ -17,6 +17,7 @@ history is in ``run.members[i].history``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,8 @@ from typing import Any
 from caviar.arguments import check_changes, check_path, check_prepared, check_train_callbacks
 from caviar.config import RunConfig, expand_configs, load_configs
 from caviar.config.module_factory import with_factory
-from caviar.data import PreparedData, TableOptions, prepare_data
+from caviar.data import PreparedData
+from caviar.data.config_data import load_data_for
 from caviar.errors import CaviarError
 from caviar.live_dir import append_progress
 from caviar.model import TrainedModel
@@ -33,11 +35,12 @@ from caviar.nn.factory import register
 from caviar.progress import epoch_progress, logger
 from caviar.results.view import ResultView
 from caviar.training.build import DTYPES
-from caviar.training.callbacks import Callback, epoch_hook, population_end
+from caviar.training.callbacks import Callback, population_end, user_hooks
 from caviar.training.cross_validation import fold_rows, train_cross_validated
 from caviar.training.ensemble import build_ensemble, model_scores
 from caviar.training.evaluate import evaluate
 from caviar.training.full_batch import is_full_batch, train_full_batch
+from caviar.training.hooks import Hook, HookState, notify, population_hooks
 from caviar.training.live import live_callbacks
 from caviar.training.population import group_by_structure
 from caviar.training.refit import refit
@@ -50,7 +53,7 @@ from caviar.training.result import (
 )
 from caviar.training.scoring import target_scale
 from caviar.training.splits import split_tensors
-from caviar.training.trainer import EpochCallback, train_population
+from caviar.training.trainer import train_population
 from caviar.training.weights import split_weights
 from caviar.trial import Trial
 
@@ -106,25 +109,6 @@ def as_configs(config: RunConfig | dict | list | str | Path) -> list[RunConfig]:
     raise CaviarError(f"cannot use a {type(config).__name__} as a configuration")
 
 
-def load_data_for(configs: list[RunConfig]) -> PreparedData:
-    """Prepare the one data set that all ``configs`` name."""
-    data_cfg = configs[0].data
-    if any(c.data != data_cfg for c in configs[1:]):
-        raise CaviarError("all configurations of one run must use the same [data] section")
-    return prepare_data(
-        data_cfg.source,
-        target=data_cfg.target,
-        task=data_cfg.task,
-        val_fraction=data_cfg.val_fraction,
-        test_fraction=data_cfg.test_fraction,
-        seed=data_cfg.seed,
-        shape=data_cfg.shape,
-        weight=data_cfg.weight,
-        test=data_cfg.test,
-        options=TableOptions.from_config(data_cfg),
-    )
-
-
 def check_configs(configs: list[RunConfig], data: PreparedData) -> None:
     """Validate every configuration against the data before any training starts.
 
@@ -176,7 +160,7 @@ def train(
     data: PreparedData | None = None,
     on_epoch: Callable[[int, int, int, int, float], None] | None = None,
     module: Callable | None = None,
-    callbacks: Sequence[Callback] = (),
+    callbacks: Sequence[Callback | Hook] = (),
     live_dir: str | Path | None = None,
     changes: list[dict] | None = None,
     verbose: int = 1,
@@ -190,7 +174,8 @@ def train(
     config : RunConfig, dict (lists of values make a grid), list or TOML path.
     data, module : prepared splits; a factory ``module(model_cfg) -> nn.Module``.
     on_epoch : ``on_epoch(population, epoch, epochs, alive, best_val_score)`` per epoch.
-    callbacks : :class:`caviar.training.callbacks.Callback` objects (``on_epoch_end``,
+    callbacks : :class:`caviar.training.hooks.Hook` s (the protocol both trainers call)
+        and/or Keras-style :class:`caviar.training.callbacks.Callback` s (``on_epoch_end``,
         ``on_population_end``, ``on_trial_complete`` with a :class:`caviar.trial.Trial`).
     live_dir, changes : panda mode (:mod:`caviar.training.live`).
     verbose : 1 draws a bar per population (:mod:`caviar.progress`), 0 nothing.
@@ -212,7 +197,7 @@ def train(
     import time
 
     start = time.perf_counter()
-    callbacks = check_train_callbacks(callbacks)
+    hooks = user_hooks(check_train_callbacks(callbacks))  # Keras-style ones adapted
     changes = check_changes(changes)
     live_dir = check_path("live_dir", live_dir)
     out = check_path("out", out)
@@ -235,7 +220,7 @@ def train(
             groups,
             data,
             on_epoch or (bar if verbose > 0 else None),
-            callbacks,
+            hooks,
             live_dir,
             changes,
         )
@@ -269,42 +254,39 @@ def _ranked_run(data, populations, members, trials, seconds: float) -> TrainRun:
     )
 
 
-def _train_groups(configs, groups, data, on_epoch, callbacks, live_dir, changes):
+def _train_groups(configs, groups, data, on_epoch, hooks, live_dir, changes):
     """Train every population in turn; returns the populations, their members and
     the members' :class:`~caviar.trial.Trial` records (``on_trial_complete`` each)."""
     params = varied_params(configs)
     populations, members, trials = [], [], []
+    notify(hooks, "on_train_begin", HookState("train"))
     for g, group in enumerate(groups):
         result, pop_trials = _train_group(
-            configs, group, g, data, on_epoch, callbacks, live_dir, changes, params
+            configs, group, g, data, on_epoch, hooks, live_dir, changes, params
         )
-        population_end(callbacks, g, result, pop_trials)
+        population_end(hooks, g, result, pop_trials)
         populations.append(result)
         members.extend(result.members)
         trials.extend(pop_trials)
+    notify(hooks, "on_train_end", HookState("train"))
     return populations, members, trials
 
 
-def _train_group(configs, group, g, data, on_epoch, callbacks, live_dir, changes, params):
+def _train_group(configs, group, g, data, on_epoch, hooks, live_dir, changes, params):
     """Train population ``g`` (the configurations ``group``); returns its result (members
     numbered in the run) and their :class:`~caviar.trial.Trial` records."""
     import time
 
     started = time.time()
-    cb: EpochCallback | None = None
-    if on_epoch is not None:
-
-        def cb(epoch, epochs, alive, best, g=g):  # noqa: ANN001
-            on_epoch(g, epoch, epochs, alive, best)
-
+    cb = None if on_epoch is None else functools.partial(on_epoch, g)  # (epoch, ..., best)
     members_cfg = [configs[i] for i in group]
     runner = train_full_batch if is_full_batch(members_cfg[0]) else train_population
     cv = members_cfg[0].train.cv  # configurations x folds, then the refit
     runner = train_cross_validated if cv is not None else runner
     rows = fold_rows(group, cv or 1)  # a row per fold under train.cv
     controls = live_callbacks(rows, g, live_dir, changes, folds=cv or 1)
-    hooks = [epoch_hook(callbacks, g, rows)] if callbacks else []
-    result = runner(members_cfg, data, on_epoch=cb, callbacks=[*controls, *hooks])
+    bound = population_hooks(hooks, g, rows)  # the user's hooks, this population's state
+    result = runner(members_cfg, data, on_epoch=cb, callbacks=[*controls, *bound])
     refit_cfg = configs[group[0]].refit
     if refit_cfg.strategy != "none" and cv is None:
         refitted = refit(result, data, refit_cfg.strategy, max_epochs=refit_cfg.max_epochs)

@@ -49,17 +49,19 @@ def _items(name: str, value: Any) -> list:
 
 
 def check_train_callbacks(callbacks: Any) -> list:
-    """Each item a :class:`~caviar.training.callbacks.Callback` or an object with all of
-    its hooks (``on_epoch_end``, ``on_population_end``, ``on_trial_complete``)."""
+    """Each item a :class:`~caviar.training.hooks.Hook`, a Keras-style
+    :class:`~caviar.training.callbacks.Callback` or an object with all of its hooks
+    (``on_epoch_end``, ``on_population_end``, ``on_trial_complete``)."""
     from caviar.training.callbacks import Callback
+    from caviar.training.hooks import Hook
 
     items = _items("callbacks", callbacks)
     for i, cb in enumerate(items):
         missing = [h for h in HOOKS if not callable(getattr(cb, h, None))]
-        if not isinstance(cb, Callback) and missing:
+        if not isinstance(cb, (Callback, Hook)) and missing:
             raise CaviarError(
-                f"callbacks[{i}]: a {type(cb).__name__} is no caviar.training.callbacks."
-                f"Callback (it has no {', '.join(missing)})"
+                f"callbacks[{i}]: a {type(cb).__name__} is no caviar.training.hooks.Hook "
+                f"nor caviar.training.callbacks.Callback (it has no {', '.join(missing)})"
             )
     return items
 

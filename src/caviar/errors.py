@@ -13,3 +13,6 @@ class CaviarError(Exception):
 class CaviarWarning(UserWarning):
     """Something a user should know that does not stop the run (the CLI prints it as one
     ``warning: <message>`` line)."""
+
+
+__all__ = ["CaviarError", "CaviarWarning"]

@@ -17,7 +17,9 @@ as Optuna's ``optuna.visualization`` does.
 * :func:`plot_parallel_coordinate`: every scored trial across its hyperparameters;
 * :func:`plot_rounds`: scores and sampled values per search round;
 * :func:`plot_halving`: successive halving's rungs (trials still training per epoch)
-  and each trial's score against the epochs it ran.
+  and each trial's score against the epochs it ran;
+* :func:`plot_pareto_front`: a search with several objectives, the first against each
+  other one, its Pareto front highlighted.
 
 Examples
 --------
@@ -56,7 +58,7 @@ def run_data(source: Source) -> RunData:
         summary = source.outputs or source.summary()
         return study_run_data(run_dir, study_of(source), source.plan.name, summary)
     if kind == "train":
-        from caviar.results.outputs import train_history, train_leaderboard
+        from caviar.results.frames import train_history, train_leaderboard
         from caviar.results.study import study_of_trials
         from caviar.training.scoring import score_name
 
@@ -147,6 +149,13 @@ def plot_halving(source: Source) -> go.Figure:
     return _or_empty(halving(run_data(source)), "every trial ran the same number of epochs")
 
 
+def plot_pareto_front(source: Source) -> go.Figure:
+    """A search with several objectives (``search.objectives``): the first objective
+    against each other one, the Pareto front highlighted and the final model starred
+    (info: ``caviar.report.pareto.pareto_info``)."""
+    return _or_empty(figures.pareto_front(run_data(source)), "the search has one objective")
+
+
 __all__ = [
     "plot_contour",
     "plot_halving",
@@ -155,6 +164,7 @@ __all__ = [
     "plot_param_importances",
     "plot_parallel_coordinate",
     "plot_params",
+    "plot_pareto_front",
     "plot_rounds",
     "plot_score_curves",
     "run_data",

@@ -18,6 +18,10 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 logger = logging.getLogger("caviar")
 
@@ -42,6 +46,32 @@ def _best(value: float) -> str:
     return f"{value:.4f}" if isinstance(value, (int, float)) and math.isfinite(value) else "-"
 
 
+def _bar(label: str, fields: list[str], console=None) -> Progress:
+    """A rich ``Progress``: ``label``, the bar, done / total, the ``fields`` columns, the
+    best validation score so far, time elapsed and ETA; it stays drawn when it ends."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *(TextColumn(field) for field in fields),
+        TextColumn("best val {task.fields[best]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console if console is not None else make_console(),
+        transient=False,
+    )
+
+
 @contextmanager
 def epoch_progress(
     populations: list[tuple[str, int]], enabled: bool = True, console=None
@@ -60,27 +90,7 @@ def epoch_progress(
 
         yield quiet
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("alive {task.fields[alive]}"),
-        TextColumn("best val {task.fields[best]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console if console is not None else make_console(),
-        transient=False,
-    )
+    progress = _bar("{task.description}", ["alive {task.fields[alive]}"], console)
     with progress:
         tasks = [
             progress.add_task(label, total=epochs, alive="-", best="-")
@@ -137,26 +147,7 @@ def trial_progress(
     if not enabled:
         yield TrialBar(None, None)
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    progress = Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("best val {task.fields[best]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console if console is not None else make_console(),
-        transient=False,
-    )
+    progress = _bar(label, [], console)
     bar = TrialBar(progress, progress.add_task(label, total=total, best="-"))
     try:
         yield bar

@@ -118,6 +118,25 @@ def study_storage_url(run_dir: Path, summary: dict[str, Any]) -> str | None:
     return url
 
 
+def read_only_storage(url: str, failure: str) -> tuple[Any, list[str]]:
+    """The optuna storage at ``url``, opened as optuna-dashboard opens it (no table
+    creation, no schema check, which loads every Alembic revision script), and the names
+    of its studies. A storage it cannot read is one line,
+    ``CaviarError(f"{failure}: {the error's first line}")``."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        storage = optuna.storages.RDBStorage(
+            url, skip_table_creation=True, skip_compatibility_check=True
+        )
+        names = [s.study_name for s in storage.get_all_studies()]
+    except Exception as e:  # noqa: BLE001 - any driver/schema failure, one line
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CaviarError(f"{failure}: {first}") from None
+    return storage, names
+
+
 def check_output_file(path: str | Path | None, *, overwrite: bool) -> str | None:
     """Refuse an output file (``predict -o``, ``report -o``) that already exists unless
     ``overwrite``, and a path that is a directory; returns the line naming what will be

@@ -118,7 +118,7 @@ class Trial:
         return out
 
     @classmethod
-    def from_record(cls, r: Mapping[str, Any]) -> Trial:
+    def from_record(cls, r: Mapping[str, Any] | Trial) -> Trial:
         """The trial of a flat record (:meth:`record`'s layout); unknown keys become
         user attributes."""
         if isinstance(r, Trial):

@@ -25,6 +25,7 @@ def test_population_transformer_benchmark_quick(run_quick):
     assert summary["threads"] == 1 and summary["configs"] == 3
     assert summary["speedup_vs_torch_sequential"] > 0 and summary["speedup_vs_naive_vmap"] > 0
     assert len(summary["load_average"]) == 4
+    assert all(len(load) == 2 for load in summary["load_average"])  # [1-min load, runnable]
     assert summary["cpu_speedup_vs_torch_sequential"] > 0
     assert summary["cpu_speedup_vs_naive_vmap"] > 0
     for name in ("caviar", "torch_sequential", "naive_vmap"):
@@ -35,10 +36,11 @@ def test_population_transformer_benchmark_quick(run_quick):
 
 
 def test_the_peers_never_import_caviar():
-    source = (BENCH.parent / "population_transformer_peers.py").read_text()
-    assert "caviar" not in "".join(
-        line for line in source.splitlines() if line.startswith(("import", "from"))
-    )
+    for name in ("population_transformer_peers.py", "peer_loops.py"):
+        source = (BENCH.parent / name).read_text()
+        assert "caviar" not in "".join(
+            line for line in source.splitlines() if line.startswith(("import", "from"))
+        )
 
 
 def test_population_transformer_benchmark_rejects_bad_flags(capsys):

@@ -1,4 +1,4 @@
-"""Panda mode (seed 001 "Babysitting one model"): `caviar watch` follows a running
+"""Panda mode (:ref:`bg-caviar-approach`): `caviar watch` follows a running
 `caviar train`, `caviar set` changes a member's knobs between epochs, and the recorded
 changes replay the run exactly."""
 

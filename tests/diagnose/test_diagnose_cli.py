@@ -34,7 +34,7 @@ def test_diagnose_shows_vanishing_sigmoid_gradients(tmp_path, capsys) -> None:
     assert sig["config"]["model"]["activation"] == "sigmoid"
     r_sig = sig["gradient_norms"]["first_to_last_ratio"]
     r_relu = relu["gradient_norms"]["first_to_last_ratio"]
-    assert r_sig < 1e-2 * r_relu  # seed 002 §7: sigmoid's first layers vanish
+    assert r_sig < 1e-2 * r_relu  # :ref:`bg-vanishing-gradients`: sigmoid's first layers vanish
     for rep in (sig, relu):
         assert rep["gradient_check"]["ok"]
         assert len(rep["gradient_check"]["tensors"]) == 12

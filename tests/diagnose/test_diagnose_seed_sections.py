@@ -1,5 +1,6 @@
-"""The diagnosis's seed sections: initialization (seed 000 §2, 003), boosted trees (seed
-004), in `caviar diagnose` and in the summaries of `caviar train` / `caviar tune`."""
+"""The diagnosis's sections on initialization (:ref:`bg-initialization`) and boosted trees
+(:ref:`bg-baselines`), in `caviar diagnose` and in the summaries of `caviar train` /
+`caviar tune`."""
 
 import json
 import math

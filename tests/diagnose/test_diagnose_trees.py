@@ -1,5 +1,5 @@
-"""Boosted trees beside the network (seed 004 "the algorithm is a hyperparameter"),
-against scikit-learn itself."""
+"""Boosted trees beside the network (:ref:`bg-baselines`: the algorithm is a
+hyperparameter), against scikit-learn itself."""
 
 from types import SimpleNamespace
 

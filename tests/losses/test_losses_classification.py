@@ -26,8 +26,9 @@ def _codes(seed: int, shape: tuple[int, ...], k: int = K) -> torch.Tensor:
     return torch.randint(0, k, shape, generator=g)
 
 
-def _seed003_targets(codes: torch.Tensor, eps: float, k: int) -> torch.Tensor:
-    """Seed 003 by hand: true class 1 − ε, each other class ε/(K−1)."""
+def _smoothed_targets(codes: torch.Tensor, eps: float, k: int) -> torch.Tensor:
+    """Label smoothing by hand (:ref:`bg-label-smoothing`): true class 1 − ε, each other
+    class ε/(K−1)."""
     p = torch.full((codes.shape[0], k), eps / (k - 1), dtype=DT)
     p[torch.arange(codes.shape[0]), codes] = 1.0 - eps
     return p
@@ -57,21 +58,21 @@ def test_cross_entropy_smoothing_is_not_torchs_smoothing():
     assert (ours - theirs).abs().min() > 1e-3
 
 
-def test_cross_entropy_equals_hand_formula_with_seed003_targets():
+def test_cross_entropy_equals_hand_formula_with_smoothed_targets():
     logits, y = _logits(4), _codes(5, (B,))
     out = cross_entropy(logits, y, EPS)
     for m in range(P):
-        p = _seed003_targets(y, float(EPS[m]), K)
+        p = _smoothed_targets(y, float(EPS[m]), K)
         expected = -(p * torch.log_softmax(logits[m], -1)).sum(-1).mean()
         torch.testing.assert_close(out[m], expected, rtol=1e-13, atol=1e-13)
 
 
-def test_smoothed_targets_are_seed003():
+def test_smoothed_targets_are_the_hand_formula():
     logits, y = _logits(6), _codes(7, (B,))
     p = smoothed_targets(logits, y, EPS, "cross_entropy")
     assert p.shape == (P, B, K)
     for m in range(P):
-        torch.testing.assert_close(p[m], _seed003_targets(y, float(EPS[m]), K), rtol=0, atol=1e-15)
+        torch.testing.assert_close(p[m], _smoothed_targets(y, float(EPS[m]), K), rtol=0, atol=1e-15)
     torch.testing.assert_close(p.sum(-1), torch.ones(P, B, dtype=DT))
 
 
@@ -148,7 +149,7 @@ def test_kl_matches_torch_kl_div_batchmean():
     logits, y = _logits(19), _codes(20, (B,))
     out = kl_divergence(logits, y, EPS)
     for m in range(P):
-        p = _seed003_targets(y, float(EPS[m]), K)
+        p = _smoothed_targets(y, float(EPS[m]), K)
         expected = F.kl_div(torch.log_softmax(logits[m], -1), p, reduction="batchmean")
         torch.testing.assert_close(out[m], expected, rtol=1e-13, atol=1e-13)
 
@@ -199,6 +200,6 @@ def test_property_smoothed_losses(n_classes, eps, seed):
     assert (kl >= -1e-12).all()
     assert (ce >= kl - 1e-12).all()  # CE − KL = H(p') ≥ 0
     for m in range(2):
-        p = _seed003_targets(y, eps, n_classes)
+        p = _smoothed_targets(y, eps, n_classes)
         ref = -(p * torch.log_softmax(logits[m], -1)).sum(-1).mean()
         torch.testing.assert_close(ce[m], ref, rtol=1e-12, atol=1e-12)

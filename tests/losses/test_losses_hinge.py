@@ -1,4 +1,5 @@
-"""Hinge and squared hinge: seed 000 §6 worked example, torch multi_margin_loss, hand formula."""
+"""Hinge and squared hinge (:ref:`bg-hinge`): a worked example, torch multi_margin_loss,
+hand formula."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ DT = torch.float64
 P, B, K = 4, 8, 4
 
 
-def _seed000_table():
-    # seed 000 §6: columns are examples X1..X3, rows the scores ŷ_1..ŷ_3; y is 1-based.
+def _worked_example_table():
+    # columns are examples X1..X3, rows the scores ŷ_1..ŷ_3; y is 1-based.
     table = torch.tensor(
         [
             [0.5, 0.4, 0.3],  # ŷ_1
@@ -27,8 +28,8 @@ def _seed000_table():
     return scores, y
 
 
-def test_seed000_worked_example():
-    scores, y = _seed000_table()
+def test_worked_example():
+    scores, y = _worked_example_table()
     per_example = multiclass_hinge(scores, y, reduction="none")
     assert per_example.shape == (1, 3)
     torch.testing.assert_close(
@@ -37,8 +38,8 @@ def test_seed000_worked_example():
     torch.testing.assert_close(multiclass_hinge(scores, y), torch.tensor([1.6 / 3], dtype=DT))
 
 
-def test_seed000_worked_example_squared():
-    scores, y = _seed000_table()
+def test_worked_example_squared():
+    scores, y = _worked_example_table()
     per_example = squared_hinge(scores, y, reduction="none")[0]
     # ½(0.9² + 0.1²), ½(0.6² + 0²), 0
     torch.testing.assert_close(

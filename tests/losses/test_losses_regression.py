@@ -54,8 +54,8 @@ def test_huber_per_member_delta_matches_torch(per_member_target):
         torch.testing.assert_close(out[m], expected, rtol=1e-13, atol=1e-14)
 
 
-def test_huber_seed_formula_and_float_delta():
-    # seed 000 §1: ½ r² inside, δ(|r| − ½δ) outside; δ = 0.5 as a python float
+def test_huber_formula_and_float_delta():
+    # :ref:`bg-regression-losses`: ½ r² inside, δ(|r| − ½δ) outside; δ = 0.5 as a python float
     pred = torch.tensor([[[0.2], [1.5], [-3.0]]], dtype=DT)  # (1, 3, 1)
     target = torch.zeros(3, dtype=DT)  # (B,) means K = 1
     per_example = huber(pred, target, 0.5, reduction="none")

@@ -1,4 +1,5 @@
-"""Per-member batch norm against torch.nn.BatchNorm1d run member by member (seed 001)."""
+"""Per-member batch norm (:ref:`bg-batch-norm`) against torch.nn.BatchNorm1d run member by
+member."""
 
 import pytest
 import torch

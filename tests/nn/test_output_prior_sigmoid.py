@@ -1,4 +1,5 @@
-"""Seed 004 output prior with K independent sigmoids (binary cross-entropy, K > 2)."""
+"""The output prior (:ref:`bg-output-init`) with K independent sigmoids (binary
+cross-entropy, K > 2)."""
 
 import numpy as np
 import torch

@@ -1,4 +1,4 @@
-"""minimize() with tau = 0 stops on an exactly-zero decrease (seed 000 Optimization §2)."""
+"""minimize() with tau = 0 stops on an exactly-zero decrease (:ref:`bg-gradient-descent`)."""
 
 import numpy as np
 import torch

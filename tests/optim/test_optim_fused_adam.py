@@ -90,3 +90,46 @@ def test_long_rows_take_the_fused_path_and_agree_with_the_vectorized_one() -> No
     torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
     for k in sa:
         torch.testing.assert_close(sa[k], sb[k], rtol=1e-12, atol=1e-14)
+
+
+def test_members_with_equal_hypers_share_one_call_exactly_as_calls_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Members sharing all hypers go through one kernel call with the list of their rows
+    (three groups here, some members frozen on some steps so their step counters
+    differ); parameters and state are bitwise those of one call per member."""
+    P, N, steps = 6, fused_adam.MIN_ROW + 5, 5
+    g = torch.Generator().manual_seed(5)
+    theta0 = torch.randn(P, N, generator=g)
+    grads = torch.randn(steps, P, N, generator=g)
+    hypers = {"lr": [1e-3, 1e-3, 3e-3, 1e-3, 3e-3, 1e-3], "weight_decay": [0, 0, 0, 0.1, 0, 0.1]}
+    alive = torch.tensor([True, False, True, True, True, False])
+    calls: list[int] = []
+    for name in ("_fused_adam_", "_fused_adamw_"):
+        real = getattr(torch, name)
+
+        def counting(params, *args, _real=real, **kwargs):
+            calls.append(len(params))
+            return _real(params, *args, **kwargs)
+
+        monkeypatch.setattr(torch, name, counting)
+
+    def run() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        theta = theta0.clone().requires_grad_()
+        opt = make_optimizer("adam", [theta], **hypers)
+        for s in range(steps):
+            theta.grad = grads[s].clone()
+            opt.step(alive=alive if s == 2 else None)
+        return theta.detach(), opt.state[0]
+
+    grouped, grouped_state = run()
+    assert calls[:3] == [2, 2, 2] and len(calls) == 3 * steps
+    calls.clear()
+    monkeypatch.setattr(
+        fused_adam, "same_hypers", lambda h, members: [(h[i], [i]) for i in members]
+    )
+    single, single_state = run()
+    assert calls[:6] == [1] * 6
+    assert torch.equal(grouped, single)
+    for k in grouped_state:
+        assert torch.equal(grouped_state[k], single_state[k])

@@ -1,4 +1,5 @@
-"""Conformance of caviar.optim against torch.optim and against the seeds' pseudo-code.
+"""Conformance of caviar.optim against torch.optim and against the update rules
+of the background page written out in numpy.
 
 The conformance table runs a population of P=5 members, each with DIFFERENT
 hyperparameters, on a small nonconvex problem (tiny tanh MLPs, fresh minibatch
@@ -87,7 +88,7 @@ ROWS = [
         state_map={"momentum_buffer": ("momentum_buffer", same)},
     ),
     Row(
-        # v = -eta V: at constant eta, seed 004's velocity form follows torch's SGD.
+        # v = -eta V: at constant eta, the velocity form (:ref:`bg-momentum`) follows torch's SGD.
         "velocity_momentum",
         "velocity_momentum",
         {"lr": LR, "momentum": [0.0, 0.5, 0.9, 0.8, 0.95], "weight_decay": WD},
@@ -270,7 +271,7 @@ def run_caviar(
     lr_scale: Callable[[int], torch.Tensor | None] = lambda s: None,
     **options: Any,
 ) -> list[np.ndarray]:
-    """Trajectory of caviar's optimizer on the seed problem (gradients set by hand)."""
+    """Trajectory of caviar's optimizer on :func:`seed_problem` (gradients set by hand)."""
     a, b, theta0 = seed_problem()
     at, bt = torch.from_numpy(a), torch.from_numpy(b)
     theta = torch.from_numpy(theta0.copy()).requires_grad_()
@@ -284,7 +285,7 @@ def run_caviar(
     return out
 
 
-def test_rmsprop_seed004_eps_inside_sqrt_matches_numpy_pseudocode() -> None:
+def test_rmsprop_eps_inside_sqrt_matches_numpy_pseudocode() -> None:
     lr = np.array([0.01, 0.05, 0.002, 0.02, 0.1])
     rho = np.array([0.9, 0.99, 0.5, 0.0, 0.8])
     eps = np.array([1e-7, 1e-3, 1e-1, 1e-5, 0.5])
@@ -293,8 +294,8 @@ def test_rmsprop_seed004_eps_inside_sqrt_matches_numpy_pseudocode() -> None:
     a, b, w = seed_problem()
     r = np.zeros_like(w)
     for s in range(50):
-        # seed 004: for each i,j: g := d/batch_size; r := rho r + (1-rho) g^2;
-        #           w := w - eta g / sqrt(r + eps)
+        # :ref:`bg-rmsprop`, for each i,j: g := d/batch_size; r := rho r + (1-rho) g^2;
+        #                   w := w - eta g / sqrt(r + eps)
         for m in range(P):
             for j in range(N_SEED):
                 g = seed_grad(w[m, j], a[m, j], b[m, j])
@@ -312,7 +313,7 @@ def test_rmsprop_seed004_eps_inside_sqrt_matches_numpy_pseudocode() -> None:
     assert np.abs(outside[-1][4] - ours[-1][4]).max() > 1e-3
 
 
-def test_adam_matches_seed004_numpy_pseudocode() -> None:
+def test_adam_matches_numpy_pseudocode() -> None:
     lr = np.array([0.01, 0.05, 0.002, 0.02, 0.1])
     b1 = np.array([0.9, 0.5, 0.0, 0.95, 0.8])
     b2 = np.array([0.999, 0.9, 0.99, 0.5, 0.0])
@@ -340,7 +341,8 @@ def test_adam_matches_seed004_numpy_pseudocode() -> None:
 def hand_momentum(
     lr: np.ndarray, rho: np.ndarray, scale: Callable[[int], np.ndarray], steps: int, velocity: bool
 ) -> list[np.ndarray]:
-    """Seed 000 §4 (V <- rho V + g; w <- w - eta V) or seed 004 (v <- rho v - eta g; w <- w + v)."""
+    """Momentum (:ref:`bg-momentum`): V <- rho V + g; w <- w - eta V, or the velocity form
+    v <- rho v - eta g; w <- w + v."""
     a, b, w = seed_problem()
     buf = np.zeros_like(w)
     out = []
@@ -368,7 +370,7 @@ def test_momentum_conventions_coincide_at_constant_lr_and_differ_under_step_sche
     for s in range(50):
         np.testing.assert_allclose(heavy[s], vel[s], rtol=RTOL, atol=ATOL)
 
-    # Step schedule (halve every 10 steps): each matches its own seed's rule, and they differ.
+    # Step schedule (halve every 10 steps): each matches its own rule, and they differ.
     def step_scale(s: int) -> np.ndarray:
         return np.full(P, 0.5 ** (s // 10))
 
@@ -389,14 +391,14 @@ def test_momentum_conventions_coincide_at_constant_lr_and_differ_under_step_sche
         assert np.abs(heavy[-1][m] - vel[-1][m]).max() > 1e-6, m
 
 
-def test_nesterov_as_written_in_seed000_equals_torch_and_caviar() -> None:
+def test_nesterov_as_written_on_the_background_page_equals_torch_and_caviar() -> None:
     lr = [0.01, 0.05, 0.02, 0.03, 0.1]
     rho = [0.5, 0.9, 0.8, 0.95, 0.3]
     ours = run_caviar("nesterov", {"lr": lr, "momentum": rho}, 50)
 
     a, b, theta0 = seed_problem()
     for m in range(P):
-        # Seed 000 §5 literally: V_new = rho V_old + g; w <- w - eta [V_new + rho (V_new - V_old)].
+        # Nesterov written as V_new = rho V_old + g; w <- w - eta [V_new + rho (V_new - V_old)].
         w = theta0[m].copy()
         v_old = np.zeros(N_SEED)
         # torch.optim.SGD(nesterov=True) on the same member.
@@ -436,7 +438,8 @@ def test_sgd_decoupled_decay_equals_torch_coupled_weight_decay_without_momentum(
 
 
 def test_momentum_dampening_is_the_ema_form_from_a_zero_buffer() -> None:
-    """momentum = dampening = beta gives seed 002/003's v <- beta v + (1-beta) g from v = 0."""
+    """momentum = dampening = beta gives the moving average v <- beta v + (1-beta) g from v = 0
+    (:ref:`bg-momentum`)."""
     beta = [0.0, 0.5, 0.9, 0.99, 0.3]
     lr = [0.01, 0.05, 0.02, 0.03, 0.1]
     ours = run_caviar("momentum", {"lr": lr, "momentum": beta, "dampening": beta}, 30)

@@ -115,7 +115,7 @@ def test_every_accepted_step_satisfies_armijo(name: str, line_search: str) -> No
 
 
 def test_gradient_descent_stops_by_tau() -> None:
-    """Seed 000 §2: stop when the loss decrease falls below tau."""
+    """Stop when the loss decrease falls below tau (:ref:`bg-gradient-descent`)."""
     X0 = torch.tensor([[-1.2, 1.0]], dtype=D)
     res = minimize(make_method("gd", X0, lr=1e-3), rosen, X0, max_iter=100000, tol=1e-6, gtol=0)
     hist = torch.stack(res.history)[:, 0]

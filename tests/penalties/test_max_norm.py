@@ -1,4 +1,4 @@
-"""Max-norm constraint (seed 003 "Constrain weights"): the projection by hand, both
+"""Max-norm constraint (:ref:`bg-max-norm`): the projection by hand, both
 gradient paths, per member inside a population."""
 
 import math

@@ -1,4 +1,4 @@
-"""Kernel, bias and activity L1/L2 penalties (seed 000 Loss §7-9), float64."""
+"""Kernel, bias and activity L1/L2 penalties (:ref:`bg-penalties`), float64."""
 
 from __future__ import annotations
 
@@ -96,8 +96,8 @@ def test_activity_penalty_does_not_scale_with_batch_size():
     )
 
 
-def test_gradients_are_seed000_weight_decay():
-    # seed 000 §8: L2 subtracts (2)λθ, L1 subtracts λ sign(θ)
+def test_gradients_are_the_penalties_weight_decay():
+    # :ref:`bg-penalties`: L2 subtracts (2)λθ, L1 subtracts λ sign(θ)
     w, b, a = _model(3)
     w = [x.requires_grad_(True) for x in w]
     lam1 = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=DT)

@@ -1,5 +1,6 @@
-"""The gradient monitor (seeds 000/002: vanishing and exploding gradients per member)
-in report.html: train runs draw diagnostics.json, tune runs the norms each trial stores."""
+"""The gradient monitor (vanishing and exploding gradients per member,
+:ref:`bg-vanishing-gradients`) in report.html: train runs draw diagnostics.json, tune runs
+the norms each trial stores."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Reduce-on-plateau (seed 002 §6) against torch.optim.lr_scheduler.ReduceLROnPlateau,
+"""Reduce-on-plateau (:ref:`bg-lr-schedules`) against torch.optim.lr_scheduler.ReduceLROnPlateau,
 per member, and inside a training population."""
 
 import numpy as np

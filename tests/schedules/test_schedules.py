@@ -58,7 +58,7 @@ def test_exponential_decay_is_exp_minus_k_t() -> None:
     close(s(0.0), [1, 1, 1])
     close(s(2.0), [1, math.exp(-1.0), math.exp(-4.0)])
     close(s(2.0)[1], 0.36787944117144233)
-    # A decay, not the seed's misprinted e^(-k/t) (which grows with t).
+    # A decay, not the sometimes misprinted e^(-k/t) (which grows with t).
     assert bool((s(3.0)[1:] < s(2.0)[1:]).all())
 
 

@@ -1,4 +1,4 @@
-"""augment.scale (seed 004 "scaling"): zoom about the centre by f in [1 - s, 1 + s]."""
+"""augment.scale (:ref:`bg-augmentation`): zoom about the centre by f in [1 - s, 1 + s]."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Ensembles (seed 000 Regularization §8, seed 003) and Monte-Carlo dropout (seed 000 §5)."""
+"""Ensembles (:ref:`bg-ensembles`) and Monte-Carlo dropout (:ref:`bg-mc-dropout`)."""
 
 import dataclasses
 

@@ -9,9 +9,9 @@ compared, in float64, with a one-member population trained on that fold's data
 import numpy as np
 import pytest
 import torch
+from tests.training.fold_helpers import fold_test_data, pool_balance, run_epochs
 
 from caviar.config import validate_config
-from caviar.data import prepare_arrays
 from caviar.data.folds import check_cv, cv_splits, fold_data
 from caviar.errors import CaviarError
 from caviar.training.cross_validation import expand_folds
@@ -21,14 +21,7 @@ from caviar.tuning.cross_validation import fold_records
 K = 5
 
 
-def _data(task="classification", n=203, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 5))
-    if task == "classification":
-        y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int) + (X[:, 2] > 1).astype(int)
-    else:
-        y = X[:, 0] - 2 * X[:, 1] + 0.1 * rng.normal(size=n)
-    return prepare_arrays(X, y, seed=seed, task=task)
+_data = fold_test_data
 
 
 def _cfg(lr, **extra):
@@ -47,14 +40,6 @@ def _cfg(lr, **extra):
     )
 
 
-def _run(trainer):
-    for epoch in range(trainer.epochs):
-        trainer.epoch = epoch
-        trainer.train_epoch()
-        trainer.validate()
-    return trainer
-
-
 @pytest.mark.parametrize(
     ("task", "extra"),
     [
@@ -67,22 +52,22 @@ def _run(trainer):
 def test_each_fold_member_equals_its_fold_trained_alone(task, extra):
     data = _data(task)
     configs = [_cfg(0.01, **extra), _cfg(0.05, **extra)]
-    pop = _run(PopulationTrainer(expand_folds(configs, K), data))
+    pop = run_epochs(PopulationTrainer(expand_folds(configs, K), data))
     _, val_rows = cv_splits(data.train_val()[1], K, task, 3)
     for c, cfg in enumerate(configs):
         for f in range(K):
             alone_data = fold_data(data, K, f, 3)
             if extra.get("train", {}).get("class_weight"):
                 # balanced weights count the classes of all of train+validation (documented)
-                alone_data.w_train = _pool_balance(data)[
+                alone_data.w_train = pool_balance(data)[
                     np.setdiff1d(np.arange(len(data.train_val()[1])), val_rows[f])
                 ]
-                alone_data.w_val = _pool_balance(data)[val_rows[f]]
+                alone_data.w_val = pool_balance(data)[val_rows[f]]
                 cfg_alone = cfg.model_copy(deep=True)
                 cfg_alone.train.class_weight = None
             else:
                 cfg_alone = cfg
-            alone = _run(PopulationTrainer([cfg_alone], alone_data))
+            alone = run_epochs(PopulationTrainer([cfg_alone], alone_data))
             p = c * K + f
             for key in ("train_loss", "train_score", "val_loss", "val_score"):
                 got = torch.stack(pop.history[key])[:, p]
@@ -93,24 +78,22 @@ def test_each_fold_member_equals_its_fold_trained_alone(task, extra):
             )
 
 
-def _pool_balance(data):
-    y = data.train_val()[1]
-    counts = np.bincount(y)
-    return len(y) / (len(counts) * counts[y].astype(float))
-
-
-def test_folds_hold_out_equal_parts_once_stratified():
+def test_folds_hold_out_every_row_once_stratified():
     y = np.repeat([0, 1, 2], [50, 31, 22])
     train, val = cv_splits(y, K, "classification", 0)
-    assert val.shape == (K, len(y) // K) and train.shape == (K, len(y) - len(y) // K)
-    flat = val.ravel()
+    n, m = len(y), len(y) // K
+    # fold sizes as scikit-learn's: the first N mod k folds one row larger
+    sizes = [m + 1] * (n % K) + [m] * (K - n % K)
+    assert [len(v) for v in val] == sizes and [len(t) for t in train] == [n - s for s in sizes]
+    flat = np.concatenate(val)
     assert len(np.unique(flat)) == flat.size  # every row held out at most once
-    assert len(y) - flat.size == len(y) % K  # the remainder trains in every fold
+    assert flat.size == n  # and none left out: every row is validated exactly once
     for t, v in zip(train, val, strict=True):
         assert not set(t) & set(v) and len(set(t) | set(v)) == len(y)
         assert abs(np.mean(y[v] == 2) - 22 / len(y)) < 0.06  # stratified
     again, _ = cv_splits(y, K, "classification", 0)
-    np.testing.assert_array_equal(train, again)  # seeded
+    for a, b in zip(train, again, strict=True):
+        np.testing.assert_array_equal(a, b)  # seeded
 
 
 def test_bad_fold_counts_are_one_line_errors():

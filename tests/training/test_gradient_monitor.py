@@ -1,5 +1,6 @@
-"""Gradient diagnostics on the training path (seeds 000, 002 §7): the monitor's rules by
-hand, per member in a population, and the gradient check of nn/backprop.py."""
+"""Gradient diagnostics on the training path (:ref:`bg-vanishing-gradients`): the
+monitor's rules by hand, per member in a population, and the gradient check of
+nn/backprop.py."""
 
 import math
 

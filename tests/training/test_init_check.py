@@ -1,4 +1,4 @@
-"""Sanity checks at initialization (seed 000 §2 log k; seed 003 symmetric weights)."""
+"""Sanity checks at initialization (:ref:`bg-initialization`: log k, symmetric weights)."""
 
 import math
 import warnings
@@ -61,7 +61,7 @@ def test_symmetric_initialization_is_warned_about_and_keeps_hidden_units_identic
     for w, b in ((w1, b1), (w2, b2)):
         torch.testing.assert_close(w[0], w[0, :, :1].expand_as(w[0]), rtol=0, atol=0)
         torch.testing.assert_close(b[0], b[0, :, :1].expand_as(b[0]), rtol=0, atol=0)
-    # the seed's point with non-zero equal weights: units that start the same move, but
+    # the same with non-zero equal weights: units that start the same move, but
     # together -- each hidden layer stays one unit repeated
     trainer = PopulationTrainer(cfgs(activation="tanh", hidden=[6, 5], output_init="default"), wine)
     gen = torch.Generator().manual_seed(0)

@@ -1,5 +1,5 @@
-"""Refit after early stopping, seed 000 Regularization §2: both strategies stop where the
-seed says."""
+"""Refit after early stopping (:ref:`bg-early-stopping`): both strategies stop where that
+section says."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Batch-size schedule, per-member sampling and augmentation (seeds 000, 003, 004)."""
+"""Batch-size schedule, per-member sampling and augmentation (:ref:`bg-batch-size`,
+:ref:`bg-augmentation`)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Weight and input noise (seed 003): one SGD step reproduced by hand.
+"""Weight and input noise (:ref:`bg-noise`): one SGD step reproduced by hand.
 
 The step's gradient is taken at the perturbed weights w + eps on the noisy inputs
 x + eps_x, and the update applies to the clean weights: w <- w - lr grad.

@@ -1,4 +1,4 @@
-"""train.stop_loss (seed 003 "Stopping criterion"): a per-member training-error threshold."""
+"""train.stop_loss (:ref:`bg-early-stopping`): a per-member training-error threshold."""
 
 import numpy as np
 import pytest

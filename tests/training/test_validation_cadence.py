@@ -1,4 +1,4 @@
-"""train.validate_every and train.val_subsample (seed 003 "Validation")."""
+"""train.validate_every and train.val_subsample (:ref:`bg-validation`)."""
 
 import math
 

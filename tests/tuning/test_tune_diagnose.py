@@ -1,4 +1,4 @@
-"""Naive baseline and verdict (seed 004 "Pragmatics")."""
+"""Naive baseline and verdict (:ref:`bg-baselines`)."""
 
 import math
 

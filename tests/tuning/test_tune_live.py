@@ -1,4 +1,4 @@
-"""Panda mode on caviar tune (seed 001 "Babysitting one model"): `caviar set --trial`
+"""Panda mode on caviar tune (:ref:`bg-caviar-approach`): `caviar set --trial`
 changes a running trial between epochs, the change is stored with the trial, and a
 rebuild from the study (`--resume`) replays it exactly."""
 

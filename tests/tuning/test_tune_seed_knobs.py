@@ -1,5 +1,6 @@
-"""The seed knobs of issue 16 in `caviar tune` spaces: the funnel helper (seed 002 §2) and
-the per-member knobs (max_norm, plateau, stop_loss, validate_every) inside one search."""
+"""The knobs of issue 16 in `caviar tune` spaces: the funnel helper
+(:ref:`bg-network-design`) and the per-member knobs (max_norm, plateau, stop_loss,
+validate_every) inside one search."""
 
 import copy
 

@@ -1,4 +1,5 @@
-"""Search space: sampling in the transformed space (seed 001), parsing, validation."""
+"""Search space: sampling in the transformed space (:ref:`bg-search-scales`), parsing,
+validation."""
 
 import math
 

@@ -16,6 +16,7 @@ import shutil
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from rich import box
 from rich.table import Table
@@ -123,6 +124,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         # the bar appears once training starts (errors before it stay one line)
         with trial_progress(plan.settings.trials, enabled=show, console=stderr_console) as bar:
+
+            def on_progress(info: dict[str, Any]) -> None:
+                note_live()
+                bar(info)
+
+            def on_epoch(*_: Any) -> None:
+                note_live()
+                bar.start()
+
             result = tune(
                 args.config,
                 out=out,
@@ -137,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
                     max_retries=args.max_retries,
                     workers=args.workers,
                 ),
-                on_progress=lambda info: (note_live(), bar(info)),
-                on_epoch=lambda *a: (note_live(), bar.start()),
+                on_progress=on_progress,
+                on_epoch=on_epoch,
                 live_dir=live,
                 verbose=0,
             )
@@ -175,6 +185,13 @@ def _print_summary(console, result, info: dict, out: Path) -> None:
         f"best trial {result.best['index']}: val {score} {result.val_score:.4f}{spread}, "
         f"test {score} {result.test_score:.4f} (test split used once, for the final model)"
     )
+    front = info.get("pareto_front")
+    if front:  # several objectives: the front's size and how the final model was chosen
+        console.print(
+            f"Pareto front of {', '.join(info['objectives'])}: {len(front)} trials "
+            f"({', '.join(str(p['trial']) for p in front)}); final model by "
+            f"select = {info['select']!r}"
+        )
     if result.rebuilt:  # chosen trials whose weights were not in this process
         kinds = Counter(result.rebuilt.values())
         how = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))

@@ -15,6 +15,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -128,7 +129,7 @@ def _state_for(lines: list[dict]):
 def _population_knobs(lines: list[dict], key: str, who: int) -> list[str] | None:
     """The per-member knobs of the population running ``key`` (``members``/``trials``)
     ``who``, from its first progress line; None when no line names them yet."""
-    knobs: dict[int, list[str]] = {}
+    knobs: dict[Any, list[str]] = {}  # by population number (None: a line without one)
     found = None
     for line in lines:
         if "knobs" in line:

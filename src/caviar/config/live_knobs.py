@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from typing import Any
+from typing import Any, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from caviar.config.schema import PER_MEMBER_FIELDS, RunConfig
 from caviar.errors import CaviarError
@@ -76,7 +76,8 @@ def check_settable(path: str, value: Any, knobs: Collection[str] | None = None) 
         raise CaviarError(f"set {path}: '{value}' is not a finite number")
     section, _, name = path.partition(".")
     try:
-        RunConfig.model_fields[section].annotation.model_validate({name: v})
+        section_model = cast(type[BaseModel], RunConfig.model_fields[section].annotation)
+        section_model.model_validate({name: v})
     except ValidationError as e:
         reason = e.errors()[0]["msg"].removeprefix("Value error, ")
         raise CaviarError(f"set {path}: {reason}, got {value}") from None

@@ -24,6 +24,18 @@ from caviar.config.device import check_device
 from caviar.config.strict import refuse_bool_numbers, seed_field
 
 Task = Literal["auto", "classification", "regression"]
+#: The weight initializers (``model.init``; ``caviar.nn.init.INITIALIZERS`` lists them).
+Initializer = Literal[
+    "zeros",
+    "normal",
+    "uniform",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+]
 
 
 class _Section(BaseModel):
@@ -33,7 +45,8 @@ class _Section(BaseModel):
     @classmethod
     def _no_bool_numbers(cls, v: object, info: ValidationInfo) -> object:
         """``lr = true`` is no learning rate of 1 (:mod:`caviar.config.strict`)."""
-        refuse_bool_numbers(cls, info.field_name, v)
+        if info.field_name is not None:
+            refuse_bool_numbers(cls, info.field_name, v)
         return v
 
 
@@ -124,17 +137,7 @@ class ModelConfig(_Section):
     leaky_slope: float = Field(default=0.01, ge=0, description="per member")
     elu_alpha: float = Field(default=1.0, gt=0, description="per member: ELU alpha")
     softplus_beta: float = Field(default=1.0, gt=0, description="per member: softplus beta")
-    init: Literal[
-        "zeros",
-        "normal",
-        "uniform",
-        "glorot_uniform",
-        "glorot_normal",
-        "he_uniform",
-        "he_normal",
-        "lecun_uniform",
-        "lecun_normal",
-    ] = Field(default="he_uniform", description="hidden weights' initialization")
+    init: Initializer = Field(default="he_uniform", description="hidden weights' initialization")
     init_scale: float = Field(default=0.05, gt=0, description="per member: sigma or bound")
     output_init: Literal["default", "prior"] = Field(
         default="prior", description="'prior': output weights 0, bias = baseline prediction"

@@ -72,6 +72,10 @@ class PreparedData:
         dropped_rows: rows dropped because their target was missing.
         target_scale: ``(mean, std)`` per output of a target the scikit-learn
             estimators standardized, or ``None``.
+        raw_train_val: the raw feature columns of the training then validation rows
+            (the rows of :func:`train_val`), from which cross-validation refits the
+            preprocessing on each fold's training rows
+            (:mod:`caviar.data.fold_preprocess`); ``None`` when there is no preprocessor.
     """
 
     task: Task
@@ -96,6 +100,7 @@ class PreparedData:
     imputed: dict[str, int] | None = None
     dropped_rows: int = 0
     target_scale: tuple[np.ndarray, np.ndarray] | None = None  # estimators: (mean, std) of y
+    raw_train_val: Any = None  # pandas DataFrame of the train+val rows' raw features, or None
 
     @property
     def n_features(self) -> int:
@@ -230,6 +235,7 @@ def prepare_raw(
         test_idx=test_idx,
         imputed=note_imputed(counts),
         dropped_rows=n_loaded - len(raw.y),
+        raw_train_val=raw.X.iloc[np.concatenate([train_idx, val_idx])],
     )
 
 

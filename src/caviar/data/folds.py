@@ -1,26 +1,28 @@
-"""k-fold cross-validation splits of train+validation, with equal held-out folds.
+"""k-fold cross-validation splits of train+validation, every row validated exactly once.
 
 ``search.cv = k`` / ``train.cv = k`` (:ref:`bg-cross-validation`; refitting reuses the
 validation data; k-fold cross-validation spends all of train+validation on validation in turn):
 the ``N`` rows of train+validation (:func:`caviar.data.train_val`, training rows
 first) are cut into ``k`` held-out folds, stratified by class for classification
 (scikit-learn's ``StratifiedKFold(k, shuffle=True, random_state=seed)``; ``KFold`` for
-regression). Fold ``f`` trains on every row outside its held-out fold.
+regression), exactly as scikit-learn cuts them. Fold ``f`` trains on every row outside
+its held-out fold.
 
-Every held-out fold has exactly ``m = N // k`` rows: the ``N mod k`` rows by which
-scikit-learn's larger folds exceed ``m`` (at most one per fold: a seeded draw from
-the class most over-represented in that fold) are held out by no fold and train in
-every fold. Then every fold trains on ``N - m`` rows and validates on ``m``, so the
-``k`` folds of a configuration train as ``k`` members of one population with equal
-batches (a member visits its own rows in the population's shared order;
-:mod:`caviar.training.folds`), and each fold member follows exactly the trajectory it
-follows trained alone on its fold.
+The held-out folds partition the ``N`` rows: every row is validated exactly once. As in
+scikit-learn, the first ``N mod k`` folds hold ``m + 1 = N // k + 1`` rows and the
+others ``m``, so a fold trains on ``N - m - 1`` or ``N - m`` rows. The ``k`` folds of a
+configuration still train as ``k`` members of one population, each following exactly
+the trajectory it follows trained alone on its fold (members of unequal training
+sizes visit exactly their own mini-batches: :mod:`caviar.training.fold_sizes`). Each
+fold's inputs are preprocessed with statistics fitted on its own training rows
+(:mod:`caviar.data.fold_preprocess`), so its held-out rows never reach them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from caviar.data.fold_preprocess import fold_inputs
 from caviar.errors import CaviarError
 
 
@@ -43,56 +45,46 @@ def check_cv(k: int | None, y: np.ndarray, task: str, where: str = "search.cv") 
             )
 
 
-def cv_splits(y: np.ndarray, k: int, task: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(train_rows (k, N - m), val_rows (k, m))``: sorted row indices into the ``N``
-    rows of ``y`` for each fold, every held-out fold ``m = N // k`` rows (module docstring)."""
+def cv_splits(
+    y: np.ndarray, k: int, task: str, seed: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``(train_rows, val_rows)``: for each of the ``k`` folds, the sorted row indices
+    (int64) into the ``N`` rows of ``y`` it trains on and those it holds out; the
+    held-out folds partition ``range(N)``, the first ``N mod k`` one row larger
+    (module docstring)."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
     check_cv(k, y, task)
     n = len(y)
-    m = n // k
     if task == "classification":
         splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
         folds = [test for _, test in splitter.split(np.zeros((n, 1)), np.asarray(y))]
     else:
         folds = [test for _, test in KFold(k, shuffle=True, random_state=seed).split(np.zeros(n))]
-    rng = np.random.default_rng(seed)
-    held = [_trim(test, m, y, task, rng) for test in folds]
-    val_rows = np.stack(held).astype(np.int64)
+    val_rows = [np.sort(np.asarray(test)).astype(np.int64) for test in folds]
     everything = np.arange(n)
-    train_rows = np.stack([np.setdiff1d(everything, v) for v in val_rows]).astype(np.int64)
+    train_rows = [np.setdiff1d(everything, v).astype(np.int64) for v in val_rows]
     return train_rows, val_rows
-
-
-def _trim(test: np.ndarray, m: int, y: np.ndarray, task: str, rng) -> np.ndarray:
-    """``test`` cut to ``m`` rows (sorted): each row dropped is a seeded draw among the
-    rows of the class most over-represented in the fold (any row for regression)."""
-    test = np.asarray(test)
-    while len(test) > m:
-        candidates = np.arange(len(test))
-        if task == "classification":
-            codes = np.asarray(y, dtype=np.int64)
-            share = np.bincount(codes) / len(codes)
-            excess = np.bincount(codes[test], minlength=len(share)) - m * share
-            candidates = np.flatnonzero(codes[test] == int(np.argmax(excess)))
-        test = np.delete(test, rng.choice(candidates))
-    return np.sort(test)
 
 
 def fold_data(data, k: int, fold: int, seed: int):
     """Fold ``fold`` of ``data`` as its own :class:`~caviar.data.PreparedData`: the fold's
     training rows as the training split, its held-out rows as the validation split (the
-    test split as it is). What one fold member of a population trains on."""
+    test split as it is), the inputs preprocessed with statistics fitted on the fold's
+    training rows (:func:`~caviar.data.fold_preprocess.fold_inputs`). What one fold
+    member of a population trains on."""
     import dataclasses
 
-    x, y = data.train_val()
+    y = data.train_val()[1]
     w = None
     if data.w_train is not None:
         w = np.concatenate([data.w_train, data.w_val])
     train, val = cv_splits(y, k, data.task, seed)
     tr, va = train[fold], val[fold]
+    x = fold_inputs(data, tr)
     return dataclasses.replace(
         data,
+        raw_train_val=None,
         X_train=x[tr],
         y_train=y[tr],
         X_val=x[va],

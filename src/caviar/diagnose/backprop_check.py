@@ -41,7 +41,9 @@ def training_gradient(cfg64, data, flat: torch.Tensor, rows: int) -> torch.Tenso
     trainer.model.zero_grad()
     t = trainer.tensors
     loss_and_gradient(trainer, t.x_train[:rows], t.y_train[:rows])
-    return trainer.model.flat.grad[0].detach().clone()
+    grad = trainer.model.flat.grad
+    assert grad is not None  # loss_and_gradient ran backward
+    return grad[0].detach().clone()
 
 
 def backprop_check(cfg64, data, model, f, rows: int) -> list[TensorCheck] | None:

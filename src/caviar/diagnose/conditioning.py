@@ -56,7 +56,8 @@ def lanczos_extremes(
     q = torch.randn(P, N, generator=gen, dtype=dtype).to(device)
     q = q / q.norm(dim=1, keepdim=True)
     Q = [q]
-    alphas, betas = [], []
+    alphas: list[torch.Tensor] = []
+    betas: list[torch.Tensor] = []
     for j in range(k):
         w = matvec(Q[j])
         a = (w * Q[j]).sum(1)
@@ -127,7 +128,7 @@ def hessian_conditioning(
         }
     est = lanczos_extremes(
         lambda v: hvp(f, theta, v),
-        tuple(theta.shape),
+        (theta.shape[0], theta.shape[1]),
         steps=lanczos_steps,
         dtype=theta.dtype,
         device=theta.device,

@@ -44,19 +44,23 @@ def gradient_norm_run(cfg: RunConfig, data, *, epochs: int) -> dict:
             steps.extend(state["epoch_steps"])
             state["epoch_steps"] = []
 
+    trainer: FullBatchTrainer | PopulationTrainer
     if is_full_batch(cfg):
-        trainer = FullBatchTrainer(
-            [cfg], data, grad_hook=lambda tr, g: (record(tr.model, g), end_epoch(tr))
-        )
+
+        def grad_hook(tr: FullBatchTrainer, g: torch.Tensor) -> None:
+            record(tr.model, g)
+            end_epoch(tr)
+
+        trainer = FullBatchTrainer([cfg], data, grad_hook=grad_hook)
     else:
-        trainer = PopulationTrainer([cfg], data, callbacks=[end_epoch])
-        opt_step = trainer.optimizer.step
+        first_order = trainer = PopulationTrainer([cfg], data, callbacks=[end_epoch])
+        opt_step = first_order.optimizer.step
 
         def hooked_step(*args, **kwargs):
-            record(trainer.model, trainer.model.flat.grad)
+            record(first_order.model, first_order.model.flat.grad)
             return opt_step(*args, **kwargs)
 
-        trainer.optimizer.step = hooked_step
+        first_order.optimizer.step = hooked_step  # type: ignore[method-assign]  # this one
     result = trainer.run()
     end_epoch(trainer)
     norms = torch.stack(per_epoch).cpu().double()  # (epochs, L)

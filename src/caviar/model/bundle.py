@@ -196,7 +196,7 @@ class TrainedModel(Exportable):
         ``mc_counter`` switches dropout on (one Monte-Carlo pass, with masks drawn
         from each member's seed and this counter); batch norm always uses the
         running statistics."""
-        on = {"dtype": torch.float64, "device": self.device}
+        on: dict[str, Any] = {"dtype": torch.float64, "device": self.device}
         xt = torch.as_tensor(np.asarray(x, dtype=np.float64), **on)
         slope = torch.tensor(self.leaky_slopes, **on)
         drop = None

@@ -233,6 +233,7 @@ def _write_onnx(module: torch.nn.Module, example: torch.Tensor, tmp: Path, meta:
                 external_data=False,
                 verbose=False,
             )
+            assert program is not None  # dynamo=True returns the ONNX program
             proto = program.model_proto
     except CaviarError:
         raise

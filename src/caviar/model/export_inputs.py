@@ -29,7 +29,8 @@ def encode_rows(model: Any, X: pd.DataFrame | np.ndarray, *, dtype: Any = np.flo
         A :class:`~caviar.model.TrainedModel` (or its fitted preprocessor).
     X
         Raw feature rows: a DataFrame with the training columns (others are ignored) or a
-        2-D array of the training columns in order, as :meth:`TrainedModel.predict` takes.
+        2-D array of the training columns in order, as
+        :meth:`~caviar.model.TrainedModel.predict` takes.
     dtype
         The array's dtype: the exported model's (``float32`` by default).
 
@@ -62,9 +63,10 @@ def _column_codes(columns: list, X: pd.DataFrame) -> list[np.ndarray]:
     try:
         from caviar.data.encoding import table_codes
     except ImportError:  # one-hot preprocessing without imputation or pooled levels
-        table_codes = None
-    if table_codes is not None:
+        step = None
+    else:
         step = table_codes(columns, X)
+    if step is not None:
         numbers, codes = iter(step.numbers.T), iter(step.codes.T.astype(np.float64))
         return [next(numbers if isinstance(c, NumericColumn) else codes) for c in columns]
     out = []

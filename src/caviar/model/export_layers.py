@@ -38,6 +38,11 @@ class Standardize(nn.Module):
     """``(x - mean) / std`` of the numeric input columns ``columns``, a missing value
     (NaN) first replaced by its column's ``fill`` value (imputation)."""
 
+    columns: torch.Tensor  # buffers (annotations for the type checker only)
+    fill: torch.Tensor
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(
         self, columns: list[int], fill: torch.Tensor, mean: torch.Tensor, std: torch.Tensor
     ) -> None:
@@ -66,6 +71,8 @@ class MissingIndicator(nn.Module):
 class OneHot(nn.Module):
     """``[x[:, column] == c for c in 0 .. k-1]``: the one-hot indicators of a category code
     (a code outside ``0 .. k-1``, such as -1 for an unknown category, gives zeros)."""
+
+    codes: torch.Tensor  # a buffer
 
     def __init__(self, column: int, n_categories: int, dtype: torch.dtype) -> None:
         super().__init__()
@@ -116,6 +123,8 @@ class VoteShare(nn.Module):
     """One member's vote: the one-hot indicator of its most probable class (the first
     one on a tie, as ``argmax`` picks), so the mean over members is each class's share."""
 
+    classes: torch.Tensor  # a buffer
+
     def __init__(self, n_classes: int) -> None:
         super().__init__()
         self.register_buffer("classes", torch.arange(int(n_classes), dtype=torch.int64))
@@ -126,6 +135,9 @@ class VoteShare(nn.Module):
 
 class Affine(nn.Module):
     """``y * scale + shift``: a standardized regression target back in its units."""
+
+    scale: torch.Tensor  # buffers
+    shift: torch.Tensor
 
     def __init__(self, scale: float, shift: float) -> None:
         super().__init__()

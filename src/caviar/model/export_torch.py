@@ -258,12 +258,13 @@ def _torch_subclass(child: nn.Module) -> bool:
 
 
 def _plain_batch_norm(child: nn.Module, slope: float) -> nn.Module:
-    torch_bn = nn.BatchNorm2d if isinstance(child, caviar_layers.BatchNorm2d) else nn.BatchNorm1d
+    bn: Any = child  # Caviar's BatchNorm1d/2d: torch's attributes
+    torch_bn = nn.BatchNorm2d if isinstance(bn, caviar_layers.BatchNorm2d) else nn.BatchNorm1d
     return torch_bn(
-        child.num_features,
-        eps=child.eps,
-        affine=child.weight is not None,
-        dtype=child.running_mean.dtype,
+        bn.num_features,
+        eps=bn.eps,
+        affine=bn.weight is not None,
+        dtype=bn.running_mean.dtype,
     )
 
 

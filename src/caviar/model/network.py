@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -52,7 +52,9 @@ def joined(networks: list[dict[str, Any] | None]) -> dict[str, Any] | None:
     first = networks[0]
     if first is None or first.get("kind") != "module":
         return None if first is None else dict(first)
-    return {**first, "model_configs": [n["model_configs"][0] for n in networks]}
+    # members taken one by one share one kind: every description is a module's
+    configs = [cast(dict[str, Any], n)["model_configs"][0] for n in networks]
+    return {**first, "model_configs": configs}
 
 
 def build(

@@ -50,7 +50,9 @@ def causal_mask(length: int, source: int, like: torch.Tensor) -> torch.Tensor:
     """``(L, S)`` additive mask allowing position ``j <= i`` only (``-inf`` above the
     diagonal), the mask ``scaled_dot_product_attention(is_causal=True)`` applies."""
     allowed = torch.ones(length, source, dtype=torch.bool, device=like.device).tril()
-    return additive_mask(~allowed, like.dtype, "causal mask")
+    mask = additive_mask(~allowed, like.dtype, "causal mask")
+    assert mask is not None  # a mask in, a mask out
+    return mask
 
 
 class MultiheadAttention(nn.MultiheadAttention):
@@ -109,7 +111,7 @@ class MultiheadAttention(nn.MultiheadAttention):
             raise CaviarError("MultiheadAttention: is_causal=True needs the causal attn_mask")
         mask = additive_mask(attn_mask, dtype, "attn_mask")
         pad = additive_mask(key_padding_mask, dtype, "key_padding_mask")
-        if self.bias_k is not None:
+        if self.bias_k is not None and self.bias_v is not None:  # set together (add_bias_kv)
             k = torch.cat([k, self.bias_k.expand(n, 1, -1)], dim=1)
             v = torch.cat([v, self.bias_v.expand(n, 1, -1)], dim=1)
             mask, pad = _pad_column(mask), _pad_column(pad)

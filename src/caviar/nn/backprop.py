@@ -120,6 +120,7 @@ def _derivative_(
         p = DEFAULT_PARAMETER[name] if slope is None else per_member(slope, grad)
         if name == "elu":
             return grad.mul_(torch.where(a > 0, 1.0, a + p))
+        assert pre is not None  # softplus's mask, from _pre
         return grad.mul_(torch.where(pre, 1.0, -torch.expm1(-p * a)))
     assert sign is not None
     alpha = per_member(slope, grad).to(grad.dtype) if slope is not None else 0.01
@@ -138,6 +139,19 @@ def _activate_(name: str, z: torch.Tensor, slope: torch.Tensor | None) -> torch.
     return activate(name, z, slope).to(z.dtype)  # per-member slopes are fp32
 
 
+def dense_copies(views: list[torch.Tensor], precision: Precision) -> list[torch.Tensor]:
+    """Each view of ``flat`` as a dense tensor of its own in the compute dtype.
+
+    The bfloat16 batched product (oneDNN) copies every operand that is not dense, and a
+    view of the ``(P, N)`` ``flat`` is not (its member stride is ``N``): casting layer by
+    layer into dense tensors is one pass over the weights, where casting ``flat`` and
+    viewing it made each product copy its weights again (and ``x`` expanded over the
+    members, whose member stride is 0, twice: forward and weight gradient).
+    """
+    dtype = precision.compute_dtype
+    return [torch.empty(v.shape, dtype=dtype, device=v.device).copy_(v) for v in views]
+
+
 @torch.no_grad()
 def forward_train(
     model,
@@ -151,7 +165,7 @@ def forward_train(
 
     ``x`` is ``(B, F)`` shared by all members or ``(P, B, F)`` per member; ``dropout``
     draws the same masks as :meth:`PopulationMLP.__call__` with the same pass. With
-    bf16 ``precision`` the products and activations are bfloat16 (one cast of ``flat``,
+    bf16 ``precision`` the products and activations are bfloat16 (one cast of each layer,
     :mod:`caviar.nn.precision`) and the outputs are returned in float32.
     """
     if model.batch_norm:
@@ -160,12 +174,13 @@ def forward_train(
     cache = ForwardCache()
     x = precision.cast(x)  # before the expand: one (B, F) copy, not P
     h = x if x.dim() == 3 else x.unsqueeze(0).expand(P, -1, -1)
+    if precision.reduced:
+        h = h.contiguous()  # once, not inside each bf16 product that reads it
     if dropout is not None and dropout.input_rate is not None:
         h = dropout.apply(h, None)
     weights, biases, _, _ = model.train_views()
     if precision.reduced:
-        flat = precision.cast(model.flat.detach())
-        weights, biases = model.weights(flat), model.biases(flat)
+        weights, biases = dense_copies(weights, precision), dense_copies(biases, precision)
         cache.weights = weights
     last = len(weights) - 1
     for i, (w, b) in enumerate(zip(weights, biases, strict=True)):

@@ -35,7 +35,7 @@ class PReLU(nn.PReLU):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: A002 - torch's name
         """The activation of the class docstring."""
-        a = self.weight
+        a: torch.Tensor = self.weight
         if a.numel() > 1 and input.dim() >= 2:
             a = a.view(-1, *[1] * (input.dim() - 2))
         return torch.where(input >= 0, input, a * input)

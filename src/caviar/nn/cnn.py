@@ -24,7 +24,7 @@ weights 0 and the baseline bias (:ref:`bg-output-init`), as for the MLP.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -147,7 +147,7 @@ def build_cnn(cfg: dict[str, Any]) -> nn.Module:
     layers.append(nn.Flatten())
     head = dense_head(channels * math.prod(spatial), cfg)
     net = nn.Sequential(*layers, *head)
-    init_network(net, head[-1], cfg)
+    init_network(net, cast(nn.Linear, head[-1]), cfg)  # dense_head ends with a Linear
     return net
 
 

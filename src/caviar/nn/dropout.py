@@ -52,7 +52,7 @@ class DropoutPass:
     """
 
     seeds: torch.Tensor
-    counter: int
+    counter: rnd.Counter
     rate: torch.Tensor | None = None
     input_rate: torch.Tensor | None = None
 

@@ -21,22 +21,14 @@ Biases start at zero.
 from __future__ import annotations
 
 import math
+from typing import get_args
 
 import torch
 
+from caviar.config.schema import Initializer
 from caviar.errors import CaviarError
 
-INITIALIZERS = (
-    "zeros",
-    "normal",
-    "uniform",
-    "glorot_uniform",
-    "glorot_normal",
-    "he_uniform",
-    "he_normal",
-    "lecun_uniform",
-    "lecun_normal",
-)
+INITIALIZERS: tuple[str, ...] = get_args(Initializer)  # the names ``model.init`` accepts
 
 
 def check_initializer(name: str) -> str:

@@ -34,6 +34,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 from torch import nn
@@ -101,8 +102,7 @@ class Dropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ctx = current()
         if ctx is None:  # a plain module, outside any population
-            rate = 0.0 if self.p is None else self.p
-            return nn.functional.dropout(x, rate, self.training)
+            return nn.functional.dropout(x, 0.0 if self.p is None else self.p, self.training)
         if not ctx.dropout:
             return x
         rates = ctx.knobs.get("layer_dropout")
@@ -147,6 +147,10 @@ class _BatchNorm(nn.Module):
     """Batch normalization over the batch and spatial axes with per-member statistics."""
 
     dims = 2
+    weight: nn.Parameter | None  # None without affine (annotations: set in __init__)
+    bias: nn.Parameter | None
+    running_mean: torch.Tensor  # buffers
+    running_var: torch.Tensor
 
     def __init__(
         self,
@@ -187,7 +191,7 @@ class _BatchNorm(nn.Module):
             out = (x - self.running_mean.view(shape)) * torch.rsqrt(
                 self.running_var.view(shape) + self.eps
             )
-            if self.weight is not None:
+            if self.weight is not None and self.bias is not None:  # affine: both set
                 out = out * self.weight.view(shape) + self.bias.view(shape)
             return out
         with torch.no_grad():  # for the running statistics only
@@ -236,25 +240,31 @@ def _converted(child: nn.Module) -> nn.Module | None:
     if type(child) is nn.LeakyReLU:
         return LeakyReLU(child.negative_slope)
     if type(child) in (nn.BatchNorm1d, nn.BatchNorm2d):
-        if child.momentum is None:
-            raise CaviarError(
-                "BatchNorm with momentum=None (cumulative average) is not supported in a "
-                "population: give a momentum, or use caviar.nn.BatchNorm1d/2d(momentum=None) "
-                "for the per-member model.bn_momentum"
-            )
-        if not child.track_running_stats:
-            raise CaviarError("BatchNorm with track_running_stats=False is not supported")
-        new = (BatchNorm1d if type(child) is nn.BatchNorm1d else BatchNorm2d)(
-            child.num_features, child.eps, child.momentum, child.affine
-        )
-        with torch.no_grad():
-            if child.affine:
-                new.weight.copy_(child.weight)
-                new.bias.copy_(child.bias)
-            new.running_mean.copy_(child.running_mean)
-            new.running_var.copy_(child.running_var)
-        return new
+        return _batch_norm(cast(nn.BatchNorm1d, child))  # or 2d: the same attributes
     return None
+
+
+def _batch_norm(child: nn.BatchNorm1d) -> _BatchNorm:
+    """Caviar's batch norm for torch's ``BatchNorm1d``/``2d`` ``child``, its values copied."""
+    if child.momentum is None:
+        raise CaviarError(
+            "BatchNorm with momentum=None (cumulative average) is not supported in a "
+            "population: give a momentum, or use caviar.nn.BatchNorm1d/2d(momentum=None) "
+            "for the per-member model.bn_momentum"
+        )
+    mean, var = child.running_mean, child.running_var  # None without running stats
+    if not child.track_running_stats or mean is None or var is None:
+        raise CaviarError("BatchNorm with track_running_stats=False is not supported")
+    new = (BatchNorm1d if type(child) is nn.BatchNorm1d else BatchNorm2d)(
+        child.num_features, child.eps, child.momentum, child.affine
+    )
+    with torch.no_grad():
+        if new.weight is not None and new.bias is not None:  # child.affine
+            new.weight.copy_(child.weight)
+            new.bias.copy_(child.bias)
+        new.running_mean.copy_(mean)
+        new.running_var.copy_(var)
+    return new
 
 
 def convert_layers(module: nn.Module) -> nn.Module:

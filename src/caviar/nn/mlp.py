@@ -169,7 +169,9 @@ class PopulationMLP:
 
     def zero_grad(self) -> None:
         """Reset ``flat.grad`` (and so every layer's gradient) to zero."""
-        self.flat.grad.zero_()
+        grad = self.flat.grad
+        assert grad is not None, "zero_grad before the first backward"
+        grad.zero_()
 
     @property
     def n_outputs(self) -> int:

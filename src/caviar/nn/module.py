@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -89,6 +90,10 @@ class PopulationModule:
     """
 
     kind = "module"
+    # set by whoever builds it from a factory (training.build, model.network); unset else
+    factory_path: str | None  # the factory's "package.module:function"
+    factory_dir: str | None  # the folder its package was imported from
+    member_configs: list[dict[str, Any]]  # each member's model config, as the factory saw it
 
     def __init__(
         self,
@@ -155,6 +160,7 @@ class PopulationModule:
             for m in self._bn
         ]
         self._leaves: dict[str, torch.Tensor] | None = None
+        self._leaves_grad: torch.Tensor | None = None  # the gradient _leaves views
         self.n_outputs, self.widest, self.activations = self._probe()
         self._check_vectorized()
 
@@ -168,6 +174,7 @@ class PopulationModule:
         """Parameter views ``(P, *shape)`` by name: the gradient leaves for ``flat`` None."""
         if flat is None:
             grad = self.flat.grad
+            assert grad is not None  # flat is created with its gradient
             if self._leaves is None or self._leaves_grad is not grad:
                 values, grads = (
                     _row_views(self.flat, self.param_layout),
@@ -194,7 +201,9 @@ class PopulationModule:
 
     def zero_grad(self) -> None:
         """Reset ``flat.grad`` (and so every parameter's gradient) to zero."""
-        self.flat.grad.zero_()
+        grad = self.flat.grad
+        assert grad is not None, "zero_grad before the first backward"
+        grad.zero_()
 
     def _probe(self) -> tuple[int, int, int]:
         """Run the skeleton on two zero examples: the output width ``K`` (the output must be
@@ -226,10 +235,10 @@ class PopulationModule:
             for h in handles:
                 h.remove()
         if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 2:
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise CaviarError(
                 f"the module must map a batch (B, *input_shape) to outputs (B, K); "
-                f"for B = 2 it returned {shape}"
+                f"for B = 2 it returned {got}"
             )
         return int(out.shape[1]), widest[0], max(total[0], 1)
 
@@ -292,9 +301,9 @@ class PopulationModule:
         x = x.reshape(*x.shape[:-1], *self.input_shape)
         per_member_x = x.dim() == len(self.input_shape) + 2
         knobs = self._knobs(P, f, dropout, slope, seeds)
-        fn = self._member_fn(
-            training, 0 if dropout is None else dropout.counter, dropout is not None
-        )
+        # one shared int: per-member counters come from folds, which are MLPs only
+        counter = 0 if dropout is None else int(dropout.counter)
+        fn = self._member_fn(training, counter, dropout is not None)
         self.skeleton.train(training or dropout is not None)
         params = self.params(flat)
         try:

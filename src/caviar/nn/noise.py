@@ -33,7 +33,7 @@ def check_sigma(sigma: torch.Tensor, what: str) -> torch.Tensor:
 
 @torch.no_grad()
 def perturb_weights(
-    weights: list[torch.Tensor], sigma: torch.Tensor, seeds: torch.Tensor, counter: int
+    weights: list[torch.Tensor], sigma: torch.Tensor, seeds: torch.Tensor, counter: rnd.Counter
 ) -> None:
     """Add ``sigma_p * N(0, 1)`` in place to every kernel ``(P, fan_in, fan_out)``."""
     for i, w in enumerate(weights):
@@ -42,7 +42,7 @@ def perturb_weights(
 
 
 def input_noise(
-    x: torch.Tensor, sigma: torch.Tensor, seeds: torch.Tensor, counter: int, stream: int
+    x: torch.Tensor, sigma: torch.Tensor, seeds: torch.Tensor, counter: rnd.Counter, stream: int
 ) -> torch.Tensor:
     """``x + sigma_p * N(0, 1)`` for inputs ``(B, F)`` or ``(P, B, F)`` -> ``(P, B, F)``."""
     P = sigma.shape[0]

@@ -8,7 +8,7 @@ bfloat16, which keeps float32's exponent range (so no loss scaling):
   mantissa, relative rounding ``2⁻⁸``); the master weights ``θ`` (``model.flat``), their
   gradients, the optimizer state, the loss, the penalties, the bias-gradient sums and
   every reduction stay float32. A training step reads ``θ₁₆ = bf16(θ)`` once (one cast
-  of ``flat``) and computes
+  per layer, into dense tensors the products read without copying) and computes
 
       z[l] = bf16(ã[l−1]) W₁₆[l] + b₁₆[l]      (bfloat16 product, float32 accumulation)
       ∂J/∂W[l] = float32(ã[l−1]ᵀ δ₁₆[l]) + penalty terms on the float32 θ

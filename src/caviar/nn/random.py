@@ -28,6 +28,9 @@ import math
 
 import torch
 
+#: a step counter: one int for every member, or a ``(P,)`` integer tensor, one per member
+Counter = int | torch.Tensor
+
 MASK32 = 0xFFFFFFFF
 _C1 = 0x7FEB352D
 _C2 = 0x846CA68B - (1 << 32)  # the same 32 bits as a signed int32
@@ -50,12 +53,16 @@ def _mix_(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def member_keys(seeds: torch.Tensor, stream: int, counter: int) -> torch.Tensor:
-    """Keys ``(P,)`` int32 from member seeds ``(P,)``, a stream id and a counter."""
+def member_keys(seeds: torch.Tensor, stream: int, counter: Counter) -> torch.Tensor:
+    """Keys ``(P,)`` int32 from member seeds ``(P,)``, a stream id and a counter (shared, or
+    ``(P,)``: member ``p`` keyed by ``counter[p]``, the same key as alone with that int)."""
     k = _mix_(_i32(seeds.to(torch.int64)))
     k ^= _i32(torch.tensor(int(stream), device=seeds.device))
     _mix_(k)
-    k ^= _i32(torch.tensor(int(counter), device=seeds.device))
+    if isinstance(counter, torch.Tensor):
+        k ^= _i32(counter.to(device=seeds.device, dtype=torch.int64))
+    else:
+        k ^= _i32(torch.tensor(int(counter), device=seeds.device))
     return _mix_(k)
 
 
@@ -73,7 +80,7 @@ def _unit(h: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 def uniform(
     seeds: torch.Tensor,
     stream: int,
-    counter: int,
+    counter: Counter,
     shape: tuple[int, ...],
     *,
     dtype: torch.dtype = torch.float32,
@@ -100,7 +107,7 @@ def uniform(
 
 
 def bernoulli_keep(
-    seeds: torch.Tensor, stream: int, counter: int, shape: tuple[int, ...], rate: torch.Tensor
+    seeds: torch.Tensor, stream: int, counter: Counter, shape: tuple[int, ...], rate: torch.Tensor
 ) -> torch.Tensor:
     """Bool ``(P, *shape)``: ``u >= rate_p`` for the 16-bit uniforms ``u = k / 2^16`` of
     :func:`uniform` (``bits=16``), compared as integers: ``k >= ceil(rate_p 2^16)``."""
@@ -115,7 +122,7 @@ def bernoulli_keep(
 def normal(
     seeds: torch.Tensor,
     stream: int,
-    counter: int,
+    counter: Counter,
     shape: tuple[int, ...],
     *,
     dtype: torch.dtype = torch.float32,

@@ -22,7 +22,7 @@ head's dropout are each member's ``model.dropout``. The dense head is the CNN's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -97,5 +97,5 @@ def build_rnn(cfg: dict[str, Any]) -> nn.Module:
     )
     head = dense_head(hidden_size * (2 if bidirectional else 1), cfg)
     net = SequenceNet(rnn, head, cfg.get("readout", "last"))
-    init_network(net, head[-1], cfg)
+    init_network(net, cast(nn.Linear, head[-1]), cfg)  # dense_head ends with a Linear
     return net

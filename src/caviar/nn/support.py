@@ -61,7 +61,8 @@ def check_materialized(module: nn.Module) -> None:
     """Raise a one-line :class:`CaviarError` for a lazy layer of ``module`` whose
     parameters do not exist yet (``nn.LazyLinear`` before its first call)."""
     for name, m in module.named_modules():
-        if isinstance(m, nn.modules.lazy.LazyModuleMixin) and m.has_uninitialized_params():
+        lazy = isinstance(m, nn.modules.lazy.LazyModuleMixin)
+        if lazy and m.has_uninitialized_params():  # type: ignore[misc]  # torch's self type
             where = f" '{name}'" if name else ""
             raise CaviarError(
                 f"layer{where} ({type(m).__name__}) cannot run in a population: use the "

@@ -21,6 +21,8 @@ three attention/residual dropouts and feed-forward dropout become caviar layers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -41,7 +43,37 @@ def _per_member(layer: nn.Module, rate: float | None) -> None:
             MultiheadAttention.convert(attn).attention_dropout = Dropout(rate)
 
 
-class TransformerEncoderLayer(nn.TransformerEncoderLayer):
+def _residual(
+    x: torch.Tensor,
+    block: Callable[[torch.Tensor], torch.Tensor],
+    norm: nn.Module,
+    norm_first: bool,
+) -> torch.Tensor:
+    """One residual sub-layer: ``x + block(norm(x))`` (norm_first), else
+    ``norm(x + block(x))`` (post-norm)."""
+    if norm_first:
+        return x + block(norm(x))
+    return norm(x + block(x))
+
+
+class _PerMemberDropouts(nn.Module):
+    """The constructor both layers share: torch's layer at rate ``dropout or 0``, then
+    every dropout a :class:`caviar.nn.Dropout` at ``dropout`` (None: per member). First
+    base of a class whose next base is torch's layer."""
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float | None = 0.1,
+        **kw,
+    ) -> None:  # noqa: ANN003, E501
+        super().__init__(d_model, nhead, dim_feedforward, dropout or 0.0, **kw)
+        _per_member(self, dropout)
+
+
+class TransformerEncoderLayer(_PerMemberDropouts, nn.TransformerEncoderLayer):
     """``torch.nn.TransformerEncoderLayer`` on its reference path (formula above).
 
     Parameters
@@ -60,17 +92,6 @@ class TransformerEncoderLayer(nn.TransformerEncoderLayer):
     (3, 5, 8)
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float | None = 0.1,
-        **kw,
-    ) -> None:  # noqa: ANN003, E501
-        super().__init__(d_model, nhead, dim_feedforward, dropout or 0.0, **kw)
-        _per_member(self, dropout)
-
     def forward(
         self,
         src: torch.Tensor,
@@ -79,15 +100,15 @@ class TransformerEncoderLayer(nn.TransformerEncoderLayer):
         is_causal: bool = False,
     ) -> torch.Tensor:
         """The encoder layer of the module docstring (torch's non-fused path)."""
-        x = src
-        if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self._ff_block(self.norm2(x))
-        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff_block(x))
+
+        def attend(x: torch.Tensor) -> torch.Tensor:
+            return self._sa_block(x, src_mask, src_key_padding_mask, is_causal)
+
+        x = _residual(src, attend, self.norm1, self.norm_first)
+        return _residual(x, self._ff_block, self.norm2, self.norm_first)
 
 
-class TransformerDecoderLayer(nn.TransformerDecoderLayer):
+class TransformerDecoderLayer(_PerMemberDropouts, nn.TransformerDecoderLayer):
     """``torch.nn.TransformerDecoderLayer`` whose dropouts are caviar layers.
 
     Parameters
@@ -105,17 +126,6 @@ class TransformerDecoderLayer(nn.TransformerDecoderLayer):
     >>> tuple(layer(torch.zeros(3, 4, 8), torch.zeros(3, 5, 8)).shape)
     (3, 4, 8)
     """
-
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float | None = 0.1,
-        **kw,
-    ) -> None:  # noqa: ANN003, E501
-        super().__init__(d_model, nhead, dim_feedforward, dropout or 0.0, **kw)
-        _per_member(self, dropout)
 
 
 class TransformerEncoder(nn.TransformerEncoder):

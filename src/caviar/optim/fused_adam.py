@@ -1,4 +1,4 @@
-"""Adam(W) through PyTorch's fused kernel, one call per member.
+"""Adam(W) through PyTorch's fused kernel, one call per member (or per group of equal ones).
 
 The update is the one of :mod:`caviar.optim.adam` (:ref:`bg-adam`)::
 
@@ -11,7 +11,9 @@ computed by ``torch._fused_adam_`` / ``torch._fused_adamw_`` (the kernels behind
 and writes θ, s, r once. The vectorized form in :mod:`caviar.optim.adam` makes about seven
 passes over the whole ``(P, N)`` population, and that update is memory-bound; the fused
 kernel takes scalar hyperparameters, so it runs once per member with that member's own
-``η, β₁, β₂, ε, λ_w`` — members stay independent, and a frozen member is simply skipped.
+``η, β₁, β₂, ε, λ_w`` — members stay independent, and a frozen member is simply skipped;
+members sharing all five go through one call with the list of their rows
+(:func:`same_hypers`).
 
 A call costs a few microseconds of dispatch, so this pays off when a member's row is long:
 :func:`worth_fusing` picks it when ``N >= MIN_ROW`` (measured on 2 cores: 64 members x
@@ -19,6 +21,8 @@ A call costs a few microseconds of dispatch, so this pays off when a member's ro
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import torch
 
@@ -74,23 +78,41 @@ def fused_adam_members(
     else:
         step.add_(1)
     rows.steps.copy_(step)
-    lrs, b1s, b2s = lr.tolist(), beta1.tolist(), beta2.tolist()
-    epss, wds = eps.tolist(), weight_decay.tolist()
+    hypers = list(zip(*(t.tolist() for t in (lr, beta1, beta2, eps, weight_decay)), strict=True))
     params, grads, exp_avgs, exp_avg_sqs = rows.views
-    for i in members:
-        kernel = torch._fused_adamw_ if wds[i] != 0.0 else torch._fused_adam_
+    for (lr_i, beta1_i, beta2_i, eps_i, wd_i), group in same_hypers(hypers, members):
+        kernel = torch._fused_adamw_ if wd_i != 0.0 else torch._fused_adam_
         kernel(
-            [params[i]],
-            [grads[i]],
-            [exp_avgs[i]],
-            [exp_avg_sqs[i]],
+            [params[i] for i in group],
+            [grads[i] for i in group],
+            [exp_avgs[i] for i in group],
+            [exp_avg_sqs[i] for i in group],
             [],
-            [rows.step_views[i]],
-            lr=lrs[i],
-            beta1=b1s[i],
-            beta2=b2s[i],
-            weight_decay=wds[i],
-            eps=epss[i],
+            [rows.step_views[i] for i in group],
+            lr=lr_i,
+            beta1=beta1_i,
+            beta2=beta2_i,
+            weight_decay=wd_i,
+            eps=eps_i,
             amsgrad=False,
             maximize=False,
         )
+
+
+def same_hypers(
+    hypers: list[tuple[float, ...]], members: Iterable[int]
+) -> list[tuple[tuple[float, ...], list[int]]]:
+    """``members`` grouped by their hyperparameter tuple ``hypers[i]``: ``(tuple, group)``
+    pairs in first-seen order.
+
+    Members that share every hyperparameter (a seed ensemble, the folds of one
+    configuration, a grid's repeated values) go through one kernel call with a list of
+    their rows: the kernel updates each row of the list on its own, with its own step
+    counter, exactly as one call per member would. Values are compared bit for bit
+    (``float.hex``: ``-0.0`` and ``0.0`` are not grouped).
+    """
+    groups: dict[tuple[str, ...], tuple[tuple[float, ...], list[int]]] = {}
+    for i in members:
+        key = tuple(v.hex() for v in hypers[i])
+        groups.setdefault(key, (hypers[i], []))[1].append(i)
+    return list(groups.values())

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from caviar.errors import CaviarError
-from caviar.run_dir import read_marker, study_storage_url
+from caviar.run_dir import read_marker, read_only_storage, study_storage_url
 from caviar.training.result import display_epoch
 
 METRICS = ("train_loss", "val_loss", "train_score", "val_score")
@@ -70,6 +70,12 @@ class RunData:
 
     @property
     def best_id(self) -> int | None:
+        """The final model's trial: the first scored row (several objectives: the trial
+        ``search.select`` chose, ``best_index`` in the summary)."""
+        chosen = self.summary.get("best_index")
+        if "front" in self.trials.columns and isinstance(chosen, int):
+            if chosen in set(self.trials["id"]):
+                return chosen
         ok = self.trials[np.isfinite(self.trials["val_score"].astype(float))]
         return None if ok.empty else int(ok.iloc[0]["id"])
 
@@ -134,19 +140,9 @@ def open_study(url: str, study_name: str | None = None):
     """Load the study read-only (tables are never created; sqlite files must exist)."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         raise CaviarError(f"cannot open study: {url.removeprefix('sqlite:///')} does not exist")
-    try:
-        # as optuna-dashboard opens it: no table creation, no schema check (which loads
-        # every Alembic revision script); a study it cannot read is a one-line error
-        storage = optuna.storages.RDBStorage(
-            url, skip_table_creation=True, skip_compatibility_check=True
-        )
-        names = [s.study_name for s in storage.get_all_studies()]
-    except Exception as e:  # noqa: BLE001 - any driver/schema failure, one line
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CaviarError(f"cannot open study {url}: {first}") from None
+    storage, names = read_only_storage(url, f"cannot open study {url}")
     if study_name is None:
         if len(names) != 1:
             listed = ", ".join(names) if names else "none"
@@ -187,7 +183,7 @@ def study_run_data(run_dir: Path, study, name: str | None, summary: dict) -> Run
         space = study.user_attrs.get("space") or {}
     if not isinstance(space, dict):
         space = {}
-    from caviar.tuning.storage_records import stored_trial
+    from caviar.tuning.storage_records import stored_trial, study_score
 
     rows, curves, scales, records = [], [], {}, []
     finished = [
@@ -204,7 +200,7 @@ def study_run_data(run_dir: Path, study, name: str | None, summary: dict) -> Run
         row = {
             "id": tid,
             "number": t.number,
-            "value": t.value if t.value is not None else math.nan,
+            "value": study_score(t),  # several objectives: the first, as caviar ranks it
             "state": t.state.name,
             "start": _seconds(t.datetime_start, origin),
             "end": _seconds(t.datetime_complete, origin),
@@ -226,6 +222,8 @@ def study_run_data(run_dir: Path, study, name: str | None, summary: dict) -> Run
         for e in range(n):
             curves.append({"id": tid, "epoch": e + 1, **{m: _at(hist.get(m), e) for m in METRICS}})
     trials = pd.DataFrame(rows) if rows else _empty_trials()
+    if rows:
+        trials = _with_objectives(trials, study, records)
     params = [p for p in scales if p in trials.columns]
     task_score = summary.get("score_name") or "score"
     return RunData(
@@ -241,6 +239,23 @@ def study_run_data(run_dir: Path, study, name: str | None, summary: dict) -> Run
         score_name=task_score,
         records=records,
     )
+
+
+def _with_objectives(trials: pd.DataFrame, study, records: list) -> pd.DataFrame:
+    """Several objectives: a column ``objective:<name>`` per objective and ``front``
+    (1 = the Pareto front, 0: on none; :mod:`caviar.tuning.pareto`), rows in
+    ``records`` order."""
+    from caviar.report.pareto import PREFIX, study_objectives
+    from caviar.tuning.pareto import stored_objectives, trial_fronts
+
+    names, directions = study_objectives(study)
+    if not names:
+        return trials
+    values = [stored_objectives(r, names) for r in records]
+    for j, name in enumerate(names):
+        trials[PREFIX + name] = [v[j] for v in values]
+    trials["front"] = trial_fronts(records, names, directions)
+    return trials
 
 
 def _seconds(when, origin) -> float:
@@ -335,12 +350,17 @@ def _numeric(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rank(trials: pd.DataFrame) -> pd.DataFrame:
-    """Validation score descending (NaN last), validation loss ascending, id."""
+    """Validation score descending (NaN last), validation loss ascending, id; with
+    several objectives by ``front`` first (the Pareto front, front 2, ..., then none)."""
     if trials.empty:
         return trials
     score = trials["val_score"].where(np.isfinite(trials["val_score"]), -np.inf)
     loss = trials["val_loss"].where(np.isfinite(trials["val_loss"]), np.inf)
-    order = np.lexsort((trials["id"].to_numpy(), loss.to_numpy(), -score.to_numpy()))
+    keys = [trials["id"].to_numpy(), loss.to_numpy(), -score.to_numpy()]
+    if "front" in trials.columns:
+        front = trials["front"].astype(float)
+        keys.append(front.where(front > 0, np.inf).to_numpy())
+    order = np.lexsort(keys)
     out = trials.iloc[order].reset_index(drop=True).drop(columns=["rank"], errors="ignore")
     out.insert(0, "rank", range(1, len(out) + 1))
     return out

@@ -9,6 +9,7 @@ The sections live in their own modules; this one gathers them for
   contours of the most important pairs;
 * ``caviar.report.importance``: fANOVA importance over every scored trial;
 * ``caviar.report.rounds``: coarse-to-fine rounds;
+* ``caviar.report.pareto``: the Pareto front of a search with several objectives;
 * ``caviar.report.diagnosis``: gradient norms and the learning-rate range test.
 
 Styles and axes: ``caviar.report.style``.
@@ -25,6 +26,7 @@ from caviar.report.params import (
     param_values,
     params_vs_score,
 )
+from caviar.report.pareto import pareto_front
 from caviar.report.rounds import rounds
 from caviar.report.style import BEST, LAYOUT, MARKERS, STYLE, short, who
 
@@ -44,6 +46,7 @@ __all__ = [
     "optimization_history",
     "parallel_coordinates",
     "param_values",
+    "pareto_front",
     "params_vs_score",
     "rounds",
     "score_curves",

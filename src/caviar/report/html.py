@@ -212,6 +212,9 @@ def build_html(run: RunData) -> str:
     sections = []
     if not run.trials.empty:
         sections.append(_section("leaderboard-section", "Leaderboard", leaderboard_table(run)))
+        pareto = figures.pareto_front(run)  # several objectives (search.objectives)
+        if pareto is not None:
+            sections.append(_section("pareto", "Pareto front", _figure(pareto, "fig-pareto")))
         history = figures.optimization_history(run)
         if history is not None:
             sections.append(

@@ -32,12 +32,17 @@ def scored_study(study):
     import optuna
     from optuna.trial import TrialState
 
-    out = optuna.create_study(direction=study.direction)
+    from caviar.tuning.storage_records import study_score
+
+    # several objectives: importance for the first (caviar's score, higher is better)
+    multi = len(study.directions) > 1
+    out = optuna.create_study(direction="maximize" if multi else study.direction)
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
-        if t.value is None or not math.isfinite(t.value):
+        value = study_score(t)
+        if not math.isfinite(value):
             continue
         out.add_trial(
-            optuna.trial.create_trial(value=t.value, params=t.params, distributions=t.distributions)
+            optuna.trial.create_trial(value=value, params=t.params, distributions=t.distributions)
         )
     return out
 

@@ -5,7 +5,9 @@ attribute in Optuna's tools, ``best_index`` in ``summary.json``, the ``trial``
 column of ``leaderboard.csv``); the Optuna trial number is only in each row's
 ``data-number`` (and its tooltip). Clicking a header sorts by that column
 (numbers as numbers, again to reverse); the filter box keeps the rows containing
-its text, the status menu the rows of one status.
+its text, the status menu the rows of one status. A search with several objectives
+ranks the Pareto front first: a ``front`` column (1 = the Pareto front, 0: on
+none) and one column per objective follow the trial.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import html
 import math
 from typing import Any
 
+from caviar.report.pareto import PREFIX
 from caviar.report.style import short
 
 SCRIPT = """
@@ -83,6 +86,9 @@ def leaderboard_table(run) -> str:
     """The ranked trials as an HTML table (``id="leaderboard"``; one row per trial) with
     its filter controls and sorting script."""
     cols = ["rank", "id"]
+    # several objectives: the Pareto front first (rank order), then each objective
+    objectives = [c for c in run.trials.columns if str(c).startswith(PREFIX)]
+    cols += ["front", *objectives] if "front" in run.trials.columns else []
     cols += [c for c in BOARD_COLUMNS if c in run.trials.columns]
     if "round" in run.trials.columns and run.trials["round"].nunique() > 1:
         cols.append("round")
@@ -95,6 +101,8 @@ def leaderboard_table(run) -> str:
         "train_score": f"train {run.score_name}",
         "best_epoch": "best epoch",
         "epochs_run": "epochs",
+        "front": "front",
+        **{c: c.removeprefix(PREFIX) for c in objectives},
     }
     head = "".join(
         f'<th data-col="{html.escape(c)}" title="{html.escape(c)} (click to sort)">'

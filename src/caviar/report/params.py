@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from itertools import combinations
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -230,7 +230,9 @@ def contour_info(run, order: list[str] | None = None, top: int = 3) -> ContourIn
     for a, b in combinations(params, 2):
         xa, xb = sampled_space(run, a, ok), sampled_space(run, b, ok)
         x, y = np.asarray(xa["values"], float), np.asarray(xb["values"], float)
-        gx, gy, grid = [], [], None
+        gx: Any = []
+        gy: Any = []
+        grid = None
         if np.ptp(x) > 0 and np.ptp(y) > 0:
             gx, gy = np.linspace(x.min(), x.max(), 40), np.linspace(y.min(), y.max(), 40)
             try:

@@ -1,11 +1,15 @@
 """Trial records as pandas frames, laid out as Optuna's ``Study.trials_dataframe()``.
 
 :func:`trials_frame`: one row per trial (train: per member), ordered by ``number``:
-``number``, ``value`` (the validation score the leaderboard ranks), ``state``, the
+``number``, ``value`` (the validation score the leaderboard ranks), ``state`` (with
+several objectives ``values_<objective>`` and ``front``, ``caviar.tuning.pareto``), the
 other scores at the best epoch, ``best_epoch`` (1-based, as ``history.csv``),
 ``epochs_run``, ``seconds`` (:class:`caviar.trial.Timings`), then one
 ``params_<name>`` column per hyperparameter (list-valued choices as lists).
 :func:`history_frame`: the per-epoch curves, one row per (trial, epoch).
+:func:`train_leaderboard` and :func:`train_history`: a train run's ``leaderboard.csv``
+and ``history.csv`` tables (written by :mod:`caviar.results.outputs`, drawn by
+:mod:`caviar.plots`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ def trials_frame(trials: Iterable[Trial], categorical: Iterable[str] = ()) -> pd
     rows = []
     for t in sorted(trials, key=lambda t: t.number):
         row: dict[str, Any] = {"number": t.number, "value": t.value, "state": t.state}
+        # several objectives (search.objectives): values_<name> as Optuna names them
+        row.update({f"values_{k}": v for k, v in (t.get("objectives") or {}).items()})
+        if "front" in t:
+            row["front"] = t.get("front")
         row.update({k: getattr(t, k) for k in SCORES})
         row["best_epoch"] = display_epoch(t.best_epoch)
         row["epochs_run"] = t.epochs_run
@@ -81,4 +89,39 @@ def _padded(values: list | None, n: int) -> list[float]:
     return out + [float("nan")] * (n - len(out))
 
 
-__all__ = ["decode_choice", "history_frame", "shown_params", "trials_frame"]
+def train_leaderboard(run) -> pd.DataFrame:
+    """A train run's members ranked best first: ``rank``, ``member``, the varied
+    fields, then each member's summary."""
+    params = {t.number: dict(t.params) for t in run.trials}
+    rows = []
+    for rank, m in enumerate(run.members, start=1):
+        rows.append(
+            {
+                "rank": rank,
+                "member": m.index,
+                **params.get(m.index, {}),
+                **{k: v for k, v in m.summary().items() if k != "member"},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def train_history(run) -> pd.DataFrame:
+    """``history.csv``: every member's every epoch (``member``, ``epoch`` 1-based, curves)."""
+    parts = []
+    for m in run.members:
+        frame = pd.DataFrame(m.history)
+        frame.insert(0, "epoch", range(1, len(frame) + 1))
+        frame.insert(0, "member", m.index)
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True).sort_values(["member", "epoch"])
+
+
+__all__ = [
+    "decode_choice",
+    "history_frame",
+    "shown_params",
+    "train_history",
+    "train_leaderboard",
+    "trials_frame",
+]

@@ -6,12 +6,15 @@ works with ``caviar predict``), ``leaderboard.csv``, ``history.csv`` (every memb
 every epoch), ``summary.json`` and ``diagnostics.json`` (per member: initialization
 checks and per-layer gradient norms), written all or nothing, then ``report.html``.
 A search's run directory (beside ``study.db``) gets ``model/``, ``leaderboard.csv``
-(every trial ranked by validation score; with ``search.cv`` the score is the fold mean,
+(every trial ranked by validation score, with several objectives the Pareto front first
+and a column per objective; with ``search.cv`` the score is the fold mean,
 beside ``cv_std`` and each fold's score ``fold_1..fold_k``), ``summary.json`` and
 ``report.html`` (:mod:`caviar.report`), each all or nothing. A report that fails is a
 warning: the other outputs are already written.
 
-This module sits above :mod:`caviar.tuning` and :mod:`caviar.report`: neither imports it.
+This module sits above :mod:`caviar.tuning` and :mod:`caviar.report`: neither imports it;
+the entry points do (``caviar.train`` in :mod:`caviar.api`, ``caviar.tune`` in
+:mod:`caviar.tuning.runner`, the CLI; the layers are declared in ``tests/test_layers.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from caviar.atomic import atomic_directory, atomic_file
-from caviar.results.frames import decode_choice
+from caviar.results.frames import decode_choice, train_history, train_leaderboard
 from caviar.run_dir import MARKER, marker
 from caviar.serialize import dumps
 from caviar.training.result import display_epoch
@@ -38,6 +41,9 @@ def leaderboard(result) -> pd.DataFrame:
         row = {"rank": rank, "trial": t.number}
         row.update({k: decode_choice(v) if k in cats else v for k, v in t.params.items()})
         row.update(status=t.state, val_score=t.value)
+        if "front" in t:  # several objectives: the Pareto front ranks first
+            row["front"] = t.get("front")
+            row.update(t.get("objectives") or {})
         if "cv_scores" in t.user_attrs:  # search.cv: the folds' spread
             row["cv_std"] = t.user_attrs.get("cv_std")
         row.update(val_loss=t.val_loss, train_score=t.train_score)
@@ -68,34 +74,6 @@ def write_tune_outputs(result, run_dir: str | Path) -> dict:
 
 
 # -- train runs --------------------------------------------------------------------------
-def train_leaderboard(run) -> pd.DataFrame:
-    """A train run's members ranked best first: ``rank``, ``member``, the varied
-    fields, then each member's summary."""
-    params = {t.number: dict(t.params) for t in run.trials}
-    rows = []
-    for rank, m in enumerate(run.members, start=1):
-        rows.append(
-            {
-                "rank": rank,
-                "member": m.index,
-                **params.get(m.index, {}),
-                **{k: v for k, v in m.summary().items() if k != "member"},
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def train_history(run) -> pd.DataFrame:
-    """``history.csv``: every member's every epoch (``member``, ``epoch`` 1-based, curves)."""
-    parts = []
-    for m in run.members:
-        frame = pd.DataFrame(m.history)
-        frame.insert(0, "epoch", range(1, len(frame) + 1))
-        frame.insert(0, "member", m.index)
-        parts.append(frame)
-    return pd.concat(parts, ignore_index=True).sort_values(["member", "epoch"])
-
-
 def train_summary(run, out: Path) -> dict:
     """``summary.json`` of a train run."""
     from caviar.training.member_diagnostics import member_warnings

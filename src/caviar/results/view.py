@@ -136,6 +136,13 @@ class ResultView:
 
         return plots.plot_halving(self)
 
+    def plot_pareto_front(self) -> go.Figure:
+        """Several objectives: the first against each other one, the Pareto front
+        highlighted and the final model starred."""
+        from caviar import plots
+
+        return plots.plot_pareto_front(self)
+
     def report(self, path: str | Path | None = None) -> Path:
         """Write the HTML report (the one ``caviar report`` writes) to ``path``
         (default: ``report.html`` in the run directory, else in the working directory);

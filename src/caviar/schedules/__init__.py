@@ -59,7 +59,7 @@ def make_schedule(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
     warmup: float | list[float] | torch.Tensor | None = None,
-    steps_per_epoch: int | None = None,
+    steps_per_epoch: int | torch.Tensor | None = None,
     **params: Any,
 ) -> Schedule:
     """Build the schedule registered as ``name`` for ``size`` members, validated up front.

@@ -16,7 +16,9 @@ warm-ups this is meant for, that is a negligible difference from starting the
 decay after it.)
 
 Parameters: ``warmup >= 0`` epochs per member; ``steps_per_epoch >= 1`` (an
-int shared by the population), required when some ``warmup > 0``.
+int shared by the population, or a ``(P,)`` tensor of whole numbers when members take
+different numbers of steps: cross-validation folds of unequal sizes), required when
+some ``warmup > 0``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class Warmup(Schedule):
         self,
         inner: Schedule,
         warmup: float | list[float] | torch.Tensor,
-        steps_per_epoch: int | None,
+        steps_per_epoch: int | torch.Tensor | None,
     ) -> None:
         super().__init__(inner.size, dtype=inner.dtype, device=inner.device)
         self.inner = inner
@@ -48,17 +50,10 @@ class Warmup(Schedule):
         w = member_param(
             owner, "warmup", warmup, inner.size, inner.dtype, inner.device, NON_NEGATIVE
         )
+        if isinstance(steps_per_epoch, torch.Tensor):  # per member, in the schedule's dtype
+            steps_per_epoch = steps_per_epoch.to(dtype=inner.dtype, device=inner.device)
         if bool((w > 0).any()):
-            if (
-                steps_per_epoch is None
-                or isinstance(steps_per_epoch, bool)
-                or not isinstance(steps_per_epoch, int)
-                or steps_per_epoch < 1
-            ):
-                raise CaviarError(
-                    f"{owner}: warmup needs steps_per_epoch as an integer >= 1, "
-                    f"got {steps_per_epoch!r}"
-                )
+            steps_per_epoch = _checked_steps(owner, steps_per_epoch, inner)
         self.steps_per_epoch = steps_per_epoch
         self.params = {**inner.params, "warmup": w}
 
@@ -75,3 +70,13 @@ class Warmup(Schedule):
         end = t + 1.0 / self.steps_per_epoch
         ramp = torch.where(w > 0, torch.clamp(end / torch.where(w > 0, w, 1.0), max=1.0), 1.0)
         return ramp * base
+
+
+def _checked_steps(owner: str, steps, inner: Schedule) -> int | torch.Tensor:
+    """``steps`` as an int or a ``(P,)`` tensor of whole numbers ``>= 1`` (CaviarError if not)."""
+    if isinstance(steps, torch.Tensor) and steps.shape == (inner.size,):
+        if bool(((steps >= 1) & (steps == steps.round())).all()):
+            return steps
+    elif isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1:
+        return steps
+    raise CaviarError(f"{owner}: warmup needs steps_per_epoch as an integer >= 1, got {steps!r}")

@@ -61,6 +61,7 @@ from caviar.sklearn._engine import (
     resolve_loss_name,
     train_population,
 )
+from caviar.sklearn._params import EstimatorParams
 from caviar.sklearn._table import (
     as_frame,
     fit_table,
@@ -121,7 +122,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class CaviarEstimatorMixin:
+class CaviarEstimatorMixin(EstimatorParams):
     """Fitting and forward pass shared by :class:`CaviarClassifier` and
     :class:`CaviarRegressor`; subclasses define ``_task`` and ``_extra_paths``."""
 
@@ -319,14 +320,15 @@ class CaviarEstimatorMixin:
         scale = data.target_scale
         self.target_mean_ = None if scale is None else scale[0]
         self.target_std_ = None if scale is None else scale[1]
-        tensors = result.model.member_tensors(member)
-        if result.model.kind == "mlp":
+        model: Any = result.model  # the population model (MLP or module)
+        tensors = model.member_tensors(member)
+        if model.kind == "mlp":
             n = len(tensors) // 2
             self.coefs_ = [tensors[f"layers.{i}.weight"].double().numpy() for i in range(n)]
             self.intercepts_ = [tensors[f"layers.{i}.bias"].double().numpy() for i in range(n)]
         else:  # a module population: its tensors by name, and how to rebuild it
             self.module_tensors_ = {k: v.double().numpy() for k, v in tensors.items()}
-            self.network_ = networks.describe(result.model, [result.model.member_configs[member]])
+            self.network_ = networks.describe(model, [model.member_configs[member]])
         self.config_ = m.config
         self.loss_name_ = result.loss_name
         self.status_ = m.status

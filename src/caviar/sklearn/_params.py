@@ -1,4 +1,31 @@
-"""The parameter documentation shared by both estimators (numpydoc, indented)."""
+"""The parameters shared by both estimators: their documentation (numpydoc, indented) and
+the annotations the shared fitting code is checked against."""
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+class EstimatorParams:
+    """What an estimator provides to :class:`caviar.sklearn._base.CaviarEstimatorMixin`
+    (annotations for the type checker: nothing is set here, scikit-learn's ``__init__``
+    sets the parameters): the parameters that code reads, the input width and step 1."""
+
+    hidden_layer_sizes: Any
+    early_stopping: bool
+    patience: int
+    metric: str
+    validation_fraction: float
+    module: Any
+    input_shape: Any
+    preprocess: Any
+    table_options: Any
+    standardize_target: bool
+    random_state: Any
+    n_features_in_: int
+    _validate_xy: Callable[[Any, Any], tuple[Any, np.ndarray]]
+
 
 PARAMS_DOC = """\
     hidden_layer_sizes : tuple of int, default=(64,)

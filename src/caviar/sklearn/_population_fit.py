@@ -72,7 +72,7 @@ def _prefit_pipeline(fits: list[_Fit], params: list[dict], X_tr, y_tr, error_sco
     """Fit each distinct setting of a Pipeline's leading steps once; return the
     transformed training inputs per setting (key -> X)."""
     transformed: dict[str, Any] = {}
-    shared: dict[str, list] = {}
+    shared: dict[str, list | None] = {}  # None: the preprocessing failed
     for fit in fits:
         if not isinstance(fit.est, Pipeline):
             continue
@@ -89,10 +89,10 @@ def _prefit_pipeline(fits: list[_Fit], params: list[dict], X_tr, y_tr, error_sco
                 shared[fit.pre_key] = None
                 _failed(fit, error_score)
             fit.fit_time += time.time() - start
-        elif shared[fit.pre_key] is None:
+        elif (steps := shared[fit.pre_key]) is None:
             fit.error = "the pipeline's leading steps failed to fit (see the first failure)"
         else:
-            fit.est.steps = [*shared[fit.pre_key], fit.est.steps[-1]]
+            fit.est.steps = [*steps, fit.est.steps[-1]]
     return transformed
 
 

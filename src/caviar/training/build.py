@@ -71,8 +71,9 @@ def build_model(
     k = n_outputs(data, knobs.loss_name)
     bias = None
     if first.model.output_init == "prior":
-        w = split_weights(first.train.class_weight, data, "train", torch.float64, "cpu")
-        w = None if w is None else w.numpy()  # the weighted prior: the weighted loss's baseline
+        weights = split_weights(first.train.class_weight, data, "train", torch.float64, "cpu")
+        # the weighted prior: the weighted loss's baseline
+        w = None if weights is None else weights.numpy()
         sigmoid = get_loss(knobs.loss_name).proba is sigmoid_proba  # K sigmoids: logit p
         bias = output_bias(
             np.asarray(data.y_train), task=data.task, n_outputs=k, weight=w, sigmoid=sigmoid

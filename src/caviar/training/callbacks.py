@@ -1,4 +1,5 @@
-"""Callbacks for :func:`caviar.train` and :func:`caviar.tune`, with Keras's hook names.
+"""Keras-style callbacks for :func:`caviar.train` and :func:`caviar.tune`, a thin
+adapter over the one hook protocol (:mod:`caviar.training.hooks`).
 
 A callback subclasses :class:`Callback` and overrides what it needs:
 
@@ -18,22 +19,27 @@ A callback subclasses :class:`Callback` and overrides what it needs:
   index, ``params`` = the fields the run varies); in :func:`caviar.tune` each trial once
   it is in the study (``number`` = the trial index).
 
-They run in the training loop through the trainer's own callback list (the one
-successive halving and PBT use), so a callback sees every population of a run in turn.
-In :func:`caviar.tune` ``logs.members`` are trial indices (the leaderboard's ``trial``)
-of the rows still in the population (compaction drops stopped rows); populations
-trained side by side call the hooks one at a time (:mod:`caviar.tuning.tune_callbacks`).
+:class:`KerasAdapter` turns such a callback (or any object with these three methods)
+into a :class:`~caviar.training.hooks.Hook`: each protocol hook builds the Keras
+arguments from the :class:`~caviar.training.hooks.HookState` (one ``logs`` object per
+epoch, shared by the callbacks of a population). They run in the training loop among
+the trainer's hooks (beside successive halving and PBT), so a callback sees every
+population of a run in turn. In :func:`caviar.tune` ``logs.members`` are trial indices
+(the leaderboard's ``trial``) of the rows still in the population (compaction drops
+stopped rows); populations trained side by side call the hooks one at a time
+(:mod:`caviar.tuning.tune_callbacks`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
+from caviar.training.hooks import Hook, HookState, notify, notify_trial
 from caviar.trial import Trial
 
 
@@ -80,25 +86,16 @@ def _last(trainer, key: str) -> np.ndarray:
     return trainer.history[key][-1].detach().cpu().double().numpy()
 
 
-def epoch_hook(callbacks: Sequence[Callback], population: int, members: list[int], lock=None):
-    """A trainer callback ``fn(trainer)`` that calls every ``on_epoch_end``; ``members``
-    names the population's rows at the start (a compacted trainer's ``member_ids`` say
-    which rows are left); the hooks run holding ``lock``."""
-
-    def hook(trainer) -> None:
-        rows = getattr(trainer, "member_ids", range(trainer.size))
-        logs = PopulationLogs(
-            population,
-            [members[r] for r in rows],
-            *(_last(trainer, k) for k in ("val_loss", "val_score", "train_loss", "train_score")),
-            alive=trainer.alive.cpu().numpy().copy(),
-            _trainer=trainer,
-        )
-        with lock or nullcontext():
-            for cb in callbacks:
-                cb.on_epoch_end(trainer.epoch, logs)
-
-    return hook
+def epoch_logs(state: HookState) -> PopulationLogs:
+    """The ``on_epoch_end`` logs of the epoch ``state`` is at (its population's rows)."""
+    trainer = state.trainer
+    return PopulationLogs(
+        state.population if state.population is not None else 0,
+        list(state.members),
+        *(_last(trainer, k) for k in ("val_loss", "val_score", "train_loss", "train_score")),
+        alive=trainer.alive.cpu().numpy().copy(),
+        _trainer=trainer,
+    )
 
 
 def end_logs(population: int, members: list[int], results: Sequence) -> PopulationLogs:
@@ -113,16 +110,53 @@ def end_logs(population: int, members: list[int], results: Sequence) -> Populati
     )  # fmt: skip
 
 
+class KerasAdapter(Hook):
+    """Adapter: a Keras-style callback (:class:`Callback`, or an object with its three
+    methods) as a :class:`~caviar.training.hooks.Hook`."""
+
+    def __init__(self, callback: Any) -> None:
+        self.callback = callback
+
+    def listens(self, name: str) -> bool:
+        """Whether the callback does something on ``name`` (a :class:`Callback` that does
+        not override that method does nothing; other objects are asked every time)."""
+        if name not in ("on_epoch_end", "on_population_end", "on_trial_complete"):
+            return False
+        own = getattr(type(self.callback), name, None)
+        return not isinstance(self.callback, Callback) or own is not getattr(Callback, name)
+
+    def on_epoch_end(self, state: HookState) -> None:
+        logs = state.memo.get("keras_logs")
+        if logs is None:
+            logs = state.memo["keras_logs"] = epoch_logs(state)
+        self.callback.on_epoch_end(state.epoch, logs)
+
+    def on_population_end(self, state: HookState) -> None:
+        logs = state.memo.get("keras_end_logs")
+        if logs is None:
+            population = state.population if state.population is not None else 0
+            logs = end_logs(population, state.members, state.results)
+            state.memo["keras_end_logs"] = logs
+        self.callback.on_population_end(logs)
+
+    def on_trial_complete(self, trial: Trial, state: HookState) -> None:
+        self.callback.on_trial_complete(trial)
+
+
+def user_hooks(callbacks: Sequence[Any]) -> list[Hook]:
+    """:func:`caviar.train`'s ``callbacks`` as hooks: a :class:`~caviar.training.hooks.Hook`
+    as it is, a Keras-style callback through :class:`KerasAdapter`."""
+    return [cb if isinstance(cb, Hook) else KerasAdapter(cb) for cb in callbacks]
+
+
 def population_end(
-    callbacks: Sequence[Callback], population: int, result, trials: Sequence[Trial]
+    hooks: Sequence[Hook], population: int, result, trials: Sequence[Trial]
 ) -> None:
     """Call every ``on_population_end`` with a finished population's results, then
     ``on_trial_complete`` with each member's :class:`~caviar.trial.Trial` (``trials``,
     configuration order)."""
     ms = result.members
-    logs = end_logs(population, [m.index for m in ms], ms)
-    for cb in callbacks:
-        cb.on_population_end(logs)
+    state = HookState("train", population=population, members=[m.index for m in ms], results=ms)
+    notify(hooks, "on_population_end", state)
     for t in sorted(trials, key=lambda t: t.number):
-        for cb in callbacks:
-            cb.on_trial_complete(t)
+        notify_trial(hooks, t, HookState("train", population=population))

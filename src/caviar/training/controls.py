@@ -5,21 +5,40 @@ and the full-batch :class:`~caviar.training.full_batch.FullBatchTrainer`:
 read the last validation loss/score, stop members for good (``prune``), and make
 members copies of others (``copy_members``: weights, optimizer or curvature
 state, early-stopping record and status). A trainer provides ``_copy_state``
-(its algorithm-specific state rows) and ``_status_masks`` (its ``(P,)`` masks).
+(its algorithm-specific state rows), ``_status_masks`` (its ``(P,)`` masks) and
+``hooks`` (the list :meth:`~PopulationControls.notify` calls).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
 from caviar.training.folds import fold_mean
+from caviar.training.hooks import HookState, notify
 from caviar.training.scoring import AUTO
 
 
 class PopulationControls:
     """Mixin: callback operations over the members of a population."""
+
+    # what the trainer provides (annotations for the type checker: nothing defined here)
+    history: dict[str, list[torch.Tensor]]  # per-epoch (P,) records by name
+    alive: torch.Tensor  # (P,) masks
+    pruned: torch.Tensor
+    diverged: torch.Tensor
+    stopped: torch.Tensor
+    device: torch.device | str
+    model: Any  # the population model (flat weights)
+    stopper: Any  # per-member early stopping
+    metric: str
+    epoch: int
+    epochs: int
+    on_epoch: Callable[[int, int, int, float], None] | None
+    size: int  # members
+    hooks: list[Any]  # the hooks notify() calls, defaults first
 
     @property
     def val_loss(self) -> torch.Tensor:
@@ -80,11 +99,7 @@ class PopulationControls:
     def _status_masks(self) -> tuple[torch.Tensor, ...]:
         raise NotImplementedError
 
-    def _report(self) -> None:
-        """Tell ``on_epoch`` the epoch, the members alive and the best validation score."""
-        if self.on_epoch is None:
-            return
-        scores = fold_mean(self, self.history["val_score"][-1])
-        finite = scores[torch.isfinite(scores)]
-        best = float(finite.max()) if finite.numel() else float("nan")
-        self.on_epoch(self.epoch + 1, self.epochs, int(self.alive.sum()), best)
+    def notify(self, name: str) -> None:
+        """Call hook ``name`` of every hook of this trainer (:mod:`caviar.training.hooks`)."""
+        rows = list(getattr(self, "member_ids", range(self.size)))
+        notify(self.hooks, name, HookState(trainer=self, members=rows))

@@ -71,14 +71,18 @@ def evaluate_scores(
     metric: str = AUTO,
     weight: torch.Tensor | None = None,
     target_scale: float = 1.0,
+    outputs: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Loss, score of ``metric`` and the default score (accuracy or R², what ``auto``
     scores; the same tensor when ``metric`` is ``auto``), each ``(P,)``, from one pass;
     with per-example ``weight`` ``(n,)`` all three are weighted; ``target_scale``: RMSE
     and MAE in the units of a standardized target (:func:`~caviar.training.scoring.
-    score_outputs`)."""
+    score_outputs`); ``outputs``: the members' outputs ``(P, n, K)`` for ``x`` when
+    already computed (no forward pass then)."""
     spec = get_loss(loss_name)
-    out = predict_outputs(model, x, slope=slope, flat=flat, stats=stats)
+    out = outputs
+    if out is None:
+        out = predict_outputs(model, x, slope=slope, flat=flat, stats=stats)
     loss = weighted_loss(spec, out, y, weight, loss_hypers)
     default = score_outputs(AUTO, spec, out, y, weight)
     score = default if metric == AUTO else score_outputs(metric, spec, out, y, weight, target_scale)

@@ -12,8 +12,15 @@ configuration are consecutive rows of its population (fold 0 first): a *group*.
   member's ``n = N - m`` training rows and the epoch's shared visiting order ``perm``
   of ``[0, n)`` becomes ``rows[p, perm]``, so member ``p`` sees batch ``s`` of
   ``X_fold_p[perm]`` exactly as it would trained alone on its fold;
+* inputs: with a preprocessor, each fold's train+validation preprocessed with the
+  statistics of its own training rows (:mod:`caviar.data.fold_preprocess`), ``(S, N, F)``
+  for the ``S`` folds of the population, read per member through ``tensors.slot``;
 * validation: inputs ``(P, m, F)``, targets and weights per member (``train.val_subsample``
   cuts each held-out fold as it cuts a validation split);
+* folds of unequal sizes (``N mod k != 0``: the first ``N mod k`` held-out folds have one
+  row more): ``rows`` and the validation inputs are padded at the end to the largest
+  member's, and :class:`~caviar.training.fold_sizes.FoldSizes` runs each size group's
+  own batches and validation, so that every member still sees exactly what it sees alone;
 * the output layer's prior bias (``model.output_init = "prior"``, :ref:`bg-output-init`) of each MLP
   member from its own fold's training targets; class weights (``"balanced"``) count the
   classes of all of train+validation (within one row per class of each fold's).
@@ -32,6 +39,7 @@ import dataclasses
 import numpy as np
 import torch
 
+from caviar.data.fold_preprocess import fold_inputs
 from caviar.data.folds import check_cv, cv_splits
 from caviar.data.weights import train_val_weights
 from caviar.errors import CaviarError
@@ -39,6 +47,7 @@ from caviar.losses import get_loss
 from caviar.losses.registry import sigmoid_proba
 from caviar.nn import output_bias
 from caviar.optim.second_order import FULL_BATCH_METHODS
+from caviar.training.fold_sizes import FoldSizes
 from caviar.training.splits import Tensors, split_tensors
 from caviar.training.validation_cadence import subsample_rows
 from caviar.training.weights import split_weights
@@ -59,6 +68,7 @@ def fold_population(trainer, data) -> None:
     """Per-member fold views of ``trainer``'s tensors (module docstring); nothing when its
     members are no folds."""
     configs = trainer.configs
+    trainer.fold_sizes = None
     if not is_folded(configs):
         trainer.fold_group = None
         return
@@ -68,26 +78,56 @@ def fold_population(trainer, data) -> None:
     if k is None or any(f is None or not 0 <= f < k for f in folds):
         raise CaviarError("train.fold needs train.cv and a fold in [0, train.cv) on every member")
     x, y = data.train_val()
-    train_rows, val_rows = cv_splits(y, k, data.task, first.data.seed)
-    sub = subsample_rows(val_rows.shape[1], first.train.val_subsample, first.train.shuffle_seed)
-    if sub is not None:
-        val_rows = val_rows[:, sub.numpy()]
-    pick = np.asarray(folds)
+    every_fold, val_rows = cv_splits(y, k, data.task, first.data.seed)
+    t = first.train
+    val_rows = [_subsample(v, t.val_subsample, t.shuffle_seed) for v in val_rows]
+    train_rows, val_rows = [every_fold[f] for f in folds], [val_rows[f] for f in folds]
     dtype, device = trainer.dtype, trainer.device
     pool = dataclasses.replace(data, X_train=x, y_train=y, w_train=train_val_weights(data))
     x_all, y_all = split_tensors(data.task, x, y, dtype, device)
-    rows = torch.as_tensor(train_rows[pick], device=device)
-    vrows = torch.as_tensor(val_rows[pick], device=device)
-    trainer.tensors = Tensors(x_all, y_all, x_all[vrows], y_all[vrows], rows=rows)
+    rows, vrows = _padded(train_rows, device), _padded(val_rows, device)
+    inputs, slot = _fold_inputs(trainer, data, every_fold, folds)
+    x_val = x_all[vrows] if slot is None else inputs[slot[:, None], vrows]
+    trainer.tensors = Tensors(x_all, y_all, x_val, y_all[vrows], rows, inputs, slot)
     w = split_weights(first.train.class_weight, pool, "train", dtype, device)
     trainer.w_train = w
     trainer.w_val = None if w is None else w[vrows]
     trainer.fold_group = fold_groups(folds).to(device)
-    _fold_priors(trainer, y, train_rows[pick], None if w is None else w.cpu().numpy())
+    trainer.fold_sizes = FoldSizes.of(trainer, train_rows, val_rows)
+    _fold_priors(trainer, y, train_rows, None if w is None else w.cpu().numpy())
+
+
+def _fold_inputs(trainer, data, every_fold: list[np.ndarray], folds: list[int]):
+    """``(inputs (S, N, F), slot (P,))``: train+validation as each fold used by a member
+    sees it, preprocessed with its own training rows' statistics
+    (:func:`caviar.data.fold_preprocess.fold_inputs`), and each member's fold's index in
+    ``inputs``; ``(None, None)`` for arrays used as given (no preprocessor to refit)."""
+    if data.preprocessor is None or data.raw_train_val is None:
+        return None, None
+    used = sorted(set(folds))
+    y = data.train_val()[1]
+    dtype, device = trainer.dtype, trainer.device
+    tables = [fold_inputs(data, every_fold[f]) for f in used]
+    inputs = torch.stack([split_tensors(data.task, x, y, dtype, device)[0] for x in tables])
+    slot = torch.as_tensor([used.index(f) for f in folds], device=trainer.device)
+    return inputs, slot
+
+
+def _subsample(rows: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    """A held-out fold cut by ``train.val_subsample`` as a validation split is cut."""
+    sub = subsample_rows(len(rows), n, seed)
+    return rows if sub is None else rows[sub.numpy()]
+
+
+def _padded(rows: list[np.ndarray], device) -> torch.Tensor:
+    """``(P, width)`` row indices, each member's padded at the end with its first row."""
+    width = max(len(r) for r in rows)
+    pad = [np.concatenate([r, np.full(width - len(r), r[0], dtype=r.dtype)]) for r in rows]
+    return torch.as_tensor(np.stack(pad), device=device)
 
 
 @torch.no_grad()
-def _fold_priors(trainer, y: np.ndarray, rows: np.ndarray, w: np.ndarray | None) -> None:
+def _fold_priors(trainer, y: np.ndarray, rows: list[np.ndarray], w: np.ndarray | None) -> None:
     """Each MLP member's output bias from its own fold's training targets.
 
     See :ref:`bg-output-init`.

@@ -34,7 +34,9 @@ from caviar.training.build import DTYPES, build_model, check_population, resolve
 from caviar.training.collect import collect_results
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
+from caviar.training.epoch_report import EpochReport
 from caviar.training.evaluate import evaluate_scores
+from caviar.training.hooks import Hook, as_hooks
 from caviar.training.population import penalty_lambdas, stack_knobs
 from caviar.training.result import HISTORY_KEYS, PopulationResult
 from caviar.training.scoring import target_scale
@@ -99,17 +101,24 @@ def _first_order_view(cfg: RunConfig) -> RunConfig:
 class FullBatchTrainer(PopulationControls):
     """Trains ``configs`` (one shared structure, a full-batch method) as one population.
 
-    ``callbacks`` run after every iteration's validation, with the first-order
-    trainer's operations (:meth:`prune`, :meth:`copy_members`, :meth:`set_hyper`);
+    ``callbacks`` (hooks or functions ``callback(trainer)``, :mod:`caviar.training.hooks`)
+    run after every iteration's validation, with the first-order trainer's operations
+    (:meth:`prune`, :meth:`copy_members`, :meth:`set_hyper`), then the progress report
+    ``on_epoch`` (its ``on_epoch_end`` hooks);
     ``grad_hook(trainer, grad)`` (optional) sees each iteration's ``(P, N)`` gradient.
     """
+
+    # the current point, objective and gradient, ``(P, N)``, ``(P,)``, ``(P, N)`` (_refresh)
+    x: torch.Tensor
+    fx: torch.Tensor
+    g: torch.Tensor
 
     def __init__(
         self,
         configs: list[RunConfig],
         data,
         *,
-        callbacks: Sequence[Callable[[FullBatchTrainer], None]] = (),
+        callbacks: Sequence[Hook | Callable[[FullBatchTrainer], None]] = (),
         on_epoch: EpochCallback | None = None,
         grad_hook: Callable[[FullBatchTrainer, torch.Tensor], None] | None = None,
     ) -> None:
@@ -121,6 +130,7 @@ class FullBatchTrainer(PopulationControls):
         self.data = data
         self.on_epoch = on_epoch
         self.callbacks = list(callbacks)
+        self.hooks: list[Hook] = [*as_hooks(self.callbacks), EpochReport()]
         self.grad_hook = grad_hook
         self._dirty = False
         first = configs[0]
@@ -227,11 +237,9 @@ class FullBatchTrainer(PopulationControls):
             )
             self.converged |= done
             self.alive &= ~done
-            for callback in self.callbacks:
-                callback(self)
+            self.notify("on_epoch_end")  # the callbacks, then the progress report
             if self._dirty:
                 self._refresh()
-            self._report()
             if not bool(self.alive.any()):
                 break
         self.stopper.restore_best(self.model.flat)
@@ -296,7 +304,7 @@ def train_full_batch(
     data,
     *,
     on_epoch: EpochCallback | None = None,
-    callbacks: Sequence[Callable[[FullBatchTrainer], None]] = (),
+    callbacks: Sequence[Hook | Callable[[FullBatchTrainer], None]] = (),
 ) -> PopulationResult:
     """Train ``configs`` (one structure, a full-batch method) as one population."""
     return FullBatchTrainer(configs, data, on_epoch=on_epoch, callbacks=callbacks).run()

@@ -16,7 +16,9 @@ training record NaN). From a member's record:
   within one epoch: the trainer froze it) -- lower the learning rate, normalize.
 
 The record costs one norm per kernel per epoch (no extra pass). It is part of every
-first-order run's member diagnostics (:mod:`caviar.training.member_diagnostics`).
+first-order run's member diagnostics (:mod:`caviar.training.member_diagnostics`); the
+monitor is a default hook of the first-order trainer (``on_batches_end``,
+:mod:`caviar.training.hooks`).
 """
 
 from __future__ import annotations
@@ -25,16 +27,22 @@ import math
 
 import torch
 
+from caviar.training.hooks import Hook, HookState
+
 VANISHING = 1e-3
 EXPLODING = 1e3
 
 
-class GradientMonitor:
+class GradientMonitor(Hook):
     """Per-epoch per-layer kernel gradient norms of a population."""
 
     def __init__(self, model) -> None:
         self.model = model
         self.norms: list[torch.Tensor] = []  # per epoch: (P, L)
+
+    def on_batches_end(self, state: HookState) -> None:
+        """Default hook: record the epoch's last mini-batch gradient of the live members."""
+        self.record(state.trainer.alive)
 
     @torch.no_grad()
     def record(self, alive: torch.Tensor) -> None:

@@ -29,6 +29,7 @@ from caviar.config import set_path, validate_config
 from caviar.config.live_knobs import check_settable, knob_of, path_of
 from caviar.errors import CaviarError
 from caviar.live_dir import append_line, claim_live_dir, live_dir_of, live_view_off
+from caviar.training.hooks import TrainerCallback
 
 __all__ = [
     "LiveControl", "ReplayChanges", "append_line", "apply_change", "check_settable",
@@ -65,7 +66,7 @@ def apply_change(trainer, row: int, member: int, path: str, value: float) -> dic
             "new": float(value)}  # fmt: skip
 
 
-class _Changes:
+class _Changes(TrainerCallback):
     """Common part: which members this population holds, and the changes made."""
 
     def __init__(self, members: list[int]) -> None:

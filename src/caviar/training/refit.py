@@ -25,6 +25,7 @@ own rule.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import torch
@@ -80,7 +81,8 @@ def refit(result: PopulationResult, data, strategy: str, *, max_epochs: int | No
     trainer = PopulationTrainer(
         _refit_configs(result, cap), full, callbacks=[reached], restore_best=False
     )
+    trained: Any = result.model  # any population model: flat weights and running stats
     with torch.no_grad():
-        trainer.model.flat.copy_(result.model.flat.detach().to(trainer.model.flat))
-        trainer.model.stats.copy_(result.model.stats.to(trainer.model.stats))
+        trainer.model.flat.copy_(trained.flat.detach().to(trainer.model.flat))
+        trainer.model.stats.copy_(trained.stats.to(trainer.model.stats))
     return trainer.run()

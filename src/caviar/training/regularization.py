@@ -13,7 +13,9 @@ makes a training step differ from an evaluation pass:
   (:mod:`caviar.nn.batch_norm`).
 
 Every random number comes from the member's own counter-based stream
-(:mod:`caviar.nn.random`) keyed by ``train.seed`` and the global step, so a
+(:mod:`caviar.nn.random`) keyed by ``train.seed`` and the member's own step count
+(``trainer.global_step``: an int, or ``(P,)`` when members take different numbers of
+steps, :mod:`caviar.training.fold_sizes`), so a
 member's masks, noise and augmented data are the same alone or in a population.
 A knob that is zero for every member costs nothing: the op is skipped (and a
 plain configuration takes the trainer's original path, :attr:`active` False).
@@ -26,6 +28,7 @@ import weakref
 import torch
 
 from caviar.errors import CaviarError
+from caviar.nn import random as rnd
 from caviar.nn.dropout import DropoutPass, check_rate
 from caviar.nn.noise import check_sigma, perturb_weights
 from caviar.training.augment import Augmenter
@@ -53,9 +56,9 @@ class Regularization:
             self.seeds,
             shaped=trainer.model.kind != "mlp",
         )
-        self.boot = None
-        if self.sampling == "bootstrap":
-            self.boot = bootstrap_rows(self.seeds, trainer.n_train)
+        # each member's bootstrap sample of ``n`` rows, drawn once per training size ``n``
+        # (folds of unequal sizes, :mod:`caviar.training.fold_sizes`, have two)
+        self.boot: dict[int, torch.Tensor] = {}
         self._saved: torch.Tensor | None = None
         self.refresh()
 
@@ -85,14 +88,17 @@ class Regularization:
 
     def epoch_rows(self, perm: torch.Tensor, epoch: int) -> torch.Tensor:
         """Training rows in visiting order: ``(n,)`` shared or ``(P, n)`` per member."""
+        n = perm.shape[0]
         if self.sampling == "shuffle":
-            return member_orders(self.seeds, perm.shape[0], epoch).to(perm.device)
-        if self.boot is not None:
-            return self.boot[:, perm]
+            return member_orders(self.seeds, n, epoch).to(perm.device)
+        if self.sampling == "bootstrap":
+            if n not in self.boot:
+                self.boot[n] = bootstrap_rows(self.seeds, n)
+            return self.boot[n][:, perm]
         return perm
 
     def prepare(
-        self, x: torch.Tensor, y: torch.Tensor, counter: int
+        self, x: torch.Tensor, y: torch.Tensor, counter: rnd.Counter
     ) -> tuple[torch.Tensor, DropoutPass | None]:
         """Augment the batch, perturb the weights (weight noise) and draw this step's
         dropout pass: the inputs and dropout of one training forward pass."""
@@ -115,7 +121,7 @@ class Regularization:
         return x, drop
 
     def forward(
-        self, x: torch.Tensor, y: torch.Tensor, counter: int
+        self, x: torch.Tensor, y: torch.Tensor, counter: rnd.Counter
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Training-mode outputs ``(P, B, K)`` and hidden activities for one batch
         (autograd path, with batch norm's training mode)."""

@@ -13,20 +13,22 @@ Every epoch (stochastic gradient descent, :ref:`bg-gradient-descent`):
 3. a per-member validation loss and score in one batched pass, then per-member
    early stopping (``caviar.training.early_stopping``).
 
-Data with an empty validation split (0 rows) trains without validation: every
-member runs all its epochs, validation histories are NaN, nothing stops early
-and each member keeps its final weights (its ``best_epoch`` is its last epoch).
+Cross-validation folds of unequal sizes (``train.cv``, ``search.cv``) train each member
+on exactly its own batches (:mod:`caviar.training.fold_sizes`).
 
-With any regularizer on (dropout, batch norm, weight/input noise, augmentation,
-per-member sampling; :mod:`caviar.training.regularization`) step 2 runs the
-training-mode forward pass with per-member random streams; otherwise it is the
-plain path, unchanged. The batch size may grow with the epochs
-(:mod:`caviar.training.batches`); the schedule's ``t = epoch + step / steps`` uses the
-current epoch's number of steps (a warm-up counts epoch 0's steps).
+Data with an empty validation split (0 rows) trains without validation: every member runs all
+its epochs, validation histories are NaN, nothing stops early and each member keeps its final
+weights (its ``best_epoch`` is its last epoch).
 
-A member whose training loss becomes NaN/inf is marked diverged and frozen (its
-parameters and optimizer state stop changing) while the others go on. At the
-end each member is restored to its best-validation weights.
+With any regularizer on (dropout, batch norm, weight/input noise, augmentation, per-member
+sampling; :mod:`caviar.training.regularization`) step 2 runs the training-mode forward pass with
+per-member random streams; otherwise it is the plain path, unchanged. The batch size may grow
+with the epochs (:mod:`caviar.training.batches`); the schedule's ``t = epoch + step / steps``
+uses the current epoch's number of steps (a warm-up counts epoch 0's steps).
+
+A member whose training loss becomes NaN/inf is marked diverged and frozen (its parameters and
+optimizer state stop changing) while the others go on. At the end each member is restored to its
+best-validation weights.
 """
 
 from __future__ import annotations
@@ -51,17 +53,21 @@ from caviar.training.build import DTYPES, build_model, check_population, n_outpu
 from caviar.training.collect import collect_results
 from caviar.training.controls import PopulationControls
 from caviar.training.early_stopping import EarlyStopping
-from caviar.training.epoch_end import after_validation
+from caviar.training.epoch_end import EndOfEpochRules
+from caviar.training.epoch_report import EpochReport
 from caviar.training.evaluate import evaluate_scores
+from caviar.training.fold_sizes import FoldSizes
 from caviar.training.folds import fold_population
 from caviar.training.gradient_monitor import GradientMonitor
 from caviar.training.gradient_step import active_lambdas, loss_and_gradient
+from caviar.training.hooks import Hook, as_hooks
 from caviar.training.init_check import initial_check
 from caviar.training.population import stack_knobs
 from caviar.training.regularization import Regularization
 from caviar.training.result import HISTORY_KEYS, PopulationResult
 from caviar.training.scoring import target_scale
 from caviar.training.scoring.epoch import EpochScore
+from caviar.training.snapshots import Snapshots
 from caviar.training.splits import Tensors, split_tensors, to_tensors
 from caviar.training.validation_cadence import ValidationCadence, subsample_validation
 from caviar.training.weights import split_weights
@@ -85,8 +91,11 @@ EpochCallback = Callable[[int, int, int, float], None]
 class PopulationTrainer(PopulationControls):
     """Trains ``configs`` (one shared structure) as one population on ``data``.
 
-    Callbacks ``callback(trainer)`` run after every epoch's validation and early
-    stopping; they may stop members (:meth:`prune`), copy members onto others
+    Its hooks (:mod:`caviar.training.hooks`) are, in order: the gradient monitor
+    (``on_batches_end``), the end-of-epoch rules (``on_validation_end``), snapshots,
+    ``callbacks`` and the progress report ``on_epoch`` (``on_epoch_end``). ``callbacks``
+    are hooks or functions ``callback(trainer)``, run after every epoch's validation and
+    early stopping; they may stop members (:meth:`prune`), copy members onto others
     (:meth:`copy_members`, for population-based training) or change per-member
     hyperparameters (:meth:`set_hyper`). Successive halving and PBT are built on
     these three operations, without checkpoint files.
@@ -97,7 +106,7 @@ class PopulationTrainer(PopulationControls):
         configs: list[RunConfig],
         data,
         *,
-        callbacks: Sequence[Callable[[PopulationTrainer], None]] = (),
+        callbacks: Sequence[Hook | Callable[[PopulationTrainer], None]] = (),
         on_epoch: EpochCallback | None = None,
         restore_best: bool = True,
     ) -> None:
@@ -122,6 +131,7 @@ class PopulationTrainer(PopulationControls):
         self.tensors, self.w_val = subsample_validation(
             to_tensors(data, self.dtype, self.device), t.val_subsample, t.shuffle_seed, w_val
         )
+        self.fold_sizes: FoldSizes | None = None  # folds of unequal sizes (training/fold_sizes)
         fold_population(self, data)  # cross-validation folds: per-member rows (training/folds)
         self.spec = get_loss(self.knobs.loss_name)
         self.metric = first.train.metric
@@ -129,9 +139,8 @@ class PopulationTrainer(PopulationControls):
         self.has_val = self.tensors.x_val.shape[0] > 0
         self.epochs = first.train.epochs
         self.cadence = ValidationCadence(first.train.validate_every, self.epochs)
-        size = first.train.batch_size
-        self.batch_size = self.n_train if size == "full" else min(int(size), self.n_train)
-        self.steps_per_epoch = len(self._bounds(0))
+        sizes = self.fold_sizes  # per-member steps with folds of unequal sizes
+        self.steps_per_epoch = len(self.epoch_bounds(0)) if sizes is None else sizes.steps(self, 0)
         self.size = len(configs)
         self.regularization = Regularization(self, first)
         self.optimizer = make_optimizer(
@@ -145,7 +154,7 @@ class PopulationTrainer(PopulationControls):
         self.best_stats = self.model.stats.clone()
         self.snapshot_every = first.ensemble.snapshot_every
         self.snapshots: list[tuple[int, torch.Tensor, torch.Tensor]] = []
-        self.global_step = 0
+        self.global_step: int | torch.Tensor = 0  # (P,) with fold_sizes: each member's own
         mask = torch.zeros(self.size, dtype=torch.bool, device=self.device)
         self.finished = mask.clone()
         self.alive = ~mask
@@ -158,6 +167,13 @@ class PopulationTrainer(PopulationControls):
         self._refresh_knobs()
         self.init_check = initial_check(self)  # bg-initialization; training/init_check.py
         self.grad_monitor = GradientMonitor(self.model)  # bg-vanishing-gradients
+        self.hooks: list[Hook] = [  # skorch-style default hooks around the callbacks
+            self.grad_monitor,
+            EndOfEpochRules(),
+            Snapshots(),
+            *as_hooks(self.callbacks),
+            EpochReport(),
+        ]
 
     def _closed_form_loss(self):
         """The loss's closed-form gradient (``LossSpec.with_gradient``) when the training
@@ -194,18 +210,19 @@ class PopulationTrainer(PopulationControls):
     def run(self) -> PopulationResult:
         """Train until every member stopped or the epochs ran out; restore best weights."""
         for epoch in range(self.epochs):
-            self.epoch = epoch
-            self.train_epoch()
-            self.validate()
-            self._take_snapshot()
-            for callback in self.callbacks:
-                callback(self)
-            self._report()
+            self.run_epoch(epoch)
             if not bool(self.alive.any()):
                 break
         if self.has_val and self.restore_best:
             self.restore_best_epochs()
         return self._collect()
+
+    def run_epoch(self, epoch: int) -> None:
+        """Epoch ``epoch``: train, validate, then every hook's ``on_epoch_end``."""
+        self.epoch = epoch
+        self.train_epoch()
+        self.validate()
+        self.notify("on_epoch_end")
 
     @torch.no_grad()
     def restore_best_epochs(self) -> None:
@@ -215,90 +232,109 @@ class PopulationTrainer(PopulationControls):
         has_best = (self.stopper.best_epoch >= 0)[:, None]
         self.model.stats.copy_(torch.where(has_best, self.best_stats, self.model.stats))
 
-    def _bounds(self, epoch: int) -> list[tuple[int, int]]:
-        """Mini-batch boundaries of ``epoch`` (batch-size schedule, see ``train.batches``)."""
+    def epoch_bounds(self, epoch: int, n: int | None = None) -> list[tuple[int, int]]:
+        """Mini-batch boundaries of ``epoch`` (batch-size schedule, see ``train.batches``)
+        over the ``n_train`` training rows, or ``n`` (a size group of folds)."""
         t = self.configs[0].train
-        size = batch_size_at(
-            epoch,
-            self.batch_size,
-            self.n_train,
-            growth=t.batch_size_growth,
-            every=t.batch_size_every,
-            cap=t.batch_size_max,
-        )
-        return batch_bounds(self.n_train, size, no_single=self.model.batch_norm)
-
-    def _take_snapshot(self) -> None:
-        every = self.snapshot_every
-        if every is not None and (self.epoch + 1) % every == 0:
-            self.snapshots.append(
-                (self.epoch, self.model.flat.detach().clone(), self.model.stats.clone())
-            )
+        n = self.n_train if n is None else n
+        base = n if t.batch_size == "full" else min(int(t.batch_size), n)
+        grow = {"growth": t.batch_size_growth, "every": t.batch_size_every}
+        size = batch_size_at(epoch, base, n, cap=t.batch_size_max, **grow)
+        return batch_bounds(n, size, no_single=self.model.batch_norm)
 
     def train_epoch(self) -> None:
-        """One pass over the shuffled training set in mini-batches."""
+        """One pass over the shuffled training set in mini-batches, then the hooks'
+        ``on_batches_end``."""
         adjust_threads(self.device)  # no more threads than free cores (caviar.openmp)
-        t, knobs, spec, reg = self.tensors, self.knobs, self.spec, self.regularization
         epoch = self.epoch
-        bounds = self._bounds(epoch)
-        steps = len(bounds)
-        perm = torch.randperm(self.n_train, generator=self._generator).to(self.device)
-        rows = t.member_rows(reg.epoch_rows(perm, epoch))
-        loss_sum = torch.zeros(self.size, dtype=self.dtype, device=self.device)
-        score = EpochScore(
-            self.metric, spec, self.size, self.dtype, self.device, target_scale(self.data)
-        )
-        self.history["lr"].append(knobs.optimizer["lr"] * self.schedule(float(epoch)))
+        self.history["lr"].append(self.knobs.optimizer["lr"] * self.schedule(float(epoch)))
         self.epochs_run += self.alive.long()
         self._refresh_knobs()
+        sizes = self.fold_sizes  # folds of unequal sizes: each on its own batches
+        loss, score = self._train_batches() if sizes is None else sizes.train_epoch(self)
+        self.history["train_loss"].append(loss)
+        self.history["train_score"].append(score)
+        self.notify("on_batches_end")  # the gradient monitor reads the last batch's gradient
+
+    def _train_batches(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The epoch's mini-batches in the shared order: its training loss and score ``(P,)``."""
+        t, epoch = self.tensors, self.epoch
+        bounds = self.epoch_bounds(epoch)
+        steps = len(bounds)
+        perm = torch.randperm(self.n_train, generator=self._generator).to(self.device)
+        rows = t.member_rows(self.regularization.epoch_rows(perm, epoch))
+        loss_sum = torch.zeros(self.size, dtype=self.dtype, device=self.device)
+        score = self.epoch_score()
         for step, (start, end) in enumerate(bounds):
-            idx = rows[..., start:end]
-            xb, yb = t.x_train[idx], t.y_train[idx]
-            wb = None if self.w_train is None else self.w_train[idx]
-            data_loss, out = loss_and_gradient(self, xb, yb, wb)
-            if reg.active:
-                reg.after_backward()
             scale = None if self.schedule.constant else self.schedule(epoch + step / steps)
-            self.optimizer.step(lr_scale=scale, alive=self.alive)
-            if self.max_norm is not None:
-                project_max_norm_(kernel_views(self.model), self.max_norm, self.alive)
+            data_loss, out, yb, wb = self.train_step(rows[..., start:end], scale)
             self.global_step += 1
             with torch.no_grad():
                 loss_sum += data_loss * (end - start if wb is None else wb.sum(dim=-1))
                 score.add(out, yb, wb)
         total = self.n_train if self.w_train is None else t.row_weights(self.w_train).sum(-1)
-        self.history["train_loss"].append(loss_sum / total)
-        self.grad_monitor.record(self.alive)
-        self.history["train_score"].append(score.result(t.fit_targets()))
+        return loss_sum / total, score.result(t.fit_targets())
+
+    def epoch_score(self) -> EpochScore:
+        """An empty training score of one epoch (its ``add`` takes the batches)."""
+        scale = target_scale(self.data)
+        return EpochScore(self.metric, self.spec, self.size, self.dtype, self.device, scale)
+
+    def train_step(self, idx: torch.Tensor, scale: torch.Tensor | None) -> tuple:
+        """One mini-batch of training rows ``idx`` (``(B,)`` or ``(P, B)``): gradients, the
+        optimizer step (learning-rate multiplier ``scale``) and the max-norm projection for
+        the alive members; returns the data loss ``(P,)``, outputs, targets and weights."""
+        t, reg = self.tensors, self.regularization
+        xb, yb = t.batch_inputs(idx), t.y_train[idx]
+        wb = None if self.w_train is None else self.w_train[idx]
+        data_loss, out = loss_and_gradient(self, xb, yb, wb)
+        if reg.active:
+            reg.after_backward()
+        self.optimizer.step(lr_scale=scale, alive=self.alive)
+        if self.max_norm is not None:
+            project_max_norm_(kernel_views(self.model), self.max_norm, self.alive)
+        return data_loss, out, yb, wb
 
     def validate(self) -> None:
         """Per-member validation loss and score in one pass, then early stopping (on the
-        epochs ``train.validate_every`` selects), then :func:`after_validation`."""
+        epochs ``train.validate_every`` selects), then the hooks' ``on_validation_end``
+        (the end-of-epoch rules, :mod:`caviar.training.epoch_end`)."""
         due = self.cadence.due(self.epoch)
         if not self.has_val or not due:
             nan = torch.full((self.size,), float("nan"), dtype=self.dtype, device=self.device)
             self.history["val_loss"].append(nan)
             self.history["val_score"].append(nan.clone())
             self.history["val_default_score"].append(nan.clone())
-            after_validation(self, due)
+            self.notify("on_validation_end")
             return
-        val_loss, val_score, default = evaluate_scores(
+        t, sizes = self.tensors, self.fold_sizes  # held-out folds of unequal sizes: per size
+        if sizes is None:
+            self._record_validation(*self.evaluate(t.x_val, t.y_val, self.w_val))
+        else:
+            self._record_validation(*sizes.evaluate(self))
+        if self.model.batch_norm:
+            improved = (self.stopper.best_epoch == self.epoch)[:, None]
+            self.best_stats.copy_(torch.where(improved, self.model.stats, self.best_stats))
+        self.notify("on_validation_end")
+
+    def evaluate(
+        self, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None, outputs=None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Validation loss, score and default score ``(P,)`` of the members on ``x, y``
+        (``outputs``: their outputs for ``x`` when already computed)."""
+        return evaluate_scores(
             self.model,
-            self.tensors.x_val,
-            self.tensors.y_val,
+            x,
+            y,
             loss_name=self.knobs.loss_name,
             loss_hypers=self.loss_hypers,
             slope=self.knobs.leaky_slope,
             stats=self.model.stats,
             metric=self.metric,
-            weight=self.w_val,
+            weight=weight,
             target_scale=target_scale(self.data),
+            outputs=outputs,
         )
-        self._record_validation(val_loss, val_score, default)
-        if self.model.batch_norm:
-            improved = (self.stopper.best_epoch == self.epoch)[:, None]
-            self.best_stats.copy_(torch.where(improved, self.model.stats, self.best_stats))
-        after_validation(self, due)
 
     # -- operations for callbacks (successive halving, PBT) ---------------------------
     def finish(self, mask: torch.Tensor) -> None:
@@ -349,7 +385,7 @@ def train_population(
     data,
     *,
     on_epoch: EpochCallback | None = None,
-    callbacks: Sequence[Callable[[PopulationTrainer], None]] = (),
+    callbacks: Sequence[Hook | Callable[[PopulationTrainer], None]] = (),
 ) -> PopulationResult:
     """Train ``configs`` (one shared structure) as one population on ``data``."""
     return PopulationTrainer(configs, data, on_epoch=on_epoch, callbacks=callbacks).run()

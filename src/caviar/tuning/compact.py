@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from caviar.training.fold_sizes import carry_order
 from caviar.training.trainer import PopulationTrainer
 
 
@@ -37,7 +38,7 @@ def compact(old: PopulationTrainer, keep: list[int]) -> PopulationTrainer:
     new.regularization.refresh()
     new.model.stats.copy_(old.model.stats.index_select(0, idx))
     new.best_stats.copy_(old.best_stats.index_select(0, idx))
-    new.global_step = old.global_step
+    new.snapshot_every = old.snapshot_every
     for name, v in old.schedule.params.items():
         new.schedule.params[name].copy_(v.index_select(0, idx))
     new.knobs.leaky_slope.copy_(old.knobs.leaky_slope.index_select(0, idx))
@@ -49,7 +50,7 @@ def compact(old: PopulationTrainer, keep: list[int]) -> PopulationTrainer:
         setattr(new, name, getattr(old, name).index_select(0, idx).clone())
     new.history = {k: [h.index_select(0, idx) for h in v] for k, v in old.history.items()}
     new.epoch = old.epoch
-    new._generator.set_state(old._generator.get_state())
+    carry_order(old, new, idx)  # shuffling generators and step counts (training/fold_sizes)
     new._refresh_knobs()
     new.member_ids = [old.member_ids[i] for i in keep]  # type: ignore[attr-defined]
     # the diagnostics of the rows kept: initialization checks, gradient norms so far

@@ -98,6 +98,7 @@ def _records(
     """Records of ``rows`` of a trainer whose best weights were restored; ``started`` and
     ``epoch_ends`` (``time.time()`` at the end of each epoch) give each member's start
     (its population's) and end (the end of its last epoch)."""
+    tuned: Any = trainer  # with the member_ids, pbt_log and stopped_by the search sets
     result = collect_results(trainer)
     model = trainer.model
     configs = getattr(model, "member_configs", None)
@@ -108,7 +109,7 @@ def _records(
             for g in ("optimizer", "loss", "penalty", "schedule")
             for k, v in getattr(trainer.knobs, g).items()
         }
-        out[trainer.member_ids[r]] = MemberRecord(
+        out[tuned.member_ids[r]] = MemberRecord(
             member=result.members[r],
             weights=model.member_tensors(r),  # copies: compaction overwrites the rows
             sizes=list(getattr(model, "sizes", [model.n_params, model.n_outputs])),
@@ -118,8 +119,8 @@ def _records(
             leaky_slope=float(trainer.knobs.leaky_slope[r]),
             loss_hypers={k: float(v[r]) for k, v in trainer.knobs.loss.items()},
             final_hypers=hypers,
-            pbt_log=trainer.pbt_log.get(trainer.member_ids[r], []),
-            stopped_by=trainer.stopped_by.get(trainer.member_ids[r]),
+            pbt_log=tuned.pbt_log.get(tuned.member_ids[r], []),
+            stopped_by=tuned.stopped_by.get(tuned.member_ids[r]),
             started=started,
             ended=epoch_ends[min(max(result.members[r].epochs_run, 1), len(epoch_ends)) - 1]
             if epoch_ends
@@ -141,17 +142,13 @@ def run_population(
     started = time.time()
     epoch_ends: list[float] = []
     trainer = PopulationTrainer(configs, data, callbacks=list(callbacks), on_epoch=on_epoch)
+    trainer.snapshot_every = None  # a search keeps no snapshot ensembles (its records do)
     trainer.member_ids = list(range(len(configs)))  # type: ignore[attr-defined]
     trainer.pbt_log = {}  # type: ignore[attr-defined]
     trainer.stopped_by = {}  # type: ignore[attr-defined]
     done: dict[int, MemberRecord] = {}
     for epoch in range(trainer.epochs):
-        trainer.epoch = epoch
-        trainer.train_epoch()
-        trainer.validate()
-        for cb in trainer.callbacks:
-            cb(trainer)
-        trainer._report()
+        trainer.run_epoch(epoch)  # train, validate, the hooks (caviar.training.hooks)
         epoch_ends.append(time.time())
         if not bool(trainer.alive.any()):
             break

@@ -30,6 +30,8 @@ from caviar.tuning import refit as refit_mod
 from caviar.tuning.cross_validation import cv_refit_records
 from caviar.tuning.executor import MemberRecord
 from caviar.tuning.metric_choice import default_choice
+from caviar.tuning.objectives import directions_of
+from caviar.tuning.pareto import pareto_trials, select_trial
 from caviar.tuning.plan import TunePlan
 from caviar.tuning.rebuild import rebuild
 from caviar.tuning.storage import decode_params
@@ -63,8 +65,33 @@ class TuneResult(ResultView):
     outputs: dict[str, Any] = field(default_factory=dict)  # the summary written, if any
     metric: str = "auto"  # train.metric / search.metric: what the trials are ranked by
     run_dir: str = ""  # the run directory (study.db, outputs)
+    objectives: list[str] = field(default_factory=list)  # search.objectives (several)
+    directions: list[str] = field(default_factory=list)  # their directions
 
     kind = "tune"
+
+    def pareto_front(self) -> list[Trial]:
+        """The trials on the Pareto front of ``objectives`` (none dominates another;
+        ``caviar.tuning.pareto``), best first objective first; with one objective the
+        best trial. Each trial's ``objectives`` attribute holds its values; its model is
+        :meth:`model_of`."""
+        if not self.objectives:
+            return [self.best]
+        return pareto_trials(self.trials, self.objectives, self.directions)
+
+    @property
+    def best_trials(self) -> list[Trial]:
+        """The Pareto front (:meth:`pareto_front`), as Optuna's ``study.best_trials``."""
+        return self.pareto_front()
+
+    def model_of(self, trial: Trial | int, data=None) -> TrainedModel:
+        """The model of ``trial`` (a trial or its number), e.g. another member of the
+        Pareto front: the final model's weights for the chosen trial, else trained again
+        from its stored record (``caviar.tuning.rebuild``, exactly the trial).
+        ``data``: the search's splits (default: loaded from the config's data section)."""
+        from caviar.tuning.trial_models import trial_model
+
+        return trial_model(self, trial, data)
 
     @property
     def best_trial(self) -> Trial:
@@ -107,6 +134,28 @@ class TuneResult(ResultView):
             "changes": [
                 {"trial": t["index"], **c} for t in self.trials for c in t.get("changes") or []
             ],
+            **self._objectives_summary(),
+        }
+
+    def _objectives_summary(self) -> dict[str, Any]:
+        """Several objectives: their names and directions, the select rule, the chosen
+        trial's values and the Pareto front (trial, values, params)."""
+        if not self.objectives:
+            return {}
+        space = self.plan.space
+        return {
+            "objectives": self.objectives,
+            "directions": self.directions,
+            "select": self.plan.settings.select,
+            "best_objectives": self.best.get("objectives"),
+            "pareto_front": [
+                {
+                    "trial": t.number,
+                    "objectives": t.get("objectives"),
+                    "params": decode_params(space, dict(t.params)),
+                }
+                for t in self.pareto_front()
+            ],
         }
 
 
@@ -140,6 +189,9 @@ def final_model(
     if not usable:
         raise CaviarError("no trial finished with a finite validation score")
     best = usable[0]
+    if s.objectives:  # several objectives: search.select's trial of the Pareto front
+        names = list(s.objectives)
+        best = select_trial(trials, names, directions_of(s), s.select) or best
     keep_n = max(s.ensemble_top_k, 1)
     chosen = [t for t in usable if t.get("structure") == best.get("structure")][:keep_n]
     records, rebuilt = records_for(chosen, kept, plan, plan.space, data, trials)

@@ -17,6 +17,7 @@ import math
 import torch
 
 from caviar.training.folds import fold_mean
+from caviar.training.hooks import TrainerCallback
 from caviar.training.validation_cadence import cadence_of
 
 
@@ -33,8 +34,9 @@ def rungs(min_epochs: int, eta: float, epochs: int) -> list[int]:
         i += 1
 
 
-class SuccessiveHalving:
-    """Callback: prune all but the best ``1/eta`` of the live members at every rung."""
+class SuccessiveHalving(TrainerCallback):
+    """Hook (``on_epoch_end``, :mod:`caviar.training.hooks`): prune all but the best
+    ``1/eta`` of the live members at every rung."""
 
     def __init__(self, min_epochs: int = 2, eta: float = 3.0) -> None:
         self.min_epochs = min_epochs

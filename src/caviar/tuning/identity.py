@@ -17,6 +17,7 @@ from typing import Any
 from caviar.config import validate_config
 from caviar.errors import CaviarError, CaviarWarning
 from caviar.serialize import json_safe
+from caviar.tuning.objectives import directions_of
 from caviar.tuning.plan import TunePlan
 from caviar.tuning.storage import TrialStore
 
@@ -39,7 +40,7 @@ def search_identity(plan: TunePlan) -> dict[str, Any]:
     }
     out.update({k: getattr(s, k) for k in IDENTITY_SETTINGS})
     # added only when used, so studies written before these settings existed still resume
-    for key in ("sampler", "enqueue"):
+    for key in ("sampler", "enqueue", "objectives"):
         if getattr(s, key):
             out[key] = getattr(s, key)
     if s.warm_start is not None:
@@ -60,7 +61,10 @@ def open_study(url: str, plan: TunePlan, identity: dict[str, Any], resume: bool)
     """The study at ``url`` for ``plan``, created if new; a study with trials needs
     ``resume``, and one run with another ``identity`` is refused (one line naming the
     first difference). Records the space's dimension kinds and, once, the identity."""
-    store = TrialStore(url, plan.name, create=True)
+    s = plan.settings
+    objectives = list(s.objectives) if s.objectives else None
+    directions = directions_of(s) if objectives else None
+    store = TrialStore(url, plan.name, create=True, objectives=objectives, directions=directions)
     try:
         return _checked(store, url, plan, identity, resume)
     except BaseException:
@@ -92,4 +96,15 @@ def _checked(
     store.set_meta("space", {d.path: d.kind for d in plan.space.dimensions})
     if stored is None:
         store.set_meta("search", identity)
+        if store.objectives:  # Optuna's plots label each objective's axis with its name
+            _name_objectives(store)
     return store
+
+
+def _name_objectives(store: TrialStore) -> None:
+    """Name the study's objectives (``study.set_metric_names``, experimental in Optuna)."""
+    from optuna.exceptions import ExperimentalWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        store.study.set_metric_names(list(store.objectives or []))

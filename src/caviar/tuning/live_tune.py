@@ -36,6 +36,7 @@ from pathlib import Path
 
 from caviar.errors import CaviarError
 from caviar.live_dir import OWNER, append_line, claim_live_dir, live_dir_of, owner_running
+from caviar.training.hooks import TrainerCallback
 from caviar.training.live import LiveControl, apply_change
 
 __all__ = [
@@ -156,7 +157,7 @@ def _means(values: list, by_trial: dict[int, list[int]]) -> list:
     return out
 
 
-class ReplayTrialChanges:
+class ReplayTrialChanges(TrainerCallback):
     """Callback: apply recorded changes (``changes[row]``: ``{"epoch", "path", "new"}``
     lists, ``row`` = the population row at its start) after the same epochs."""
 

@@ -11,7 +11,7 @@ metric is a decision, not a detail).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from caviar.training.scoring import AUTO, score_name
 
@@ -34,7 +34,7 @@ def default_choice(
         return None
 
     def key(t: dict[str, Any]) -> tuple[float, float, int]:
-        loss = t.get("val_loss")
+        loss = cast(float, t.get("val_loss"))
         return (-t["val_default_score"], loss if _finite(loss) else math.inf, t["index"])
 
     other = min(scored, key=key)

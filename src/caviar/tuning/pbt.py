@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from caviar.training.hooks import TrainerCallback
 from caviar.training.validation_cadence import cadence_of
 from caviar.tuning.space import Dimension
 
@@ -38,8 +39,9 @@ def settable(d: Dimension) -> tuple[str, str] | None:
     return (group, name) if d.per_member and group in GROUPS else None
 
 
-class PopulationBasedTraining:
-    """Callback: exploit (copy the best) and explore (perturb) every ``interval`` epochs."""
+class PopulationBasedTraining(TrainerCallback):
+    """Hook (``on_epoch_end``, :mod:`caviar.training.hooks`): exploit (copy the best)
+    and explore (perturb) every ``interval`` epochs."""
 
     def __init__(
         self,

@@ -118,7 +118,9 @@ def make_plan(config: str | Path | dict, overrides: dict[str, Any] | None = None
             f"config: '{next(iter(axes))}' is a list of values; in a tuning config put "
             "searched fields in [search.space]"
         )
-    apply_search_metric(raw, settings.metric)
+    # several objectives: the first is the metric every trial is scored (and halved) by
+    first = settings.objectives[0] if settings.objectives else None
+    apply_search_metric(raw, settings.metric or first)
     apply_search_cv(raw, settings.cv)
     base_cfg = expand_configs(raw)[0]
     space = parse_space(settings.space, raw)

@@ -40,6 +40,7 @@ from typing import Any
 import torch
 
 from caviar.config import RunConfig, validate_config
+from caviar.training.hooks import TrainerCallback
 from caviar.training.population import group_by_structure
 from caviar.tuning.executor import MemberRecord, run_population
 from caviar.tuning.live_tune import ReplayTrialChanges
@@ -48,7 +49,7 @@ from caviar.tuning.space import SearchSpace
 from caviar.tuning.storage import decode_params
 
 
-class StopAfter:
+class StopAfter(TrainerCallback):
     """Callback: finish member ``m`` (a ``trainer.member_ids`` entry) once it has run
     ``epochs[m]`` epochs; members not in ``epochs`` are left alone."""
 
@@ -84,7 +85,7 @@ def _changes(members: list[dict[str, Any]]) -> ReplayTrialChanges:
 
 
 def _replayable(t: dict[str, Any], by_index: dict[int, dict[str, Any]]) -> bool:
-    pop = t.get("population")
+    pop = t.get("population") or []
     return bool(t.get("pbt")) and bool(pop) and all(int(i) in by_index for i in pop)
 
 

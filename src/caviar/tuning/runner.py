@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from caviar.api import load_data_for
 from caviar.arguments import check_path, check_prepared
@@ -30,10 +30,12 @@ from caviar.progress import logger, trial_progress
 from caviar.run_dir import read_marker
 from caviar.training.callbacks import Callback
 from caviar.training.folds import check_fold_data
+from caviar.training.hooks import Hook
 from caviar.tuning.cross_validation import CrossValidatedExecutor
 from caviar.tuning.dispatch import ExecutorSpec, make_executor
 from caviar.tuning.final_model import TuneResult
 from caviar.tuning.halving import SuccessiveHalving
+from caviar.tuning.objectives import check_objectives_task
 from caviar.tuning.pbt import PopulationBasedTraining
 from caviar.tuning.plan import TunePlan, check_config, make_plan
 from caviar.tuning.search import Progress, SearchContext, round_rng, run_search
@@ -82,7 +84,7 @@ def tune(
     data: PreparedData | None = None,
     module: Callable | None = None,
     outputs: bool = True,
-    callbacks: Sequence[Callable | Callback] = (),
+    callbacks: Sequence[Hook | Callback | Callable] = (),
     live_dir: str | Path | None = None,
     verbose: int = 1,
 ) -> TuneResult:
@@ -100,8 +102,10 @@ def tune(
     on_progress, on_epoch, plan : progress hooks; an already made :class:`TunePlan`.
     executor, data, module : ``"local"``, ``"ray"`` or an :class:`ExecutorSpec`; splits;
         a factory ``module(model_cfg) -> nn.Module``.
-    callbacks, live_dir : ``fn(study, trial)`` and/or :class:`Callback` objects
-        (:mod:`caviar.tuning.tune_callbacks`); panda mode (:mod:`.live_tune`).
+    callbacks, live_dir : :class:`~caviar.training.hooks.Hook` s (the protocol
+        :func:`caviar.train` calls too), Keras-style :class:`Callback` s and/or Optuna-style
+        ``fn(study, trial)`` (:mod:`caviar.tuning.tune_callbacks`); panda mode
+        (:mod:`.live_tune`).
     verbose : int
         1 draws a bar over the trials (done / total, best, ETA) unless ``on_progress``
         is given, 0 nothing; the ``caviar`` logger gets the messages.
@@ -128,6 +132,7 @@ def tune(
     data = _search_data(base_cfg, data)
     strategy, total, batch = _budget(plan, data)
     hooks, runner_executor = _connect(base_cfg, executor, callbacks, live_dir)
+    hooks.begin()  # on_train_begin
     try:
         result = _run_with_bar(
             verbose, plan=plan, data=data, strategy=strategy, total=total, batch=batch,
@@ -169,7 +174,7 @@ def _resumed_name(plan: TunePlan, out, resume: bool) -> TunePlan:
     return dataclasses.replace(plan, name=recorded) if isinstance(recorded, str) else plan
 
 
-def _is_path(config) -> bool:
+def _is_path(config: object) -> TypeGuard[str | Path]:
     return isinstance(config, (str, Path))
 
 
@@ -204,6 +209,7 @@ def _budget(plan: TunePlan, data: PreparedData) -> tuple[Strategy, int | None, i
     if grid_size is not None and total is not None:
         total = min(total, grid_size)
     batch = batch_size(s) if grid_size is None else min(batch_size(s), total or grid_size)
+    check_objectives_task(s, data.task)  # search.objectives: metrics of this task
     first = strategy.suggest(space, [], min(batch, total or batch), round_rng(s.seed, 0))
     for p in first:
         check_config(validate_config(space.apply(plan.base, p), "search"), data.task)

@@ -20,7 +20,8 @@ each a function reading and changing one :class:`SearchState`
 3. :func:`wait_and_fill_gaps`: trials another live process claimed are waited for,
    and the indices of the trial budget it claimed and left unfinished are run too.
 4. :func:`finish`: the ranked trials give the final model
-   (:mod:`caviar.tuning.final_model`).
+   (:mod:`caviar.tuning.final_model`); with several objectives the trials are ranked
+   by their Pareto front first (:mod:`caviar.tuning.pareto`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from caviar.trial import Trial
 from caviar.tuning.background import BackgroundStore
 from caviar.tuning.final_model import TuneResult, final_model
 from caviar.tuning.identity import open_study, search_identity
+from caviar.tuning.objectives import directions_of
+from caviar.tuning.pareto import rank_by_front
 from caviar.tuning.search_round import round_rng, run_round
 from caviar.tuning.search_state import Progress, SearchContext, SearchStart, SearchState
 from caviar.tuning.storage import TrialStore, sqlite_path
@@ -161,6 +164,10 @@ def finish(state: SearchState, trials: list[Trial]) -> TuneResult:
     """The result: the ranked ``trials``, the final model built from them and the
     kept member records, its scores and the search's timings and traces."""
     ctx = state.ctx
+    s = ctx.plan.settings
+    names, directions = list(s.objectives or []), directions_of(s)
+    if names:  # several objectives: the Pareto front first (caviar.tuning.pareto)
+        trials = rank_by_front(trials, names, directions)
     final = final_model(trials, state.kept, ctx.plan, ctx.data)
     busy = state.busy_seconds
     return TuneResult(
@@ -183,4 +190,6 @@ def finish(state: SearchState, trials: list[Trial]) -> TuneResult:
         task=ctx.data.task,
         rebuilt=final.rebuilt,
         metric=ctx.plan.base_config().train.metric,
+        objectives=names,
+        directions=directions if names else [],
     )

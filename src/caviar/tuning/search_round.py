@@ -26,9 +26,12 @@ from caviar.config import RunConfig, validate_config
 from caviar.errors import CaviarError
 from caviar.tuning.executor import MemberRecord, plan_populations
 from caviar.tuning.executor_protocol import PopulationJob
+from caviar.tuning.objective_values import measure
 from caviar.tuning.plan import check_config
 from caviar.tuning.search_state import SearchState
 from caviar.tuning.storage import decode_params
+from caviar.tuning.storage_records import study_values
+from caviar.tuning.strategies.base import History, Score
 from caviar.tuning.trials import (
     failed_record,
     pbt_record,
@@ -86,18 +89,20 @@ def suggest_and_claim(state: SearchState, number: int) -> tuple[Round, list[int]
     return Round(number, lo, suggestions), mine
 
 
-def _history(state: SearchState, lo: int) -> list[tuple[dict, float]]:
-    """The (params, score) of trials ``0 .. lo - 1`` the strategy sees: all of them
+def _history(state: SearchState, lo: int) -> History:
+    """The (params, score) of trials ``0 .. lo - 1`` the strategy sees (with several
+    objectives the score is the tuple of their values): all of them
     (``({}, nan)`` where unknown), or for an adaptive strategy the finished ones, once
     every trial another live process claimed before ``lo`` has finished."""
     space, adaptive = state.ctx.plan.space, state.ctx.strategy.adaptive
-    known: dict[int, tuple[dict, float]] = {}
+    known: dict[int, tuple[dict, Score]] = {}
     if state.store is not None:
         if adaptive:
             while state.store.pending_elsewhere(list(range(lo))):
                 time.sleep(0.5)
+        names = state.ctx.plan.settings.objectives
         known = {
-            i: (decode_params(space, t.params), stored_value(t))
+            i: (decode_params(space, t.params), study_values(t) if names else stored_value(t))
             for i, t in state.store.finished().items()
         }
     known.update(state.local)
@@ -172,6 +177,13 @@ def _record_trained(
         trial_record(i, round_.number, round_.params(i), r, idx, pbt)
         for i, r in zip(idx, recs, strict=True)
     ]
+    names = plan.settings.objectives
+    if names:  # several objectives: each measured on the member alone
+        data = state.ctx.data
+        rows = [
+            row.with_attrs(objectives=measure(list(names), row, r, data))
+            for row, r in zip(rows, recs, strict=True)
+        ]
     rows = state.ctx.hooks.population_end(idx, recs, rows)  # panda mode, on_population_end
     state.record(rows)
     for i, r, row in zip(idx, recs, rows, strict=True):

@@ -24,9 +24,11 @@ from caviar.trial import Trial
 from caviar.tuning.background import BackgroundStore
 from caviar.tuning.executor import MemberRecord
 from caviar.tuning.executor_protocol import Executor
+from caviar.tuning.objective_values import stored_objectives
 from caviar.tuning.plan import TunePlan
 from caviar.tuning.storage import TrialStore
 from caviar.tuning.strategies import Strategy
+from caviar.tuning.strategies.base import Score
 from caviar.tuning.tune_callbacks import TuneHooks
 
 Progress = Callable[[dict[str, Any]], None]
@@ -117,7 +119,7 @@ class SearchState:
     best_trial: float = -math.inf  # best score of a finished trial so far
     epoch_trace: list[tuple[float, float]] = field(default_factory=list)  # (seconds, best)
     trial_trace: list[tuple[float, float]] = field(default_factory=list)  # (seconds, best)
-    local: dict[int, tuple[dict, float]] = field(default_factory=dict)  # params, score
+    local: dict[int, tuple[dict, Score]] = field(default_factory=dict)  # params, score
     kept: dict[int, MemberRecord] = field(default_factory=dict)  # top records (weights)
     # populations may report epochs from several threads
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -147,8 +149,10 @@ class SearchState:
         """Hand finished trials to the study (now, or to the background writer) and count
         them done."""
         self.started.rows += len(rows)
-        for r in rows:
-            self.local[r.number] = (dict(r.params), r.value)
+        names = self.ctx.plan.settings.objectives
+        for r in rows:  # what the strategy sees: the score, or the objectives' values
+            score = tuple(stored_objectives(r, list(names))) if names else r.value
+            self.local[r.number] = (dict(r.params), score)
         if self.store is not None:
             self.storage_seconds += self.store.write(self.ctx.plan.space, rows)
         elif self.writer.store is None and self.writer.error is not None:  # type: ignore[union-attr]

@@ -7,6 +7,8 @@
     trials = 64                # budget in configurations (and/or time_budget seconds)
     seed = 0
     metric = "roc_auc"         # what trials are ranked by (default: accuracy or R²)
+    objectives = ["accuracy", "n_params"]  # several objectives: a Pareto front
+    select = "knee"            # which trial of the front is the final model
     cv = 5                     # k-fold cross-validation: score = mean over the folds
     [search.halving]           # successive halving inside each population
     min_epochs = 2             # first rung r; rungs r, r*eta, r*eta^2, ...
@@ -24,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from caviar.config.load import format_validation_error
 from caviar.config.strict import refuse_bool_numbers, seed_field
 from caviar.errors import CaviarError
+from caviar.tuning.objectives import check_objectives
 from caviar.tuning.strategies.sampler_args import check_sampler_args
 
 MAX_TRIALS = 10**7  # beyond this a budget is a typo: no study of that size fits on disk
@@ -83,6 +86,18 @@ class SearchSettings(_Section):
         "strategies see before this search's own (caviar tune --from)",
     )
     metric: str | None = Field(default=None, description="train.metric for every trial")
+    objectives: list[str] | None = Field(
+        default=None,
+        description="several objectives (a multi-objective study, caviar.tuning.objectives): "
+        "a metric first, then metrics, loss, n_params, flops or predict_ms",
+    )
+    directions: list[Literal["maximize", "minimize"]] | None = Field(
+        default=None, description="one per objective (default: each objective's own)"
+    )
+    select: Literal["first_objective", "knee"] = Field(
+        default="first_objective",
+        description="the final model among the Pareto front (caviar.tuning.pareto)",
+    )
     cv: int | None = Field(default=None, ge=2, description="k folds of train+val (train.cv)")
     trials: int | None = Field(
         default=None, ge=1, le=MAX_TRIALS, description="configurations to try (at most 10^7)"
@@ -162,6 +177,7 @@ def parse_settings(raw: Any, overrides: dict[str, Any] | None = None) -> SearchS
             "search: with cv the final model is refit on train+validation (refit = 'train_val')"
         )
     check_strategy_inputs(s)
+    check_objectives(s)
     if s.halving is not None and s.pbt is not None:
         raise CaviarError("search: halving and pbt cannot both be enabled (choose one)")
     if s.strategy != "grid" and s.trials is None and s.time_budget is None:

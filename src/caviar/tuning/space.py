@@ -233,7 +233,8 @@ def parse_space(table: Any, base: dict[str, Any]) -> SearchSpace:
     """
     if not isinstance(table, dict) or not table:
         raise CaviarError("search.space: expected a table of 'field.path' = { kind = [...] }")
-    dims, funnels = [], []
+    dims: list[Dimension] = []
+    funnels: list[tuple[str, list[int]]] = []
     for path, spec in table.items():
         if is_funnel(spec):  # bg-network-design: three dimensions (tuning/funnel.py)
             parts = funnel_specs(path, spec)

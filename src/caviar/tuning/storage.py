@@ -78,10 +78,21 @@ def sqlite_path(url: str) -> Path | None:
 # what a search holds does not grow with the trials it finished
 WRITTEN_CACHE = 500
 
+
 class TrialStore(Claims):
     """One Optuna study holding the trials of one tuning run."""
 
-    def __init__(self, url: str, study_name: str, *, create: bool) -> None:
+    def __init__(
+        self,
+        url: str,
+        study_name: str,
+        *,
+        create: bool,
+        objectives: list[str] | None = None,
+        directions: list[str] | None = None,
+    ) -> None:
+        """``objectives`` and ``directions``: a multi-objective study's objective names
+        (the order of each trial's values) and their directions (``search.objectives``)."""
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -101,7 +112,7 @@ class TrialStore(Claims):
                     self.study = optuna.create_study(
                         storage=storage,
                         study_name=study_name,
-                        direction="maximize",
+                        **({"directions": directions} if objectives else {"direction": "maximize"}),
                         load_if_exists=True,
                     )
                 else:
@@ -113,6 +124,7 @@ class TrialStore(Claims):
         except Exception as e:  # noqa: BLE001 - any driver/connection failure, one line
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise CaviarError(f"cannot open storage {url}: {first}") from None
+        self.objectives = list(objectives) if objectives else None
         self.storage = storage  # the RDBStorage itself (the study wraps it in a cache)
         if path is not None:
             _sqlite_wal(storage)
@@ -190,7 +202,7 @@ class TrialStore(Claims):
         """Add one population's finished trials; returns the seconds it took."""
         start = time.perf_counter()
         dists = {d.path: distribution(d) for d in space.dimensions}
-        trials = [frozen_trial(r, space, dists) for r in records]
+        trials = [frozen_trial(r, space, dists, self.objectives) for r in records]
         with self.locked():
             ids = self._add_all(trials)
         if ids is not None and self._caching:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
@@ -23,6 +25,14 @@ class Claims:
     """The claim methods of :class:`caviar.tuning.storage.TrialStore` (which provides
     ``locked``, ``fast``, ``storage``, ``study_id``, ``finished`` and
     ``finished_indices``)."""
+
+    # what the host class provides (annotations only: nothing defined here)
+    fast: Any  # the SQL fast path (caviar.tuning.storage_sql), or None
+    storage: Any  # optuna's RDBStorage
+    study_id: int
+    locked: Callable[[], AbstractContextManager[None]]
+    finished: Callable[[], dict[int, Any]]
+    finished_indices: Callable[[], set[int]]
 
     def claim(self, indices: list[int]) -> list[int]:
         """Claim the indices that are neither finished nor claimed by a live process

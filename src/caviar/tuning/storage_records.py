@@ -8,7 +8,10 @@ A caviar record (``caviar.tuning.runner._trial_record``) becomes one
   for diverged and failed ones (and for a complete one without a finite score);
 * ``value``: the validation score (higher is better) at the member's best epoch, the
   weights it ends with (``caviar`` restores the best epoch). A pruned trial keeps it
-  too, as Optuna's own pruned trials keep a value (their last report);
+  too, as Optuna's own pruned trials keep a value (their last report). A search with
+  several objectives (``search.objectives``) stores ``values`` instead: each objective
+  in its own units, in objective order (``caviar.tuning.objective_values``), the study
+  created with their ``directions``; a complete trial missing one is ``FAIL``;
 * ``intermediate_values``: the validation score of every epoch run, step = epoch
   (1-based, like ``history.csv``), so ``plot_intermediate_values``, the dashboard's
   curves and Optuna's pruners see the curve;
@@ -33,7 +36,7 @@ import datetime
 import json
 import math
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from caviar.serialize import json_safe
 from caviar.trial import Trial
@@ -79,8 +82,14 @@ def local_datetime(seconds: float | None) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(seconds if seconds else time.time())
 
 
-def frozen_trial(r: Trial | dict[str, Any], space: SearchSpace, dists: dict[str, Any]):
-    """The Optuna trial of one record (see the module docstring)."""
+def frozen_trial(
+    r: Trial | dict[str, Any],
+    space: SearchSpace,
+    dists: dict[str, Any],
+    objectives: list[str] | None = None,
+):
+    """The Optuna trial of one record (see the module docstring); ``objectives``: the
+    names of a multi-objective study's values, in order."""
     import optuna
     from optuna.trial import TrialState
 
@@ -88,15 +97,16 @@ def frozen_trial(r: Trial | dict[str, Any], space: SearchSpace, dists: dict[str,
         r = r.record()
 
     state = TrialState[STATES.get(r["status"], "FAIL")]
-    value = r.get("val_score")
-    ok = isinstance(value, (int, float)) and math.isfinite(value) and state != TrialState.FAIL
+    values = _values(r, objectives)
+    ok = values is not None and all(math.isfinite(v) for v in values)
+    ok = ok and state != TrialState.FAIL
     if state == TrialState.COMPLETE and not ok:
         state = TrialState.FAIL
     history = r.get("history") or {}
     curve = history.get("val_score") or []
     trial = optuna.trial.create_trial(
         state=state,
-        value=float(value) if ok else None,
+        values=values if ok else None,
         params=encode_params(space, r["params"]),
         distributions=dists,
         user_attrs=user_attrs(r),
@@ -107,6 +117,38 @@ def frozen_trial(r: Trial | dict[str, Any], space: SearchSpace, dists: dict[str,
     trial.datetime_start = local_datetime(r.get("started"))
     trial.datetime_complete = max(local_datetime(r.get("ended")), trial.datetime_start)
     return trial
+
+
+def _values(r: dict[str, Any], objectives: list[str] | None) -> list[float] | None:
+    """The trial's study values: its validation score, or each objective's value."""
+    if objectives:
+        table = r.get("objectives") or {}
+        got = [table.get(n) for n in objectives]
+        numbers = [float(v) for v in got if _number(v)]
+        return numbers if len(numbers) == len(got) else None
+    value = r.get("val_score")
+    return [float(value)] if _number(value) else None
+
+
+def _number(v: Any) -> TypeGuard[float]:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def study_score(t) -> float:
+    """A stored Optuna trial's caviar score (higher is better; NaN when it has none): its
+    value, or in a multi-objective study its ``val_score`` attribute (the first
+    objective as caviar ranks it; ``t.value`` is not defined there)."""
+    values = t.values
+    if values is not None and len(values) == 1:
+        return float(values[0])
+    score = t.user_attrs.get("val_score") if values is not None else None
+    return float(score) if _number(score) else math.nan
+
+
+def study_values(t) -> tuple[float, ...]:
+    """A stored Optuna trial's objective values (NaN each when it has none)."""
+    n = len(t.user_attrs.get("objectives") or {}) or 1
+    return tuple(float(v) for v in t.values) if t.values is not None else (math.nan,) * n
 
 
 def user_attrs(r: dict[str, Any]) -> dict[str, Any]:

@@ -181,10 +181,15 @@ class FastSQL:
                 m.TrialUserAttributeModel: [],
             }
             for tid, t in zip(tids, trials, strict=True):
-                if t.value is not None:
-                    stored, kind = value_model.value_to_stored_repr(t.value)
+                for objective, v in enumerate(t.values or []):  # one row per objective
+                    stored, kind = value_model.value_to_stored_repr(v)
                     rows[value_model].append(
-                        {"trial_id": tid, "objective": 0, "value": stored, "value_type": kind}
+                        {
+                            "trial_id": tid,
+                            "objective": objective,
+                            "value": stored,
+                            "value_type": kind,
+                        }
                     )
                 for step, v in t.intermediate_values.items():
                     stored, kind = step_model.intermediate_value_to_stored_repr(v)

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import time
 
+from caviar.training.hooks import TrainerCallback
+
 STOPPED_BY = "time_budget"
 
 
-class TimeBudget:
-    """Callback: finish every live member once ``time.time()`` is past ``deadline``."""
+class TimeBudget(TrainerCallback):
+    """Hook (``on_epoch_end``, :mod:`caviar.training.hooks`): finish every live member
+    once ``time.time()`` is past ``deadline``."""
 
     def __init__(self, deadline: float) -> None:
         self.deadline = float(deadline)

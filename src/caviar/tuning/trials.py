@@ -121,8 +121,11 @@ def rank_key(t: Trial | dict[str, Any]) -> tuple[float, float, int]:
 
 
 def stored_value(t) -> float:
-    """An Optuna trial's objective value (the validation score), NaN when it has none."""
-    return float(t.value) if t.value is not None else float("nan")
+    """An Optuna trial's validation score (its value; in a multi-objective study its
+    ``val_score`` attribute), NaN when it has none."""
+    from caviar.tuning.storage_records import study_score
+
+    return study_score(t)
 
 
 def trim_kept(kept: dict[int, MemberRecord], n: int) -> None:

@@ -1,21 +1,29 @@
 """The callbacks of :func:`caviar.tune` and panda mode, seen from the search loop.
 
-``caviar.tune(callbacks=[...])`` takes one list of two kinds, told apart per item:
+``caviar.tune(callbacks=[...])`` takes one list of three kinds, told apart per item and
+each made a hook of the one protocol both trainers call (:mod:`caviar.training.hooks`):
 
-* :class:`caviar.training.callbacks.Callback` objects (Keras's hook names):
+* :class:`caviar.training.hooks.Hook` objects, as they are: the same object works with
+  :func:`caviar.train` (``state.kind`` says which; ``state.members`` are trial indices
+  here, ``state.study`` and ``state.frozen`` the study and the Optuna trial in
+  ``on_trial_complete``);
+* :class:`caviar.training.callbacks.Callback` objects (Keras's hook names, through
+  its ``KerasAdapter``):
   ``on_epoch_end(epoch, logs)`` after each epoch of a population (``logs.members``:
   the trial indices of its rows; ``logs.stop(trials)`` stops them: they end ``pruned``
   and are stored as Optuna ``PRUNED`` trials), ``on_population_end(logs)`` once a
   population finished (each trial's numbers at its best epoch) and
   ``on_trial_complete(trial)`` with caviar's :class:`~caviar.trial.Trial` once it is
   in the study (as it reads back: ``number`` the trial index, ``value`` its score);
-* plain functions ``fn(study, trial)``, Optuna's ``callbacks=`` (:mod:`.trial_callbacks`).
+* plain functions ``fn(study, trial)``, Optuna's ``callbacks=`` (through
+  :class:`~caviar.tuning.trial_callbacks.OptunaAdapter`).
 
 With ``search.cv = k`` a trial trains as ``k`` rows (its folds): ``logs.members``
 names each fold's trial (``[0, 0, 0, 1, 1, 1, ...]``) and stopping a trial stops its
 folds. For each stored trial the callbacks are called in the list's order. Populations that
-train side by side (threads) call the Keras hooks one at a time (one lock). With the
-Ray executor the epochs run in other processes: an ``on_epoch_end`` callback is refused
+train side by side (threads) call the hooks one at a time (one lock). ``on_train_begin``
+and ``on_train_end`` frame the search. With the Ray executor the epochs run in other
+processes: an ``on_epoch_end`` callback (or any hook called during an epoch) is refused
 there (``on_population_end`` and ``on_trial_complete`` run here).
 
 :class:`TuneHooks` also holds panda mode's per-population controls
@@ -33,27 +41,41 @@ from typing import Any
 
 from caviar.errors import CaviarError
 from caviar.live_dir import append_progress
-from caviar.training.callbacks import Callback, end_logs, epoch_hook
+from caviar.training.callbacks import Callback, KerasAdapter
 from caviar.training.cross_validation import fold_rows
+from caviar.training.hooks import (
+    EPOCH_HOOKS,
+    Hook,
+    HookState,
+    notify,
+    notify_trial,
+    population_hooks,
+)
 from caviar.trial import Trial
 from caviar.tuning.live_tune import TrialControl
 from caviar.tuning.storage_records import stored_trial
-from caviar.tuning.trial_callbacks import stored_trials
+from caviar.tuning.trial_callbacks import OptunaAdapter, stored_trials
 
 
-def _overrides(cb: Callback, hook: str) -> bool:
-    return getattr(type(cb), hook) is not getattr(Callback, hook)
+def as_hook(callback: Hook | Callback | Callable) -> Hook:
+    """One item of ``callbacks`` as a hook: a Hook as it is, a Keras-style Callback or an
+    Optuna-style function through its adapter."""
+    if isinstance(callback, Hook):
+        return callback
+    return KerasAdapter(callback) if isinstance(callback, Callback) else OptunaAdapter(callback)
 
 
 def check_callbacks(callbacks: Sequence[Any]) -> list:
-    """The list as given, each item a :class:`Callback` or a callable (else CaviarError)."""
-    if isinstance(callbacks, (str, bytes, dict, Callback)) or not isinstance(callbacks, Sequence):
+    """The list as given, each item a :class:`~caviar.training.hooks.Hook`, a
+    :class:`Callback` or a callable (else CaviarError)."""
+    single = (str, bytes, dict, Callback, Hook)
+    if isinstance(callbacks, single) or not isinstance(callbacks, Sequence):
         raise CaviarError(f"callbacks must be a list, got {type(callbacks).__name__}")
     for cb in callbacks:
-        if not isinstance(cb, Callback) and not callable(cb):
+        if not isinstance(cb, (Callback, Hook)) and not callable(cb):
             raise CaviarError(
                 f"callbacks: {type(cb).__name__} is neither a caviar.training.callbacks."
-                "Callback nor a function fn(study, trial)"
+                "Callback, a caviar.training.hooks.Hook nor a function fn(study, trial)"
             )
     return list(callbacks)
 
@@ -64,7 +86,7 @@ class TuneHooks:
 
     def __init__(
         self,
-        callbacks: Sequence[Callback | Callable] = (),
+        callbacks: Sequence[Hook | Callback | Callable] = (),
         *,
         live_dir: str | Path | None = None,
         executor: str = "local",
@@ -72,12 +94,13 @@ class TuneHooks:
     ) -> None:
         self.callbacks = check_callbacks(callbacks)
         self.folds = folds  # search.cv = k: k rows (folds) per trial, configuration-major
-        self.keras = [cb for cb in self.callbacks if isinstance(cb, Callback)]
+        self.hooks = [as_hook(cb) for cb in self.callbacks]
         self.remote = executor != "local"
-        if self.remote and any(_overrides(cb, "on_epoch_end") for cb in self.keras):
+        if self.remote and any(h.listens(n) for h in self.hooks for n in EPOCH_HOOKS):
             raise CaviarError(
                 f"on_epoch_end callbacks need the local executor (the {executor} executor "
-                "trains populations in other processes)"
+                "trains populations in other processes; so do on_batches_end and "
+                "on_validation_end)"
             )
         self.live = Path(live_dir) if live_dir is not None else None
         self.lock = threading.Lock()
@@ -92,10 +115,11 @@ class TuneHooks:
     @property
     def reads_study(self) -> bool:
         """Whether a callback reads stored trials (the study is then written at once)."""
-        return any(
-            not isinstance(cb, Callback) or _overrides(cb, "on_trial_complete")
-            for cb in self.callbacks
-        )
+        return any(h.listens("on_trial_complete") for h in self.hooks)
+
+    def begin(self) -> None:
+        """The search starts: every ``on_train_begin``."""
+        notify(self.hooks, "on_train_begin", HookState("tune"))
 
     def population_callbacks(self, indices: list[int], round_: int) -> list:
         """The trainer callbacks of a population of trials ``indices`` (first in its list)."""
@@ -107,8 +131,8 @@ class TuneHooks:
         if self.live is not None and not self.remote:
             control = TrialControl(self.live, rows, number, round_)
             out.append(control)
-        if self.keras and not self.remote:
-            out.append(epoch_hook(self.keras, number, rows, self.lock))
+        if not self.remote:
+            out += population_hooks(self.hooks, number, rows, "tune", self.lock)
         self._populations[tuple(indices)] = (number, control)
         return out
 
@@ -128,11 +152,11 @@ class TuneHooks:
                         records[i].changes = changes
         if self.live is not None:
             append_progress(self.live, {"population_end": number})
-        if records is not None and self.keras:
-            logs = end_logs(number, list(indices), [r.member for r in records])
+        if records is not None and self.hooks:
+            results = [r.member for r in records]
+            state = HookState("tune", None, number, list(indices), results)
             with self.lock:
-                for cb in self.keras:
-                    cb.on_population_end(logs)
+                notify(self.hooks, "on_population_end", state)
         return rows
 
     def recorded(self, store, rows: list[Trial]) -> None:
@@ -146,13 +170,11 @@ class TuneHooks:
             return
         with self.lock:
             for trial in stored_trials(store, rows):
-                record = stored_trial(trial)  # the Keras-style hook: caviar's record
-                for cb in self.callbacks:
-                    if isinstance(cb, Callback):
-                        cb.on_trial_complete(record)
-                    else:
-                        cb(store.study, trial)
+                state = HookState("tune", study=store.study, frozen=trial)
+                notify_trial(self.hooks, stored_trial(trial), state)  # caviar's record
 
     def done(self) -> None:
+        """The search ended: the watch's last line, then every ``on_train_end``."""
         if self.live is not None:
             append_progress(self.live, {"done": True})
+        notify(self.hooks, "on_train_end", HookState("tune"))

@@ -12,13 +12,12 @@ vouches for.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from caviar.errors import CaviarError
-from caviar.run_dir import study_storage_url
+from caviar.run_dir import read_only_storage, study_storage_url
 from caviar.tuning.space import SearchSpace
-from caviar.tuning.storage_records import decode_params
+from caviar.tuning.storage_records import decode_params, study_score
 from caviar.tuning.strategies.base import History
 
 
@@ -48,25 +47,14 @@ def load_prior(run: str | Path, space: SearchSpace) -> History:
         for t in study.get_trials(deepcopy=False)
         if t.state.is_finished() and "index" in t.user_attrs
     }
-    return [
-        (decode_params(space, t.params), float(t.value) if t.value is not None else math.nan)
-        for _, t in sorted(trials.items())
-    ]
+    return [(decode_params(space, t.params), study_score(t)) for _, t in sorted(trials.items())]
 
 
 def _open(url: str, where: str):
     """The run's one study, read-only (no table is created)."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        storage = optuna.storages.RDBStorage(
-            url, skip_table_creation=True, skip_compatibility_check=True
-        )
-        names = [s.study_name for s in storage.get_all_studies()]
-    except Exception as e:  # noqa: BLE001 - any driver/schema failure, one line
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CaviarError(f"{where}: cannot open its study {url}: {first}") from None
+    storage, names = read_only_storage(url, f"{where}: cannot open its study {url}")
     if len(names) != 1:
         raise CaviarError(f"{where}: {url} holds {len(names)} studies, expected one")
     return optuna.load_study(study_name=names[0], storage=storage)

@@ -20,6 +20,8 @@ from caviar.training.augment.image import ImageWarp
 from caviar.training.augment.interpolate import ClassPartners, interpolate
 from caviar.training.augment.signal import SignalShift
 
+__all__ = ["Augmenter"]
+
 
 class Augmenter:
     """Augments a training batch for every member (see the module docstring)."""
@@ -76,7 +78,7 @@ class Augmenter:
     def active(self) -> bool:
         return self.use_noise or self.use_interp or self.use_warp
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor, counter: int) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, counter: rnd.Counter) -> torch.Tensor:
         k, seeds = self.knobs, self.seeds
         if self.use_interp:
             x = interpolate(x, y, self.x_train, self.partners, k["interpolate"], seeds, counter)

@@ -67,7 +67,7 @@ class ImageWarp:
         shift: torch.Tensor,
         rotate: torch.Tensor,
         seeds: torch.Tensor,
-        counter: int,
+        counter: rnd.Counter,
         scale: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``x`` ``(B, F)`` or ``(P, B, F)`` -> ``(P, B, F)``; ``scale``: :mod:`.scale`."""

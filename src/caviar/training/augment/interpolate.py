@@ -41,7 +41,7 @@ def interpolate(
     partners: ClassPartners,
     strength: torch.Tensor,
     seeds: torch.Tensor,
-    counter: int,
+    counter: rnd.Counter,
 ) -> torch.Tensor:
     """Move each example toward a same-class partner; returns ``(P, B, F)``."""
     P, B = strength.shape[0], y.shape[-1]

@@ -18,7 +18,7 @@ from caviar.nn import random as rnd
 
 
 def scale_factors(
-    seeds: torch.Tensor, counter: int, batch: int, scale: torch.Tensor, dtype: torch.dtype
+    seeds: torch.Tensor, counter: rnd.Counter, batch: int, scale: torch.Tensor, dtype: torch.dtype
 ) -> torch.Tensor:
     """Zoom factors ``(P, batch)``: ``1 + u * scale_p`` with ``u ~ U(-1, 1)`` per example."""
     u = rnd.uniform(seeds, rnd.STREAM_AUG_SCALE, counter, (batch,), dtype=dtype) * 2 - 1

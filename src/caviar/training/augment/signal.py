@@ -24,7 +24,12 @@ class SignalShift:
         self.mean, self.std = mean, std
 
     def __call__(
-        self, x: torch.Tensor, shift: torch.Tensor, rotate: torch.Tensor, seeds, counter: int
+        self,
+        x: torch.Tensor,
+        shift: torch.Tensor,
+        rotate: torch.Tensor,
+        seeds,
+        counter: rnd.Counter,
     ) -> torch.Tensor:
         """``x`` ``(B, F)`` or ``(P, B, F)`` -> ``(P, B, F)`` (``rotate`` must be 0)."""
         P = shift.shape[0]

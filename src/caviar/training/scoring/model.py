@@ -22,6 +22,7 @@ def _score(
     m = get_metric(metric, task)
     if m is None:  # weighted auto: accuracy or R² with the weights
         m = get_metric("accuracy" if task == "classification" else "r2", task)
+    assert m is not None  # a named metric is never None
     target = torch.as_tensor(np.array(y))
     if task == "classification":
         target = target.long()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from caviar.tuning.objectives import directions_of
 from caviar.tuning.space import SearchSpace
 from caviar.tuning.strategies.base import History, Strategy
 from caviar.tuning.strategies.coarse_to_fine import CoarseToFineStrategy
@@ -48,11 +49,14 @@ def _named(settings, prior: History) -> Strategy:
         return CoarseToFineStrategy(
             settings.top_fraction, settings.shrink, batch_size(settings), prior=prior
         )
+    # several objectives (search.objectives): a multi-objective study of their directions
+    directions = directions_of(settings) if getattr(settings, "objectives", None) else None
     if name == "tpe":
-        return TPEStrategy(sampler_args=settings.sampler, prior=prior)
+        return TPEStrategy(sampler_args=settings.sampler, prior=prior, directions=directions)
     return OptunaSamplerStrategy(
-        name, settings.sampler, seed=settings.seed, batch=batch_size(settings), prior=prior
-    )
+        name, settings.sampler, seed=settings.seed, batch=batch_size(settings), prior=prior,
+        directions=directions,
+    )  # fmt: skip
 
 
 __all__ = [

@@ -1,7 +1,9 @@
 """The strategy interface: ``suggest(space, history, n, rng)`` -> ``n`` parameter sets.
 
 ``history`` holds the finished trials as ``(params, score)`` pairs (score: the
-validation score, higher is better; ``nan`` for pruned/diverged/failed trials).
+validation score, higher is better; ``nan`` for pruned/diverged/failed trials; with
+several objectives, ``search.objectives``, the tuple of their values in their own
+directions, NaN each where a trial has none).
 A strategy is deterministic given its inputs, so a run can be resumed by
 replaying the suggestions (the trial identity is the index in that sequence).
 """
@@ -15,7 +17,8 @@ import numpy as np
 from caviar.tuning.space import SearchSpace
 
 Params = dict[str, Any]
-History = list[tuple[Params, float]]
+Score = float | tuple[float, ...]
+History = list[tuple[Params, Score]]
 
 
 class Strategy:
@@ -35,4 +38,4 @@ class Strategy:
 
 
 def finite_history(history: History) -> History:
-    return [(p, s) for p, s in history if s is not None and np.isfinite(s)]
+    return [(p, s) for p, s in history if s is not None and bool(np.isfinite(s).all())]

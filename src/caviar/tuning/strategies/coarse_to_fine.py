@@ -12,6 +12,8 @@ from the choices the best trials used.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from caviar.tuning.space import SearchSpace
@@ -48,7 +50,7 @@ class CoarseToFineStrategy(Strategy):
                 d.bounds if not d.categorical else list(range(len(d.choices)))
                 for d in space.dimensions
             ]
-        done.sort(key=lambda ps: -ps[1])
+        done.sort(key=lambda ps: -cast(float, ps[1]))  # one objective: a float score
         k = max(2, int(np.ceil(self.top_fraction * len(done))))
         top = [p for p, _ in done[:k]]
         round_ = max(1, len(history) // self.batch)  # rounds finished so far

@@ -41,6 +41,7 @@ from caviar.tuning.strategies.optuna_study import (
     from_study_params,
     quiet_study,
     same_params,
+    told,
 )
 from caviar.tuning.strategies.sampler_args import NO_CATEGORICALS, STATEFUL, make_sampler
 
@@ -62,6 +63,9 @@ class OptunaSamplerStrategy(Strategy):
         earlier rounds in chunks of it.
     prior : list of (params, score)
         Finished trials of another run, seen by the sampler before this search's own.
+    directions : list of str, optional
+        Several objectives (``search.objectives``): the study is multi-objective and the
+        history's scores are tuples of their values.
     """
 
     adaptive = True
@@ -74,8 +78,10 @@ class OptunaSamplerStrategy(Strategy):
         seed: int = 0,
         batch: int = 16,
         prior: History | None = None,
+        directions: list[str] | None = None,
     ) -> None:
         self.name = name
+        self.directions = list(directions) if directions else None
         self.sampler_args = dict(sampler_args or {})
         self.seed = int(seed)
         self.batch = max(int(batch), 1)
@@ -96,7 +102,7 @@ class OptunaSamplerStrategy(Strategy):
             warnings.simplefilter("ignore")
             import optuna
 
-            study = quiet_study(sampler)
+            study = quiet_study(sampler, self.directions)
             optuna.logging.set_verbosity(optuna.logging.ERROR)
             add_history(study, space, self.prior, dists)
             if stateful:
@@ -116,7 +122,7 @@ class OptunaSamplerStrategy(Strategy):
                     study.tell(trial, state=_fail())
                     study.add_trial(completed_trial(space, params, score, dists))
                 elif finite(score):
-                    study.tell(trial, float(score))
+                    study.tell(trial, told(score))
                 else:
                     study.tell(trial, state=_fail())
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from caviar.tuning.space import SearchSpace
-from caviar.tuning.strategies.base import History, Params
+from caviar.tuning.strategies.base import History, Params, Score
 
 
 def distributions(space: SearchSpace) -> dict[str, Any]:
@@ -46,20 +46,27 @@ def from_study_params(space: SearchSpace, study_params: dict[str, Any]) -> Param
     return {d.path: d.from_t(study_params[d.path]) for d in space.dimensions}
 
 
-def finite(score: float | None) -> bool:
-    return score is not None and bool(np.isfinite(score))
+def finite(score: Score | None) -> bool:
+    """A score (or every value of a tuple of objective values) is finite."""
+    return score is not None and bool(np.isfinite(np.asarray(score, dtype=float)).all())
 
 
-def completed_trial(space: SearchSpace, params: Params, score: float | None, dists: dict):
-    """A finished trial for ``study.add_trial``: COMPLETE with its score, or FAIL when the
-    score is not finite (pruned, diverged, failed)."""
+def told(score: Score) -> float | list[float]:
+    """What ``study.tell`` takes for ``score``: a float, or a list of objective values."""
+    return [float(v) for v in score] if isinstance(score, tuple) else float(score)
+
+
+def completed_trial(space: SearchSpace, params: Params, score: Score | None, dists: dict):
+    """A finished trial for ``study.add_trial``: COMPLETE with its score (or objective
+    values), or FAIL when one is not finite (pruned, diverged, failed)."""
     import optuna
 
     ok = finite(score)
+    values = [float(v) for v in np.atleast_1d(np.asarray(score, dtype=float))] if ok else None
     return optuna.trial.create_trial(
         params=to_study_params(space, params),
         distributions=dists,
-        value=float(score) if ok else None,  # type: ignore[arg-type]
+        values=values,
         state=optuna.trial.TrialState.COMPLETE if ok else optuna.trial.TrialState.FAIL,
     )
 
@@ -76,11 +83,14 @@ def same_params(space: SearchSpace, a: Params, b: Params) -> bool:
     return True
 
 
-def quiet_study(sampler: Any):
-    """A fresh in-memory maximizing study with Optuna's logging at WARNING."""
+def quiet_study(sampler: Any, directions: list[str] | None = None):
+    """A fresh in-memory maximizing study (with ``directions``: a multi-objective one)
+    with Optuna's logging at WARNING."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if directions:
+        return optuna.create_study(directions=list(directions), sampler=sampler)  # type: ignore[arg-type]
     return optuna.create_study(direction="maximize", sampler=sampler)
 
 

@@ -37,7 +37,11 @@ class TPEStrategy(Strategy):
         n_startup_trials: int = 10,
         sampler_args: dict[str, Any] | None = None,
         prior: History | None = None,
+        directions: list[str] | None = None,
     ) -> None:
+        """``directions``: several objectives (a multi-objective study; the history's
+        scores are tuples of their values)."""
+        self.directions = list(directions) if directions else None
         self.sampler_args = {"n_startup_trials": n_startup_trials, **(sampler_args or {})}
         self.n_startup_trials = self.sampler_args["n_startup_trials"]
         self.prior = list(prior or [])
@@ -49,7 +53,8 @@ class TPEStrategy(Strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             args = {"constant_liar": True, **self.sampler_args}
-            study = quiet_study(make_sampler("tpe", args, int(rng.integers(2**31)), space))
+            sampler = make_sampler("tpe", args, int(rng.integers(2**31)), space)
+            study = quiet_study(sampler, self.directions)
             add_history(study, space, [*self.prior, *history], dists)
             asked = [study.ask(dists) for _ in range(n)]
         return [from_study_params(space, t.params) for t in asked]
