@@ -177,6 +177,8 @@ def test_packed_sequences_and_bad_arguments_are_refused_in_one_line():
     bad = [
         (lambda: cnn.GRU(C, H, dropout=1.5), "dropout must be in"),
         (lambda: cnn.LSTM(C, H, proj_size=H), "proj_size must be in"),
+        (lambda: cnn.GRU(C, H, proj_size=2), "GRU has no proj_size"),
+        (lambda: cnn.RNN(C, H, proj_size=2), "RNN has no proj_size"),
         (lambda: cnn.RNN(C, H, nonlinearity="gelu"), "nonlinearity must be"),
         (lambda: cnn.GRU(C, 0), "hidden_size and num_layers >= 1"),
         (lambda: cnn.GRU(C, H)(torch.randn(L, B, C + 1)), "expects inputs"),

@@ -48,12 +48,15 @@ def _activation(name: str) -> nn.Module:
 
 
 class MaxPool2(nn.Module):
-    """Max pooling of 2 along every spatial axis (``dims`` of them), floor mode: the max
-    of the two strided views ``x[..., 0:2m:2]`` and ``x[..., 1:2m:2]`` per axis, the first
-    of equal values in row-major order winning (as ``max_pool*d(2)`` picks: the last axis
-    is reduced first, so each row's first maximum competes with the rows after it). Plain
-    indexing and a select, no index tensor as ``max_pool*_with_indices`` keeps for its
-    backward (under ``vmap`` that kernel was 40% of a CNN population's step)."""
+    """Max pooling of 2 along every spatial axis (``dims`` of them), floor mode: per axis,
+    the max of each pair ``(x[2i], x[2i + 1])``, the first of equal values in row-major
+    order winning (as ``max_pool*d(2)`` picks: the last axis is reduced first, so each
+    row's first maximum competes with the rows after it). The pairs are the two halves of
+    the axis split as ``(m/2, 2)`` and unbound, and a select picks the larger: no index
+    tensor as ``max_pool*_with_indices`` keeps for its backward (under ``vmap`` that
+    kernel was 40% of a CNN population's step), and the backward pass stacks the two
+    halves' gradients in one write (strided slices would zero-fill a gradient of the
+    whole input for each half and add them)."""
 
     def __init__(self, dims: int) -> None:
         super().__init__()
@@ -63,8 +66,9 @@ class MaxPool2(nn.Module):
         """``y = max(x[2i], x[2i + 1])`` along each of the last ``dims`` axes."""
         for axis in reversed(range(x.dim() - self.dims, x.dim())):  # last axis first: row-major
             m = x.shape[axis] // 2 * 2
-            lead = (slice(None),) * axis
-            even, odd = x[(*lead, slice(0, m, 2))], x[(*lead, slice(1, m, 2))]
+            if m != x.shape[axis]:  # floor mode: an odd length drops its last value
+                x = x.narrow(axis, 0, m)
+            even, odd = x.unflatten(axis, (m // 2, 2)).unbind(axis + 1)
             x = torch.where(odd > even, odd, even)
         return x
 

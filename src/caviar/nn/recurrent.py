@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import torch
 from torch import nn
@@ -76,6 +77,8 @@ class RNNBase(nn.Module):
             )
         if dropout is not None and not 0.0 <= float(dropout) < 1.0:
             raise CaviarError(f"{name} dropout must be in [0, 1) or None, got {dropout}")
+        if int(proj_size) and self.gates != 4:
+            raise CaviarError(f"{name} has no proj_size (LSTM only), got {proj_size}")
         if not 0 <= int(proj_size) < int(hidden_size):
             raise CaviarError(f"{name} proj_size must be in [0, hidden_size), got {proj_size}")
         if dropout and int(num_layers) == 1:
@@ -266,27 +269,12 @@ class RNN(RNNBase):
         hidden_size: int,
         num_layers: int = 1,
         nonlinearity: str = "tanh",
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float | None = 0.0,
-        bidirectional: bool = False,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
+        *args: Any,
+        **kwargs: Any,
     ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise CaviarError(f"RNN nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            0,
-            device,
-            dtype,
-        )
+        super().__init__(input_size, hidden_size, num_layers, *args, **kwargs)
         self.nonlinearity = nonlinearity
 
     def _step(self, gi: torch.Tensor, state: State, w: tuple) -> State:
@@ -312,31 +300,6 @@ class GRU(RNNBase):
     """
 
     gates = 3
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float | None = 0.0,
-        bidirectional: bool = False,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            0,
-            device,
-            dtype,
-        )
 
     def _step(self, gi: torch.Tensor, state: State, w: tuple) -> State:
         return gru_step(gi, state, w[0], w[1])
