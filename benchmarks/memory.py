@@ -112,10 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--long-search", type=int, default=None, help="trials of the long-search case (0: skip)"
     )
-    parser.add_argument("--quick", action="store_true", help="smoke size: 80 configs")
+    parser.add_argument("--quick", action="store_true", help="smoke size: 160 configs")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.configs = 80
+    if args.quick:  # 10 populations: the second half's slope is past the allocator's warm-up
+        args.configs = 160
     if args.long_search is None:
         args.long_search = 1500 if args.quick else 20000
     if args.long_search < 0:
