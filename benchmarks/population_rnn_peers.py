@@ -20,18 +20,16 @@ every member's initial weights ``init:<name> (P, *shape)`` (caviar's built-in mo
 under seed ``p``). Every peer visits caviar's shared batch order (one ``torch.randperm``
 per epoch from ``torch.Generator().manual_seed(0)``). The last line printed is one JSON
 object: ``seconds`` (training only, wall clock), ``cpu_seconds`` (this process's CPU time
-over the same span) and each member's final validation accuracy.
+over the same span) and each member's final validation accuracy. The training loops and
+the command line are :mod:`peer_loops`'s, shared with the other population peers.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
-import time
 
-import numpy as np
 import torch
+from peer_loops import peer_main, timed, train_each, train_stacked
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from torch.nn import functional as F
@@ -74,14 +72,6 @@ class GRUClassifier(nn.Module):
         return self.head(h[-1])
 
 
-def batches(n: int, batch: int, epochs: int):
-    """Per epoch, the mini-batches' row indices: caviar's shared shuffled order."""
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen)
-        yield [perm[s : s + batch] for s in range(0, n, batch)]
-
-
 def member_net(data, p: int, hand: bool) -> GRUClassifier:
     c, hidden, k = data["X_train"].shape[1], int(data["hidden"]), int(data["n_classes"])
     rnn = HandGRU(c, hidden) if hand else nn.GRU(c, hidden, batch_first=True)
@@ -109,33 +99,22 @@ def loop(data, epochs: int, batch: int) -> dict:
     """Each member alone: ``nn.GRU`` classifier, ``torch.optim.Adam``, the shared batches."""
     x, y, xv, yv = tensors(data)
     warm_up(member_net(data, 0, hand=False), x, y)
-    start, cpu = time.perf_counter(), time.process_time()
-    final = []
-    for p, lr in enumerate(data["lr"]):
-        net = member_net(data, p, hand=False)
-        opt = torch.optim.Adam(net.parameters(), lr=float(lr))
-        for epoch in batches(len(y), batch, epochs):
-            for idx in epoch:
-                loss = F.cross_entropy(net(x[idx]), y[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        with torch.no_grad():
-            final.append(float((net(xv).argmax(1) == yv).float().mean()))
-    return {
-        "seconds": time.perf_counter() - start,
-        "cpu_seconds": time.process_time() - cpu,
-        "final": final,
-    }
+
+    def build(p: int) -> GRUClassifier:
+        return member_net(data, p, hand=False)
+
+    return timed(lambda: train_each(build, data["lr"], (x, y), (xv, yv), epochs, batch))
 
 
 def naive_vmap(data, epochs: int, batch: int) -> dict:
     """Every member at once: stack_module_state + functional_call + vmap, one Adam."""
     x, y, xv, yv = tensors(data)
     warm_up(member_net(data, 0, hand=True), x, y)
-    start, cpu = time.perf_counter(), time.process_time()
-    P = len(data["lr"])
-    nets = [member_net(data, p, hand=True) for p in range(P)]
+    return timed(lambda: _stacked(data, (x, y), (xv, yv), epochs, batch))
+
+
+def _stacked(data, train, val, epochs: int, batch: int) -> list[float]:  # noqa: ANN001
+    nets = [member_net(data, p, hand=True) for p in range(len(data["lr"]))]
     params, buffers = stack_module_state(nets)
     base = copy.deepcopy(nets[0]).to("meta")
 
@@ -143,47 +122,21 @@ def naive_vmap(data, epochs: int, batch: int) -> dict:
         return functional_call(base, (p, b), (xb,))
 
     forward = vmap(member, in_dims=(0, 0, None))
-    flat = list(params.values())
-    lr = torch.as_tensor(data["lr"], dtype=torch.float32)
-    rates = [lr.view(P, *[1] * (t.dim() - 1)) for t in flat]
-    opt = torch.optim.Adam(flat, lr=1.0)
-    for epoch in batches(len(y), batch, epochs):
-        for idx in epoch:
-            out = forward(params, buffers, x[idx])  # (P, B, K)
-            loss = F.cross_entropy(out.transpose(1, 2), y[idx].expand(P, -1), reduction="none")
-            opt.zero_grad()
-            loss.mean(1).sum().backward()
-            old = [t.detach().clone() for t in flat]
-            opt.step()
-            with torch.no_grad():  # θ_old + η_p (θ_adam − θ_old): Adam at each member's lr
-                for t, o, r in zip(flat, old, rates, strict=True):
-                    t.sub_(o).mul_(r).add_(o)
+
+    def scores(xb: torch.Tensor) -> torch.Tensor:
+        return forward(params, buffers, xb)
+
+    train_stacked(scores, list(params.values()), data["lr"], train, epochs, batch)
     with torch.no_grad():
-        acc = (forward(params, buffers, xv).argmax(2) == yv).float().mean(1)
-    final = [float(a) for a in acc]
-    return {
-        "seconds": time.perf_counter() - start,
-        "cpu_seconds": time.process_time() - cpu,
-        "final": final,
-    }
+        acc = (scores(val[0]).argmax(2) == val[1]).float().mean(1)
+    return [float(a) for a in acc]
 
 
 PEERS = {"loop": loop, "naive_vmap": naive_vmap}
 
 
 def main(argv=None) -> None:  # noqa: ANN001
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("peer", choices=sorted(PEERS))
-    p.add_argument("--data", required=True)
-    p.add_argument("--epochs", type=int, required=True)
-    p.add_argument("--batch", type=int, required=True)
-    p.add_argument("--threads", type=int, default=1)
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    with np.load(args.data) as f:
-        data = {k: f[k] for k in f.files}
-    result = PEERS[args.peer](data, args.epochs, args.batch)
-    print(json.dumps({"peer": args.peer, "threads": torch.get_num_threads(), **result}))
+    peer_main(__doc__.splitlines()[0], PEERS, argv)
 
 
 if __name__ == "__main__":
