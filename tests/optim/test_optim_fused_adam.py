@@ -126,10 +126,21 @@ def test_members_with_equal_hypers_share_one_call_exactly_as_calls_one_by_one(
     assert calls[:3] == [2, 2, 2] and len(calls) == 3 * steps
     calls.clear()
     monkeypatch.setattr(
-        fused_adam, "same_hypers", lambda h, members: [(h[i], [i]) for i in members]
+        fused_adam, "same_hypers", lambda h, members, keys=None: [(h[i], [i]) for i in members]
     )
     single, single_state = run()
     assert calls[:6] == [1] * 6
     assert torch.equal(grouped, single)
     for k in grouped_state:
         assert torch.equal(grouped_state[k], single_state[k])
+
+
+def test_bit_keys_group_equal_bits_only_as_hex_does():
+    lr = torch.tensor([1e-3, 1e-3, 0.0, -0.0, 2e-3], dtype=torch.float64)
+    other = torch.tensor([0.9, 0.9, 0.9, 0.9, 0.9], dtype=torch.float64)
+    hypers = list(zip(lr.tolist(), other.tolist(), strict=True))
+    keys = fused_adam.bit_keys((lr, other))
+    by_bits = fused_adam.same_hypers(hypers, range(5), keys)
+    by_hex = fused_adam.same_hypers(hypers, range(5))
+    assert [g for _, g in by_bits] == [g for _, g in by_hex] == [[0, 1], [2], [3], [4]]
+    assert fused_adam.bit_keys((lr, other.float())) is None  # mixed dtypes: hex instead

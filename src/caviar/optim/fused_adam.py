@@ -43,16 +43,27 @@ def worth_fusing(param: torch.Tensor) -> bool:
 class MemberRows:
     """Each member's row of ``(param, grad, exp_avg, exp_avg_sq)`` as 1-D views, and a
     float32 copy of the step counters (the fused kernels read a float32 count), built
-    once and reused while the four tensors keep their storage."""
+    once and reused while the four tensors keep their storage; the kernels' argument
+    lists for a group of members are built once per group and reused (:meth:`lists`)."""
 
     def __init__(self, *tensors: torch.Tensor) -> None:
         self.key = tuple(t.data_ptr() for t in tensors)
         self.views = tuple(list(t.unbind(0)) for t in tensors)
         self.steps = torch.zeros(tensors[0].shape[0], dtype=torch.float32, device=tensors[0].device)
         self.step_views = list(self.steps.unbind(0))
+        self._lists: dict[tuple[int, ...], tuple[list[torch.Tensor], ...]] = {}
 
     def matches(self, *tensors: torch.Tensor) -> bool:
         return self.key == tuple(t.data_ptr() for t in tensors)
+
+    def lists(self, group: list[int]) -> tuple[list[torch.Tensor], ...]:
+        """``(params, grads, exp_avgs, exp_avg_sqs, steps)`` of the members in ``group``."""
+        key = tuple(group)
+        found = self._lists.get(key)
+        if found is None:
+            found = tuple([views[i] for i in group] for views in (*self.views, self.step_views))
+            self._lists[key] = found
+        return found
 
 
 def fused_adam_members(
@@ -78,17 +89,20 @@ def fused_adam_members(
     else:
         step.add_(1)
     rows.steps.copy_(step)
-    hypers = list(zip(*(t.tolist() for t in (lr, beta1, beta2, eps, weight_decay)), strict=True))
-    params, grads, exp_avgs, exp_avg_sqs = rows.views
-    for (lr_i, beta1_i, beta2_i, eps_i, wd_i), group in same_hypers(hypers, members):
+    hyper_tensors = (lr, beta1, beta2, eps, weight_decay)
+    hypers = list(zip(*(t.tolist() for t in hyper_tensors), strict=True))
+    for (lr_i, beta1_i, beta2_i, eps_i, wd_i), group in same_hypers(
+        hypers, members, bit_keys(hyper_tensors)
+    ):
         kernel = torch._fused_adamw_ if wd_i != 0.0 else torch._fused_adam_
+        params, grads, exp_avgs, exp_avg_sqs, steps = rows.lists(group)
         kernel(
-            [params[i] for i in group],
-            [grads[i] for i in group],
-            [exp_avgs[i] for i in group],
-            [exp_avg_sqs[i] for i in group],
+            params,
+            grads,
+            exp_avgs,
+            exp_avg_sqs,
             [],
-            [rows.step_views[i] for i in group],
+            steps,
             lr=lr_i,
             beta1=beta1_i,
             beta2=beta2_i,
@@ -99,8 +113,21 @@ def fused_adam_members(
         )
 
 
+def bit_keys(hypers: tuple[torch.Tensor, ...]) -> list[tuple[int, ...]] | None:
+    """Per member, the bit patterns of its hyperparameters (one ``tolist`` for all), or
+    None where the tensors' dtypes differ (then :func:`same_hypers` compares ``hex``)."""
+    dtypes = {t.dtype for t in hypers}
+    bits = {torch.float64: torch.int64, torch.float32: torch.int32}
+    if len(dtypes) != 1 or next(iter(dtypes)) not in bits:
+        return None
+    stacked = torch.stack([t.detach().reshape(-1) for t in hypers], 1)
+    return [tuple(row) for row in stacked.view(bits[stacked.dtype]).tolist()]
+
+
 def same_hypers(
-    hypers: list[tuple[float, ...]], members: Iterable[int]
+    hypers: list[tuple[float, ...]],
+    members: Iterable[int],
+    keys: list[tuple[int, ...]] | None = None,
 ) -> list[tuple[tuple[float, ...], list[int]]]:
     """``members`` grouped by their hyperparameter tuple ``hypers[i]``: ``(tuple, group)``
     pairs in first-seen order.
@@ -108,11 +135,12 @@ def same_hypers(
     Members that share every hyperparameter (a seed ensemble, the folds of one
     configuration, a grid's repeated values) go through one kernel call with a list of
     their rows: the kernel updates each row of the list on its own, with its own step
-    counter, exactly as one call per member would. Values are compared bit for bit
-    (``float.hex``: ``-0.0`` and ``0.0`` are not grouped).
+    counter, exactly as one call per member would. Values are compared bit for bit:
+    ``keys[i]`` (their bit patterns, :func:`bit_keys`) where given, else ``float.hex``
+    (``-0.0`` and ``0.0`` are never grouped).
     """
-    groups: dict[tuple[str, ...], tuple[tuple[float, ...], list[int]]] = {}
+    groups: dict[tuple, tuple[tuple[float, ...], list[int]]] = {}
     for i in members:
-        key = tuple(v.hex() for v in hypers[i])
+        key = keys[i] if keys is not None else tuple(v.hex() for v in hypers[i])
         groups.setdefault(key, (hypers[i], []))[1].append(i)
     return list(groups.values())
