@@ -149,9 +149,7 @@ def user_hooks(callbacks: Sequence[Any]) -> list[Hook]:
     return [cb if isinstance(cb, Hook) else KerasAdapter(cb) for cb in callbacks]
 
 
-def population_end(
-    hooks: Sequence[Hook], population: int, result, trials: Sequence[Trial]
-) -> None:
+def population_end(hooks: Sequence[Hook], population: int, result, trials: Sequence[Trial]) -> None:
     """Call every ``on_population_end`` with a finished population's results, then
     ``on_trial_complete`` with each member's :class:`~caviar.trial.Trial` (``trials``,
     configuration order)."""
