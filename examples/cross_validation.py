@@ -24,8 +24,10 @@ run = caviar.train(
 )
 
 for m in run.members:
-    print(f"lr={m.config.optimizer.lr:<7g} fold mean {m.val_score:.3f}  "
-          f"folds {np.round(m.cv_scores, 3)}  refit for {m.refit_epochs} epochs")
+    print(
+        f"lr={m.config.optimizer.lr:<7g} fold mean {m.val_score:.3f}  "
+        f"folds {np.round(m.cv_scores, 3)}  refit for {m.refit_epochs} epochs"
+    )
 print(f"test accuracy of the best, refit on train+validation: {run.test_score:.3f}")
 
 # %%

@@ -43,8 +43,10 @@ run = caviar.train(
     module=small_cnn,
 )
 for m in run.members:
-    print(f"lr={m.config.optimizer.lr:g} dropout={m.config.model.dropout:g}: "
-          f"validation accuracy {m.val_score:.3f}")
+    print(
+        f"lr={m.config.optimizer.lr:g} dropout={m.config.model.dropout:g}: "
+        f"validation accuracy {m.val_score:.3f}"
+    )
 print(f"test accuracy of the best: {run.test_score:.3f}")
 
 # %%
@@ -52,8 +54,10 @@ print(f"test accuracy of the best: {run.test_score:.3f}")
 # -----------------------------------
 fig, ax = plt.subplots(figsize=(6, 4))
 for m in run.members:
-    ax.plot(m.history["val_score"], label=f"lr={m.config.optimizer.lr:g}, "
-            f"dropout={m.config.model.dropout:g}")
+    ax.plot(
+        m.history["val_score"],
+        label=f"lr={m.config.optimizer.lr:g}, dropout={m.config.model.dropout:g}",
+    )
 ax.set(xlabel="epoch", ylabel="validation accuracy")
 ax.legend()
 fig.tight_layout()

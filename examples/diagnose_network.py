@@ -40,11 +40,15 @@ for activation in ["sigmoid", "relu"]:
 for activation, r in reports.items():
     init, check = r["initialization"], r["gradient_check"]
     worst = max(t["max_rel_error"] for t in check["tensors"])
-    print(f"{activation}: initial loss {init['initial_loss']:.4f} (log k = {init['log_k']:.4f}); "
-          f"gradient check ok={check['ok']} (worst relative error {worst:.1e}); "
-          f"training path ok={check['training_path']['ok']}")
-    print(f"  condition number {r['conditioning']['condition_number']:.3g}; "
-          f"verdict: {r['fit']['verdict']} ({r['fit']['reason']})")
+    print(
+        f"{activation}: initial loss {init['initial_loss']:.4f} (log k = {init['log_k']:.4f}); "
+        f"gradient check ok={check['ok']} (worst relative error {worst:.1e}); "
+        f"training path ok={check['training_path']['ok']}"
+    )
+    print(
+        f"  condition number {r['conditioning']['condition_number']:.3g}; "
+        f"verdict: {r['fit']['verdict']} ({r['fit']['reason']})"
+    )
 
 # %%
 # Gradient norms per layer
@@ -54,8 +58,12 @@ for activation, r in reports.items():
 fig, ax = plt.subplots(figsize=(6, 4))
 for activation, r in reports.items():
     g = r["gradient_norms"]
-    ax.plot(range(1, len(g["mean"]) + 1), g["mean"], marker="o",
-            label=f"{activation} (first/last = {g['first_to_last_ratio']:.1e})")
+    ax.plot(
+        range(1, len(g["mean"]) + 1),
+        g["mean"],
+        marker="o",
+        label=f"{activation} (first/last = {g['first_to_last_ratio']:.1e})",
+    )
 ax.set(xlabel="layer", ylabel="mean gradient norm", yscale="log", title="vanishing gradients")
 ax.legend()
 fig.tight_layout()
@@ -71,7 +79,11 @@ for activation, r in reports.items():
     ax.plot(lr["lrs"], lr["losses"], label=activation)
     if lr.get("suggested_lr"):
         ax.axvline(lr["suggested_lr"], ls="--", color=ax.lines[-1].get_color())
-ax.set(xscale="log", xlabel="learning rate", ylabel="training loss (smoothed)",
-       title="dashed: suggested rate")
+ax.set(
+    xscale="log",
+    xlabel="learning rate",
+    ylabel="training loss (smoothed)",
+    title="dashed: suggested rate",
+)
 ax.legend()
 fig.tight_layout()

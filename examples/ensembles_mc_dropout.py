@@ -18,8 +18,12 @@ run = caviar.train(
         "data": {"source": "digits"},
         "model": {"hidden": [64], "dropout": 0.3},
         "optimizer": {"name": "adam", "lr": 3e-3},
-        "train": {"epochs": 12, "batch_size": 64, "seed": [0, 1, 2, 3],
-                  "sampling": "bootstrap"},  # each member its own bootstrap sample
+        "train": {
+            "epochs": 12,
+            "batch_size": 64,
+            "seed": [0, 1, 2, 3],
+            "sampling": "bootstrap",
+        },  # each member its own bootstrap sample
         "ensemble": {"size": 4, "method": "mean"},
     }
 )
@@ -37,8 +41,10 @@ mean, std = model.predict_mc(X, 20, preprocessed=True)
 predicted = mean.argmax(axis=1)
 uncertainty = std[np.arange(len(predicted)), predicted]
 correct = predicted == y
-print(f"MC-dropout accuracy {correct.mean():.3f}; mean spread of the chosen class: "
-      f"right {uncertainty[correct].mean():.3f}, wrong {uncertainty[~correct].mean():.3f}")
+print(
+    f"MC-dropout accuracy {correct.mean():.3f}; mean spread of the chosen class: "
+    f"right {uncertainty[correct].mean():.3f}, wrong {uncertainty[~correct].mean():.3f}"
+)
 
 # %%
 # The wrong predictions are the uncertain ones

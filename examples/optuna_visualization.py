@@ -21,7 +21,9 @@ config = {
     "model": {"hidden": [16]},
     "train": {"epochs": 9, "batch_size": 64},
     "search": {
-        "strategy": "random", "trials": 24, "seed": 0,
+        "strategy": "random",
+        "trials": 24,
+        "seed": 0,
         "halving": {"min_epochs": 1, "eta": 3},
         "space": {
             "optimizer.lr": {"log_uniform": [1e-4, 1e-1]},
@@ -38,8 +40,13 @@ result = caviar.tune(config, out=out, outputs=False)
 # ``RUN_DIR/study.db``.
 study = optuna.load_study(study_name=None, storage=result.storage_url)
 print(study.study_name, len(study.trials), "trials; best:", study.best_trial.params)
-print("states:", {s.name: sum(t.state == s for t in study.trials)
-                  for s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)})
+print(
+    "states:",
+    {
+        s.name: sum(t.state == s for t in study.trials)
+        for s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    },
+)
 
 # %%
 # Optimization history

@@ -63,11 +63,17 @@ print("same curve:", np.allclose(member.history["val_loss"], again.history["val_
 
 fig, ax = plt.subplots(figsize=(6, 4))
 for m in run.members:
-    ax.plot(range(1, len(m.history["lr"]) + 1), m.history["val_loss"],
-            label=f"member {m.index} (lr {m.history['lr'][0]:g} -> {m.history['lr'][-1]:g})")
+    ax.plot(
+        range(1, len(m.history["lr"]) + 1),
+        m.history["val_loss"],
+        label=f"member {m.index} (lr {m.history['lr'][0]:g} -> {m.history['lr'][-1]:g})",
+    )
 change = member.changes[0]
 ax.axvline(change["epoch"] + 0.5, color="grey", ls=":")
-ax.set(xlabel="epoch", ylabel="validation loss",
-       title=f"member 1's rate cut after epoch {change['epoch']}")
+ax.set(
+    xlabel="epoch",
+    ylabel="validation loss",
+    title=f"member 1's rate cut after epoch {change['epoch']}",
+)
 ax.legend()
 fig.tight_layout()

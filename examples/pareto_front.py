@@ -24,8 +24,11 @@ config = {
     "model": {"hidden": [16]},
     "train": {"epochs": 8, "batch_size": 64},
     "search": {
-        "strategy": "nsga2", "trials": 24, "batch": 12, "seed": 0,
-        "objectives": ["accuracy", "n_params"],   # maximize, minimize
+        "strategy": "nsga2",
+        "trials": 24,
+        "batch": 12,
+        "seed": 0,
+        "objectives": ["accuracy", "n_params"],  # maximize, minimize
         "select": "knee",
         "space": {
             "model.hidden": {"choice": [[2], [4], [8], [16], [32], [64]]},

@@ -32,7 +32,9 @@ n = 1200
 age = rng.normal(42, 12, n).clip(18, 90).round()
 income = np.exp(rng.normal(10.3 + 0.01 * (age - 42), 0.4)).round(-2)
 plan = rng.choice(["monthly", "yearly", "two-year"], n, p=[0.55, 0.3, 0.15])
-city = rng.choice([f"city_{i:02d}" for i in range(60)], n, p=np.r_[np.full(10, 0.06), np.full(50, 0.008)])
+city = rng.choice(
+    [f"city_{i:02d}" for i in range(60)], n, p=np.r_[np.full(10, 0.06), np.full(50, 0.008)]
+)
 support_calls = rng.poisson(1.5, n)
 logit = -1.0 + 0.9 * (plan == "monthly") - 0.6 * (plan == "two-year") + 0.35 * support_calls
 logit += -0.02 * (age - 42) - 0.4 * (income > 30000)

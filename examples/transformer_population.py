@@ -45,9 +45,7 @@ class Classifier(nn.Module):
     def __init__(self, n_outputs: int) -> None:
         super().__init__()
         self.embed = nn.Linear(features, 32)
-        self.encoder = caviar.nn.TransformerEncoderLayer(
-            32, 4, 64, dropout=None, batch_first=True
-        )
+        self.encoder = caviar.nn.TransformerEncoderLayer(32, 4, 64, dropout=None, batch_first=True)
         self.out = nn.Linear(32, n_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, positions, features)

@@ -57,8 +57,14 @@ fig, ax = plt.subplots(figsize=(7, 4))
 for trial in result.trials:
     scores = trial["history"]["val_score"]
     pruned = trial["status"] == "pruned"
-    ax.plot(range(1, len(scores) + 1), scores, color="grey" if pruned else "C3",
-            alpha=0.5 if pruned else 1.0, marker="o", markersize=3)
+    ax.plot(
+        range(1, len(scores) + 1),
+        scores,
+        color="grey" if pruned else "C3",
+        alpha=0.5 if pruned else 1.0,
+        marker="o",
+        markersize=3,
+    )
 ax.set(xlabel="epoch", ylabel="validation accuracy", title="red: trained to the end; grey: pruned")
 fig.tight_layout()
 

@@ -29,8 +29,19 @@ def build(tmp_path: Path, page: str) -> subprocess.CompletedProcess:
     src.mkdir()
     (src / "conf.py").write_text(CONF)
     (src / "index.md").write_text(page)
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "-q",
-           str(src), str(tmp_path / "out")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-b",
+        "html",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-q",
+        str(src),
+        str(tmp_path / "out"),
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
 
@@ -42,8 +53,10 @@ def test_a_broken_reference_fails_the_build(tmp_path, target):
 
 
 def test_a_reference_to_a_real_internal_object_builds(tmp_path):
-    out = build(tmp_path, "# Page\n\nSee {func}`caviar.nn.factory.register` and "
-                          "{mod}`caviar.training.live`.\n")
+    out = build(
+        tmp_path,
+        "# Page\n\nSee {func}`caviar.nn.factory.register` and {mod}`caviar.training.live`.\n",
+    )
     assert out.returncode == 0, out.stderr
     html = (tmp_path / "out" / "index.html").read_text()
     assert "caviar.nn.factory.register" in html

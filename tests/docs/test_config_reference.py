@@ -42,15 +42,17 @@ def test_every_key_is_in_the_reference_with_a_description(key):
     assert f"   * - ``{key}``" in RST
     sections = [s for s in config_reference.all_sections() if key.startswith(s[0] + ".")]
     table, model, run_section, _ = max(sections, key=lambda s: len(s[0]))
-    (row,) = [k for k in config_reference.section_keys(table, model, run_section)
-              if k.path == key]
+    (row,) = [k for k in config_reference.section_keys(table, model, run_section) if k.path == key]
     assert row.description, f"{key}: add Field(description=...) in the schema"
     assert row.type and row.default
 
 
 def test_per_member_and_search_columns():
-    rows = {k.path: k for t, m, run, _ in config_reference.all_sections()
-            for k in config_reference.section_keys(t, m, run)}
+    rows = {
+        k.path: k
+        for t, m, run, _ in config_reference.all_sections()
+        for k in config_reference.section_keys(t, m, run)
+    }
     assert {p for p, k in rows.items() if k.per_member} == set(PER_MEMBER_FIELDS)
     assert rows["optimizer.lr"].search == "range, choice"
     assert rows["model.activation"].search == "choice"

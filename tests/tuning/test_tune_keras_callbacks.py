@@ -148,4 +148,3 @@ def test_cross_validated_search_shows_each_trials_folds_and_stops_them_together(
         else:
             assert t["status"] != "pruned" and t["epochs_run"] == EPOCHS
     assert [len(logs.members) for logs in rec.ends] == [4, 4]  # one record per trial
-

@@ -96,8 +96,19 @@ def test_from_run_with_another_space_is_refused(tmp_path):
 def test_cli_from_flag(tmp_path):
     tune(iris_config(trials=3), out=tmp_path / "a")
     cfg = write_toml(tmp_path / "t.toml", iris_config(strategy="tpe", trials=2))
-    cmd = [sys.executable, "-m", "caviar", "tune", str(cfg), "-o", str(tmp_path / "b"), "-q",
-           "--from", str(tmp_path / "a"), "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "caviar",
+        "tune",
+        str(cfg),
+        "-o",
+        str(tmp_path / "b"),
+        "-q",
+        "--from",
+        str(tmp_path / "a"),
+        "--json",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     bad_cmd = [*cmd[:7], "--from", str(tmp_path / "none")]

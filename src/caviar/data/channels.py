@@ -45,17 +45,17 @@ def pool_channel_statistics(
     """
     if len(shape) < 2:
         return pre
-    if any(not isinstance(c, NumericColumn) for c in pre.columns):
+    columns = [c for c in pre.columns if isinstance(c, NumericColumn)]
+    if len(columns) < len(pre.columns):
         raise CaviarError("inputs with a shape (data.shape, N-d arrays) must be numeric")
     n, channels = X_train.shape[0], shape[0]
     values = np.asarray(X_train, dtype=np.float64).reshape(n, channels, -1)
     per = values.shape[2]
-    columns = list(pre.columns)
     for c in range(channels):
         pooled = fit_numeric(f"channel {c}", values[:, c, :].reshape(-1))
         for j in range(c * per, (c + 1) * per):
             columns[j] = replace(columns[j], mean=pooled.mean, std=pooled.std)
-    pre.columns = columns
+    pre.columns = list(columns)
     return pre
 
 

@@ -74,12 +74,12 @@ def table_codes(columns: list[NumericColumn | CategoricalColumn], X: pd.DataFram
         gaps = int(np.isnan(out.numbers[:, i]).sum())
         if gaps:
             out.missing[spec.name] = gaps
-    for j, spec in enumerate(categorical):
-        codes, unseen = category_codes(spec, X[spec.name])
+    for j, category in enumerate(categorical):
+        codes, unseen = category_codes(category, X[category.name])
         out.codes[:, j] = codes
         if unseen.any():
-            out.unknown[spec.name] = int(unseen.sum())
-            out.unknown_examples[spec.name] = X[spec.name].to_numpy(dtype=object)[unseen][0]
+            out.unknown[category.name] = int(unseen.sum())
+            out.unknown_examples[category.name] = X[category.name].to_numpy(dtype=object)[unseen][0]
     return out
 
 

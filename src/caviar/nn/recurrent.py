@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import torch
 from torch import nn
@@ -46,12 +46,19 @@ from caviar.nn.recurrent_cells import (
     rnn_step,
 )
 
+# an LSTM's state (h, c)
+HiddenAndCell = tuple[torch.Tensor, torch.Tensor]
+# a layer's recurrent state: h alone (RNN, GRU) or (h, c) (LSTM)
+S = TypeVar("S", bound=State)
 
-class RNNBase(nn.Module):
+
+class RNNBase(nn.Module, Generic[S]):
     """What RNN, GRU and LSTM share: validation, gate widths, parameter names, init, input
     and state checks, and the loop over layers, directions and time. A subclass states its
     cell: ``gates`` (blocks of ``hidden_size`` rows per weight), :meth:`_step` and, for a
-    state that is not just ``h``, :meth:`_zero_state` / :meth:`_split_state`."""
+    state that is not just ``h``, :meth:`_zero_state` / :meth:`_split_state` (and the
+    other state hooks ``_output``, ``_stack_states``, ``_unbatch`` and ``_squeeze``).
+    The type parameter is the state's type: ``h`` (a tensor) or ``(h, c)``."""
 
     gates = 1
 
@@ -135,33 +142,48 @@ class RNNBase(nn.Module):
         """Nothing to do (torch packs its weights for cuDNN here); kept so modules that
         call it run unchanged."""
 
-    def _weights(self, key: str) -> tuple[torch.Tensor | None, ...]:
-        return tuple(
-            getattr(self, f"{n}_{key}", None)
-            for n in ("weight_ih", "bias_ih", "weight_hh", "bias_hh", "weight_hr")
-        )
+    def _weights(self, key: str) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+        """``W_ih`` and ``[b_ih, W_hh, b_hh, W_hr]`` of one layer and direction (None for
+        a weight the layer does not have)."""
+        names = ("bias_ih", "weight_hh", "bias_hh", "weight_hr")
+        return getattr(self, f"weight_ih_{key}"), [getattr(self, f"{n}_{key}", None) for n in names]
 
     # -- the cell (overridden) -----------------------------------------------------
-    def _step(self, gi: torch.Tensor, state: State, w: tuple) -> State:  # noqa: ARG002
+    def _step(self, gi: torch.Tensor, state: S, w: tuple) -> S:  # noqa: ARG002
         raise NotImplementedError
 
-    def _zero_state(self, like: torch.Tensor, batch: int) -> State:
-        return like.new_zeros(batch, self._out_size)
+    # -- the state hooks: defaults for a state that is just h ------------------------
+    def _as_state(self, h: torch.Tensor) -> S:
+        """``h`` as the layer's state: the default hooks below serve a layer whose state is
+        just ``h`` (``S`` is ``torch.Tensor`` there); a layer whose state is ``(h, c)``
+        overrides every one of them."""
+        return cast(S, h)
 
-    def _split_state(self, hx: State, k: int) -> State:
-        return hx[k]
+    def _as_h(self, state: S) -> torch.Tensor:
+        """``state`` as the one tensor ``h`` the default hooks take."""
+        if isinstance(state, torch.Tensor):
+            return state
+        name = type(self).__name__
+        raise NotImplementedError(f"{name}: a state that is not just h needs its own hooks")
 
-    def _output(self, state: State) -> torch.Tensor:
-        return state
+    def _zero_state(self, like: torch.Tensor, batch: int) -> S:
+        return self._as_state(like.new_zeros(batch, self._out_size))
 
-    def _stack_states(self, finals: list) -> State:
-        return torch.stack(finals)
+    def _split_state(self, hx: S, k: int) -> S:
+        return self._as_state(self._as_h(hx)[k])
 
-    def _unbatch(self, hx: State, batched: bool) -> State:
-        return hx if batched else hx.unsqueeze(1)
+    def _output(self, state: S) -> torch.Tensor:
+        return self._as_h(state)
 
-    def _squeeze(self, h: State) -> State:
-        return h.squeeze(1)
+    def _stack_states(self, finals: list[S]) -> S:
+        return self._as_state(torch.stack([self._as_h(s) for s in finals]))
+
+    def _unbatch(self, hx: S, batched: bool) -> S:
+        h = self._as_h(hx)
+        return self._as_state(h if batched else h.unsqueeze(1))
+
+    def _squeeze(self, h: S) -> S:
+        return self._as_state(self._as_h(h).squeeze(1))
 
     # -- forward -------------------------------------------------------------------
     def _time_major(self, x: torch.Tensor) -> tuple[torch.Tensor, bool]:
@@ -178,10 +200,12 @@ class RNNBase(nn.Module):
             return x.unsqueeze(1), False
         return (x.transpose(0, 1) if self.batch_first else x), True
 
-    def _direction(self, x: torch.Tensor, state: State, key: str, reverse: bool):  # noqa: ANN202
+    def _direction(
+        self, x: torch.Tensor, state: S, key: str, reverse: bool
+    ) -> tuple[torch.Tensor, S]:
         """One layer and direction over the whole sequence: ``(L, B, out)`` and the final
         state."""
-        w_ih, b_ih, *w = self._weights(key)
+        w_ih, (b_ih, *w) = self._weights(key)
         b_ih, w = self._fold_biases(b_ih, w)
         steps = F.linear(x, w_ih, b_ih).unbind(0)  # every step's gi in one product
         outs = []
@@ -197,14 +221,14 @@ class RNNBase(nn.Module):
         they are (a GRU folds part of ``b_hh`` into ``b_ih``)."""
         return b_ih, w
 
-    def forward(self, input: torch.Tensor, hx: State | None = None):  # noqa: A002, ANN201
+    def forward(self, input: torch.Tensor, hx: S | None = None):  # noqa: A002, ANN201
         """``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``) as torch's layer returns them:
         output ``(L, B, D·out)`` (``(B, L, …)`` with ``batch_first``), states
         ``(num_layers·D, B, …)``; unbatched inputs ``(L, input_size)`` drop the B axes."""
         x, batched = self._time_major(input)
         if hx is not None:
             hx = self._unbatch(hx, batched)
-        finals = []
+        finals: list[S] = []
         for layer in range(self.num_layers):
             if layer:
                 x = self.layer_dropout[layer - 1](x)
@@ -237,7 +261,7 @@ class RNNBase(nn.Module):
         return s
 
 
-class RNN(RNNBase):
+class RNN(RNNBase[torch.Tensor]):
     """Elman RNN layers ``h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)`` as
     ``torch.nn.RNN`` (module docstring), runnable as a population.
 
@@ -277,11 +301,11 @@ class RNN(RNNBase):
         super().__init__(input_size, hidden_size, num_layers, *args, **kwargs)
         self.nonlinearity = nonlinearity
 
-    def _step(self, gi: torch.Tensor, state: State, w: tuple) -> State:
+    def _step(self, gi: torch.Tensor, state: torch.Tensor, w: tuple) -> torch.Tensor:
         return rnn_step(gi, state, w[0], w[1], self.nonlinearity)
 
 
-class GRU(RNNBase):
+class GRU(RNNBase[torch.Tensor]):
     """Gated recurrent unit layers as ``torch.nn.GRU`` (equations:
     :mod:`caviar.nn.recurrent_cells`), runnable as a population.
 
@@ -301,7 +325,7 @@ class GRU(RNNBase):
 
     gates = 3
 
-    def _step(self, gi: torch.Tensor, state: State, w: tuple) -> State:
+    def _step(self, gi: torch.Tensor, state: torch.Tensor, w: tuple) -> torch.Tensor:
         return gru_step(gi, state, w[0], w[1])
 
     def _fold_biases(self, b_ih: torch.Tensor | None, w: list) -> tuple:
@@ -311,7 +335,7 @@ class GRU(RNNBase):
         return b_ih, [w[0], b_hn, w[2]]
 
 
-class LSTM(RNNBase):
+class LSTM(RNNBase[HiddenAndCell]):
     """Long short-term memory layers as ``torch.nn.LSTM`` (equations:
     :mod:`caviar.nn.recurrent_cells`), runnable as a population.
 
@@ -333,23 +357,23 @@ class LSTM(RNNBase):
 
     gates = 4
 
-    def _step(self, gi: torch.Tensor, state: State, w: tuple) -> State:
+    def _step(self, gi: torch.Tensor, state: HiddenAndCell, w: tuple) -> HiddenAndCell:
         return lstm_step(gi, state[0], state[1], w[0], w[1], w[2])
 
-    def _zero_state(self, like: torch.Tensor, batch: int) -> State:
+    def _zero_state(self, like: torch.Tensor, batch: int) -> HiddenAndCell:
         return like.new_zeros(batch, self._out_size), like.new_zeros(batch, self.hidden_size)
 
-    def _split_state(self, hx: State, k: int) -> State:
+    def _split_state(self, hx: HiddenAndCell, k: int) -> HiddenAndCell:
         return hx[0][k], hx[1][k]
 
-    def _output(self, state: State) -> torch.Tensor:
+    def _output(self, state: HiddenAndCell) -> torch.Tensor:
         return state[0]
 
-    def _stack_states(self, finals: list) -> State:
+    def _stack_states(self, finals: list[HiddenAndCell]) -> HiddenAndCell:
         return torch.stack([s[0] for s in finals]), torch.stack([s[1] for s in finals])
 
-    def _unbatch(self, hx: State, batched: bool) -> State:
+    def _unbatch(self, hx: HiddenAndCell, batched: bool) -> HiddenAndCell:
         return (hx[0], hx[1]) if batched else (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
 
-    def _squeeze(self, h: State) -> State:
+    def _squeeze(self, h: HiddenAndCell) -> HiddenAndCell:
         return h[0].squeeze(1), h[1].squeeze(1)

@@ -127,13 +127,12 @@ class _CellBase(nn.Module):
                 f"got {input_size} and {hidden_size}"
             )
         self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bias
-        kw = {"device": device, "dtype": dtype}
         G = self.gates * self.hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(G, self.input_size, **kw))
-        self.weight_hh = nn.Parameter(torch.empty(G, self.hidden_size, **kw))
+        self.weight_ih = nn.Parameter(torch.empty(G, self.input_size, device=device, dtype=dtype))
+        self.weight_hh = nn.Parameter(torch.empty(G, self.hidden_size, device=device, dtype=dtype))
         if bias:
-            self.bias_ih = nn.Parameter(torch.empty(G, **kw))
-            self.bias_hh = nn.Parameter(torch.empty(G, **kw))
+            self.bias_ih = nn.Parameter(torch.empty(G, device=device, dtype=dtype))
+            self.bias_hh = nn.Parameter(torch.empty(G, device=device, dtype=dtype))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)

@@ -10,6 +10,8 @@ keeps its rate. Importing this module registers the conversions in
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from caviar.nn.layers import CONVERTERS
@@ -17,8 +19,12 @@ from caviar.nn.recurrent import GRU, LSTM, RNN
 from caviar.nn.recurrent_cells import GRUCell, LSTMCell, RNNCell
 
 
-def _layer_args(m: nn.Module) -> dict:
-    args = {"bias": m.bias, "device": m.weight_ih_l0.device, "dtype": m.weight_ih_l0.dtype}
+def _layer_args(m: nn.RNNBase) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "bias": m.bias,
+        "device": m.weight_ih_l0.device,
+        "dtype": m.weight_ih_l0.dtype,
+    }
     args.update(
         num_layers=m.num_layers,
         batch_first=m.batch_first,
@@ -28,7 +34,7 @@ def _layer_args(m: nn.Module) -> dict:
     return args
 
 
-def _cell_args(m: nn.Module) -> dict:
+def _cell_args(m: nn.RNNCellBase) -> dict[str, Any]:
     return {"bias": m.bias, "device": m.weight_ih.device, "dtype": m.weight_ih.dtype}
 
 
@@ -51,19 +57,21 @@ def converted_recurrent(m: nn.Module) -> nn.Module:
     >>> type(gru).__name__, gru.num_layers
     ('GRU', 2)
     """
-    kind = type(m)
-    if kind is nn.RNN:
+    new: nn.Module
+    if type(m) is nn.RNN:
         new = RNN(m.input_size, m.hidden_size, nonlinearity=m.nonlinearity, **_layer_args(m))
-    elif kind is nn.GRU:
+    elif type(m) is nn.GRU:
         new = GRU(m.input_size, m.hidden_size, **_layer_args(m))
-    elif kind is nn.LSTM:
+    elif type(m) is nn.LSTM:
         new = LSTM(m.input_size, m.hidden_size, proj_size=m.proj_size, **_layer_args(m))
-    elif kind is nn.RNNCell:
+    elif type(m) is nn.RNNCell:
         new = RNNCell(m.input_size, m.hidden_size, nonlinearity=m.nonlinearity, **_cell_args(m))
-    else:
-        new = {nn.GRUCell: GRUCell, nn.LSTMCell: LSTMCell}[kind](
-            m.input_size, m.hidden_size, **_cell_args(m)
-        )
+    elif type(m) is nn.GRUCell:
+        new = GRUCell(m.input_size, m.hidden_size, **_cell_args(m))
+    elif type(m) is nn.LSTMCell:
+        new = LSTMCell(m.input_size, m.hidden_size, **_cell_args(m))
+    else:  # not one of the six classes registered below
+        raise KeyError(type(m))
     new.load_state_dict(m.state_dict())
     return new.train(m.training)
 

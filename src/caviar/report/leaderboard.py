@@ -68,8 +68,15 @@ SCRIPT = """
 
 
 # cv_std: the folds' spread with search.cv (val_score is then their mean)
-BOARD_COLUMNS = ("status", "val_score", "cv_std", "val_loss", "train_score", "best_epoch")
-BOARD_COLUMNS = (*BOARD_COLUMNS, "epochs_run")
+BOARD_COLUMNS = (
+    "status",
+    "val_score",
+    "cv_std",
+    "val_loss",
+    "train_score",
+    "best_epoch",
+    "epochs_run",
+)
 
 
 def fmt(v: Any) -> str:

@@ -34,13 +34,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from caviar.training.hooks import Hook, HookState, notify, notify_trial
 from caviar.trial import Trial
+
+if TYPE_CHECKING:
+    from caviar.training.controls import PopulationControls
 
 
 @dataclass
@@ -56,7 +59,7 @@ class PopulationLogs:
     train_score: np.ndarray
     alive: np.ndarray
     status: list[str] = field(default_factory=list)  # on_population_end only
-    _trainer: object | None = field(default=None, repr=False)
+    _trainer: PopulationControls | None = field(default=None, repr=False)
 
     def stop(self, members: Sequence[int] | None = None) -> None:
         """Stop the members with these configuration indices (all of them: None)."""
@@ -92,7 +95,10 @@ def epoch_logs(state: HookState) -> PopulationLogs:
     return PopulationLogs(
         state.population if state.population is not None else 0,
         list(state.members),
-        *(_last(trainer, k) for k in ("val_loss", "val_score", "train_loss", "train_score")),
+        val_loss=_last(trainer, "val_loss"),
+        val_score=_last(trainer, "val_score"),
+        train_loss=_last(trainer, "train_loss"),
+        train_score=_last(trainer, "train_score"),
         alive=trainer.alive.cpu().numpy().copy(),
         _trainer=trainer,
     )
@@ -100,14 +106,20 @@ def epoch_logs(state: HookState) -> PopulationLogs:
 
 def end_logs(population: int, members: list[int], results: Sequence) -> PopulationLogs:
     """The ``on_population_end`` logs of finished members (``MemberResult`` s)."""
+
+    def column(key: str) -> np.ndarray:
+        return np.array([getattr(m, key) for m in results], dtype=float)
+
     return PopulationLogs(
         population,
         list(members),
-        *(np.array([getattr(m, k) for m in results], dtype=float) for k in
-          ("val_loss", "val_score", "train_loss", "train_score")),
+        val_loss=column("val_loss"),
+        val_score=column("val_score"),
+        train_loss=column("train_loss"),
+        train_score=column("train_score"),
         alive=np.zeros(len(results), dtype=bool),
         status=[m.status for m in results],
-    )  # fmt: skip
+    )
 
 
 class KerasAdapter(Hook):
@@ -149,9 +161,7 @@ def user_hooks(callbacks: Sequence[Any]) -> list[Hook]:
     return [cb if isinstance(cb, Hook) else KerasAdapter(cb) for cb in callbacks]
 
 
-def population_end(
-    hooks: Sequence[Hook], population: int, result, trials: Sequence[Trial]
-) -> None:
+def population_end(hooks: Sequence[Hook], population: int, result, trials: Sequence[Trial]) -> None:
     """Call every ``on_population_end`` with a finished population's results, then
     ``on_trial_complete`` with each member's :class:`~caviar.trial.Trial` (``trials``,
     configuration order)."""

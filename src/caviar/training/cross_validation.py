@@ -106,7 +106,9 @@ def train_cross_validated(
     epoch count (``refit`` strategy ``fresh``). The result's members are the folded
     results (``cv_scores``, ``refit_epochs``); its model holds the retrained weights,
     one row per configuration, which the test split scores."""
-    k = int(configs[0].train.cv)
+    cv = configs[0].train.cv
+    assert cv is not None  # caviar.train calls this only with train.cv set
+    k = int(cv)
     folded = train_population(
         expand_folds(configs, k), data, on_epoch=on_epoch, callbacks=callbacks
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 
 from caviar.losses import get_loss
@@ -64,7 +66,7 @@ def evaluate_scores(
     y: torch.Tensor,
     *,
     loss_name: str,
-    loss_hypers: dict[str, torch.Tensor],
+    loss_hypers: Mapping[str, float | torch.Tensor],
     slope: torch.Tensor | None,
     flat: torch.Tensor | None = None,
     stats: torch.Tensor | None = None,

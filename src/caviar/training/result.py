@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from caviar.config import RunConfig
 from caviar.trial import Timings, Trial
+
+if TYPE_CHECKING:
+    from caviar.nn.mlp import PopulationMLP
+    from caviar.nn.module import PopulationModule
+    from caviar.training.population import PopulationKnobs
 
 # val_default_score: accuracy or R² (the ``auto`` score), kept beside a named metric's score
 HISTORY_KEYS = ("train_loss", "train_score", "val_loss", "val_score", "val_default_score", "lr")
@@ -137,10 +143,10 @@ def _cv_summary(scores: list[float]) -> dict:
 class PopulationResult:
     """A trained population: the model (best weights restored) and its members."""
 
-    model: object  # caviar.nn.PopulationMLP
+    model: PopulationMLP | PopulationModule
     loss_name: str
     members: list[MemberResult]
-    knobs: object  # caviar.training.population.PopulationKnobs
+    knobs: PopulationKnobs
     history: dict[str, np.ndarray] = field(default_factory=dict)  # key -> (epochs, P)
     # (epoch, flat (P, N), stats (P, S)) taken every ``ensemble.snapshot_every`` epochs
     snapshots: list = field(default_factory=list)

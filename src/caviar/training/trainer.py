@@ -238,8 +238,8 @@ class PopulationTrainer(PopulationControls):
         t = self.configs[0].train
         n = self.n_train if n is None else n
         base = n if t.batch_size == "full" else min(int(t.batch_size), n)
-        grow = {"growth": t.batch_size_growth, "every": t.batch_size_every}
-        size = batch_size_at(epoch, base, n, cap=t.batch_size_max, **grow)
+        growth, every = t.batch_size_growth, t.batch_size_every
+        size = batch_size_at(epoch, base, n, growth=growth, every=every, cap=t.batch_size_max)
         return batch_bounds(n, size, no_single=self.model.batch_norm)
 
     def train_epoch(self) -> None:

@@ -24,10 +24,11 @@ executor and folds the ``k`` records of each configuration back into one
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from caviar.training.cross_validation import cv_fields, expand_folds, fold_members
+from caviar.trial import Trial
 from caviar.tuning.executor import MemberRecord
 from caviar.tuning.executor_protocol import EpochHook, Executor, Outcome, PopulationJob
 
@@ -51,7 +52,9 @@ def fold_records(recs: list[MemberRecord], k: int) -> list[MemberRecord]:
     return out
 
 
-def cv_refit_records(records: list[MemberRecord], chosen: list[dict]) -> list[MemberRecord]:
+def cv_refit_records(
+    records: list[MemberRecord], chosen: Sequence[Trial | Mapping[str, Any]]
+) -> list[MemberRecord]:
     """The chosen trials' records with the best epoch of their cross-validation (stored
     with the trial; a record trained again alone after ``--resume`` has its own), which
     ``refit_train_val`` turns into ``best_epoch + 1`` epochs on train+validation."""

@@ -11,9 +11,11 @@ metric is a decision, not a detail).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from caviar.training.scoring import AUTO, score_name
+from caviar.trial import Trial
 
 
 def _finite(v: Any) -> bool:
@@ -21,7 +23,10 @@ def _finite(v: Any) -> bool:
 
 
 def default_choice(
-    trials: list[dict[str, Any]], best: dict[str, Any], metric: str, task: str
+    trials: Sequence[Trial | Mapping[str, Any]],
+    best: Trial | Mapping[str, Any],
+    metric: str,
+    task: str,
 ) -> dict[str, Any] | None:
     """``{"metric", "default_metric", "best_index", "default_best_index", "differs", ...}``
     or None with ``metric = "auto"`` (or no trial with a default score)."""
@@ -33,7 +38,7 @@ def default_choice(
     if not scored:
         return None
 
-    def key(t: dict[str, Any]) -> tuple[float, float, int]:
+    def key(t: Trial | Mapping[str, Any]) -> tuple[float, float, int]:
         loss = cast(float, t.get("val_loss"))
         return (-t["val_default_score"], loss if _finite(loss) else math.inf, t["index"])
 

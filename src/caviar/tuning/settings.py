@@ -39,7 +39,8 @@ class _Section(BaseModel):
     @classmethod
     def _no_bool_numbers(cls, v: object, info: ValidationInfo) -> object:
         """``trials = true`` is no budget of 1 trial (:mod:`caviar.config.strict`)."""
-        refuse_bool_numbers(cls, info.field_name, v)
+        if info.field_name is not None:
+            refuse_bool_numbers(cls, info.field_name, v)
         return v
 
 

@@ -13,7 +13,7 @@ writes its study synchronously, so the trials a callback reads are all there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from caviar.training.hooks import Hook, HookState
@@ -30,7 +30,7 @@ class OptunaAdapter(Hook):
         self.fn(state.study, state.frozen)
 
 
-def stored_trials(store, rows: list[dict[str, Any]]) -> list:
+def stored_trials(store, rows: Sequence[Trial | Mapping[str, Any]]) -> list:
     """The study's ``FrozenTrial`` of each record of ``rows`` (in their order)."""
     wanted = [int(r["index"]) for r in rows]
     by_index = {}

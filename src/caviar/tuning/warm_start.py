@@ -39,9 +39,7 @@ def load_prior(run: str | Path, space: SearchSpace) -> History:
     stored_space = study.user_attrs.get("space")
     own = {d.path: d.kind for d in space.dimensions}
     if stored_space != own:
-        raise CaviarError(
-            f"{where}: its space {stored_space} differs from this search's {own}"
-        )
+        raise CaviarError(f"{where}: its space {stored_space} differs from this search's {own}")
     trials = {
         int(t.user_attrs["index"]): t
         for t in study.get_trials(deepcopy=False)

@@ -36,7 +36,7 @@ class Augmenter:
         self.shaped = shaped
         self.task = data.task
         self.partners: ClassPartners | None = None
-        self.warp: ImageWarp | None = None
+        self.warp: ImageWarp | SignalShift | None = None
         self._data = data
         self.refresh()
 
@@ -81,10 +81,14 @@ class Augmenter:
     def __call__(self, x: torch.Tensor, y: torch.Tensor, counter: rnd.Counter) -> torch.Tensor:
         k, seeds = self.knobs, self.seeds
         if self.use_interp:
+            assert self.partners is not None  # refresh() builds them when use_interp
             x = interpolate(x, y, self.x_train, self.partners, k["interpolate"], seeds, counter)
         if self.use_warp:
-            zoom = {} if isinstance(self.warp, SignalShift) else {"scale": k["scale"]}
-            x = self.warp(x, k["shift"], k["rotate"], seeds, counter, **zoom)
+            assert self.warp is not None  # refresh() builds it when use_warp
+            if isinstance(self.warp, SignalShift):
+                x = self.warp(x, k["shift"], k["rotate"], seeds, counter)
+            else:
+                x = self.warp(x, k["shift"], k["rotate"], seeds, counter, scale=k["scale"])
         if self.use_noise:
             x = input_noise(x, k["input_noise"], seeds, counter, rnd.STREAM_INPUT_NOISE)
         return x

@@ -24,10 +24,14 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from caviar.errors import CaviarError
 from caviar.tuning.space import SearchSpace
+
+if TYPE_CHECKING:
+    from optuna.samplers import BaseSampler
 
 #: strategy name -> Optuna sampler class name
 SAMPLERS = {
@@ -49,7 +53,7 @@ NO_CATEGORICALS = frozenset({"cmaes", "qmc"})
 _OBJECT_TYPES = ("Callable", "Sampler", "FrozenTrial", "Mutation", "Crossover", "Study")
 
 
-def sampler_class(name: str) -> type:
+def sampler_class(name: str) -> type[BaseSampler]:
     """The Optuna sampler class of strategy ``name`` (a one-line error when its package
     is missing)."""
     import optuna
@@ -98,6 +102,7 @@ def make_sampler(name: str, kwargs: dict[str, Any], seed: int, space: SearchSpac
     from optuna.exceptions import ExperimentalWarning
 
     cls = sampler_class(name)
+    build: Callable[..., BaseSampler] = cls  # each of SAMPLERS takes seed= and its own keywords
     args = dict(kwargs)
     if name == "cmaes" and "x0" in args and space is not None:
         args["x0"] = _x0_in_t(space, args["x0"])
@@ -108,7 +113,7 @@ def make_sampler(name: str, kwargs: dict[str, Any], seed: int, space: SearchSpac
     try:
         with warnings.catch_warnings():  # "experimental" notices are Optuna's, not the user's
             warnings.simplefilter("ignore", ExperimentalWarning)
-            return cls(seed=seed, **args)
+            return build(seed=seed, **args)
     except (TypeError, ValueError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CaviarError(
