@@ -22,7 +22,7 @@ A call costs a few microseconds of dispatch, so this pays off when a member's ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -82,7 +82,7 @@ def fused_adam_members(
     ``step`` is the ``(P,)`` int64 counter (advanced for alive members only); hypers
     are ``(P,)``; ``alive`` is a ``(P,)`` bool mask or ``None`` (all alive).
     """
-    members = range(step.shape[0])
+    members: Sequence[int] = range(step.shape[0])
     if alive is not None:
         step.add_(alive.to(step.dtype))
         members = alive.nonzero().squeeze(1).tolist()
