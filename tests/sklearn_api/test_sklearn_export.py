@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_diabetes, load_iris
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -218,3 +218,20 @@ def test_a_numeric_dataframe_keeps_its_column_names(tmp_path):
     assert read_export_metadata(tmp_path / "frame.onnx")["input_columns"] == list(X.columns)
     got = onnx_run(tmp_path / "frame.onnx", x)
     np.testing.assert_allclose(got, est.predict_proba(X.iloc[1::2]), rtol=0, atol=1e-6)
+
+
+def test_a_binary_cross_entropy_classifier_exports_its_sigmoid(tmp_path):
+    """One output and the sigmoid rule; string labels; the standardization that
+    preprocess=True fitted on the array is inside the file."""
+    X, y = load_breast_cancer(return_X_y=True)
+    labels = np.where(y == 1, "benign", "malignant")
+    est = CaviarClassifier(**FAST, loss="binary_cross_entropy", preprocess=True)
+    est.fit(X[::2], labels[::2])
+    assert est.coefs_[-1].shape[1] == 1
+    expected = est.predict_proba(X[1::2])
+    np.testing.assert_allclose(plain_run(est, X[1::2], torch.float64), expected, atol=1e-12)
+    est.export(tmp_path / "cancer.onnx")
+    got = onnx_run(tmp_path / "cancer.onnx", X[1::2].astype(np.float32))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    assert read_export_metadata(tmp_path / "cancer.onnx")["classes"] == ["benign", "malignant"]
+    assert 0.1 < (expected[:, 0] > 0.5).mean() < 0.9  # both classes predicted
