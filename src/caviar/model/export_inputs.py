@@ -26,7 +26,9 @@ def encode_rows(model: Any, X: pd.DataFrame | np.ndarray, *, dtype: Any = np.flo
     Parameters
     ----------
     model
-        A :class:`~caviar.model.TrainedModel` (or its fitted preprocessor).
+        A :class:`~caviar.model.TrainedModel` (or its fitted preprocessor), or a fitted
+        :class:`~caviar.sklearn.CaviarClassifier` / :class:`~caviar.sklearn.CaviarRegressor`
+        (its ``to_trained_model()``).
     X
         Raw feature rows: a DataFrame with the training columns (others are ignored) or a
         2-D array of the training columns in order, as
@@ -48,6 +50,8 @@ def encode_rows(model: Any, X: pd.DataFrame | np.ndarray, *, dtype: Any = np.flo
     --------
     >>> session.run(None, {"features": encode_rows(model, frame)})  # doctest: +SKIP
     """
+    if hasattr(model, "to_trained_model"):  # a fitted scikit-learn estimator
+        model = model.to_trained_model()
     pre = getattr(model, "preprocessor", model)
     raw_features(pre, X)  # the checks and refusals of TrainedModel.predict
     if not isinstance(X, pd.DataFrame):

@@ -4,7 +4,7 @@ exporters are imported only when a model is exported)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -14,7 +14,13 @@ if TYPE_CHECKING:  # the module classes, for the annotations only
 
 class Exportable:
     """``to_torch`` and ``export`` of a trained model (:mod:`caviar.model.export_torch`,
-    :mod:`caviar.model.export_files`)."""
+    :mod:`caviar.model.export_files`), of the model :meth:`_exported` names: the object
+    itself, or for a fitted scikit-learn estimator its
+    :class:`~caviar.model.TrainedModel` (:class:`caviar.sklearn.ExportableEstimator`)."""
+
+    def _exported(self) -> Any:
+        """The trained model the methods export (this one)."""
+        return self
 
     def to_torch(self, dtype: torch.dtype = torch.float32) -> ExportedModel:
         """This model as one plain ``torch.nn.Module`` in eval mode.
@@ -41,7 +47,7 @@ class Exportable:
         """
         from caviar.model.export_torch import to_torch
 
-        return to_torch(self, dtype)
+        return to_torch(self._exported(), dtype)
 
     def export(
         self,
@@ -76,4 +82,4 @@ class Exportable:
         """
         from caviar.model.export_files import export_model
 
-        return export_model(self, path, format, overwrite=overwrite, dtype=dtype)
+        return export_model(self._exported(), path, format, overwrite=overwrite, dtype=dtype)

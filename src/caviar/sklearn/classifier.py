@@ -18,16 +18,22 @@ from sklearn.utils.validation import check_is_fitted
 
 from caviar.losses import get_loss
 from caviar.sklearn._base import CaviarEstimatorMixin, CaviarValueError
+from caviar.sklearn._export import ExportableEstimator
 from caviar.sklearn._params import PARAMS_DOC
 
 
-class CaviarClassifier(CaviarEstimatorMixin, ClassifierMixin, BaseEstimator):
+class CaviarClassifier(CaviarEstimatorMixin, ExportableEstimator, ClassifierMixin, BaseEstimator):
     __doc__ = f"""Multilayer-perceptron classifier trained by caviar's population engine.
 
     Every knob of a caviar run is a constructor parameter; ``fit`` trains a
     population of one member. An array ``X`` is used as given (put a
     ``StandardScaler`` before it in a ``Pipeline``); a DataFrame is prepared as
     ``caviar train`` prepares a table (``preprocess``).
+
+    Once fitted it exports like any trained model
+    (:class:`~caviar.sklearn.ExportableEstimator`): ``to_torch()``,
+    ``export("model.onnx")`` (or ``.pt``), ``save(directory)``, with its fitted
+    preprocessing inside; before ``fit`` they raise ``NotFittedError``.
 
     Parameters
     ----------

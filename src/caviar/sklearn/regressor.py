@@ -13,15 +13,21 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from caviar.sklearn._base import CaviarEstimatorMixin
+from caviar.sklearn._export import ExportableEstimator
 from caviar.sklearn._params import PARAMS_DOC
 
 
-class CaviarRegressor(CaviarEstimatorMixin, RegressorMixin, BaseEstimator):
+class CaviarRegressor(CaviarEstimatorMixin, ExportableEstimator, RegressorMixin, BaseEstimator):
     __doc__ = f"""Multilayer-perceptron regressor trained by caviar's population engine.
 
     Every knob of a caviar run is a constructor parameter; ``fit`` trains a
     population of one member. ``X`` and ``y`` are used as given (no scaling inside:
     put a ``StandardScaler`` before it in a ``Pipeline``).
+
+    Once fitted it exports like any trained model
+    (:class:`~caviar.sklearn.ExportableEstimator`): ``to_torch()``,
+    ``export("model.onnx")`` (or ``.pt``), ``save(directory)``, with its fitted
+    preprocessing inside; before ``fit`` they raise ``NotFittedError``.
 
     Parameters
     ----------
