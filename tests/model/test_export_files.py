@@ -186,3 +186,20 @@ def test_reading_metadata_of_a_file_that_is_no_export_is_one_line(tmp_path, name
     assert "\n" not in str(err.value)
     with pytest.raises(CaviarError, match="export file not found"):
         read_export_metadata(tmp_path / "absent.pt")
+
+
+def test_a_file_its_runtime_cannot_load_is_refused_in_one_line(tmp_path):
+    """onnxruntime has no float64 Softplus: the float64 ONNX file of a softplus network
+    is refused with one line naming the runtime's complaint, and nothing is written."""
+    import torch
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    model = train_table(run_dir, model={"hidden": [4], "activation": "softplus"}).best_model
+    target = tmp_path / "softplus.onnx"
+    with pytest.raises(CaviarError) as err:
+        model.export(target, dtype=torch.float64)
+    message = str(err.value)
+    assert "\n" not in message and "cannot be loaded by its runtime" in message
+    assert "nothing was written" in message
+    assert not target.exists() and not list(tmp_path.glob(".softplus.onnx-*"))

@@ -269,8 +269,14 @@ def _check_file(
     module: torch.nn.Module, fmt: str, tmp: Path, rows: torch.Tensor, dtype: torch.dtype
 ) -> None:
     """Run the written file on ``rows`` and on one row; refuse it if it fails or differs
-    from ``module`` by more than :data:`TOLERANCE`."""
-    run = _file_runner(fmt, tmp)
+    from ``module`` by more than :data:`TOLERANCE` (a file its runtime cannot even load,
+    e.g. onnxruntime without a float64 kernel for one of its operators, is refused too)."""
+    try:
+        run = _file_runner(fmt, tmp)
+    except Exception as e:
+        raise CaviarError(
+            f"the {fmt} file cannot be loaded by its runtime ({short_error(e)}); nothing was written"
+        ) from None
     for x in (rows, rows[:1]):
         with torch.no_grad():
             expected = module(x).numpy()
