@@ -27,8 +27,24 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+#: every state a finished trial is in (``failed``: its configuration or executor failed)
+STATES = ("complete", "early_stopped", "converged", "pruned", "diverged", "failed")
 #: the states whose value counts (a pruned trial keeps its best epoch's score)
 SCORED_STATES = ("complete", "early_stopped", "pruned", "converged")
+#: the states of a finished, successful trial: Optuna's ``COMPLETE``. A member that
+#: converged (a full-batch method's stopping rule) finished as surely as one that ran
+#: every epoch or ran out of patience; only ``pruned`` (``PRUNED``), ``diverged`` and
+#: ``failed`` (``FAIL``) are not.
+COMPLETE_STATES = ("complete", "early_stopped", "converged")
+
+
+def optuna_state(state: str) -> str:
+    """The name of the Optuna ``TrialState`` a trial in ``state`` is stored as:
+    ``COMPLETE`` for :data:`COMPLETE_STATES`, ``PRUNED`` for ``pruned``, else ``FAIL``
+    (a COMPLETE one without a finite value is stored as ``FAIL`` by its writer)."""
+    if state in COMPLETE_STATES:
+        return "COMPLETE"
+    return "PRUNED" if state == "pruned" else "FAIL"
 
 
 @dataclass(frozen=True)
@@ -188,4 +204,12 @@ def rank_key(t: Trial) -> tuple[float, float, int]:
     return (-s, loss, t.number)
 
 
-__all__ = ["SCORED_STATES", "Timings", "Trial", "rank_key"]
+__all__ = [
+    "COMPLETE_STATES",
+    "SCORED_STATES",
+    "STATES",
+    "Timings",
+    "Trial",
+    "optuna_state",
+    "rank_key",
+]

@@ -175,7 +175,8 @@ def _print_summary(console, result, info: dict, out: Path) -> None:
     c = result.counts
     console.print(
         f"{len(result.trials)} trials: {c.get('complete', 0)} complete, "
-        f"{c.get('early_stopped', 0)} early-stopped, {c.get('pruned', 0)} pruned, "
+        f"{c.get('early_stopped', 0)} early-stopped, {c.get('converged', 0)} converged, "
+        f"{c.get('pruned', 0)} pruned, "
         f"{c.get('diverged', 0)} diverged, {c.get('failed', 0)} failed "
         f"in {result.seconds:.1f}s (storage {result.storage_seconds:.2f}s)"
     )

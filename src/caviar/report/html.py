@@ -55,6 +55,7 @@ table.leaderboard th[data-sort="asc"]::after { content: " \\25B2"; }
 table.leaderboard th[data-sort="desc"]::after { content: " \\25BC"; }
 table.leaderboard tr.pruned td { color: #777; }
 table.leaderboard tr.early_stopped td { color: #1e6b1e; }
+table.leaderboard tr.converged td { color: #5b3f7a; }
 .board-controls { margin: 0 0 8px 0; font-size: 13px; }
 .board-controls input { width: 240px; padding: 3px 6px; }
 .board-controls .hint, #board-count { color: #666; margin-left: 8px; }

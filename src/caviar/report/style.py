@@ -2,7 +2,8 @@
 
 Conventions: the best trial (rank 1 with a finite validation score) is drawn thick
 and red; complete trials thin blue; early-stopped ones (patience ran out) thin
-green; pruned ones grey dashed; diverged and failed ones orange dotted.
+green; converged ones (a full-batch method's stopping rule met) thin purple; pruned
+ones grey dashed; diverged and failed ones orange dotted.
 Log-scaled search dimensions (``log_uniform``, ``int_log_uniform``) get a log axis;
 ``one_minus_log_uniform`` ones (momentum-like, :ref:`bg-search-scales`) are drawn as ``1 - x`` on a
 log axis, the space the search samples in. A log axis is labelled in values at
@@ -22,6 +23,7 @@ BEST = "#d62728"
 STYLE = {  # status -> (legend name, colour, dash, width, opacity)
     "complete": ("complete", "#1f77b4", "solid", 1.2, 0.55),
     "early_stopped": ("early-stopped", "#2ca02c", "solid", 1.2, 0.55),
+    "converged": ("converged", "#9467bd", "solid", 1.2, 0.55),
     "pruned": ("pruned", "#8c8c8c", "dash", 1.0, 0.6),
     "diverged": ("diverged / failed", "#ff7f0e", "dot", 1.0, 0.8),
     "failed": ("diverged / failed", "#ff7f0e", "dot", 1.0, 0.8),
@@ -29,6 +31,7 @@ STYLE = {  # status -> (legend name, colour, dash, width, opacity)
 MARKERS = {
     "complete": "#1f77b4",
     "early-stopped": "#2ca02c",
+    "converged": "#9467bd",
     "pruned": "#8c8c8c",
     "diverged / failed": "#ff7f0e",
 }

@@ -14,9 +14,7 @@ import json
 import math
 from typing import Any
 
-from caviar.trial import SCORED_STATES, Trial
-
-STATES = {"pruned": "PRUNED", **{s: "COMPLETE" for s in SCORED_STATES if s != "pruned"}}
+from caviar.trial import Trial, optuna_state
 
 
 def study_of(result: Any):
@@ -58,7 +56,7 @@ def study_of_trials(trials: list[Trial]):
     study = optuna.create_study(direction="maximize")
     dists = _distributions(trials)
     for t in sorted(trials, key=lambda t: t.number):
-        state = TrialState[STATES.get(t.state, "FAIL")]
+        state = TrialState[optuna_state(t.state)]
         ok = math.isfinite(t.value) and state != TrialState.FAIL
         if state == TrialState.COMPLETE and not ok:
             state = TrialState.FAIL

@@ -64,4 +64,7 @@ def _status(trainer, p: int) -> str:
         return "pruned"
     if bool(trainer.stopped[p]):
         return "early_stopped"
+    converged = getattr(trainer, "converged", None)  # full-batch methods' stopping rule
+    if converged is not None and bool(converged[p]):
+        return "converged"
     return "complete"

@@ -243,11 +243,7 @@ class FullBatchTrainer(PopulationControls):
             if not bool(self.alive.any()):
                 break
         self.stopper.restore_best(self.model.flat)
-        result = collect_results(self)
-        for m in result.members:
-            if m.status == "complete" and bool(self.converged[m.position]):
-                m.status = "converged"
-        return result
+        return collect_results(self)  # a converged member's status: ``converged``
 
     def _refresh(self) -> None:
         """Point, objective and gradient from ``model.flat`` (after a callback changed them)."""
@@ -256,6 +252,12 @@ class FullBatchTrainer(PopulationControls):
         self._dirty = False
 
     # -- operations for callbacks (same contract as PopulationTrainer) ------------
+    def finish(self, mask: torch.Tensor) -> None:
+        """Stop the members in ``mask`` as done (status ``complete``), e.g. at a time or
+        epoch budget (a member already stopped keeps its status)."""
+        mask = mask.to(self.alive.device) & self.alive
+        self.alive &= ~mask
+
     def _copy_state(self, dst: torch.Tensor, src: torch.Tensor) -> None:
         """Curvature memory rows (BFGS matrix, L-BFGS pairs) for :meth:`copy_members`."""
         self.method.copy_members(dst, src)

@@ -15,7 +15,12 @@ population of ``P`` members needs ``P`` times that, so
 
 Each population runs epoch by epoch with the search's callbacks (successive
 halving, PBT, the time budget); when half of its rows have stopped it is compacted to the live
-ones (``caviar.tuning.compact``), so pruning saves compute.
+ones (``caviar.tuning.compact``), so pruning saves compute. A full-batch method
+(``gd``, ``gd_linesearch``, ``newton``, ``bfgs``, ``lbfgs``) runs its whole population
+with :class:`caviar.training.full_batch.FullBatchTrainer` instead (one iteration an
+epoch, no compaction; ``B`` is the training set and ``S`` counts its curvature memory:
+``N`` for the ``N x N`` matrix of Newton and BFGS, ``2 * history_size`` for L-BFGS); a
+member that met its stopping rule is recorded as ``converged``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from caviar.openmp import load_aware
 from caviar.optim import OPTIMIZERS
 from caviar.training.build import DTYPES, module_size, n_outputs
 from caviar.training.collect import collect_results
+from caviar.training.full_batch import FullBatchTrainer, is_full_batch
 from caviar.training.population import group_by_structure, resolve_loss_name
 from caviar.training.result import MemberResult
 from caviar.training.trainer import PopulationTrainer
@@ -50,9 +56,14 @@ def member_bytes(cfg: RunConfig, n_features: int, n_out: int, n_train: int, data
         activations = sum(sizes)
     else:
         n, activations = module_size(cfg, data, n_out)
-    batch = n_train if cfg.train.batch_size == "full" else min(int(cfg.train.batch_size), n_train)
+    full = cfg.train.batch_size == "full" or is_full_batch(cfg)
+    batch = n_train if full else min(int(cfg.train.batch_size), n_train)
     opt = OPTIMIZERS.get(cfg.optimizer.name)
     buffers = len(getattr(opt, "state_names", ())) if opt is not None else 2
+    if cfg.optimizer.name in ("newton", "bfgs"):
+        buffers = n  # one N x N matrix per member
+    elif cfg.optimizer.name == "lbfgs":
+        buffers = 2 * (cfg.optimizer.history_size or 10)  # the (s, y) pairs kept
     itemsize = torch.empty((), dtype=DTYPES[cfg.train.dtype]).element_size()
     return itemsize * (n * (4 + buffers) + 3 * batch * activations)
 
@@ -93,7 +104,10 @@ class MemberRecord:
 
 
 def _records(
-    trainer: PopulationTrainer, rows: list[int], started: float, epoch_ends: list[float]
+    trainer: PopulationTrainer | FullBatchTrainer,
+    rows: list[int],
+    started: float,
+    epoch_ends: list[float],
 ) -> dict[int, MemberRecord]:
     """Records of ``rows`` of a trainer whose best weights were restored; ``started`` and
     ``epoch_ends`` (``time.time()`` at the end of each epoch) give each member's start
@@ -141,6 +155,8 @@ def run_population(
     """Train ``configs`` (one structure) as one population; records in input order."""
     started = time.time()
     epoch_ends: list[float] = []
+    if is_full_batch(configs[0]):
+        return _run_full_batch(configs, data, list(callbacks), on_epoch)
     trainer = PopulationTrainer(configs, data, callbacks=list(callbacks), on_epoch=on_epoch)
     trainer.snapshot_every = None  # a search keeps no snapshot ensembles (its records do)
     trainer.member_ids = list(range(len(configs)))  # type: ignore[attr-defined]
@@ -166,3 +182,22 @@ def run_population(
     trainer.restore_best_epochs()
     done.update(_records(trainer, list(range(trainer.size)), started, epoch_ends))
     return [done[i] for i in range(len(configs))]
+
+
+def _run_full_batch(
+    configs: list[RunConfig], data, callbacks: list[Callable], on_epoch
+) -> list[MemberRecord]:
+    """:func:`run_population` for a full-batch method: the whole population to the end
+    (every member converged, stopped or out of iterations), best weights restored."""
+    started = time.time()
+    epoch_ends: list[float] = []
+
+    def clock(_trainer) -> None:  # the end of each iteration, after the search's callbacks
+        epoch_ends.append(time.time())
+
+    trainer = FullBatchTrainer(configs, data, callbacks=[*callbacks, clock], on_epoch=on_epoch)
+    trainer.member_ids = list(range(len(configs)))  # type: ignore[attr-defined]
+    trainer.pbt_log = {}  # type: ignore[attr-defined]
+    trainer.stopped_by = {}  # type: ignore[attr-defined]
+    trainer.run()  # restores each member's best weights
+    return list(_records(trainer, list(range(len(configs))), started, epoch_ends).values())

@@ -25,7 +25,7 @@ from caviar.errors import CaviarError
 from caviar.model import TrainedModel
 from caviar.results.view import ResultView
 from caviar.training.scoring import perfect_score, score_name
-from caviar.trial import Trial
+from caviar.trial import SCORED_STATES, STATES, Trial
 from caviar.tuning import refit as refit_mod
 from caviar.tuning.cross_validation import cv_refit_records
 from caviar.tuning.executor import MemberRecord
@@ -182,7 +182,7 @@ def final_model(
     usable = [
         t
         for t in trials
-        if t["status"] in ("complete", "early_stopped", "pruned")
+        if t["status"] in SCORED_STATES
         and t.get("val_score") is not None
         and math.isfinite(t["val_score"])
     ]
@@ -215,7 +215,7 @@ def final_model(
     perfect = perfect_score(metric, data.task)
     diag = verdict(float(best["train_score"]), val_score, base["val_score"], perfect=perfect)
     diag["trees"] = trees_report(data, val_score, metric=metric)  # bg-baselines: try another class
-    counts = {k: 0 for k in ("complete", "early_stopped", "pruned", "diverged", "failed")}
+    counts = dict.fromkeys(STATES, 0)
     for t in trials:
         counts[t["status"]] = counts.get(t["status"], 0) + 1
     return FinalModel(best, model, val_score, test, base, diag, counts, rebuilt)

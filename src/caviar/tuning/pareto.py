@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from caviar.trial import Trial, rank_key
+from caviar.trial import COMPLETE_STATES, Trial, rank_key
 
 SELECT_RULES = ("first_objective", "knee")
 
@@ -94,10 +94,10 @@ def finite_all(values: Sequence[float]) -> bool:
 
 
 # -- trials ---------------------------------------------------------------------------
-#: the states whose trials stand on a front: those the study holds as COMPLETE, so the
-#: front is Optuna's ``study.best_trials`` (a trial pruned by halving lost on the first
-#: objective and is left out)
-FRONT_STATES = ("complete", "early_stopped")
+#: the states whose trials stand on a front: those the study holds as COMPLETE
+#: (converged members included), so the front is Optuna's ``study.best_trials`` (a trial
+#: pruned by halving lost on the first objective and is left out)
+FRONT_STATES = COMPLETE_STATES
 
 
 def trial_fronts(trials: Sequence[Trial], names: list[str], directions: list[str]) -> list[int]:

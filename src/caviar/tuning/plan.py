@@ -22,6 +22,7 @@ from caviar.config import RunConfig, expand_configs, read_toml, validate_config
 from caviar.config.grid import find_axes
 from caviar.errors import CaviarError
 from caviar.training.folds import check_fold_config
+from caviar.training.full_batch import check_full_batch_config, is_full_batch
 from caviar.training.population import optimizer_hypers, resolve_loss_name
 from caviar.training.scoring import get_metric
 from caviar.tuning.settings import (
@@ -161,7 +162,10 @@ def read_enqueued(enqueue: list | str, folder: Path | None) -> list:
 
 def check_config(cfg: RunConfig, task: str) -> None:
     """Raise a one-line error unless ``cfg``'s optimizer hyperparameters and loss fit ``task``."""
-    optimizer_hypers(cfg)
+    if is_full_batch(cfg):  # gd, gd_linesearch, newton, bfgs, lbfgs
+        check_full_batch_config(cfg)
+    else:
+        optimizer_hypers(cfg)
     resolve_loss_name(cfg, task)
     get_metric(cfg.train.metric, task)
     check_fold_config(cfg)

@@ -3,9 +3,11 @@
 A caviar record (``caviar.tuning.runner._trial_record``) becomes one
 :class:`optuna.trial.FrozenTrial`:
 
-* ``state``: ``COMPLETE`` for ``complete`` and ``early_stopped`` members (the two
-  stay apart in the ``status`` user attribute), ``PRUNED`` for pruned ones, ``FAIL``
-  for diverged and failed ones (and for a complete one without a finite score);
+* ``state``: ``COMPLETE`` for ``complete``, ``early_stopped`` and ``converged``
+  members (a full-batch method's stopping rule met; the three stay apart in the
+  ``status`` user attribute, which says why the member stopped), ``PRUNED`` for pruned
+  ones, ``FAIL`` for diverged and failed ones (and for a complete one without a finite
+  score), :func:`caviar.trial.optuna_state`;
 * ``value``: the validation score (higher is better) at the member's best epoch, the
   weights it ends with (``caviar`` restores the best epoch). A pruned trial keeps it
   too, as Optuna's own pruned trials keep a value (their last report). A search with
@@ -39,13 +41,12 @@ import time
 from typing import Any, TypeGuard
 
 from caviar.serialize import json_safe
-from caviar.trial import Trial
+from caviar.trial import Trial, optuna_state
 from caviar.tuning.space import Dimension, SearchSpace
 
 #: record fields that are not user attributes (params, curves, times)
 NOT_ATTRS = ("params", "history", "started", "ended")
 CURVE = "curve:"
-STATES = {"complete": "COMPLETE", "early_stopped": "COMPLETE", "pruned": "PRUNED"}
 
 
 def distribution(d: Dimension):
@@ -96,7 +97,7 @@ def frozen_trial(
     if isinstance(r, Trial):
         r = r.record()
 
-    state = TrialState[STATES.get(r["status"], "FAIL")]
+    state = TrialState[optuna_state(r["status"])]
     values = _values(r, objectives)
     ok = values is not None and all(math.isfinite(v) for v in values)
     ok = ok and state != TrialState.FAIL
