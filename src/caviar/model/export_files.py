@@ -275,7 +275,8 @@ def _check_file(
         run = _file_runner(fmt, tmp)
     except Exception as e:
         raise CaviarError(
-            f"the {fmt} file cannot be loaded by its runtime ({short_error(e)}); nothing was written"
+            f"the {fmt} file cannot be loaded by its runtime ({short_error(e)}); "
+            "nothing was written"
         ) from None
     for x in (rows, rows[:1]):
         with torch.no_grad():
