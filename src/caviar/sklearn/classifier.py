@@ -59,7 +59,7 @@ class CaviarClassifier(CaviarEstimatorMixin, ExportableEstimator, ClassifierMixi
     input_shape_ : tuple of int or None
         One example's shape read from an image-shaped ``X`` ``(n, C, L)`` / ``(n, C, H, W)``.
     loss_name_, status_, n_iter_, best_epoch_, history_, best_validation_score_ :
-        Resolved loss, member status (complete/early_stopped/diverged), epochs run,
+        Resolved loss, member status (complete/early_stopped/converged/diverged), epochs run,
         epoch of the kept weights, per-epoch history, validation accuracy (early
         stopping only).
     """
