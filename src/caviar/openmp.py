@@ -67,7 +67,9 @@ on whether other processes keep the cores busy:
    and ``/proc/self/task/*/stat``, the least of three reads, at the start of every
    epoch. On a quiet machine it changes nothing; beside ``N`` CPU-bound
    processes on ``C`` cores the population gets its fair share, about ``(N + C) / C``
-   times its quiet time (``benchmarks/under_load.py``).
+   times its quiet time (``benchmarks/under_load.py``). A population whose training
+   starts on a busy machine trains as its two halves side by side instead, each on one
+   intra-op thread in its own Python thread (:mod:`caviar.training.side_by_side`).
 
 The thread count is not part of a result: a 16-configuration digits search gave
 bitwise the same trials on one and two intra-op threads (README, "Populations side by
@@ -281,6 +283,19 @@ def load_aware_threads() -> Iterator[None]:
         if _state.threads != _state.ceiling:
             torch.set_num_threads(_state.ceiling)
         _state.ceiling = None
+
+
+@contextmanager
+def intra_op_threads(n: int) -> Iterator[None]:
+    """PyTorch's intra-op thread count set to ``n`` inside the block, restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def load_aware(fn: Callable) -> Callable:

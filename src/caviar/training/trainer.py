@@ -13,8 +13,7 @@ Every epoch (stochastic gradient descent, :ref:`bg-gradient-descent`):
 3. a per-member validation loss and score in one batched pass, then per-member
    early stopping (``caviar.training.early_stopping``).
 
-Cross-validation folds of unequal sizes (``train.cv``, ``search.cv``) train each member
-on exactly its own batches (:mod:`caviar.training.fold_sizes`).
+Folds of unequal sizes train each member on its own batches (:mod:`.fold_sizes`).
 
 Data with an empty validation split (0 rows) trains without validation: every member runs all
 its epochs, validation histories are NaN, nothing stops early and each member keeps its final
@@ -48,6 +47,7 @@ from caviar.penalties.max_norm import active_max_norm, kernel_views, project_max
 from caviar.schedules import make_schedule
 from caviar.schedules.plateau import copy_state as copy_schedule_state
 from caviar.tensors import shared_or_member
+from caviar.training import side_by_side
 from caviar.training.batches import batch_bounds, batch_size_at
 from caviar.training.build import DTYPES, build_model, check_population, n_outputs, resolve_device
 from caviar.training.collect import collect_results
@@ -208,7 +208,11 @@ class PopulationTrainer(PopulationControls):
     # -- the loop -----------------------------------------------------------------
     @load_aware
     def run(self) -> PopulationResult:
-        """Train until every member stopped or the epochs ran out; restore best weights."""
+        """Train until every member stopped or the epochs ran out; restore best weights
+        (on a busy machine, as two halves side by side: :mod:`.side_by_side`)."""
+        if side_by_side.wanted(self):
+            side_by_side.train_halves(self)
+            return self._collect()
         for epoch in range(self.epochs):
             self.run_epoch(epoch)
             if not bool(self.alive.any()):

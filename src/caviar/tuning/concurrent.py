@@ -23,24 +23,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from typing import Any
 
 import torch
 
+from caviar.openmp import intra_op_threads
 from caviar.tuning.executor import run_population
 from caviar.tuning.executor_protocol import EpochHook, Outcome, PopulationJob
-
-
-@contextmanager
-def intra_op_threads(n: int) -> Iterator[None]:
-    """PyTorch's intra-op thread count set to ``n`` inside the block, restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def run_side_by_side(
