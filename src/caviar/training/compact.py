@@ -104,14 +104,14 @@ def join_rows(whole, parts: list[tuple]) -> None:
             getattr(whole, name).index_copy_(0, idx, getattr(part, name))
     whole.optimizer.load_state_dict(sd)
     whole.history = {k: _joined(whole, parts, lambda t, k=k: t.history[k]) for k in whole.history}
-    whole.grad_monitor.norms = _joined(whole, parts, lambda t: t.grad_monitor.norms, cpu=True)
+    whole.grad_monitor.norms = _joined(whole, parts, lambda t: t.grad_monitor.norms)
     first = parts[0][0]
     whole.epoch, whole.global_step = first.epoch, first.global_step
     whole.regularization.refresh()
     whole._refresh_knobs()
 
 
-def _joined(whole, parts, series, cpu: bool = False) -> list[torch.Tensor]:
+def _joined(whole, parts, series) -> list[torch.Tensor]:
     """Per epoch, the parts' ``(rows, ...)`` tensors of ``series(part)`` joined into one
     ``(P, ...)`` tensor in ``whole``'s row order."""
     out = []
