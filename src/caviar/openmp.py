@@ -67,13 +67,16 @@ on whether other processes keep the cores busy:
    and ``/proc/self/task/*/stat``, the least of three reads, at the start of every
    epoch. On a quiet machine it changes nothing; beside ``N`` CPU-bound
    processes on ``C`` cores the population gets its fair share, about ``(N + C) / C``
-   times its quiet time (``benchmarks/under_load.py``). A population whose training
-   starts on a busy machine trains as its two halves side by side instead, each on one
-   intra-op thread in its own Python thread (:mod:`caviar.training.side_by_side`).
+   times its quiet time (``benchmarks/under_load.py``). An MLP or recurrent population
+   whose training starts on a busy machine trains as its two halves side by side
+   instead, each on one intra-op thread in its own Python thread
+   (:mod:`caviar.training.side_by_side`).
 
-The thread count is not part of a result: a 16-configuration digits search gave
-bitwise the same trials on one and two intra-op threads (README, "Populations side by
-side"). ``CAVIAR_LOAD_AWARE_THREADS=0`` switches the thread adjustment off.
+The thread count is not part of an MLP's or a recurrent model's result: a
+16-configuration digits search gave bitwise the same trials on one and two intra-op
+threads (README, "Populations side by side"). The built-in CNN's convolutions round
+differently on one and on two threads (weights about 1e-7 apart after four epochs).
+``CAVIAR_LOAD_AWARE_THREADS=0`` switches the thread adjustment off.
 """
 
 from __future__ import annotations

@@ -94,38 +94,39 @@ def test_not_split_when_something_watches_the_epochs_or_when_switched_off(monkey
         assert not side_by_side.wanted(PopulationTrainer(configs(), data))
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        {"kind": "cnn", "channels": [4], "kernel_size": 3, "pool": "max", "hidden": []},
-        {"kind": "rnn", "cell": "gru", "hidden_size": 8, "hidden": []},
-    ],
-    ids=["cnn", "rnn"],
-)
-def test_built_in_cnn_and_rnn_populations_split_bitwise_too(monkeypatch, model):
+def signal_members(model):
     from caviar.data import prepare_arrays
     from caviar.data.synthetic import make_signals
 
     signals = prepare_arrays(*make_signals(300, 16, n_classes=3, seed=0), seed=0)
+    out = []
+    for lr, patience, seeds in ((0.3, 1, [0, 1]), (1e-3, 20, [2, 3])):
+        out += expand_configs(
+            {
+                "data": {"source": "arrays"},
+                "model": model,
+                "optimizer": {"name": "adam", "lr": lr},
+                "train": {"epochs": 6, "batch_size": 32, "patience": patience, "seed": seeds},
+            }
+        )
+    return out, signals
 
-    def members():
-        out = []
-        for lr, patience, seeds in ((0.3, 1, [0, 1]), (1e-3, 20, [2, 3])):
-            out += expand_configs(
-                {
-                    "data": {"source": "arrays"},
-                    "model": model,
-                    "optimizer": {"name": "adam", "lr": lr},
-                    "train": {"epochs": 6, "batch_size": 32, "patience": patience, "seed": seeds},
-                }
-            )
-        return out
 
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"kind": "rnn", "cell": "gru", "hidden_size": 8, "hidden": []},
+        {"kind": "rnn", "cell": "lstm", "hidden_size": 8, "hidden": [8], "bidirectional": True},
+    ],
+    ids=["gru", "bidirectional-lstm"],
+)
+def test_recurrent_populations_split_bitwise_too(monkeypatch, model):
     runs = []
     for busy in (False, True):
         monkeypatch.setattr(side_by_side, "machine_busy", lambda busy=busy: busy)
+        members, signals = signal_members(model)
         with intra_op_threads(2):
-            trainer = PopulationTrainer(members(), signals)
+            trainer = PopulationTrainer(members, signals)
             assert side_by_side.wanted(trainer) is busy
             runs.append((trainer, trainer.run()))
     (one, one_result), (two, two_result) = runs
@@ -133,3 +134,16 @@ def test_built_in_cnn_and_rnn_populations_split_bitwise_too(monkeypatch, model):
     for key, values in one_result.history.items():
         np.testing.assert_array_equal(values, two_result.history[key], err_msg=key)
     assert [m.epochs_run for m in one_result.members] == [m.epochs_run for m in two_result.members]
+
+
+def test_cnn_and_module_populations_are_not_split(monkeypatch):
+    """Measured on this machine: the same CNN population on one and on two intra-op
+    threads ends with weights 1.2e-7 apart (the convolutions round differently), so its
+    halves, one thread each, would not give the one population's result bitwise."""
+    monkeypatch.setattr(side_by_side, "machine_busy", lambda: True)
+    model = {"kind": "cnn", "channels": [4], "kernel_size": 3, "pool": "max", "hidden": []}
+    members, signals = signal_members(model)
+    with intra_op_threads(2):
+        assert not side_by_side.wanted(PopulationTrainer(members, signals))
+    assert "cnn" not in side_by_side.THREAD_FREE_KINDS
+    assert "module" not in side_by_side.THREAD_FREE_KINDS
