@@ -3,14 +3,15 @@
 A population's kernels run on a team of OpenMP threads, and every parallel kernel ends
 when the team's last thread does. Beside other CPU-bound processes the OS deschedules
 team threads for other processes' time slices, and the team waits for them at each of
-the tens of thousands of kernels of a training run. Measured on a 2-core machine beside
-3 CPU-bound processes (``benchmarks/under_load.py``, the training call on
-``examples/digits.toml``, 24 members): one population took 2.99-3.42 s on two threads
-(3.0x its quiet time, outside the fair share of 2.5x), where its two halves side by
-side, each in its own Python thread on one intra-op thread, took 2.10-2.40 s: two
-threads that never wait for each other inside an epoch (PyTorch releases the
-interpreter lock inside every kernel), as populations side by side in a search already
-run (:mod:`caviar.tuning.concurrent`).
+the tens of thousands of kernels of a training run. Two halves side by side, each in
+its own Python thread on one intra-op thread, never wait for each other inside an epoch
+(PyTorch releases the interpreter lock inside every kernel), as populations side by side
+in a search already run (:mod:`caviar.tuning.concurrent`). Measured on a 2-core machine
+beside 3 CPU-bound processes (``benchmarks/under_load.py``, the training call on
+``examples/digits.toml``, 24 members): 2.42-2.52 s, 2.62x the quiet time, against
+2.90-3.91 s (3.21x) as one population (the fair share is 2.5x). The halves cost more CPU
+than one population (every operator's dispatch twice: 1.92-2.17 CPU seconds against
+1.42-1.47 on one thread), so 2.6x is their bound there.
 
 So :meth:`caviar.training.trainer.PopulationTrainer.run` calls :func:`train_halves` when
 :func:`wanted` says so: the machine is busy as training starts (fewer cores free than
