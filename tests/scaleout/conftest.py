@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import os
+import random
 import shutil
 import signal
 import socket
@@ -36,6 +37,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_port_range(size: int = 200) -> tuple[int, int]:
+    """``(low, high)``: ``size`` consecutive ports in 20000-29999 that nothing listens on.
+
+    The Ray head gets them as its worker port range, so the ports of its workers and of
+    this process's driver never meet a Ray process that outlived an earlier instance
+    (Ray's default range starts at 10002): a driver whose port is taken aborts the whole
+    process (``Check failed: server_ Failed to start the grpc server``), which here is
+    the pytest worker."""
+    rng = random.Random(os.getpid() ^ time.time_ns())
+    for _ in range(100):
+        low = rng.randrange(20000, 30000 - size)
+        if all(_port_free(port) for port in range(low, low + size)):
+            return low, low + size - 1
+    raise RuntimeError(f"no {size} free consecutive ports in 20000-29999")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def wait_port(port: int, proc: subprocess.Popen, seconds: float = 60.0) -> None:
@@ -60,6 +86,7 @@ def ray_head():
         pytest.skip("ray is not installed (pip install -e '.[dev]' installs it)")
     ray_bin = Path(sys.executable).with_name("ray")
     port = free_port()
+    low, high = free_port_range()
     temp = tempfile.mkdtemp(prefix="cvray")  # short: Ray's socket paths must fit 107 bytes
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
@@ -69,6 +96,8 @@ def ray_head():
             "--head",
             "--block",
             f"--port={port}",
+            f"--min-worker-port={low}",
+            f"--max-worker-port={high}",
             "--node-ip-address=127.0.0.1",
             "--num-cpus=2",
             "--num-gpus=0",
