@@ -97,7 +97,12 @@ def _task_pids() -> list[int]:
 
 
 def _tune_and_kill_one_worker(tmp_path, ray_head, retries):
-    cfg = small(trials=4, epochs=150, max_population=2)
+    # each population runs 1,500 epochs without early stopping (seconds even on a quiet
+    # machine), so the kill lands mid-population: with 150 epochs and patience 100 a
+    # quiet run's population could finish in the 0.3 s between seeing its worker and
+    # the kill, and the killed worker was then idle (no population lost, 0 failed trials)
+    cfg = small(trials=4, epochs=1500, max_population=2)
+    cfg["train"]["patience"] = None
     box: dict = {}
 
     def work():
