@@ -153,15 +153,14 @@ def run_population(
     min_compact: int = 2,
 ) -> list[MemberRecord]:
     """Train ``configs`` (one structure) as one population; records in input order."""
-    started = time.time()
-    epoch_ends: list[float] = []
     if is_full_batch(configs[0]):
         return _run_full_batch(configs, data, list(callbacks), on_epoch)
-    trainer = PopulationTrainer(configs, data, callbacks=list(callbacks), on_epoch=on_epoch)
+    started = time.time()
+    epoch_ends: list[float] = []
+    trainer = _searched(
+        PopulationTrainer(configs, data, callbacks=list(callbacks), on_epoch=on_epoch)
+    )
     trainer.snapshot_every = None  # a search keeps no snapshot ensembles (its records do)
-    trainer.member_ids = list(range(len(configs)))  # type: ignore[attr-defined]
-    trainer.pbt_log = {}  # type: ignore[attr-defined]
-    trainer.stopped_by = {}  # type: ignore[attr-defined]
     done: dict[int, MemberRecord] = {}
     for epoch in range(trainer.epochs):
         trainer.run_epoch(epoch)  # train, validate, the hooks (caviar.training.hooks)
@@ -195,9 +194,17 @@ def _run_full_batch(
     def clock(_trainer) -> None:  # the end of each iteration, after the search's callbacks
         epoch_ends.append(time.time())
 
-    trainer = FullBatchTrainer(configs, data, callbacks=[*callbacks, clock], on_epoch=on_epoch)
-    trainer.member_ids = list(range(len(configs)))  # type: ignore[attr-defined]
-    trainer.pbt_log = {}  # type: ignore[attr-defined]
-    trainer.stopped_by = {}  # type: ignore[attr-defined]
+    trainer = _searched(
+        FullBatchTrainer(configs, data, callbacks=[*callbacks, clock], on_epoch=on_epoch)
+    )
     trainer.run()  # restores each member's best weights
     return list(_records(trainer, list(range(len(configs))), started, epoch_ends).values())
+
+
+def _searched(trainer):
+    """``trainer`` with the search's per-row bookkeeping: each row's configuration index
+    (kept through compaction), the PBT log and which callback stopped a row."""
+    trainer.member_ids = list(range(trainer.size))
+    trainer.pbt_log = {}
+    trainer.stopped_by = {}
+    return trainer
