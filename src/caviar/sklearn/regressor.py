@@ -21,8 +21,9 @@ class CaviarRegressor(CaviarEstimatorMixin, ExportableEstimator, RegressorMixin,
     __doc__ = f"""Multilayer-perceptron regressor trained by caviar's population engine.
 
     Every knob of a caviar run is a constructor parameter; ``fit`` trains a
-    population of one member. ``X`` and ``y`` are used as given (no scaling inside:
-    put a ``StandardScaler`` before it in a ``Pipeline``).
+    population of one member. ``X`` is used as given (no scaling inside: put a
+    ``StandardScaler`` before it in a ``Pipeline``); ``y`` is standardized on the
+    training rows by default and predictions mapped back (``standardize_target``).
 
     Once fitted it exports like any trained model
     (:class:`~caviar.sklearn.ExportableEstimator`): ``to_torch()``,
